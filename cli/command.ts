@@ -1,0 +1,15 @@
+/** A CLI verb: `harrow <name> ...`. Each lives in `cli/commands/<name>.ts`. */
+export interface Command {
+  name: string;
+  /** One line for `harrow --help`. */
+  summary: string;
+  /** Full usage text for `harrow <name> --help`. */
+  usage: string;
+  /** Returns the process exit code. Throw `UsageError` for bad arguments, `HarrowError` for the rest. */
+  run(argv: string[]): Promise<number>;
+}
+
+/** Bad command-line arguments: printed with the verb's usage, exit code 2, no stack trace. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}

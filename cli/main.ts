@@ -1,0 +1,81 @@
+/**
+ * `harrow` entry point: dispatches to a verb in `cli/commands/`. User mistakes print a message
+ * and exit non-zero; only a bug prints a stack trace (and then asks for a report).
+ */
+import { HarrowError } from '../protocol/errors.js';
+import { UsageError, type Command } from './command.js';
+import { commands } from './commands/index.js';
+
+function help(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'harrow: self-hosted hyperparameter sweeps',
+    '',
+    'Usage: harrow <command> [options]',
+    '',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `harrow <command> --help` for a command\'s options.',
+    'Server commands read HARROW_URL (default http://127.0.0.1:8080) and HARROW_TOKEN.',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === undefined || verb === '--help' || verb === '-h' || verb === 'help') {
+    console.log(help());
+    return verb === undefined ? 2 : 0;
+  }
+  if (verb === '--version' || verb === '-v') {
+    const { createRequire } = await import('node:module');
+    const pkg = createRequire(import.meta.url)('../../package.json') as { version: string };
+    console.log(pkg.version);
+    return 0;
+  }
+  const command: Command | undefined = commands.find((c) => c.name === verb);
+  if (!command) {
+    console.error(`harrow: unknown command '${verb}'.\n\n${help()}`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      console.error(`harrow ${command.name}: ${err.message}\n\n${command.usage}`);
+      return 2;
+    }
+    if (err instanceof HarrowError) {
+      console.error(`harrow ${command.name}: ${err.message}`);
+      return 1;
+    }
+    if (isUserFacing(err)) {
+      console.error(`harrow ${command.name}: ${err.message}`);
+      return 1;
+    }
+    console.error(`harrow ${command.name}: unexpected error (a bug; please report it with this output):`);
+    console.error(err);
+    return 70;
+  }
+}
+
+/** Errors that carry their own user-facing issue list (the sweep language's) or a system cause. */
+function isUserFacing(err: unknown): err is Error {
+  if (!(err instanceof Error)) return false;
+  if (Array.isArray((err as { issues?: unknown }).issues)) return true;
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'EACCES' || code === 'ECONNREFUSED' || code === 'EISDIR';
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(err);
+    process.exitCode = 70;
+  },
+);

@@ -1,0 +1,164 @@
+/**
+ * The wire contract between the controller and the agents. Agents need only Redis; everything
+ * they exchange with the controller is defined here, once, with zod.
+ *
+ *   controller ──(BullMQ job per run, job id = run id)──────────────▶ agent
+ *   controller ──(control key per run, sweep state key)─────────────▶ agent   (agent polls ≤ 1 s)
+ *   agent ──(presence hash: slots, busy)─────────────────────────────▶ controller (scheduler demand)
+ *   agent ──(reports stream: claim, metrics, heartbeat, end)─────────▶ controller (consumer group)
+ *
+ * Fencing: every claim of a run carries a fresh `token` made by the agent. The controller accepts
+ * the first claim of a queued run; reports whose token is not the run's current token are refused
+ * (and the controller answers a refused claim with an `abort` control), so a late report from an
+ * agent presumed dead can never overwrite a retry.
+ *
+ * Exactly-once metrics: each point carries `seq`, increasing per attempt. The controller stores
+ * points under (run, attempt, seq) and ignores repeats, so re-delivered reports are harmless.
+ */
+import { z } from 'zod';
+
+export const WIRE_VERSION = 1;
+
+/** All Redis keys of one Harrow installation (or one test) live under this prefix. */
+export function redisKeys(prefix: string) {
+  return {
+    /** BullMQ `prefix` option for every run queue. */
+    bullPrefix: `${prefix}:bull`,
+    /** BullMQ queue name of a sweep (BullMQ forbids ':' in names). */
+    queueName: (sweepId: string) => `runs-${sweepId}`,
+    /** Stream of agent reports, read by the controller's consumer group. */
+    reports: `${prefix}:reports`,
+    reportsGroup: 'controller',
+    /** String: the sweep's state (`running`, `paused`, `finished`, `canceled`), written by the controller. */
+    sweepState: (sweepId: string) => `${prefix}:sweep:${sweepId}:state`,
+    /** Hash agentId → JSON `AgentPresence`, written by agents, read by the scheduler. */
+    agents: (sweepId: string) => `${prefix}:sweep:${sweepId}:agents`,
+    /** String JSON `ControlMessage` for one run, written by the controller, polled by agents. */
+    control: (runId: string) => `${prefix}:run:${runId}:control`,
+  };
+}
+export type RedisKeys = ReturnType<typeof redisKeys>;
+
+/** The BullMQ job payload of one run. The agent renders `command` with the run's params. */
+export const RunJobSchema = z.object({
+  v: z.literal(WIRE_VERSION),
+  sweepId: z.string(),
+  runId: z.string(),
+  /** 1-based number of the run within its sweep, for display. */
+  number: z.number().int().positive(),
+  params: z.record(z.string(), z.unknown()),
+  /** The sweep's argv template (macros unexpanded: `${envvar:X}` is the agent box's env). */
+  command: z.array(z.string()),
+  program: z.string().optional(),
+  /** Grace period between SIGTERM and SIGKILL when the run is stopped, in ms. */
+  killGraceMs: z.number().int().nonnegative(),
+});
+export type RunJob = z.output<typeof RunJobSchema>;
+
+/** Written by the agent to `agents(sweepId)` on every change and every heartbeat. */
+export const AgentPresenceSchema = z.object({
+  agentId: z.string(),
+  host: z.string(),
+  /** Concurrent run slots (one per GPU with --gpus). */
+  slots: z.number().int().positive(),
+  /** Slots running a run now. */
+  busy: z.number().int().nonnegative(),
+  /** Whether the agent still takes new runs (false after --count is reached or Ctrl-C). */
+  accepting: z.boolean(),
+  /** Agent's wall clock, ms since epoch; the scheduler ignores entries older than a few heartbeats. */
+  at: z.number(),
+});
+export type AgentPresence = z.output<typeof AgentPresenceSchema>;
+
+export const MetricPointSchema = z.object({
+  /** Increasing per attempt, from 1; the idempotency key of the point. */
+  seq: z.number().int().positive(),
+  step: z.number().int().nonnegative(),
+  name: z.string().min(1).max(256),
+  value: z.number(),
+  /** ms since epoch, agent clock. */
+  t: z.number(),
+});
+export type MetricPoint = z.output<typeof MetricPointSchema>;
+
+const ReportBase = z.object({ v: z.literal(WIRE_VERSION), sweepId: z.string(), agentId: z.string() });
+
+export const ClaimReportSchema = ReportBase.extend({
+  type: z.literal('claim'),
+  runId: z.string(),
+  token: z.string(),
+  host: z.string(),
+  gpu: z.string().nullable(),
+  pid: z.number().int().nullable(),
+  at: z.number(),
+});
+
+export const MetricsReportSchema = ReportBase.extend({
+  type: z.literal('metrics'),
+  runId: z.string(),
+  token: z.string(),
+  points: z.array(MetricPointSchema),
+});
+
+export const HeartbeatReportSchema = ReportBase.extend({
+  type: z.literal('heartbeat'),
+  /** Attempts this agent is running right now. */
+  runs: z.array(z.object({ runId: z.string(), token: z.string() })),
+  at: z.number(),
+});
+
+/** How a run ended as the agent saw it. */
+export const RunOutcomeSchema = z.enum(['finished', 'failed', 'stopped', 'canceled']);
+export type RunOutcome = z.output<typeof RunOutcomeSchema>;
+
+export const EndReportSchema = ReportBase.extend({
+  type: z.literal('end'),
+  runId: z.string(),
+  token: z.string(),
+  outcome: RunOutcomeSchema,
+  exitCode: z.number().int().nullable(),
+  signal: z.string().nullable(),
+  /** Why, in words: `exit code 1`, `stopped by controller: ...`, `command not found: ...`. */
+  reason: z.string(),
+  /** The last lines of stdout+stderr (bounded, see OUTPUT_TAIL_BYTES). */
+  tail: z.string(),
+  /** Highest `seq` the agent sent for this attempt. */
+  lastSeq: z.number().int().nonnegative(),
+  at: z.number(),
+});
+
+export const AgentReportSchema = z.discriminatedUnion('type', [
+  ClaimReportSchema,
+  MetricsReportSchema,
+  HeartbeatReportSchema,
+  EndReportSchema,
+]);
+export type AgentReport = z.output<typeof AgentReportSchema>;
+export type ClaimReport = z.output<typeof ClaimReportSchema>;
+export type MetricsReport = z.output<typeof MetricsReportSchema>;
+export type HeartbeatReport = z.output<typeof HeartbeatReportSchema>;
+export type EndReport = z.output<typeof EndReportSchema>;
+
+/** The stream entry field holding a JSON report. */
+export const REPORT_FIELD = 'r';
+
+/**
+ * Control of one run, written by the controller at `control(runId)`:
+ * - `stop`: early-terminated or stopped by a user → SIGTERM the group, SIGKILL after the grace; ends `stopped`.
+ * - `cancel`: the sweep was canceled → same signals; ends `canceled`.
+ * - `abort`: the claim with `token` was refused (another attempt owns the run) → kill, send nothing more.
+ */
+export const ControlMessageSchema = z.object({
+  action: z.enum(['stop', 'cancel', 'abort']),
+  /** When set, applies only to the attempt with this token. */
+  token: z.string().optional(),
+  reason: z.string(),
+  at: z.number(),
+});
+export type ControlMessage = z.output<typeof ControlMessageSchema>;
+
+export const SweepStateSchema = z.enum(['running', 'paused', 'finished', 'canceled']);
+export type SweepState = z.output<typeof SweepStateSchema>;
+
+/** Bytes of combined output kept with a run. */
+export const OUTPUT_TAIL_BYTES = 16 * 1024;

@@ -1,0 +1,220 @@
+/**
+ * The shared vocabulary of `strategies/`: the normalized sweep spec, observations, proposals and
+ * the unit-cube encoding the Bayesian strategy works in. Pure types, no runtime code.
+ *
+ * Everything in `strategies/` is a function of (spec, seed, history): no I/O, no clock, no
+ * `Math.random`. The controller, `harrow preview` and the benchmarks all call the same code.
+ */
+
+/** Any value a YAML/JSON sweep file can hold. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** A run's parameters: nested objects shaped like the sweep file's `parameters` block. */
+export type Params = { [name: string]: JsonValue };
+
+/** One `{ path, message }` problem; `path` is dotted (`parameters.lr.min`, `metric.goal`). */
+export interface Issue {
+  path: string;
+  message: string;
+}
+
+export type Method = 'grid' | 'random' | 'bayes';
+export type Goal = 'minimize' | 'maximize';
+export type Impute = 'worst' | 'best' | 'latest';
+
+export interface MetricSpec {
+  name: string;
+  goal: Goal;
+  /** Once any run reaches this value, no new runs start. */
+  target?: number;
+  /** How failed, crashed and stopped runs are scored for the Bayesian strategy. Default `worst`. */
+  impute: Impute;
+  /** W&B's `impute_while_running`; `false` means running runs are pending, not observations. */
+  imputeWhileRunning: false | Impute;
+}
+
+/** The 18 W&B distribution names. */
+export type Distribution =
+  | 'constant'
+  | 'categorical'
+  | 'categorical_w_probabilities'
+  | 'int_uniform'
+  | 'uniform'
+  | 'q_uniform'
+  | 'log_uniform'
+  | 'log_uniform_values'
+  | 'q_log_uniform'
+  | 'q_log_uniform_values'
+  | 'inv_log_uniform'
+  | 'inv_log_uniform_values'
+  | 'normal'
+  | 'q_normal'
+  | 'log_normal'
+  | 'q_log_normal'
+  | 'beta'
+  | 'q_beta';
+
+/**
+ * A normalized parameter: every default filled in, the distribution resolved (inferred when the
+ * file omitted it). Discriminated by `distribution`; `nested` is a `parameters:` block.
+ */
+export type ParameterSpec =
+  | { distribution: 'constant'; value: JsonValue }
+  | { distribution: 'categorical'; values: JsonValue[] }
+  | { distribution: 'categorical_w_probabilities'; values: JsonValue[]; probabilities: number[] }
+  | { distribution: 'int_uniform'; min: number; max: number }
+  | {
+      distribution:
+        | 'uniform'
+        | 'log_uniform'
+        | 'log_uniform_values'
+        | 'inv_log_uniform'
+        | 'inv_log_uniform_values';
+      min: number;
+      max: number;
+    }
+  | {
+      distribution: 'q_uniform' | 'q_log_uniform' | 'q_log_uniform_values';
+      min: number;
+      max: number;
+      q: number;
+      /** W&B casts quantized values to integers only when `q` was written as an integer. */
+      qIsInteger: boolean;
+    }
+  | { distribution: 'normal' | 'log_normal'; mu: number; sigma: number }
+  | { distribution: 'q_normal' | 'q_log_normal'; mu: number; sigma: number; q: number; qIsInteger: boolean }
+  | { distribution: 'beta'; a: number; b: number }
+  | { distribution: 'q_beta'; a: number; b: number; q: number; qIsInteger: boolean }
+  | { distribution: 'nested'; parameters: { [name: string]: ParameterSpec } };
+
+/** W&B's hyperband rule (top-level `early_terminate`). */
+export interface HyperbandSpec {
+  type: 'hyperband';
+  /** The iteration counts (logged values of the metric) at which runs are compared, ascending. */
+  bands: number[];
+  eta: number;
+  strict: boolean;
+  minIter?: number;
+  maxIter?: number;
+  s?: number;
+}
+
+/** Asynchronous successive halving (Harrow extension, under `harrow.early_terminate`). */
+export interface AshaSpec {
+  type: 'asha';
+  /** Rungs at gracePeriod·eta^k logged values of the metric. */
+  gracePeriod: number;
+  eta: number;
+  /** Rungs stop at maxIter when given. */
+  maxIter?: number;
+  /** A rung decides only once it holds at least this many values (counting the run itself). */
+  minRunsPerRung: number;
+}
+
+/** The median stopping rule (Harrow extension, under `harrow.early_terminate`). */
+export interface MedianSpec {
+  type: 'median';
+  /** No decision before a run has logged this many values of the metric. */
+  minSteps: number;
+  /** No decision until this many other runs have values at that step. */
+  minRuns: number;
+}
+
+export type EarlyTerminateSpec = HyperbandSpec | AshaSpec | MedianSpec;
+
+/** How runs are retried; a Harrow extension under `harrow.retry`. */
+export interface RetrySpec {
+  /** Attempts in all, including the first. */
+  maxAttempts: number;
+  /** Which end states trigger a retry. `crashed` (infrastructure) by default; `failed` is a user fault. */
+  on: Array<'crashed' | 'failed'>;
+}
+
+/** The normalized sweep: what `parseSweepConfig` returns and what the controller stores. */
+export interface SweepSpec {
+  method: Method;
+  metric?: MetricSpec;
+  parameters: { [name: string]: ParameterSpec };
+  earlyTerminate?: EarlyTerminateSpec;
+  runCap?: number;
+  program?: string;
+  /** The argv template, W&B's default `${env} ${interpreter} ${program} ${args}` when omitted. */
+  command: string[];
+  name?: string;
+  description?: string;
+  entity?: string;
+  project?: string;
+  /** Harrow's extensions: everything W&B does not have lives under the `harrow:` key. */
+  harrow: {
+    seed?: number;
+    retry: RetrySpec;
+  };
+  /** Non-fatal findings (deprecated forms, coerced values), each `{ path, message }`. */
+  warnings: Issue[];
+}
+
+export type ObservationState = 'finished' | 'failed' | 'crashed' | 'stopped' | 'canceled';
+
+/** A run that has ended, as a strategy sees it. */
+export interface Observation {
+  params: Params;
+  state: ObservationState;
+  /**
+   * The run's objective for a finished run (W&B: the best value the run logged). `null` when the
+   * run never logged the metric.
+   */
+  value: number | null;
+  /** Last logged value, for `metric.impute: latest`. */
+  latest?: number | null;
+  /** Best logged value, for `metric.impute: best`. */
+  best?: number | null;
+}
+
+export interface ProposeInput {
+  observations: readonly Observation[];
+  /** Params of runs that are queued or running: a proposal must not duplicate them. */
+  pending: readonly Params[];
+  count: number;
+}
+
+export interface Proposal {
+  params: Params;
+  /**
+   * What produced it and anything that fell back (`{ source: 'sobol' | 'gp' | 'grid' | ...,
+   * warnings: [...] }`): shown with the run, logged by the controller, never silent.
+   */
+  info?: { source: string; warnings?: string[]; [key: string]: unknown };
+}
+
+export interface Strategy {
+  readonly method: Method;
+  /** Number of distinct configurations when finite (grid, fully discrete spaces), else `null`. */
+  readonly size: number | null;
+  /** `count` proposals, or fewer when a grid has run out (an empty array means exhausted). */
+  propose(input: ProposeInput): Proposal[];
+}
+
+export interface StrategyOptions {
+  seed: number;
+}
+
+/**
+ * One searchable dimension of the unit-cube encoding. Constants are not dimensions.
+ * - `continuous`: coordinate in [0, 1] (linear, log or CDF-warped inside the encoder).
+ * - `discrete`: an ordered grid of `levels` values (integers, quantized values); level i sits at
+ *   the centre of its cell, (i + 0.5) / levels, so every level owns an equal share of [0, 1].
+ * - `categorical`: coordinate is the choice index 0..choices-1 (not normalized); kernels treat it
+ *   by equality only.
+ */
+export type Dimension =
+  | { kind: 'continuous'; path: string }
+  | { kind: 'discrete'; path: string; levels: number }
+  | { kind: 'categorical'; path: string; choices: number };
+
+export interface EncodedSpace {
+  readonly dimensions: readonly Dimension[];
+  /** Params to coordinates; throws if params do not fit the space. */
+  encode(params: Params): Float64Array;
+  /** Coordinates to params (rounding discrete coordinates to their level). */
+  decode(x: ArrayLike<number>): Params;
+}
