@@ -75,7 +75,8 @@ export const MetricPointSchema = z.object({
   seq: z.number().int().positive(),
   step: z.number().int().nonnegative(),
   name: z.string().min(1).max(256),
-  value: z.number(),
+  /** JSON has no NaN or ±Infinity; a diverged loss travels as the strings 'nan', 'inf', '-inf'. */
+  value: z.union([z.number(), z.enum(['nan', 'inf', '-inf'])]),
   /** ms since epoch, agent clock. */
   t: z.number(),
 });

@@ -1,0 +1,165 @@
+/**
+ * The one database interface the rest of Harrow sees. Two implementations run the same SQL:
+ * real Postgres through `pg` (when DATABASE_URL is set) and an embedded PGlite database in a
+ * local data directory (one box, no server). Queries live in the other files of `db/` as small
+ * named functions taking a `Queryable`.
+ */
+import pg from 'pg';
+import type { PGlite } from '@electric-sql/pglite';
+
+export interface QueryResult<R> {
+  rows: R[];
+  rowCount: number;
+}
+
+export interface Queryable {
+  query<R = Record<string, unknown>>(text: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+}
+
+/** A connection inside a transaction; `exec` runs a script of several statements. */
+export interface Transaction extends Queryable {
+  exec(sql: string): Promise<void>;
+}
+
+export interface Database extends Queryable {
+  readonly kind: 'postgres' | 'pglite';
+  /** Runs `fn` in one transaction on one connection; rolls back if it throws. */
+  transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
+  /** Runs a script of several statements (migrations). */
+  exec(sql: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+// int8 (counts, sums) as JS numbers: every int8 Harrow reads fits in 2^53.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+export interface PostgresOptions {
+  connectionString: string;
+  /** Schema to use (created if missing); tests get one each. */
+  schema?: string;
+  max?: number;
+  /** Called for connection-level errors of idle clients (Postgres restarted, network cut). */
+  onError?: (err: Error) => void;
+}
+
+function toResult<R>(r: { rows: unknown[]; rowCount?: number | null; affectedRows?: number }): QueryResult<R> {
+  return { rows: r.rows as R[], rowCount: r.rowCount ?? r.affectedRows ?? r.rows.length };
+}
+
+export async function openPostgres(options: PostgresOptions): Promise<Database> {
+  const { schema } = options;
+  if (schema !== undefined && !/^[a-z_][a-z0-9_]*$/.test(schema)) {
+    throw new Error(`invalid schema name '${schema}': use lower-case letters, digits and underscores`);
+  }
+  if (schema) {
+    const admin = new pg.Client({ connectionString: options.connectionString });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    } finally {
+      await admin.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: options.connectionString,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: 5000,
+    ...(schema ? { options: `-c search_path=${schema}` } : {}),
+  });
+  // An idle client losing its connection must not crash the process: the pool replaces it.
+  pool.on('error', (err) => options.onError?.(err));
+  return {
+    kind: 'postgres',
+    async query<R>(text: string, params?: readonly unknown[]) {
+      return toResult<R>(await pool.query(text, params as unknown[] | undefined));
+    },
+    async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const tx: Transaction = {
+          async query<R>(text: string, params?: readonly unknown[]) {
+            return toResult<R>(await client.query(text, params as unknown[] | undefined));
+          },
+          async exec(sql: string) {
+            await client.query(sql);
+          },
+        };
+        const result = await fn(tx);
+        await client.query('COMMIT');
+        client.release();
+        return result;
+      } catch (err) {
+        // A broken connection cannot roll back; release it destroyed so the pool drops it.
+        try {
+          await client.query('ROLLBACK');
+          client.release();
+        } catch {
+          client.release(true);
+        }
+        throw err;
+      }
+    },
+    async exec(sql: string) {
+      await pool.query(sql);
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+export interface PgliteOptions {
+  /** Directory of the embedded database; in memory when omitted (tests). */
+  dataDir?: string;
+}
+
+export async function openPglite(options: PgliteOptions = {}): Promise<Database> {
+  const { PGlite } = await import('@electric-sql/pglite');
+  if (options.dataDir) {
+    const { mkdir } = await import('node:fs/promises');
+    await mkdir(options.dataDir, { recursive: true });
+  }
+  const db: PGlite = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
+  return {
+    kind: 'pglite',
+    async query<R>(text: string, params?: readonly unknown[]) {
+      return toResult<R>(await db.query(text, params as unknown[] | undefined));
+    },
+    async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+      return db.transaction(async (t) =>
+        fn({
+          async query<R>(text: string, params?: readonly unknown[]) {
+            return toResult<R>(await t.query(text, params as unknown[] | undefined));
+          },
+          async exec(sql: string) {
+            await t.exec(sql);
+          },
+        }),
+      );
+    },
+    async exec(sql: string) {
+      await db.exec(sql);
+    },
+    async close() {
+      await db.close();
+    },
+  };
+}
+
+/** Postgres when a URL is given, else the embedded database in `dataDir`. */
+export async function openDatabase(options: {
+  databaseUrl?: string | undefined;
+  dataDir: string;
+  schema?: string;
+  onError?: (err: Error) => void;
+}): Promise<Database> {
+  if (options.databaseUrl) {
+    return openPostgres({
+      connectionString: options.databaseUrl,
+      ...(options.schema ? { schema: options.schema } : {}),
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
+  }
+  return openPglite({ dataDir: options.dataDir });
+}

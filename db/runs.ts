@@ -1,0 +1,362 @@
+/**
+ * SQL for runs: creation, the guarded state transitions of the run state machine
+ * (`protocol/run-states.ts`), fencing by attempt token, and the read models of the API.
+ * Every transition writes one `run_events` row.
+ */
+import type { Queryable } from './database.js';
+import type { RunState } from '../protocol/run-states.js';
+
+export interface RunRow {
+  id: string;
+  sweep_id: string;
+  number: number;
+  state: RunState;
+  params: Record<string, unknown>;
+  params_hash: string;
+  proposal: Record<string, unknown> | null;
+  attempt: number;
+  token: string | null;
+  agent_id: string | null;
+  host: string | null;
+  gpu: string | null;
+  exit_code: number | null;
+  signal: string | null;
+  reason: string | null;
+  stop_info: Record<string, unknown> | null;
+  output_tail: string | null;
+  summary: Record<string, MetricSummary>;
+  objective: number | null;
+  objective_step: number | null;
+  latest_value: number | null;
+  metric_count: number;
+  created_at: Date;
+  started_at: Date | null;
+  heartbeat_at: Date | null;
+  ended_at: Date | null;
+}
+
+/** Per-metric summary kept with each run so best-so-far queries never scan history. */
+export interface MetricSummary {
+  last: number;
+  min: number;
+  max: number;
+  count: number;
+  /** Step of the last value. */
+  step: number;
+}
+
+export interface NewRun {
+  id: string;
+  sweepId: string;
+  number: number;
+  params: Record<string, unknown>;
+  paramsHash: string;
+  proposal: Record<string, unknown> | null;
+}
+
+export async function insertRuns(q: Queryable, runs: readonly NewRun[], reason: string): Promise<void> {
+  if (runs.length === 0) return;
+  await q.query(
+    `INSERT INTO runs (id, sweep_id, number, state, params, params_hash, proposal, reason)
+     SELECT u.id, u.sweep_id, u.number, 'queued', u.params, u.hash, u.proposal, $7
+     FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[], $5::text[], $6::jsonb[])
+       AS u(id, sweep_id, number, params, hash, proposal)`,
+    [
+      runs.map((r) => r.id),
+      runs.map((r) => r.sweepId),
+      runs.map((r) => r.number),
+      runs.map((r) => JSON.stringify(r.params)),
+      runs.map((r) => r.paramsHash),
+      runs.map((r) => (r.proposal ? JSON.stringify(r.proposal) : null)),
+      reason,
+    ],
+  );
+  await q.query(
+    `INSERT INTO run_events (run_id, attempt, from_state, to_state, reason)
+     SELECT id, 0, NULL, 'queued', $2 FROM unnest($1::text[]) AS id`,
+    [runs.map((r) => r.id), reason],
+  );
+}
+
+export async function getRun(q: Queryable, id: string): Promise<RunRow | null> {
+  const { rows } = await q.query<RunRow>(`SELECT * FROM runs WHERE id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+export async function getRunsForUpdate(q: Queryable, ids: readonly string[]): Promise<Map<string, RunRow>> {
+  const { rows } = await q.query<RunRow>(`SELECT * FROM runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [ids]);
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
+async function recordEvent(
+  q: Queryable,
+  run: Pick<RunRow, 'id' | 'attempt'>,
+  from: RunState | null,
+  to: RunState,
+  reason: string,
+  details: unknown = null,
+): Promise<void> {
+  await q.query(
+    `INSERT INTO run_events (run_id, attempt, from_state, to_state, reason, details) VALUES ($1, $2, $3, $4, $5, $6)`,
+    [run.id, run.attempt, from, to, reason, details === null ? null : JSON.stringify(details)],
+  );
+}
+
+export type ClaimResult =
+  | { status: 'accepted'; run: RunRow }
+  | { status: 'duplicate'; run: RunRow }
+  | { status: 'refused'; run: RunRow | null; why: string };
+
+/** First claim of a queued run wins; it becomes a new attempt with the claim's token. */
+export async function claimRun(
+  q: Queryable,
+  c: { runId: string; token: string; agentId: string; host: string; gpu: string | null },
+): Promise<ClaimResult> {
+  const { rows } = await q.query<RunRow>(
+    `UPDATE runs SET state = 'running', attempt = attempt + 1, token = $2, agent_id = $3, host = $4, gpu = $5,
+       started_at = now(), heartbeat_at = now(), ended_at = NULL, exit_code = NULL, signal = NULL,
+       reason = 'claimed by agent ' || $3
+     WHERE id = $1 AND state = 'queued' RETURNING *`,
+    [c.runId, c.token, c.agentId, c.host, c.gpu],
+  );
+  const run = rows[0];
+  if (run) {
+    await q.query(
+      `INSERT INTO run_attempts (run_id, attempt, token, agent_id, host, gpu, state) VALUES ($1, $2, $3, $4, $5, $6, 'running')`,
+      [run.id, run.attempt, c.token, c.agentId, c.host, c.gpu],
+    );
+    await recordEvent(q, run, 'queued', 'running', `claimed by agent ${c.agentId} (attempt ${run.attempt})`, {
+      agentId: c.agentId,
+      host: c.host,
+      gpu: c.gpu,
+    });
+    return { status: 'accepted', run };
+  }
+  const current = await getRun(q, c.runId);
+  if (!current) return { status: 'refused', run: null, why: 'no such run' };
+  if (current.token === c.token) return { status: 'duplicate', run: current };
+  return { status: 'refused', run: current, why: `run is ${current.state} (attempt ${current.attempt})` };
+}
+
+/** Refreshes liveness of the attempts an agent says it runs; stale tokens are ignored. */
+export async function touchHeartbeats(q: Queryable, pairs: ReadonlyArray<{ runId: string; token: string }>): Promise<number> {
+  if (pairs.length === 0) return 0;
+  const { rowCount } = await q.query(
+    `UPDATE runs r SET heartbeat_at = now()
+     FROM unnest($1::text[], $2::text[]) AS u(id, token)
+     WHERE r.id = u.id AND r.token = u.token AND r.state = 'running'`,
+    [pairs.map((p) => p.runId), pairs.map((p) => p.token)],
+  );
+  return rowCount;
+}
+
+export interface EndRun {
+  runId: string;
+  token: string;
+  state: Extract<RunState, 'finished' | 'failed' | 'stopped' | 'canceled'>;
+  exitCode: number | null;
+  signal: string | null;
+  reason: string;
+  tail: string;
+}
+
+export type EndResult = { status: 'ended'; run: RunRow } | { status: 'duplicate' } | { status: 'refused'; why: string };
+
+/** Ends the current attempt; a report with a stale token is refused. */
+export async function endRun(q: Queryable, e: EndRun): Promise<EndResult> {
+  const { rows } = await q.query<RunRow>(
+    `UPDATE runs SET state = $3, exit_code = $4, signal = $5, reason = $6, output_tail = $7, ended_at = now()
+     WHERE id = $1 AND token = $2 AND state = 'running' RETURNING *`,
+    [e.runId, e.token, e.state, e.exitCode, e.signal, e.reason, e.tail],
+  );
+  const run = rows[0];
+  if (!run) {
+    const current = await getRun(q, e.runId);
+    if (current && current.token === e.token && current.state !== 'running') return { status: 'duplicate' };
+    return { status: 'refused', why: current ? `stale attempt: run is ${current.state}, attempt ${current.attempt}` : 'no such run' };
+  }
+  await q.query(
+    `UPDATE run_attempts SET state = $3, exit_code = $4, reason = $5, ended_at = now() WHERE run_id = $1 AND token = $2`,
+    [e.runId, e.token, e.state, e.exitCode, e.reason],
+  );
+  await recordEvent(q, run, 'running', e.state, e.reason, { exitCode: e.exitCode, signal: e.signal });
+  return { status: 'ended', run };
+}
+
+/** Marks running runs whose heartbeat is older than `timeoutMs` as crashed. */
+export async function crashStaleRuns(q: Queryable, timeoutMs: number): Promise<RunRow[]> {
+  const reason = `no heartbeat for ${Math.round(timeoutMs / 1000)} s (agent lost)`;
+  const { rows } = await q.query<RunRow>(
+    `UPDATE runs SET state = 'crashed', reason = $2, ended_at = now()
+     WHERE state = 'running' AND heartbeat_at < now() - ($1::float8 * interval '1 millisecond')
+     RETURNING *`,
+    [timeoutMs, reason],
+  );
+  for (const run of rows) {
+    await q.query(`UPDATE run_attempts SET state = 'crashed', reason = $3, ended_at = now() WHERE run_id = $1 AND attempt = $2`, [
+      run.id,
+      run.attempt,
+      reason,
+    ]);
+    await recordEvent(q, run, 'running', 'crashed', reason);
+  }
+  return rows;
+}
+
+/** A retry: the run goes back to the queue for a new attempt. */
+export async function requeueRun(q: Queryable, runId: string, reason: string): Promise<RunRow | null> {
+  const { rows } = await q.query<RunRow & { previous: RunState }>(
+    `WITH prev AS (SELECT state FROM runs WHERE id = $1 FOR UPDATE)
+     UPDATE runs r SET state = 'queued', token = NULL, reason = $2, ended_at = NULL, heartbeat_at = NULL
+     FROM prev WHERE r.id = $1 AND prev.state IN ('failed', 'crashed')
+     RETURNING r.*, prev.state AS previous`,
+    [runId, reason],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  const { previous, ...run } = row;
+  await recordEvent(q, run, previous, 'queued', reason);
+  return run as RunRow;
+}
+
+/** Cancels queued runs of a sweep (a stopped or canceled sweep starts nothing new). */
+export async function cancelQueuedRuns(q: Queryable, sweepId: string, reason: string): Promise<RunRow[]> {
+  const { rows } = await q.query<RunRow>(
+    `UPDATE runs SET state = 'canceled', reason = $2, ended_at = now() WHERE sweep_id = $1 AND state = 'queued' RETURNING *`,
+    [sweepId, reason],
+  );
+  for (const run of rows) await recordEvent(q, run, 'queued', 'canceled', reason);
+  return rows;
+}
+
+/** Records why a running run is being stopped; the agent's end report then moves it to `stopped`. */
+export async function setStopInfo(q: Queryable, runId: string, info: Record<string, unknown>): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `UPDATE runs SET stop_info = $2 WHERE id = $1 AND state = 'running' AND stop_info IS NULL`,
+    [runId, JSON.stringify(info)],
+  );
+  return rowCount > 0;
+}
+
+export async function runsInStates(q: Queryable, sweepId: string, states: readonly RunState[]): Promise<RunRow[]> {
+  const { rows } = await q.query<RunRow>(`SELECT * FROM runs WHERE sweep_id = $1 AND state = ANY($2::text[]) ORDER BY number`, [
+    sweepId,
+    states,
+  ]);
+  return rows;
+}
+
+export async function queuedRunsOfRunningSweeps(q: Queryable): Promise<RunRow[]> {
+  const { rows } = await q.query<RunRow>(
+    `SELECT r.* FROM runs r JOIN sweeps s ON s.id = r.sweep_id
+     WHERE r.state = 'queued' AND s.state IN ('running', 'paused') ORDER BY r.sweep_id, r.number`,
+  );
+  return rows;
+}
+
+/** What a strategy sees: ended runs, and the params of queued and running ones. */
+export async function strategyHistory(
+  q: Queryable,
+  sweepId: string,
+): Promise<{
+  ended: Array<Pick<RunRow, 'params' | 'state' | 'objective' | 'latest_value'>>;
+  pending: Array<Record<string, unknown>>;
+}> {
+  const { rows } = await q.query<Pick<RunRow, 'params' | 'state' | 'objective' | 'latest_value'>>(
+    `SELECT params, state, objective, latest_value FROM runs WHERE sweep_id = $1 ORDER BY number`,
+    [sweepId],
+  );
+  const ended = rows.filter((r) => r.state !== 'queued' && r.state !== 'running');
+  const pending = rows.filter((r) => r.state === 'queued' || r.state === 'running').map((r) => r.params);
+  return { ended, pending };
+}
+
+export type RunSort = 'number' | '-number' | 'metric' | '-metric' | 'started' | '-started';
+
+export async function listRuns(
+  q: Queryable,
+  o: { sweepId: string; states?: readonly RunState[]; sort: RunSort; goal: 'minimize' | 'maximize' | null; limit: number; offset: number },
+): Promise<{ runs: RunRow[]; total: number }> {
+  const bestFirst = o.goal === 'maximize' ? 'DESC' : 'ASC';
+  const worstFirst = o.goal === 'maximize' ? 'ASC' : 'DESC';
+  const order = {
+    number: 'number ASC',
+    '-number': 'number DESC',
+    // "metric" sorts best first whatever the goal; runs without a value come last either way.
+    metric: `objective ${bestFirst} NULLS LAST, number ASC`,
+    '-metric': `objective ${worstFirst} NULLS LAST, number ASC`,
+    started: 'started_at ASC NULLS LAST, number ASC',
+    '-started': 'started_at DESC NULLS LAST, number DESC',
+  }[o.sort];
+  const states = o.states && o.states.length > 0 ? o.states : null;
+  const { rows } = await q.query<RunRow>(
+    `SELECT * FROM runs WHERE sweep_id = $1 AND ($2::text[] IS NULL OR state = ANY($2::text[]))
+     ORDER BY ${order} LIMIT $3 OFFSET $4`,
+    [o.sweepId, states, o.limit, o.offset],
+  );
+  const { rows: count } = await q.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM runs WHERE sweep_id = $1 AND ($2::text[] IS NULL OR state = ANY($2::text[]))`,
+    [o.sweepId, states],
+  );
+  return { runs: rows, total: count[0]!.n };
+}
+
+/** The best finished run of a sweep (by its best logged value of the sweep metric). */
+export async function bestRun(q: Queryable, sweepId: string, goal: 'minimize' | 'maximize'): Promise<RunRow | null> {
+  const { rows } = await q.query<RunRow>(
+    `SELECT * FROM runs WHERE sweep_id = $1 AND state = 'finished' AND objective IS NOT NULL
+     ORDER BY objective ${goal === 'maximize' ? 'DESC' : 'ASC'}, number ASC LIMIT 1`,
+    [sweepId],
+  );
+  return rows[0] ?? null;
+}
+
+export async function bestRunsMany(q: Queryable, sweeps: ReadonlyArray<{ id: string; goal: 'minimize' | 'maximize' }>): Promise<Map<string, RunRow>> {
+  const out = new Map<string, RunRow>();
+  for (const s of sweeps) {
+    const best = await bestRun(q, s.id, s.goal);
+    if (best) out.set(s.id, best);
+  }
+  return out;
+}
+
+export interface CurvePoint {
+  /** 1-based index among finished runs in the order they finished. */
+  index: number;
+  runId: string;
+  number: number;
+  value: number;
+  at: Date;
+}
+
+/** The best-so-far curve over finished runs: only the points where the best improved. */
+export async function bestCurve(q: Queryable, sweepId: string, goal: 'minimize' | 'maximize'): Promise<{ points: CurvePoint[]; finished: number }> {
+  const agg = goal === 'maximize' ? 'max' : 'min';
+  const { rows } = await q.query<{ id: string; number: number; objective: number; idx: number; ended_at: Date; best: number; total: number }>(
+    `SELECT id, number, objective, idx, ended_at, best, total FROM (
+       SELECT id, number, objective, ended_at,
+              row_number() OVER w AS idx, ${agg}(objective) OVER w AS best, count(*) OVER () AS total
+       FROM runs WHERE sweep_id = $1 AND state = 'finished' AND objective IS NOT NULL
+       WINDOW w AS (ORDER BY ended_at, number ROWS UNBOUNDED PRECEDING)
+     ) t WHERE objective = best ORDER BY idx`,
+    [sweepId],
+  );
+  const points: CurvePoint[] = [];
+  for (const r of rows) {
+    const last = points[points.length - 1];
+    if (last && last.value === r.objective) continue; // ties do not improve
+    points.push({ index: r.idx, runId: r.id, number: r.number, value: r.objective, at: r.ended_at });
+  }
+  return { points, finished: rows[0]?.total ?? 0 };
+}
+
+export async function runEvents(
+  q: Queryable,
+  runId: string,
+): Promise<Array<{ attempt: number; from_state: RunState | null; to_state: RunState; reason: string; details: unknown; at: Date }>> {
+  const { rows } = await q.query<{ attempt: number; from_state: RunState | null; to_state: RunState; reason: string; details: unknown; at: Date }>(
+    `SELECT attempt, from_state, to_state, reason, details, at FROM run_events WHERE run_id = $1 ORDER BY id`,
+    [runId],
+  );
+  return rows;
+}

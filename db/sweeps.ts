@@ -1,0 +1,135 @@
+/** SQL for sweeps and their state changes. */
+import type { Queryable } from './database.js';
+import type { RunState, SweepStateName } from '../protocol/run-states.js';
+
+export interface SweepRow {
+  id: string;
+  name: string | null;
+  state: SweepStateName;
+  method: 'grid' | 'random' | 'bayes';
+  spec: unknown;
+  config_text: string;
+  seed: number;
+  metric_name: string | null;
+  goal: 'minimize' | 'maximize' | null;
+  run_cap: number | null;
+  expected_runs: number | null;
+  next_number: number;
+  state_reason: string | null;
+  created_at: Date;
+  updated_at: Date;
+  ended_at: Date | null;
+}
+
+export interface NewSweep {
+  id: string;
+  name: string | null;
+  method: SweepRow['method'];
+  spec: unknown;
+  configText: string;
+  seed: number;
+  metricName: string | null;
+  goal: SweepRow['goal'];
+  runCap: number | null;
+  expectedRuns: number | null;
+}
+
+
+export async function insertSweep(q: Queryable, s: NewSweep): Promise<SweepRow> {
+  const { rows } = await q.query<SweepRow>(
+    `INSERT INTO sweeps (id, name, state, method, spec, config_text, seed, metric_name, goal, run_cap, expected_runs)
+     VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, $10)
+     RETURNING *`,
+    [s.id, s.name, s.method, JSON.stringify(s.spec), s.configText, s.seed, s.metricName, s.goal, s.runCap, s.expectedRuns],
+  );
+  await q.query(`INSERT INTO sweep_events (sweep_id, from_state, to_state, reason) VALUES ($1, NULL, 'running', 'created')`, [s.id]);
+  return rows[0]!;
+}
+
+export async function getSweep(q: Queryable, id: string, opts: { forUpdate?: boolean } = {}): Promise<SweepRow | null> {
+  const { rows } = await q.query<SweepRow>(
+    `SELECT * FROM sweeps WHERE id = $1${opts.forUpdate ? ' FOR UPDATE' : ''}`,
+    [id],
+  );
+  return rows[0] ?? null;
+}
+
+export async function listSweeps(q: Queryable, opts: { states?: readonly SweepStateName[]; limit?: number } = {}): Promise<SweepRow[]> {
+  const { rows } = await q.query<SweepRow>(
+    `SELECT * FROM sweeps
+     WHERE ($1::text[] IS NULL OR state = ANY($1::text[]))
+     ORDER BY created_at DESC, id LIMIT $2`,
+    [opts.states ?? null, opts.limit ?? 1000],
+  );
+  return rows;
+}
+
+/**
+ * Moves a sweep to `to` if it is in one of `from`; records the event. Returns the updated row,
+ * or null when the sweep was not in an allowed state (someone else moved it first).
+ */
+export async function transitionSweep(
+  q: Queryable,
+  id: string,
+  from: readonly SweepStateName[],
+  to: SweepStateName,
+  reason: string,
+): Promise<{ row: SweepRow; previous: SweepStateName } | null> {
+  const { rows } = await q.query<SweepRow & { previous: SweepStateName }>(
+    `WITH prev AS (SELECT state FROM sweeps WHERE id = $1 FOR UPDATE)
+     UPDATE sweeps s SET state = $3, state_reason = $4, updated_at = now(),
+       ended_at = CASE WHEN $3 IN ('finished', 'canceled') THEN now() ELSE NULL END
+     FROM prev WHERE s.id = $1 AND prev.state = ANY($2::text[])
+     RETURNING s.*, prev.state AS previous`,
+    [id, from, to, reason],
+  );
+  const row = rows[0];
+  if (!row) return null;
+  await q.query(`INSERT INTO sweep_events (sweep_id, from_state, to_state, reason) VALUES ($1, $2, $3, $4)`, [
+    id,
+    row.previous,
+    to,
+    reason,
+  ]);
+  const { previous, ...sweep } = row;
+  return { row: sweep as SweepRow, previous };
+}
+
+/** Reserves `n` consecutive run numbers; returns the first. */
+export async function allocateRunNumbers(q: Queryable, sweepId: string, n: number): Promise<number> {
+  const { rows } = await q.query<{ first: number }>(
+    `UPDATE sweeps SET next_number = next_number + $2 WHERE id = $1 RETURNING next_number - $2 AS first`,
+    [sweepId, n],
+  );
+  return rows[0]!.first;
+}
+
+export type RunCounts = Record<RunState, number> & { total: number };
+
+export async function runCounts(q: Queryable, sweepId: string): Promise<RunCounts> {
+  const counts = await runCountsMany(q, [sweepId]);
+  return counts.get(sweepId)!;
+}
+
+export function emptyCounts(): RunCounts {
+  return { queued: 0, running: 0, finished: 0, failed: 0, crashed: 0, stopped: 0, canceled: 0, total: 0 };
+}
+
+export async function runCountsMany(q: Queryable, sweepIds: readonly string[]): Promise<Map<string, RunCounts>> {
+  const { rows } = await q.query<{ sweep_id: string; state: RunState; n: number }>(
+    `SELECT sweep_id, state, count(*)::int AS n FROM runs WHERE sweep_id = ANY($1::text[]) GROUP BY sweep_id, state`,
+    [sweepIds],
+  );
+  const out = new Map(sweepIds.map((id) => [id, emptyCounts()]));
+  for (const r of rows) {
+    const c = out.get(r.sweep_id)!;
+    c[r.state] = r.n;
+    c.total += r.n;
+  }
+  return out;
+}
+
+/** Per-sweep transaction-scoped lock: proposing and recording runs is serialized across replicas. */
+export async function lockSweep(q: Queryable, sweepId: string): Promise<void> {
+  await q.query(`SELECT pg_advisory_xact_lock(hashtext('harrow:sweep:' || $1))`, [sweepId]);
+}

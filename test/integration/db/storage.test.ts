@@ -1,0 +1,186 @@
+/**
+ * The storage layer against both back ends: real Postgres (through `pg`) and embedded PGlite run
+ * the same SQL and must behave the same.
+ */
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { BACKENDS, needServices } from '../../helpers/services.js';
+import type { Database } from '../../../db/database.js';
+import { migrate } from '../../../db/migrate.js';
+import { allocateRunNumbers, getSweep, insertSweep, runCounts, transitionSweep } from '../../../db/sweeps.js';
+import {
+  bestCurve,
+  bestRun,
+  cancelQueuedRuns,
+  claimRun,
+  crashStaleRuns,
+  endRun,
+  getRun,
+  insertRuns,
+  listRuns,
+  requeueRun,
+  runEvents,
+  strategyHistory,
+  touchHeartbeats,
+} from '../../../db/runs.js';
+import { insertPoints, metricCurves, runHistory, updateSummaries } from '../../../db/metrics.js';
+
+const opts = await needServices();
+
+for (const backend of BACKENDS) {
+  describe(`storage on ${backend.name}`, opts, () => {
+    let db: Database;
+    let drop: () => Promise<void>;
+
+    before(async () => {
+      ({ db, drop } = await backend.open());
+    });
+    after(async () => {
+      await drop();
+    });
+
+    async function sweepWithRuns(id: string, n: number) {
+      await insertSweep(db, {
+        id,
+        name: 'test',
+        method: 'random',
+        spec: { method: 'random' },
+        configText: 'method: random',
+        seed: 1,
+        metricName: 'loss',
+        goal: 'minimize',
+        runCap: null,
+        expectedRuns: null,
+      });
+      const first = await allocateRunNumbers(db, id, n);
+      await insertRuns(
+        db,
+        Array.from({ length: n }, (_, i) => ({
+          id: `${id}-${first + i}`,
+          sweepId: id,
+          number: first + i,
+          params: { x: i },
+          paramsHash: `h${i}`,
+          proposal: { source: 'test' },
+        })),
+        'proposed',
+      );
+    }
+
+    test('migrations applied twice change nothing', async () => {
+      assert.deepEqual(await migrate(db), []);
+      const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM harrow_migrations');
+      assert.equal(rows[0]!.n, 1);
+    });
+
+    test('run numbers are allocated consecutively', async () => {
+      await sweepWithRuns('nums', 3);
+      assert.equal(await allocateRunNumbers(db, 'nums', 2), 4);
+      assert.equal(await allocateRunNumbers(db, 'nums', 1), 6);
+      assert.deepEqual((await runCounts(db, 'nums')).queued, 3);
+    });
+
+    test('first claim wins; a second token is refused; the same token is a duplicate', async () => {
+      await sweepWithRuns('claim', 1);
+      const a = await claimRun(db, { runId: 'claim-1', token: 'A', agentId: 'ag1', host: 'h', gpu: '0' });
+      assert.equal(a.status, 'accepted');
+      assert.equal(a.status === 'accepted' && a.run.attempt, 1);
+      assert.equal((await claimRun(db, { runId: 'claim-1', token: 'A', agentId: 'ag1', host: 'h', gpu: '0' })).status, 'duplicate');
+      const b = await claimRun(db, { runId: 'claim-1', token: 'B', agentId: 'ag2', host: 'h', gpu: null });
+      assert.equal(b.status, 'refused');
+      assert.equal((await getRun(db, 'claim-1'))!.token, 'A');
+    });
+
+    test('a stale attempt cannot end the retry; crash, retry and end are each recorded once', async () => {
+      await sweepWithRuns('fence', 1);
+      await claimRun(db, { runId: 'fence-1', token: 'T1', agentId: 'ag1', host: 'h', gpu: null });
+      // Heartbeat is old enough to be stale with a zero timeout.
+      await db.query(`UPDATE runs SET heartbeat_at = now() - interval '1 hour' WHERE id = 'fence-1'`);
+      const crashed = await crashStaleRuns(db, 60_000);
+      assert.deepEqual(crashed.map((r) => r.id), ['fence-1']);
+      assert.ok(await requeueRun(db, 'fence-1', 'retry: attempt 2 of 3'));
+      const c2 = await claimRun(db, { runId: 'fence-1', token: 'T2', agentId: 'ag2', host: 'h', gpu: null });
+      assert.equal(c2.status === 'accepted' && c2.run.attempt, 2);
+      const stale = await endRun(db, { runId: 'fence-1', token: 'T1', state: 'finished', exitCode: 0, signal: null, reason: 'exit 0', tail: '' });
+      assert.equal(stale.status, 'refused');
+      assert.equal(await touchHeartbeats(db, [{ runId: 'fence-1', token: 'T1' }]), 0);
+      assert.equal(await touchHeartbeats(db, [{ runId: 'fence-1', token: 'T2' }]), 1);
+      const ok = await endRun(db, { runId: 'fence-1', token: 'T2', state: 'failed', exitCode: 3, signal: null, reason: 'exit code 3', tail: 'boom' });
+      assert.equal(ok.status, 'ended');
+      const again = await endRun(db, { runId: 'fence-1', token: 'T2', state: 'failed', exitCode: 3, signal: null, reason: 'exit code 3', tail: 'boom' });
+      assert.equal(again.status, 'duplicate');
+      const events = await runEvents(db, 'fence-1');
+      assert.deepEqual(
+        events.map((e) => `${e.attempt}:${e.from_state ?? '-'}>${e.to_state}`),
+        ['0:->queued', '1:queued>running', '1:running>crashed', '1:crashed>queued', '2:queued>running', '2:running>failed'],
+      );
+      const run = (await getRun(db, 'fence-1'))!;
+      assert.equal(run.exit_code, 3);
+      assert.equal(run.output_tail, 'boom');
+    });
+
+    test('metric points are stored exactly once, non-finite values included', async () => {
+      await sweepWithRuns('met', 1);
+      await claimRun(db, { runId: 'met-1', token: 'T', agentId: 'a', host: 'h', gpu: null });
+      const t = new Date();
+      const batch = [
+        { runId: 'met-1', attempt: 1, seq: 1, step: 0, name: 'loss', value: 1.5, time: t },
+        { runId: 'met-1', attempt: 1, seq: 2, step: 1, name: 'loss', value: 0.5, time: t },
+        { runId: 'met-1', attempt: 1, seq: 3, step: 2, name: 'loss', value: Number.NaN, time: t },
+      ];
+      assert.equal((await insertPoints(db, batch)).length, 3);
+      assert.equal((await insertPoints(db, batch)).length, 0, 'a re-delivered batch inserts nothing');
+      const history = await runHistory(db, 'met-1', 1);
+      assert.deepEqual(history.map((h) => h.value).slice(0, 2), [1.5, 0.5]);
+      assert.ok(Number.isNaN(history[2]!.value));
+      assert.deepEqual((await metricCurves(db, 'met', 'loss')).get('met-1')!.slice(0, 2), [1.5, 0.5]);
+    });
+
+    test('best run, best-so-far curve, sorted and filtered run lists', async () => {
+      await sweepWithRuns('best', 5);
+      const values = [3, 1, 2, 0.5, 0.5];
+      for (let i = 0; i < 5; i++) {
+        const id = `best-${i + 1}`;
+        await claimRun(db, { runId: id, token: `t${i}`, agentId: 'a', host: 'h', gpu: null });
+        await updateSummaries(db, [
+          {
+            runId: id,
+            summary: { loss: { last: values[i]!, min: values[i]!, max: values[i]!, count: 1, step: 0 } },
+            objective: values[i]!,
+            objectiveStep: 0,
+            latestValue: values[i]!,
+            metricCount: 1,
+          },
+        ]);
+        if (i < 4) await endRun(db, { runId: id, token: `t${i}`, state: 'finished', exitCode: 0, signal: null, reason: 'exit 0', tail: '' });
+        await db.query(`UPDATE runs SET ended_at = now() + ($2::int * interval '1 second') WHERE id = $1 AND ended_at IS NOT NULL`, [id, i]);
+      }
+      assert.equal((await bestRun(db, 'best', 'minimize'))!.id, 'best-4');
+      assert.equal((await bestRun(db, 'best', 'maximize'))!.id, 'best-1');
+      const curve = await bestCurve(db, 'best', 'minimize');
+      assert.equal(curve.finished, 4);
+      assert.deepEqual(curve.points.map((p) => [p.index, p.value]), [[1, 3], [2, 1], [4, 0.5]]);
+      const byMetric = await listRuns(db, { sweepId: 'best', sort: 'metric', goal: 'minimize', limit: 2, offset: 0 });
+      assert.equal(byMetric.total, 5);
+      assert.deepEqual(byMetric.runs.map((r) => r.id), ['best-4', 'best-5']);
+      const running = await listRuns(db, { sweepId: 'best', states: ['running'], sort: '-number', goal: 'minimize', limit: 10, offset: 0 });
+      assert.deepEqual(running.runs.map((r) => r.id), ['best-5']);
+      const page2 = await listRuns(db, { sweepId: 'best', sort: 'number', goal: 'minimize', limit: 2, offset: 2 });
+      assert.deepEqual(page2.runs.map((r) => r.number), [3, 4]);
+      const hist = await strategyHistory(db, 'best');
+      assert.equal(hist.ended.length, 4);
+      assert.equal(hist.pending.length, 1);
+    });
+
+    test('sweep transitions are guarded and queued runs can be canceled', async () => {
+      await sweepWithRuns('sw', 2);
+      assert.ok(await transitionSweep(db, 'sw', ['running'], 'paused', 'user'));
+      assert.equal(await transitionSweep(db, 'sw', ['running'], 'paused', 'user'), null);
+      const fin = await transitionSweep(db, 'sw', ['running', 'paused'], 'finished', 'stopped by user');
+      assert.equal(fin?.previous, 'paused');
+      assert.ok(fin?.row.ended_at);
+      assert.equal((await cancelQueuedRuns(db, 'sw', 'sweep stopped')).length, 2);
+      assert.equal((await getSweep(db, 'sw'))!.state, 'finished');
+    });
+  });
+}
