@@ -1,0 +1,1 @@
+export { createGridStrategy } from './grid-strategy.js';

@@ -1,0 +1,1 @@
+export { createRandomStrategy } from './random-strategy.js';

@@ -1,0 +1,441 @@
+/**
+ * `validateSweepConfig`: the whole W&B sweep format plus Harrow's `harrow:` block, checked strictly
+ * with every problem reported at once, and normalized into a `SweepSpec` when valid.
+ *
+ * Where W&B only warns or silently does something surprising (an unknown key, `goal: maximise`
+ * turning into minimize, a typo'd macro vanishing, a grid over a continuous parameter), Harrow
+ * refuses with the path and a fix. Where W&B accepts something Harrow cannot honour (`controller:
+ * local`, `scheduler`, `metrics`, Launch's `job`), Harrow says so instead of ignoring it.
+ */
+import type {
+  AshaSpec,
+  EarlyTerminateSpec,
+  HyperbandSpec,
+  Impute,
+  Issue,
+  MedianSpec,
+  Method,
+  MetricSpec,
+  RetrySpec,
+  SweepSpec,
+} from '../types.js';
+import { checkCommandTemplate, defaultCommand } from '../command/command-template.js';
+import { pyNumber } from '../command/python-format.js';
+import { lookupParam } from '../command/render-command.js';
+import { hyperbandBands } from '../early-terminate/bands.js';
+import { leafCount } from '../space/leaf-model.js';
+import { closestMatch } from './closest-match.js';
+import { describe, isMapping, IssueCollector, type Path } from './issue-collector.js';
+import { readSource } from './read-source.js';
+import { validateParameters, type LeafRecord, type NodeRecord, type ParametersOutput } from './validate-parameters.js';
+
+export interface ValidationResult {
+  valid: boolean;
+  errors: Issue[];
+  warnings: Issue[];
+  /** The normalized sweep, when valid. */
+  spec?: SweepSpec;
+}
+
+const TOP_LEVEL_KEYS = [
+  'method',
+  'metric',
+  'parameters',
+  'early_terminate',
+  'run_cap',
+  'program',
+  'command',
+  'name',
+  'description',
+  'entity',
+  'project',
+  'apiVersion',
+  'kind',
+  'controller',
+  'harrow',
+] as const;
+
+/** W&B keys Harrow does not run, with what to do instead. */
+const UNSUPPORTED_KEYS: Record<string, string> = {
+  metrics:
+    'multi-objective sweeps (metrics:, W&B method: custom) are not supported by Harrow; optimize one metric with metric: {name: ..., goal: ...}',
+  scheduler:
+    'external schedulers (scheduler:, W&B\'s Optuna/Ax hook) are not supported by Harrow; remove scheduler and use method: bayes, random or grid',
+  job: 'W&B Launch jobs (job:) are not supported by Harrow; set program (and command if needed) and run harrow agent on your machines',
+  image_uri:
+    'W&B Launch images (image_uri:) are not supported by Harrow; run harrow agent inside the image and set program/command',
+};
+
+const METHODS: readonly Method[] = ['grid', 'random', 'bayes'];
+const IMPUTES: readonly Impute[] = ['worst', 'best', 'latest'];
+
+/** Grids beyond this size get a warning: they are rarely meant (W&B users hit 13k-cell grids). */
+export const LARGE_GRID = 100_000;
+
+export function validateSweepConfig(input: unknown): ValidationResult {
+  const read = readSource(input);
+  if (!read.ok) return { valid: false, errors: read.issues, warnings: [] };
+  const c = new IssueCollector(read.floats, read.warnings, read.literalNumbers);
+  const spec = validateTop(c, read.value);
+  if (c.errors.length > 0 || !spec) return { valid: false, errors: c.errors, warnings: c.warnings };
+  spec.warnings = c.warnings;
+  return { valid: true, errors: [], warnings: c.warnings, spec };
+}
+
+function validateTop(c: IssueCollector, raw: unknown): SweepSpec | undefined {
+  if (!isMapping(raw)) {
+    return c.error([], `the sweep config must be a mapping of keys such as method and parameters (got ${describe(raw)})`);
+  }
+  for (const key of Object.keys(raw)) {
+    if ((TOP_LEVEL_KEYS as readonly string[]).includes(key)) continue;
+    const unsupported = UNSUPPORTED_KEYS[key];
+    if (unsupported) {
+      c.error([key], unsupported);
+      continue;
+    }
+    const guess = closestMatch(key, TOP_LEVEL_KEYS);
+    c.error(
+      [key],
+      `unknown top-level key${guess ? ` (did you mean ${guess}?)` : ''}; the keys are ${TOP_LEVEL_KEYS.join(', ')} (Harrow's own settings go under harrow:)`,
+    );
+  }
+
+  const method = validateMethod(c, raw);
+  const metric = raw.metric === undefined ? undefined : validateMetric(c, raw.metric);
+
+  const out: ParametersOutput = { leaves: [], nodes: [] };
+  const parameters =
+    raw.parameters === undefined
+      ? c.error(['parameters'], 'is missing; list what to search, e.g. parameters: {lr: {min: 0.0001, max: 0.1}}')
+      : validateParameters(c, raw.parameters, ['parameters'], [], out);
+  if (parameters) checkDottedNames(c, out.nodes);
+
+  const hyperband = raw.early_terminate === undefined ? undefined : validateHyperband(c, raw.early_terminate, ['early_terminate']);
+  const harrow = validateHarrow(c, raw.harrow);
+  if (raw.early_terminate !== undefined && harrow.earlyTerminatePresent) {
+    c.error(
+      ['harrow', 'early_terminate'],
+      'give one early-termination rule: W&B\'s early_terminate (hyperband) or harrow.early_terminate (asha or median), not both',
+    );
+  }
+  const earlyTerminate: EarlyTerminateSpec | undefined = hyperband ?? harrow.earlyTerminate;
+
+  const runCap = positiveInteger(c, raw, 'run_cap', [], 'the largest number of runs the sweep starts, e.g. run_cap: 50');
+  const program = c.string(raw, 'program', [], { nonEmpty: true });
+  const name = c.string(raw, 'name', []);
+  const description = c.string(raw, 'description', []);
+  const entity = c.string(raw, 'entity', []);
+  const project = c.string(raw, 'project', []);
+  c.string(raw, 'apiVersion', []);
+  if (raw.kind !== undefined && raw.kind !== 'sweep') c.error(['kind'], `must be sweep (got ${describe(raw.kind)}); it can also be left out`);
+  validateController(c, raw.controller);
+
+  // Cross-field rules.
+  const needsMetric = [method === 'bayes' ? 'method: bayes' : '', earlyTerminate || raw.early_terminate !== undefined || harrow.earlyTerminatePresent ? 'early termination' : '']
+    .filter(Boolean);
+  if (needsMetric.length > 0 && raw.metric === undefined) {
+    c.error(['metric'], `is missing but ${needsMetric.join(' and ')} needs a metric to compare runs; add metric: {name: val_loss, goal: minimize}`);
+  }
+  if (parameters && method === 'bayes' && out.leaves.every((l) => leafCount(l.spec) === 1)) {
+    c.error(['parameters'], 'has nothing to search: method: bayes needs at least one parameter that varies (values, a range or a distribution)');
+  }
+  // Valid leaves are checked even when others are broken; the size only means something when all are valid.
+  if (method === 'grid') checkGrid(c, out.leaves, parameters !== undefined);
+  const command = validateCommand(c, raw, program !== undefined, isMapping(raw.parameters) ? out.nodes : null);
+
+  if (c.errors.length > 0 || !method || !parameters || !command) return undefined;
+  const spec: SweepSpec = {
+    method,
+    parameters,
+    command,
+    harrow: { retry: harrow.retry, ...(harrow.seed !== undefined ? { seed: harrow.seed } : {}) },
+    warnings: [],
+  };
+  if (metric) spec.metric = metric;
+  if (earlyTerminate) spec.earlyTerminate = earlyTerminate;
+  if (runCap !== undefined) spec.runCap = runCap;
+  if (program !== undefined) spec.program = program;
+  if (name !== undefined) spec.name = name;
+  if (description !== undefined) spec.description = description;
+  if (entity !== undefined) spec.entity = entity;
+  if (project !== undefined) spec.project = project;
+  return spec;
+}
+
+function validateMethod(c: IssueCollector, raw: Record<string, unknown>): Method | undefined {
+  if (raw.method === undefined) return c.error(['method'], 'is missing; add method: random (or grid, bayes)');
+  if (raw.method === 'custom') {
+    return c.error(['method'], 'custom (W&B\'s external-scheduler method) is not supported by Harrow; use random, grid or bayes');
+  }
+  return c.choice(raw, 'method', [], METHODS);
+}
+
+function validateMetric(c: IssueCollector, raw: unknown): MetricSpec | undefined {
+  const path = ['metric'];
+  if (!isMapping(raw)) {
+    const hint = typeof raw === 'string' ? ` such as metric: {name: ${raw}, goal: minimize}` : ' such as metric: {name: val_loss, goal: minimize}';
+    return c.error(path, `must be a mapping${hint} (got ${describe(raw)})`);
+  }
+  c.unknownKeys(raw, path, ['name', 'goal', 'target', 'impute', 'impute_while_running'], 'metric');
+  const name = raw.name === undefined ? c.error([...path, 'name'], 'is missing; the name the program logs, e.g. name: val_loss') : c.string(raw, 'name', path, { nonEmpty: true });
+  const goal = c.choice(raw, 'goal', path, ['minimize', 'maximize'] as const, ' (W&B would silently replace an unknown goal with minimize)');
+  const target = c.number(raw, 'target', path);
+  const impute = c.choice(raw, 'impute', path, IMPUTES);
+  let imputeWhileRunning: MetricSpec['imputeWhileRunning'] = false;
+  const iwr = raw.impute_while_running;
+  if (iwr !== undefined && iwr !== false && iwr !== 'false') {
+    const v = c.choice(raw, 'impute_while_running', path, IMPUTES, ' or false');
+    if (v) imputeWhileRunning = v;
+  }
+  const bad = c.errors.some((e) => e.path === 'metric' || e.path.startsWith('metric.'));
+  if (bad || name === undefined) return undefined;
+  const metric: MetricSpec = { name, goal: goal ?? 'minimize', impute: impute ?? 'worst', imputeWhileRunning };
+  if (target !== undefined) metric.target = target;
+  return metric;
+}
+
+function positiveInteger(c: IssueCollector, raw: Record<string, unknown>, key: string, path: Path, hint: string): number | undefined {
+  const v = c.number(raw, key, path, { integer: true });
+  if (v === undefined) return undefined;
+  if (v <= 0) return c.error([...path, key], `must be an integer > 0 (got ${v}); ${hint}`);
+  return v;
+}
+
+function validateHyperband(c: IssueCollector, raw: unknown, path: Path): HyperbandSpec | undefined {
+  if (!isMapping(raw)) return c.error(path, `must be a mapping such as {type: hyperband, min_iter: 3} (got ${describe(raw)})`);
+  if (raw.type === 'asha' || raw.type === 'median') {
+    return c.error([...path, 'type'], `${raw.type} is a Harrow extension: put it under harrow: {early_terminate: {type: ${raw.type}, ...}}`);
+  }
+  if (raw.type === undefined) return c.error([...path, 'type'], 'is missing; W&B\'s early termination is type: hyperband');
+  const type = c.choice(raw, 'type', path, ['hyperband'] as const, ' (asha and median go under harrow.early_terminate)');
+  c.unknownKeys(raw, path, ['type', 'min_iter', 'max_iter', 's', 'eta', 'strict'], 'hyperband');
+  const minIter = positiveInteger(c, raw, 'min_iter', path, 'the first band, in logged values of the metric');
+  const maxIter = positiveInteger(c, raw, 'max_iter', path, 'the last band, in logged values of the metric');
+  const s = positiveInteger(c, raw, 's', path, 'the number of bands below max_iter');
+  const eta = c.number(raw, 'eta', path) ?? (Object.hasOwn(raw, 'eta') ? undefined : 3);
+  const strict = c.boolean(raw, 'strict', path) ?? true;
+  if (eta !== undefined && !(eta > 1)) c.error([...path, 'eta'], `must be > 1 (got ${eta}); runs in the top 1/eta continue, e.g. eta: 3`);
+  const has = (k: string): boolean => Object.hasOwn(raw, k);
+  if (has('max_iter') && !has('s')) c.error([...path, 's'], 'is missing: max_iter needs s, the number of bands below it (e.g. s: 2), or use min_iter instead');
+  if (has('s') && !has('max_iter') && !has('min_iter')) c.error([...path, 'max_iter'], 'is missing: s counts bands below max_iter; add max_iter, or use min_iter instead');
+  if (has('s') && !has('max_iter') && has('min_iter')) c.warn([...path, 's'], 'is ignored without max_iter (as in W&B); the bands come from min_iter');
+  if (!has('max_iter') && !has('min_iter') && !has('s')) c.error(path, 'needs min_iter (e.g. min_iter: 3), or max_iter with s');
+  if (has('max_iter') && has('s') && has('min_iter')) {
+    c.warn([...path, 'min_iter'], 'is ignored: with max_iter and s given, W&B computes the bands from max_iter and s; remove one of the two forms');
+  }
+  const here = path.join('.');
+  if (c.errors.some((e) => e.path === here || e.path.startsWith(`${here}.`)) || type === undefined || eta === undefined) return undefined;
+  const useMax = maxIter !== undefined && s !== undefined;
+  const bands = hyperbandBands(useMax ? { maxIter, s, eta } : { minIter: minIter!, eta });
+  if (bands.length === 0) {
+    return c.error(path, `no band can be formed: max_iter / eta (${maxIter} / ${eta}) is below 1; increase max_iter, or decrease eta`);
+  }
+  const spec: HyperbandSpec = { type: 'hyperband', bands, eta, strict };
+  if (useMax) {
+    spec.maxIter = maxIter;
+    spec.s = s;
+  } else spec.minIter = minIter;
+  return spec;
+}
+
+interface HarrowBlock {
+  seed?: number;
+  retry: RetrySpec;
+  earlyTerminate?: AshaSpec | MedianSpec;
+  earlyTerminatePresent: boolean;
+}
+
+function validateHarrow(c: IssueCollector, raw: unknown): HarrowBlock {
+  const block: HarrowBlock = { retry: { maxAttempts: 3, on: ['crashed'] }, earlyTerminatePresent: false };
+  if (raw === undefined) return block;
+  const path = ['harrow'];
+  if (!isMapping(raw)) {
+    c.error(path, `must be a mapping of Harrow settings (seed, retry, early_terminate) (got ${describe(raw)})`);
+    return block;
+  }
+  c.unknownKeys(raw, path, ['seed', 'retry', 'early_terminate'], 'harrow');
+  const seed = c.number(raw, 'seed', path, { integer: true });
+  if (seed !== undefined) block.seed = seed;
+  if (raw.retry !== undefined) {
+    const retry = validateRetry(c, raw.retry, [...path, 'retry']);
+    if (retry) block.retry = retry;
+  }
+  if (raw.early_terminate !== undefined) {
+    block.earlyTerminatePresent = true;
+    const rule = validateHarrowRule(c, raw.early_terminate, [...path, 'early_terminate']);
+    if (rule) block.earlyTerminate = rule;
+  }
+  return block;
+}
+
+function validateRetry(c: IssueCollector, raw: unknown, path: Path): RetrySpec | undefined {
+  if (!isMapping(raw)) return c.error(path, `must be a mapping such as {max_attempts: 3, on: [crashed]} (got ${describe(raw)})`);
+  c.unknownKeys(raw, path, ['max_attempts', 'on'], 'retry');
+  const maxAttempts = positiveInteger(c, raw, 'max_attempts', path, 'attempts in all, counting the first; 1 means never retry');
+  let on: RetrySpec['on'] = ['crashed'];
+  if (raw.on !== undefined) {
+    if (!Array.isArray(raw.on)) {
+      c.error([...path, 'on'], `must be a list drawn from crashed and failed (got ${describe(raw.on)})`);
+    } else {
+      const states = new Set<'crashed' | 'failed'>();
+      (raw.on as unknown[]).forEach((s, i) => {
+        if (s === 'crashed' || s === 'failed') states.add(s);
+        else {
+          const guess = typeof s === 'string' ? closestMatch(s, ['crashed', 'failed']) : undefined;
+          c.error([...path, 'on', String(i)], `must be crashed (lost heartbeat) or failed (non-zero exit) (got ${describe(s)})${guess ? `; did you mean ${guess}?` : ''}`);
+        }
+      });
+      on = [...states];
+    }
+  }
+  return { maxAttempts: maxAttempts ?? 3, on };
+}
+
+function validateHarrowRule(c: IssueCollector, raw: unknown, path: Path): AshaSpec | MedianSpec | undefined {
+  if (!isMapping(raw)) return c.error(path, `must be a mapping such as {type: asha} or {type: median} (got ${describe(raw)})`);
+  if (raw.type === 'hyperband') {
+    return c.error([...path, 'type'], 'hyperband is W&B\'s rule: write it as the top-level early_terminate: {type: hyperband, ...}');
+  }
+  if (raw.type === undefined) return c.error([...path, 'type'], 'is missing; use type: asha or type: median');
+  const type = c.choice(raw, 'type', path, ['asha', 'median'] as const);
+  if (type === 'asha') {
+    c.unknownKeys(raw, path, ['type', 'grace_period', 'eta', 'max_iter', 'min_runs_per_rung'], 'asha');
+    const gracePeriod = positiveInteger(c, raw, 'grace_period', path, 'the first rung, in logged values of the metric') ?? 1;
+    const eta = c.number(raw, 'eta', path) ?? 3;
+    if (!(eta > 1)) c.error([...path, 'eta'], `must be > 1 (got ${eta}); the top 1/eta of each rung continue, e.g. eta: 3`);
+    const maxIter = positiveInteger(c, raw, 'max_iter', path, 'the last rung, in logged values of the metric');
+    if (maxIter !== undefined && maxIter < gracePeriod) {
+      c.error([...path, 'max_iter'], `must be ≥ grace_period (${gracePeriod}) (got ${maxIter})`);
+    }
+    const minRunsPerRung = positiveInteger(c, raw, 'min_runs_per_rung', path, 'runs a rung needs before it decides') ?? 3;
+    const spec: AshaSpec = { type: 'asha', gracePeriod, eta, minRunsPerRung };
+    if (maxIter !== undefined) spec.maxIter = maxIter;
+    return spec;
+  }
+  if (type === 'median') {
+    c.unknownKeys(raw, path, ['type', 'min_steps', 'min_runs'], 'median');
+    const minSteps = positiveInteger(c, raw, 'min_steps', path, 'logged values before a run can be stopped') ?? 3;
+    const minRuns = positiveInteger(c, raw, 'min_runs', path, 'other runs needed at that step') ?? 5;
+    return { type: 'median', minSteps, minRuns };
+  }
+  return undefined;
+}
+
+function validateController(c: IssueCollector, raw: unknown): void {
+  if (raw === undefined) return;
+  if (!isMapping(raw)) {
+    c.error(['controller'], `must be a mapping such as {type: cloud} (got ${describe(raw)})`);
+    return;
+  }
+  c.unknownKeys(raw, ['controller'], ['type'], 'controller');
+  if (raw.type === 'local') {
+    c.error(['controller', 'type'], 'local (W&B\'s client-side controller) is not supported: Harrow\'s server always controls the sweep; remove controller');
+  } else if (raw.type === 'cloud' || raw.type === undefined) {
+    c.warn(['controller'], 'is ignored: Harrow\'s server always controls the sweep (the same as W&B\'s type: cloud)');
+  } else {
+    c.choice(raw, 'type', ['controller'], ['cloud', 'local'] as const);
+  }
+}
+
+/** Dotted names of `${...}` placeholders must be unambiguous: `a.b` cannot be both a name and a path. */
+function checkDottedNames(c: IssueCollector, nodes: NodeRecord[]): void {
+  const seen = new Map<string, NodeRecord>();
+  for (const node of nodes) {
+    const dotted = node.paramPath.join('.');
+    const other = seen.get(dotted);
+    if (other) {
+      c.error(
+        node.yamlPath,
+        `the name ${dotted} is also the path of ${other.yamlPath.join('.')}, so a run would have both params["${dotted}"] and a nested ${dotted}; rename one`,
+      );
+    } else seen.set(dotted, node);
+  }
+}
+
+function checkGrid(c: IssueCollector, leaves: LeafRecord[], complete: boolean): void {
+  let size = 1;
+  let gridable = true;
+  for (const leaf of leaves) {
+    const d = leaf.spec.distribution;
+    if (d === 'categorical_w_probabilities') {
+      c.error(
+        [...leaf.yamlPath, 'probabilities'],
+        'a grid tries every value once, so probabilities mean nothing there; remove probabilities, or use method: random',
+      );
+      gridable = false;
+    } else if (d === 'constant' || d === 'categorical' || d === 'int_uniform' || d === 'q_uniform') {
+      size *= leafCount(leaf.spec);
+    } else {
+      c.error(
+        leaf.explicit ? [...leaf.yamlPath, 'distribution'] : leaf.yamlPath,
+        `a grid needs a finite list of values, and ${d} is ${d.startsWith('q_') ? 'not evenly spaced between bounds' : 'continuous'}; use values: [...], int_uniform, or q_uniform with a q (or method: random)`,
+      );
+      gridable = false;
+    }
+  }
+  if (!gridable || !complete) return;
+  if (!Number.isSafeInteger(size)) {
+    c.error(['parameters'], `the grid has about ${size.toExponential(2)} cells, more than can ever run; use method: random or bayes, or fewer values`);
+  } else if (size > LARGE_GRID) {
+    c.warn(['parameters'], `the grid has ${size} cells; at one minute per run that is ${Math.round(size / 60 / 24)} GPU-days. Consider method: random with run_cap`);
+  }
+}
+
+/** A tree of parameter names for `${...}` lookups: leaves are `true` (or a constant's value). */
+function placeholderTree(nodes: NodeRecord[]): Record<string, never> {
+  const root: Record<string, unknown> = {};
+  for (const node of nodes) {
+    let cur = root;
+    node.paramPath.forEach((key, i) => {
+      const last = i === node.paramPath.length - 1;
+      if (last && !node.nested) {
+        Object.defineProperty(cur, key, { value: node.constant ?? true, enumerable: true, configurable: true, writable: true });
+      } else {
+        if (!Object.hasOwn(cur, key) || !isMapping(cur[key])) {
+          Object.defineProperty(cur, key, { value: {}, enumerable: true, configurable: true, writable: true });
+        }
+        cur = cur[key] as Record<string, unknown>;
+      }
+    });
+  }
+  return root as Record<string, never>;
+}
+
+function validateCommand(c: IssueCollector, raw: Record<string, unknown>, hasProgram: boolean, nodes: NodeRecord[] | null): string[] | undefined {
+  let command: string[];
+  const explicit = raw.command !== undefined;
+  if (!explicit) {
+    command = defaultCommand();
+  } else if (!Array.isArray(raw.command)) {
+    const hint = typeof raw.command === 'string' ? `; split it into a list, e.g. command: [${raw.command.split(/\s+/).filter(Boolean).map((s) => JSON.stringify(s)).join(', ')}]` : '';
+    return c.error(['command'], `must be a list of argv elements (got ${describe(raw.command)})${hint}`);
+  } else if (raw.command.length === 0) {
+    c.warn(['command'], 'is empty, so the default ${env} ${interpreter} ${program} ${args} is used (as in W&B)');
+    command = defaultCommand();
+  } else {
+    command = [];
+    let ok = true;
+    raw.command.forEach((el, i) => {
+      if (typeof el === 'string') command.push(el);
+      else if (typeof el === 'number' && Number.isFinite(el)) command.push(pyNumber(el));
+      else {
+        c.error(['command', String(i)], `must be a string (got ${describe(el)}); quote it`);
+        ok = false;
+      }
+    });
+    if (!ok) return undefined;
+  }
+  if (nodes === null) return command;
+  const tree = placeholderTree(nodes);
+  const problems = checkCommandTemplate(command, {
+    hasProgram,
+    hasParam: (ref) => lookupParam(tree, ref) !== undefined,
+    paramNames: nodes.map((n) => n.paramPath.join('.')),
+  });
+  for (const p of problems) {
+    if (!explicit && p.message.startsWith('${program}')) {
+      c.error(['program'], 'is missing: the default command ${env} ${interpreter} ${program} ${args} runs it; add program: train.py, or give a command');
+    } else c.error(['command', String(p.index)], p.message);
+  }
+  return problems.length > 0 ? undefined : command;
+}
