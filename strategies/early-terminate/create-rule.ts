@@ -1,0 +1,25 @@
+import type { EarlyTerminateSpec, Goal } from '../types.js';
+import { ashaRule } from './asha-rule.js';
+import { hyperbandRule } from './hyperband-rule.js';
+import { medianRule } from './median-rule.js';
+import type { TerminationRule } from './termination-rule.js';
+
+export function createRule(spec: EarlyTerminateSpec, goal: Goal): TerminationRule {
+  switch (spec.type) {
+    case 'hyperband':
+      return hyperbandRule(spec, goal);
+    case 'asha':
+      return ashaRule(spec, goal);
+    case 'median':
+      return medianRule(spec, goal);
+    default: {
+      const never: never = spec;
+      throw new TypeError(`unknown early_terminate type: ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** W&B negates `maximize` metrics so that lower is always better. */
+export function goalSign(goal: Goal): 1 | -1 {
+  return goal === 'maximize' ? -1 : 1;
+}
