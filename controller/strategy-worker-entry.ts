@@ -1,0 +1,53 @@
+/**
+ * The worker-thread side of `StrategyWorker`: one strategy instance per sweep (rebuilt when the
+ * spec or seed changes), so the GP keeps its warm start; each request answered in order.
+ */
+import { parentPort } from 'node:worker_threads';
+import { createStrategy } from '../strategies/index.js';
+import type { Strategy } from '../strategies/types.js';
+import type { SerializedError, WorkerRequest, WorkerResponse } from './strategy-worker.js';
+
+if (parentPort === null) throw new Error('strategy-worker-entry.js runs only as a worker thread (see StrategyWorker)');
+const port = parentPort;
+
+const instances = new Map<string, { key: string; strategy: Strategy }>();
+
+function serialize(err: unknown): SerializedError {
+  if (err instanceof Error) {
+    const issues = (err as { issues?: unknown }).issues;
+    return {
+      name: err.name,
+      message: err.message,
+      ...(Array.isArray(issues) ? { issues: issues as SerializedError['issues'] } : {}),
+    };
+  }
+  return { name: 'Error', message: String(err) };
+}
+
+port.on('message', (msg: WorkerRequest) => {
+  switch (msg.type) {
+    case 'forget':
+      instances.delete(msg.sweepId);
+      return;
+    case 'propose': {
+      let reply: WorkerResponse;
+      try {
+        const key = JSON.stringify([msg.seed, msg.spec]);
+        let inst = instances.get(msg.sweepId);
+        if (!inst || inst.key !== key) {
+          inst = { key, strategy: createStrategy(msg.spec, { seed: msg.seed }) };
+          instances.set(msg.sweepId, inst);
+        }
+        reply = { type: 'result', id: msg.id, proposals: inst.strategy.propose(msg.input) };
+      } catch (err) {
+        reply = { type: 'error', id: msg.id, error: serialize(err) };
+      }
+      port.postMessage(reply);
+      return;
+    }
+    default: {
+      const never: never = msg;
+      throw new Error(`unknown strategy worker request ${JSON.stringify(never)}`);
+    }
+  }
+});

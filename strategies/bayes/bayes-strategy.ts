@@ -1,0 +1,455 @@
+/**
+ * `method: bayes`: a Gaussian-process optimizer over the unit-cube encoding of the sweep.
+ *
+ * - Start: a scrambled Sobol design of clamp(2d, 5, 10) points (≤ run_cap/5 when that is larger
+ *   than 25), counted over finished runs; while fewer have finished, further points come from the
+ *   same sequence, addressed by the number of runs so far (so a restarted controller resumes it).
+ * - Model: Matérn-5/2 ARD + Hamming terms, standardized oriented outcomes, learned noise, MAP
+ *   hyperparameters (projected L-BFGS, warm-started from the previous fit).
+ * - Proposal: LogEI maximized by QMC candidates → restarts → local search; runs that are pending
+ *   enter as fantasies. Never a duplicate of an evaluated or pending configuration.
+ * - Large sweeps: past `refitAlwaysBelow` observations the hyperparameters are refit every
+ *   ⌈n/100⌉ new observations (the factor is extended incrementally in between), the fit uses a
+ *   quality-chosen subset of `fitSubsetMax` points, the posterior at most `trainMax`.
+ * - Every fallback (to the design sequence, to the prior mode, to the Kriging believer, to a
+ *   non-optimal candidate) is reported in `info.warnings`.
+ *
+ * The instance keeps the last fit for warm starts; the output is a function of (spec, seed, the
+ * sequence of propose calls). It is synchronous and pure; the controller runs it in a worker.
+ */
+import type { Dimension, EncodedSpace, MetricSpec, Params, Proposal, ProposeInput, Strategy } from '../types.js';
+import { Rng } from '../space/rng.js';
+import { valueKey } from '../space/value-key.js';
+import { LogEiAcquisition } from './acquisition.js';
+import { discreteSize, fromUnitCube, levelOf, optimizeAcquisition } from './acq-optimizer.js';
+import { fitHyperparameters, thetaToHyper, type GpHyperparameters } from './gp-fit.js';
+import { GpPosterior } from './gp-posterior.js';
+import { PRIOR_PRESETS, type PriorPreset } from './priors.js';
+import { createQmcSequence, type QmcSequence } from './qmc.js';
+import { selectSubset } from './subset.js';
+import { buildTrainingSet } from './training-set.js';
+
+export interface BayesTuning {
+  /** Hyperparameter priors: `optuna` (default) or `hvarfner` (for d > 10 or rugged objectives). */
+  prior?: PriorPreset;
+  /** Pin the noise at its 1e-6 floor, for objectives known to be deterministic. */
+  deterministic?: boolean;
+  /** Size of the initial design; default clamp(2d, 5, 10), capped by run_cap/5 (never below 5). */
+  initialDesign?: number;
+  /** QMC candidates per proposal at n ≤ 200; scaled by (200/n)² above, at least 256. Default 2048. */
+  rawSamples?: number;
+  /** Local searches per proposal. Default 10. */
+  restarts?: number;
+  /** Fantasy samples for pending runs. Default 16. */
+  fantasySamples?: number;
+  /** More pending runs than this use the Kriging believer. Default 64. */
+  fantasyMaxPending?: number;
+  /** `fantasy` (default) or `kriging-believer`. */
+  pendingMode?: 'fantasy' | 'kriging-believer';
+  /** Refit the hyperparameters at every proposal up to this many observations. Default 200. */
+  refitAlwaysBelow?: number;
+  /** The hyperparameter fit uses at most this many observations (a quality subset). Default 250. */
+  fitSubsetMax?: number;
+  /** The posterior uses at most this many observations (a quality subset). Default 1000. */
+  trainMax?: number;
+  /** Also fit from the prior mode (not only the warm start) up to this many observations. Default 60. */
+  dualStartBelow?: number;
+  /** L-BFGS iterations of a cold hyperparameter fit. Default 100 (30 past refitAlwaysBelow). */
+  fitMaxIterations?: number;
+  /** L-BFGS iterations of a fit warm-started from the previous one. Default 25. */
+  fitWarmIterations?: number;
+  /** Fit stops when the loss gradient's ∞-norm is below this per observation. Default 1e-4. */
+  fitGtolPerObservation?: number;
+}
+
+export interface BayesOptions extends BayesTuning {
+  seed: number;
+}
+
+/** Continuous coordinates closer than this (in the unit cube) are the same configuration. */
+const SAME_POINT_TOL = 1e-6;
+/** Above this learned noise the incumbent is the best posterior mean, not the best observation. */
+const NOISY_INCUMBENT = 1e-3;
+
+class KnownPoints {
+  private readonly keys = new Set<string>();
+  private readonly coords: Float64Array[] = [];
+  constructor(private readonly dims: readonly Dimension[]) {}
+
+  add(x: Float64Array, params: Params | null): void {
+    this.coords.push(x);
+    if (params !== null) this.keys.add(valueKey(params));
+  }
+
+  has(x: Float64Array, params: Params): boolean {
+    if (this.keys.has(valueKey(params))) return true;
+    const { dims } = this;
+    outer: for (const c of this.coords) {
+      for (let j = 0; j < dims.length; j++) {
+        const dim = dims[j]!;
+        const a = x[j]!;
+        const b = c[j]!;
+        if (dim.kind === 'continuous') {
+          if (Math.abs(a - b) > SAME_POINT_TOL) continue outer;
+        } else if (dim.kind === 'discrete') {
+          if (levelOf(a, dim.levels) !== levelOf(b, dim.levels)) continue outer;
+        } else if (a !== b) continue outer;
+      }
+      return true;
+    }
+    return false;
+  }
+
+  get size(): number {
+    return this.coords.length;
+  }
+}
+
+interface ModelState {
+  theta: Float64Array | null;
+  hyper: GpHyperparameters | null;
+  fitN: number;
+  posterior: GpPosterior | null;
+}
+
+export class BayesStrategy implements Strategy {
+  readonly method = 'bayes' as const;
+  readonly size: number | null;
+  private readonly space: EncodedSpace;
+  private readonly dims: readonly Dimension[];
+  private readonly d: number;
+  private readonly isCat: Uint8Array;
+  private readonly metric: MetricSpec;
+  private readonly seed: number;
+  private readonly opts: Required<BayesTuning>;
+  private readonly nInit: number;
+  private readonly design: QmcSequence;
+  private readonly state: ModelState = { theta: null, hyper: null, fitN: 0, posterior: null };
+
+  constructor(space: EncodedSpace, metric: MetricSpec, options: BayesOptions & { runCap?: number }) {
+    if (!Number.isFinite(options.seed)) throw new RangeError(`bayes: seed must be a finite number (got ${options.seed})`);
+    const prior = options.prior ?? 'optuna';
+    if (!PRIOR_PRESETS.includes(prior)) {
+      throw new RangeError(`bayes: unknown prior preset ${JSON.stringify(prior)}; use one of ${PRIOR_PRESETS.join(', ')}`);
+    }
+    this.space = space;
+    this.dims = space.dimensions;
+    this.d = this.dims.length;
+    if (this.d === 0) {
+      throw new RangeError('method: bayes needs at least one parameter that varies; every parameter here is a constant');
+    }
+    this.isCat = Uint8Array.from(this.dims, (dim) => (dim.kind === 'categorical' ? 1 : 0));
+    this.metric = metric;
+    this.seed = options.seed;
+    this.size = discreteSize(this.dims);
+    const refitAlwaysBelow = options.refitAlwaysBelow ?? 200;
+    this.opts = {
+      prior,
+      deterministic: options.deterministic ?? false,
+      initialDesign: options.initialDesign ?? defaultInitialDesign(this.d, options.runCap),
+      rawSamples: options.rawSamples ?? 2048,
+      restarts: options.restarts ?? 10,
+      fantasySamples: options.fantasySamples ?? 16,
+      fantasyMaxPending: options.fantasyMaxPending ?? 64,
+      pendingMode: options.pendingMode ?? 'fantasy',
+      refitAlwaysBelow,
+      fitSubsetMax: options.fitSubsetMax ?? 250,
+      trainMax: options.trainMax ?? 1000,
+      dualStartBelow: options.dualStartBelow ?? 60,
+      fitMaxIterations: options.fitMaxIterations ?? 100,
+      fitWarmIterations: options.fitWarmIterations ?? 25,
+      fitGtolPerObservation: options.fitGtolPerObservation ?? 1e-4,
+      ...({ fantasyIncumbent: (options as { fantasyIncumbent?: string }).fantasyIncumbent } as object),
+      ...({ designRule: (options as { designRule?: string }).designRule } as object),
+    };
+    this.nInit = Math.max(1, Math.floor(this.opts.initialDesign));
+    this.design = createQmcSequence(this.d, Rng.from(this.seed, 0x5eed));
+  }
+
+  propose(input: ProposeInput): Proposal[] {
+    const count = Math.max(0, Math.floor(input.count));
+    if (count === 0) return [];
+    const rng = Rng.from(this.seed, 0xb4e5, input.observations.length, input.pending.length);
+    const data = buildTrainingSet(this.space, this.metric, input.observations);
+    const warnings = [...data.warnings];
+
+    const known = new KnownPoints(this.dims);
+    for (const k of data.known) known.add(k.x, k.params);
+    const pendingX: Float64Array[] = [];
+    let pendingUnfit = 0;
+    for (const p of input.pending) {
+      try {
+        const x = this.space.encode(p);
+        pendingX.push(x);
+        known.add(x, p);
+      } catch {
+        pendingUnfit++;
+      }
+    }
+    if (pendingUnfit > 0) warnings.push(`${pendingUnfit} pending run(s) whose params do not fit the search space were ignored`);
+
+    const designIndex = input.observations.length + input.pending.length;
+    const halfRule = (this.opts as unknown as { designRule?: string }).designRule === 'half';
+    const inDesign = halfRule
+      ? designIndex < this.nInit || data.completed < Math.ceil(this.nInit / 2)
+      : data.completed < this.nInit;
+    if (inDesign) {
+      return this.designProposals(count, designIndex, known, warnings, {
+        initialDesign: `${data.completed}/${this.nInit} finished runs before the GP takes over`,
+      });
+    }
+    try {
+      return this.gpProposals(count, data, pendingX, known, warnings, rng, designIndex);
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      warnings.push(`GP proposal failed (${reason}); fell back to the quasi-random sequence`);
+      return this.designProposals(count, designIndex, known, warnings, {});
+    }
+  }
+
+  /** Points of the scrambled Sobol design from `start` on, skipping known configurations. */
+  private designProposals(
+    count: number,
+    start: number,
+    known: KnownPoints,
+    warnings: string[],
+    extra: Record<string, unknown>,
+  ): Proposal[] {
+    const out: Proposal[] = [];
+    for (const pt of this.designPoints(count, start, known)) {
+      out.push({
+        params: pt.params,
+        info: { source: 'sobol', designIndex: pt.index, ...extra, ...(warnings.length ? { warnings: [...warnings] } : {}) },
+      });
+    }
+    if (out.length < count) this.fillExhausted(out, count, known, warnings);
+    return out;
+  }
+
+  /** Up to `count` unknown design points from index `start` on; each is added to `known`. */
+  private designPoints(count: number, start: number, known: KnownPoints): Array<{ x: Float64Array; params: Params; index: number }> {
+    const out: Array<{ x: Float64Array; params: Params; index: number }> = [];
+    const u = new Float64Array(this.d);
+    const x = new Float64Array(this.d);
+    const limit = start + Math.max(1000, 20 * count);
+    for (let i = start; i < limit && out.length < count; i++) {
+      this.design.point(i, u);
+      fromUnitCube(this.dims, u, x);
+      const canon = this.canonical(x);
+      if (canon === null || known.has(canon.x, canon.params)) continue;
+      known.add(canon.x, canon.params);
+      out.push({ ...canon, index: i });
+    }
+    return out;
+  }
+
+  /** When the design sequence keeps hitting known points: enumerate a finite space, else give up. */
+  private fillExhausted(out: Proposal[], count: number, known: KnownPoints, warnings: string[]): void {
+    if (this.size === null || this.size > 1e5) return;
+    const x = new Float64Array(this.d);
+    for (let i = 0; i < this.size && out.length < count; i++) {
+      let rest = i;
+      for (let j = this.d - 1; j >= 0; j--) {
+        const dim = this.dims[j]!;
+        const k = dim.kind === 'discrete' ? dim.levels : dim.kind === 'categorical' ? dim.choices : 1;
+        const level = rest % k;
+        rest = (rest - level) / k;
+        x[j] = dim.kind === 'discrete' ? (level + 0.5) / k : level;
+      }
+      const canon = this.canonical(x);
+      if (canon === null || known.has(canon.x, canon.params)) continue;
+      known.add(canon.x, canon.params);
+      out.push({
+        params: canon.params,
+        info: { source: 'enumeration', warnings: [...warnings, 'quasi-random sequence only hit known configurations; took the first unused one'] },
+      });
+    }
+  }
+
+  /** decode → encode: the configuration that will actually run, in canonical coordinates. */
+  private canonical(x: ArrayLike<number>): { x: Float64Array; params: Params } | null {
+    try {
+      const params = this.space.decode(x);
+      return { x: this.space.encode(params), params };
+    } catch {
+      return null;
+    }
+  }
+
+  private gpProposals(
+    count: number,
+    data: ReturnType<typeof buildTrainingSet>,
+    pendingX: Float64Array[],
+    known: KnownPoints,
+    warnings: string[],
+    rng: Rng,
+    designIndex: number,
+  ): Proposal[] {
+    const { d, isCat, opts, state } = this;
+    const nAll = data.n;
+    // Standardize (larger is better).
+    let mean = 0;
+    for (let i = 0; i < nAll; i++) mean += data.y[i]! / nAll;
+    let sd = 0;
+    for (let i = 0; i < nAll; i++) sd += (data.y[i]! - mean) ** 2 / nAll;
+    sd = Math.sqrt(sd);
+    if (!(sd > 1e-12 * Math.max(1, Math.abs(mean)))) sd = 1;
+    const yStd = Float64Array.from(data.y, (v) => (v - mean) / sd);
+
+    // Posterior training set: everything up to trainMax, else a quality subset.
+    let x: Float64Array = data.x;
+    let y: Float64Array = yStd;
+    let n = nAll;
+    const modelInfo: Record<string, unknown> = {};
+    if (nAll > opts.trainMax) {
+      const idx = selectSubset({ x: data.x, y: yStd, n: nAll, d, isCat, lengthscales: state.hyper?.lengthscales ?? null }, opts.trainMax, 20);
+      ({ x, y } = gather(data.x, yStd, d, idx));
+      n = idx.length;
+      modelInfo.trainingSubset = `${n} of ${nAll} (best fifth, most recent, space-filling rest)`;
+    }
+
+    // Hyperparameters: refit at every call while small, on a cadence past refitAlwaysBelow.
+    const large = nAll > opts.refitAlwaysBelow;
+    const due = state.hyper === null || state.theta?.length !== d + 2 || !large || nAll < state.fitN || nAll - state.fitN >= Math.ceil(nAll / 100);
+    if (due) {
+      let fx: Float64Array = x;
+      let fy: Float64Array = y;
+      let fn = n;
+      if (n > opts.fitSubsetMax) {
+        const idx = selectSubset({ x, y, n, d, isCat, lengthscales: state.hyper?.lengthscales ?? null }, opts.fitSubsetMax, 10);
+        ({ x: fx, y: fy } = gather(x, y, d, idx));
+        fn = idx.length;
+        modelInfo.fitSubset = fn;
+      }
+      const fit = fitHyperparameters(
+        { x: fx, y: fy, n: fn, d, isCat },
+        {
+          preset: opts.prior,
+          deterministic: opts.deterministic,
+          warmStart: state.theta,
+          alsoFromPriorMode: nAll <= opts.dualStartBelow || state.theta === null,
+          maxIterations: large ? Math.min(30, opts.fitMaxIterations) : opts.fitMaxIterations,
+          warmMaxIterations: opts.fitWarmIterations,
+          gtol: Math.max(1e-2, opts.fitGtolPerObservation * fn),
+        },
+      );
+      warnings.push(...fit.warnings);
+      state.theta = fit.theta;
+      state.hyper = thetaToHyper(fit.theta, d);
+      state.fitN = nAll;
+      modelInfo.fit = `${fit.start} (${fit.evaluations} evaluations, ${fit.status})`;
+    } else {
+      modelInfo.fit = `reused from n=${state.fitN}`;
+    }
+    const hyper = state.hyper!;
+    const post = GpPosterior.create(x, n, d, isCat, hyper, y, state.posterior);
+    if (post === null) throw new Error('the kernel matrix could not be factored even with jitter');
+    state.posterior = post;
+    if (post.jitter > 0) warnings.push(`kernel matrix needed diagonal jitter ${post.jitter.toExponential(1)} (near-duplicate inputs)`);
+
+    // Incumbent: best observation, or best posterior mean when the model thinks outcomes are noisy.
+    const means = post.meanAtTraining();
+    let incumbent = -Infinity;
+    let bestRow = 0;
+    const useMean = hyper.noise > NOISY_INCUMBENT;
+    for (let i = 0; i < n; i++) {
+      const v = useMean ? means[i]! : y[i]!;
+      if (v > incumbent) {
+        incumbent = v;
+        bestRow = i;
+      }
+    }
+    let bestObsRow = 0;
+    for (let i = 1; i < n; i++) if (y[i]! > y[bestObsRow]!) bestObsRow = i;
+    const incumbents = [x.slice(bestRow * d, (bestRow + 1) * d)];
+    if (bestObsRow !== bestRow) incumbents.push(x.slice(bestObsRow * d, (bestObsRow + 1) * d));
+
+    const rawSamples = Math.max(256, Math.min(opts.rawSamples, Math.round(opts.rawSamples * (200 / Math.max(n, 1)) ** 2)));
+    const lengthscales = hyper.lengthscales;
+    const lsInfo: Record<string, number> = {};
+    this.dims.forEach((dim, j) => (lsInfo[dim.path] = round4(lengthscales[j]!)));
+    Object.assign(modelInfo, { n, lengthscales: lsInfo, signal: round4(hyper.signal), noise: round4(hyper.noise) });
+
+    const out: Proposal[] = [];
+    const chosen: Float64Array[] = [];
+    for (let p = 0; p < count; p++) {
+      const pend = [...pendingX, ...chosen];
+      const pendFlat = new Float64Array(pend.length * d);
+      pend.forEach((v, i) => pendFlat.set(v, i * d));
+      const acq = new LogEiAcquisition(post, incumbent, pendFlat, pend.length, rng, {
+        fantasySamples: opts.fantasySamples,
+        fantasyMaxPending: opts.fantasyMaxPending,
+        krigingBeliever: opts.pendingMode === 'kriging-believer',
+        fantasyIncumbent: (this.opts as unknown as { fantasyIncumbent?: 'max' | 'fixed' }).fantasyIncumbent ?? 'max',
+      });
+      const propWarnings = [...warnings, ...acq.warnings];
+      const results = optimizeAcquisition(acq, this.dims, {
+        rng,
+        rawSamples,
+        restarts: opts.restarts,
+        incumbents,
+        lengthscales,
+      });
+      let pick: { x: Float64Array; params: Params; value: number; rank: number } | null = null;
+      for (let r = 0; r < results.length && pick === null; r++) {
+        const canon = this.canonical(results[r]!.x);
+        if (canon !== null && !known.has(canon.x, canon.params)) pick = { ...canon, value: acq.value(canon.x), rank: r };
+      }
+      if (pick !== null && pick.rank > 0) {
+        propWarnings.push(`the acquisition's best point${pick.rank > 1 ? 's' : ''} duplicated known runs; took candidate #${pick.rank + 1}`);
+      }
+      if (pick === null) {
+        // Every optimized point and top candidate is known (a nearly exhausted discrete space).
+        const [pt] = this.designPoints(1, designIndex + p, known);
+        if (pt === undefined) {
+          const rest: Proposal[] = [];
+          this.fillExhausted(rest, 1, known, propWarnings);
+          if (rest[0] === undefined) break;
+          out.push(rest[0]);
+          continue;
+        }
+        chosen.push(pt.x);
+        propWarnings.push('every acquisition candidate duplicated a known run; fell back to the quasi-random sequence');
+        out.push({ params: pt.params, info: { source: 'sobol', designIndex: pt.index, warnings: propWarnings } });
+        continue;
+      }
+      known.add(pick.x, pick.params);
+      chosen.push(pick.x);
+      const pred = acq.predict(pick.x);
+      const sign = this.metric.goal === 'maximize' ? 1 : -1;
+      out.push({
+        params: pick.params,
+        info: {
+          source: 'gp',
+          acquisition: acq.mode,
+          logEI: round4(pick.value),
+          predicted: { mean: sign * (pred.mean * sd + mean), std: pred.std * sd },
+          model: modelInfo,
+          ...(propWarnings.length ? { warnings: propWarnings } : {}),
+        },
+      });
+    }
+    return out;
+  }
+}
+
+function gather(x: Float64Array, y: Float64Array, d: number, idx: Int32Array): { x: Float64Array; y: Float64Array } {
+  const gx = new Float64Array(idx.length * d);
+  const gy = new Float64Array(idx.length);
+  idx.forEach((r, i) => {
+    gx.set(x.subarray(r * d, (r + 1) * d), i * d);
+    gy[i] = y[r]!;
+  });
+  return { x: gx, y: gy };
+}
+
+function round4(v: number): number {
+  return Number.isFinite(v) ? Number(v.toPrecision(4)) : v;
+}
+
+/** clamp(2d, 5, 10), and no more than run_cap/5 (Ax's rule), but never fewer than 5. */
+export function defaultInitialDesign(d: number, runCap?: number): number {
+  let n = Math.min(2 * d, 10);
+  if (runCap !== undefined && runCap > 0) n = Math.min(n, Math.floor(runCap / 5));
+  return Math.max(5, n);
+}

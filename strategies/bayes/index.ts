@@ -1,0 +1,20 @@
+/** The Bayesian (GP) strategy. `createBayesStrategy` is what `createStrategy` calls for `method: bayes`. */
+import type { EncodedSpace, MetricSpec, Strategy, SweepSpec } from '../types.js';
+import { encodeSpace } from '../space/index.js';
+import { BayesStrategy, type BayesOptions } from './bayes-strategy.js';
+
+export { BayesStrategy, defaultInitialDesign, type BayesOptions, type BayesTuning } from './bayes-strategy.js';
+export { PRIOR_PRESETS, type PriorPreset } from './priors.js';
+
+/** Synchronous and pure: the controller runs it in a worker thread (`controller/strategy-worker.ts`). */
+export function createBayesStrategy(spec: SweepSpec, options: BayesOptions): Strategy {
+  if (spec.metric === undefined) {
+    throw new RangeError('method: bayes needs a metric to optimize; add `metric: { name: ..., goal: minimize | maximize }`');
+  }
+  return new BayesStrategy(encodeSpace(spec), spec.metric, { ...options, ...(spec.runCap === undefined ? {} : { runCap: spec.runCap }) });
+}
+
+/** The same strategy over an explicit encoding (tests and benchmarks with hand-made spaces). */
+export function createBayesStrategyForSpace(space: EncodedSpace, metric: MetricSpec, options: BayesOptions & { runCap?: number }): Strategy {
+  return new BayesStrategy(space, metric, options);
+}
