@@ -1,0 +1,423 @@
+/**
+ * One attempt of one run on this agent: claim it, start the training command in its own process
+ * group, read its metrics, obey the controller's stop/cancel/abort, and report how it ended.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Params } from '../strategies/types.js';
+import { renderArgsJson, renderCommand } from '../strategies/index.js';
+import { SECOND } from '../protocol/time.js';
+import type { ControlMessage, EndReport, RunJob, RunOutcome } from '../protocol/wire.js';
+import { WIRE_VERSION } from '../protocol/wire.js';
+import { LineSplitter } from './line-splitter.js';
+import { parseMetricLine, type ParsedMetrics } from './metric-line.js';
+import { MetricsFileTail } from './metrics-file-tail.js';
+import type { OrphanGuard } from './orphan-guard.js';
+import { OutputTail } from './output-tail.js';
+import { groupAlive, signalGroup } from './process-group.js';
+import type { Reporter } from './reporter.js';
+import { RunMetrics } from './run-metrics.js';
+
+/** How often the metrics file is read while the run is active. */
+const METRICS_FILE_POLL_MS = 100;
+/** How often a group being terminated is checked for survivors. */
+const GROUP_POLL_MS = 50;
+/** After the group is gone, how long to wait for pipes held by a process that left the group. */
+const STDIO_CLOSE_WAIT_MS = 1 * SECOND;
+
+export interface RunAttemptOptions {
+  job: RunJob;
+  agentId: string;
+  host: string;
+  /** The slot's GPU (CUDA_VISIBLE_DEVICES) when the agent was given GPUs. */
+  gpu: string | null;
+  /** The agent's environment: renders `${envvar:X}` and is the base of the run's environment. */
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** Where the per-run directory (params and metrics files) is made. */
+  tmpRoot: string;
+  reporter: Reporter;
+  guard: OrphanGuard;
+  log: Logger;
+  /** Echo of the run's output lines (already prefixed with the run number), or null (--quiet). */
+  echo: ((line: string) => void) | null;
+  /** Called once the claim is sent: the agent checks controls right away and starts heartbeats. */
+  onClaimed?: (attempt: RunAttempt) => void;
+  now?: () => number;
+}
+
+/** What ended the attempt, as reported; null when it was aborted (nothing is reported). */
+export type AttemptResult = { outcome: RunOutcome; reason: string; exitCode: number | null; signal: string | null } | null;
+
+type StopRequest =
+  | { kind: 'stop' | 'cancel'; reason: string }
+  | { kind: 'abort'; reason: string }
+  | { kind: 'interrupt'; reason: string };
+
+type ProcessEnd =
+  | { kind: 'not-started'; reason: string }
+  | { kind: 'spawn-failed'; reason: string }
+  | { kind: 'exited'; code: number | null; signal: NodeJS.Signals | null };
+
+export class RunAttempt {
+  readonly token = randomUUID();
+  readonly runId: string;
+  private claimed = false;
+  private stopRequest: StopRequest | null = null;
+  private pid: number | null = null;
+  private exited = false;
+  private killDeadline: number | null = null;
+  private killTimer: NodeJS.Timeout | null = null;
+  private readonly warned = new Set<string>();
+  private readonly tail = new OutputTail();
+  private readonly metrics: RunMetrics;
+  private readonly log: Logger;
+  private readonly now: () => number;
+
+  constructor(private readonly o: RunAttemptOptions) {
+    this.runId = o.job.runId;
+    this.now = o.now ?? Date.now;
+    this.log = o.log.child({ token: this.token });
+    this.metrics = new RunMetrics({
+      send: async (points) => {
+        await o.reporter.send({
+          v: WIRE_VERSION,
+          type: 'metrics',
+          sweepId: o.job.sweepId,
+          agentId: o.agentId,
+          runId: this.runId,
+          token: this.token,
+          points,
+        });
+      },
+      onError: (err) => this.log.error({ err }, 'could not send a batch of metrics; those points are lost'),
+      now: this.now,
+    });
+  }
+
+  /** Claimed and not aborted: listed in heartbeats, polled for controls. */
+  get live(): boolean {
+    return this.claimed && this.stopRequest?.kind !== 'abort';
+  }
+
+  /**
+   * Runs the attempt to its end and reports it. Rejects (with ClaimError) only when the claim
+   * could not be sent: then nothing was started and the job can go back to the queue.
+   */
+  async run(): Promise<AttemptResult> {
+    try {
+      await this.sendClaim();
+    } catch (err) {
+      throw new ClaimError(`could not send the claim of run ${this.runId}: ${errorMessage(err)}`, { cause: err });
+    }
+    this.claimed = true;
+    this.log.info({ gpu: this.o.gpu ?? undefined }, 'run claimed');
+    this.o.onClaimed?.(this);
+    try {
+      return await this.runClaimed();
+    } catch (err) {
+      // An agent-side fault (disk full, temp dir gone): an infrastructure problem, not the
+      // program's. No end report: the run drops out of our heartbeats, so the controller marks
+      // it crashed and retries it under the sweep's policy.
+      this.log.error({ err }, 'agent error while running the run; leaving it to the controller to mark crashed');
+      this.metrics.discard();
+      this.stopRequest ??= { kind: 'abort', reason: 'agent error' };
+      if (this.pid !== null && !this.exited) this.beginKill();
+      return null;
+    }
+  }
+
+  private sendClaim(): Promise<string> {
+    const { job } = this.o;
+    return this.o.reporter.send({
+      v: WIRE_VERSION,
+      type: 'claim',
+      sweepId: job.sweepId,
+      agentId: this.o.agentId,
+      runId: this.runId,
+      token: this.token,
+      host: this.o.host,
+      gpu: this.o.gpu,
+      pid: null,
+      at: this.now(),
+    });
+  }
+
+  private async runClaimed(): Promise<AttemptResult> {
+    const { job } = this.o;
+    const dir = await mkdtemp(join(this.o.tmpRoot, `harrow-${safeName(job.runId)}-`));
+    let end: ProcessEnd;
+    try {
+      const paramsFile = join(dir, 'params.json');
+      const metricsFile = join(dir, 'metrics.jsonl');
+      await Promise.all([
+        // The same text as `${args_json}` (Python's json.dumps), so `${args_json_file}` matches W&B.
+        writeFile(paramsFile, `${renderArgsJson(job.params as Params)}\n`),
+        writeFile(metricsFile, ''),
+      ]);
+      end = await this.execute(paramsFile, metricsFile);
+      await this.metrics.flush();
+    } finally {
+      await rm(dir, { recursive: true, force: true }).catch((err: unknown) =>
+        this.log.warn({ err, dir }, 'could not remove the run directory'),
+      );
+    }
+
+    if (this.stopRequest?.kind === 'abort') {
+      this.log.info({ reason: this.stopRequest.reason }, 'run aborted: another attempt owns it; nothing reported');
+      return null;
+    }
+    const result = this.outcome(end);
+    const report: EndReport = {
+      v: WIRE_VERSION,
+      type: 'end',
+      sweepId: job.sweepId,
+      agentId: this.o.agentId,
+      runId: this.runId,
+      token: this.token,
+      outcome: result.outcome,
+      exitCode: result.exitCode,
+      signal: result.signal,
+      reason: result.reason,
+      tail: this.tail.text(),
+      lastSeq: this.metrics.lastSeq,
+      at: this.now(),
+    };
+    try {
+      await this.o.reporter.send(report);
+    } catch (err) {
+      this.log.error({ err }, 'could not send the end of the run; the controller will find it by its missing heartbeat');
+    }
+    const level = result.outcome === 'finished' ? 'info' : 'warn';
+    this.log[level]({ outcome: result.outcome, reason: result.reason, points: this.metrics.count }, 'run ended');
+    return result;
+  }
+
+  /**
+   * A control message for this run. Applies once; `token`, when set, must be this attempt's.
+   * Returns whether it applied.
+   */
+  applyControl(message: ControlMessage): boolean {
+    if (message.token !== undefined && message.token !== this.token) return false;
+    if (this.stopRequest !== null || this.exited) return false;
+    this.log.info({ action: message.action, reason: message.reason }, 'control received');
+    switch (message.action) {
+      case 'stop':
+        this.requestStop({ kind: 'stop', reason: message.reason });
+        return true;
+      case 'cancel':
+        this.requestStop({ kind: 'cancel', reason: message.reason });
+        return true;
+      case 'abort':
+        this.metrics.discard();
+        this.requestStop({ kind: 'abort', reason: message.reason });
+        return true;
+    }
+  }
+
+  /** The agent is terminating (second Ctrl-C): end the run as `stopped`. */
+  interrupt(): void {
+    if (this.stopRequest !== null || this.exited) return;
+    this.requestStop({ kind: 'interrupt', reason: 'agent interrupted' });
+  }
+
+  private requestStop(request: StopRequest): void {
+    this.stopRequest = request;
+    if (this.pid !== null && !this.exited) this.beginKill();
+  }
+
+  /** SIGTERM to the group now, SIGKILL when the grace runs out. */
+  private beginKill(): void {
+    if (this.pid === null || this.killDeadline !== null) return;
+    const pid = this.pid;
+    this.killDeadline = this.now() + this.o.job.killGraceMs;
+    signalGroup(pid, 'SIGTERM');
+    this.killTimer = setTimeout(() => {
+      this.log.warn({ graceMs: this.o.job.killGraceMs }, 'run did not stop after SIGTERM; sending SIGKILL');
+      signalGroup(pid, 'SIGKILL');
+    }, this.o.job.killGraceMs);
+  }
+
+  private async execute(paramsFile: string, metricsFile: string): Promise<ProcessEnd> {
+    const { job } = this.o;
+    if (this.stopRequest) return { kind: 'not-started', reason: this.stopRequest.reason };
+    let argv: string[];
+    try {
+      argv = renderCommand(job.command, job.params as Params, {
+        program: job.program,
+        env: this.o.env,
+        argsJsonFile: paramsFile,
+      });
+    } catch (err) {
+      return { kind: 'spawn-failed', reason: `cannot render the command: ${errorMessage(err)}` };
+    }
+    const [file, ...args] = argv;
+    if (file === undefined || file === '') {
+      return { kind: 'spawn-failed', reason: `the command renders to nothing (template ${JSON.stringify(job.command)})` };
+    }
+    const env: Record<string, string | undefined> = {
+      // Python block-buffers a piped stdout; unbuffered, its metric lines arrive as they are printed.
+      PYTHONUNBUFFERED: '1',
+      ...this.o.env,
+      HARROW_SWEEP_ID: job.sweepId,
+      HARROW_RUN_ID: job.runId,
+      HARROW_PARAMS_FILE: paramsFile,
+      HARROW_METRICS_FILE: metricsFile,
+    };
+    if (this.o.gpu !== null) env.CUDA_VISIBLE_DEVICES = this.o.gpu;
+
+    let child: ChildProcess;
+    try {
+      child = spawn(file, args, { cwd: this.o.cwd, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    } catch (err) {
+      return { kind: 'spawn-failed', reason: spawnFailure(file, err, this.o.cwd) };
+    }
+    const exit = new Promise<ProcessEnd>((resolve) => {
+      child.on('error', (err) => {
+        // After a successful start, 'error' only means a signal could not be delivered.
+        if (child.pid === undefined) resolve({ kind: 'spawn-failed', reason: spawnFailure(file, err, this.o.cwd) });
+        else this.log.warn({ err }, 'error from the run process');
+      });
+      child.once('exit', (code, signal) => resolve({ kind: 'exited', code, signal }));
+    });
+    const stdioClosed = new Promise<void>((resolve) => child.once('close', () => resolve()));
+
+    const fileTail = new MetricsFileTail(
+      metricsFile,
+      (line) => this.onMetricsFileLine(line),
+      (err) => this.warnOnce('metrics-file', { err }, 'cannot read the metrics file'),
+    );
+    const outLines = new LineSplitter();
+    const errLines = new LineSplitter();
+    child.stdout!.on('data', (chunk: Buffer) => {
+      this.tail.append(chunk);
+      for (const line of outLines.push(chunk)) this.onStdoutLine(line);
+    });
+    child.stderr!.on('data', (chunk: Buffer) => {
+      this.tail.append(chunk);
+      for (const line of errLines.push(chunk)) this.o.echo?.(line);
+    });
+
+    if (child.pid === undefined) {
+      const failed = await exit;
+      await fileTail.close();
+      return failed;
+    }
+    const pid = child.pid;
+    this.pid = pid;
+    this.o.guard.watch(pid, job.killGraceMs);
+    this.log.info({ pid, argv }, 'run started');
+    const poller = setInterval(() => void fileTail.poll(), METRICS_FILE_POLL_MS);
+    if (this.stopRequest) this.beginKill();
+
+    const end = await exit;
+    this.exited = true;
+    clearInterval(poller);
+    // Whatever the leader left behind in its group goes too: no orphans.
+    await this.reapGroup(pid);
+    if (this.killTimer !== null) clearTimeout(this.killTimer);
+    this.o.guard.unwatch(pid);
+    await Promise.race([stdioClosed, delay(STDIO_CLOSE_WAIT_MS)]);
+    child.stdout!.destroy();
+    child.stderr!.destroy();
+    for (const line of outLines.end()) this.onStdoutLine(line);
+    for (const line of errLines.end()) this.o.echo?.(line);
+    await fileTail.close();
+    return end;
+  }
+
+  /** Terminates what is left of the group, waiting until the kill deadline before SIGKILL. */
+  private async reapGroup(pid: number): Promise<void> {
+    if (!groupAlive(pid)) return;
+    if (this.killDeadline === null) {
+      this.log.info('the run left processes behind in its group; terminating them');
+      this.killDeadline = this.now() + this.o.job.killGraceMs;
+      signalGroup(pid, 'SIGTERM');
+    }
+    while (groupAlive(pid) && this.now() < this.killDeadline) await delay(GROUP_POLL_MS);
+    if (!groupAlive(pid)) return;
+    signalGroup(pid, 'SIGKILL');
+    const until = this.now() + 5 * SECOND;
+    while (groupAlive(pid) && this.now() < until) await delay(GROUP_POLL_MS);
+  }
+
+  private onStdoutLine(line: string): void {
+    this.o.echo?.(line);
+    const parsed = parseMetricLine(line);
+    if (parsed) this.addMetrics(parsed, 'stdout');
+  }
+
+  private onMetricsFileLine(line: string): void {
+    const parsed = parseMetricLine(line);
+    if (parsed) this.addMetrics(parsed, 'metrics file');
+    else if (line.trim() !== '') {
+      this.warnOnce('file-line', { line: line.slice(0, 200) }, 'ignored a line of the metrics file that holds no metrics');
+    }
+  }
+
+  private addMetrics(parsed: ParsedMetrics, source: string): void {
+    for (const w of parsed.warnings) this.warnOnce(w, { source }, w);
+    if (parsed.values.length > 0 && this.stopRequest?.kind !== 'abort') this.metrics.add(parsed);
+  }
+
+  private warnOnce(key: string, fields: object, message: string): void {
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    this.log.warn(fields, message);
+  }
+
+  private outcome(end: ProcessEnd): NonNullable<AttemptResult> {
+    if (end.kind === 'spawn-failed') return { outcome: 'failed', reason: end.reason, exitCode: null, signal: null };
+    const exitCode = end.kind === 'exited' ? end.code : null;
+    const signal = end.kind === 'exited' ? end.signal : null;
+    const stop = this.stopRequest;
+    if (stop !== null) {
+      switch (stop.kind) {
+        case 'stop':
+          return { outcome: 'stopped', reason: `stopped by controller: ${stop.reason}`, exitCode, signal };
+        case 'cancel':
+          return { outcome: 'canceled', reason: `canceled: ${stop.reason}`, exitCode, signal };
+        case 'interrupt':
+        case 'abort':
+          return { outcome: 'stopped', reason: stop.reason, exitCode, signal };
+      }
+    }
+    if (end.kind === 'not-started') return { outcome: 'failed', reason: end.reason, exitCode: null, signal: null };
+    if (exitCode === 0) return { outcome: 'finished', reason: 'exit code 0', exitCode, signal };
+    if (exitCode !== null) return { outcome: 'failed', reason: `exit code ${exitCode}`, exitCode, signal };
+    const hint = signal === 'SIGKILL' ? ' (not sent by Harrow; often the out-of-memory killer)' : '';
+    return { outcome: 'failed', reason: `killed by ${signal ?? 'an unknown signal'}${hint}`, exitCode, signal };
+  }
+}
+
+/** The claim never reached Redis: the run was not started and is not ours. */
+export class ClaimError extends Error {
+  override readonly name = 'ClaimError';
+}
+
+function spawnFailure(file: string, err: unknown, cwd: string): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  switch (code) {
+    case 'ENOENT':
+      return `command not found: ${file} (not on PATH, or no such file relative to ${cwd}); install it on this box or fix the sweep's command`;
+    case 'EACCES':
+      return `permission denied: ${file} is not executable; chmod +x it or run it through its interpreter`;
+    default:
+      return `cannot start ${file}: ${errorMessage(err)}`;
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function safeName(id: string): string {
+  return id.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 64);
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,501 @@
+/**
+ * The agent: a BullMQ worker on one sweep's queue that runs each job's training command (see
+ * run-attempt.ts), heartbeats, publishes its presence for the scheduler, polls the controller's
+ * control keys and the sweep state, and exits when there is nothing more for it to do.
+ *
+ * It needs only Redis. It never decides a run's fate beyond reporting what happened: BullMQ's own
+ * stall handling is off (`maxStalledCount: 0`) and every job completes normally, because retries
+ * are the controller's decision (its reaper watches heartbeats).
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname, tmpdir } from 'node:os';
+import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { HarrowError } from '../protocol/errors.js';
+import { SECOND } from '../protocol/time.js';
+import {
+  AgentPresenceSchema,
+  ControlMessageSchema,
+  RunJobSchema,
+  SweepStateSchema,
+  WIRE_VERSION,
+  redisKeys,
+  type ControlMessage,
+  type RedisKeys,
+  type RunOutcome,
+} from '../protocol/wire.js';
+import { redactRedisUrl, type AgentConfig } from './agent-config.js';
+import { createAgentLogger } from './agent-logger.js';
+import { OrphanGuard } from './orphan-guard.js';
+import { Reporter } from './reporter.js';
+import { ClaimError, RunAttempt } from './run-attempt.js';
+
+/** Shutdown steps that talk to Redis give up after this long (Redis may be the reason we stop). */
+const CLOSE_TIMEOUT_MS = 5 * SECOND;
+/** A repeated connection error is logged at most this often. */
+const ERROR_LOG_INTERVAL_MS = 30 * SECOND;
+
+export interface AgentOptions {
+  sweepId: string;
+  config: AgentConfig;
+  /** The agent's environment: base of every run's environment and of `${envvar:X}`. Default process.env. */
+  env?: Record<string, string | undefined>;
+  /** Working directory of the runs. Default process.cwd(). */
+  cwd?: string;
+  /** Take this many runs, then exit once they are done. */
+  count?: number;
+  /** One slot per GPU id; each run sees only its slot's GPU in CUDA_VISIBLE_DEVICES. */
+  gpus?: readonly string[];
+  /** Concurrent runs when no GPUs are given. Default 1. */
+  concurrency?: number;
+  /** Do not echo the runs' output. */
+  quiet?: boolean;
+  /** Where run output is echoed (`[run 7] ...`). Default process.stdout. */
+  output?: NodeJS.WritableStream;
+  logger?: Logger;
+  host?: string;
+  /** Where per-run directories (params and metrics files) are made. Default os.tmpdir(). */
+  tmpRoot?: string;
+}
+
+export type AgentExitReason = 'sweep-finished' | 'sweep-canceled' | 'count-reached' | 'stopped' | 'interrupted';
+
+export interface AgentExit {
+  reason: AgentExitReason;
+  /** Runs this agent ran to an end (aborted attempts included). */
+  runs: number;
+}
+
+export interface AgentHandle {
+  readonly agentId: string;
+  readonly slots: number;
+  /** First Ctrl-C: take no more runs, let the active ones finish, then close. */
+  stop(): Promise<AgentExit>;
+  /** Second Ctrl-C: terminate active runs (SIGTERM, SIGKILL after their grace), report them stopped, close. */
+  terminate(): Promise<AgentExit>;
+  /** Resolves once the agent has closed everything it opened. */
+  readonly closed: Promise<AgentExit>;
+}
+
+/**
+ * Starts an agent on a sweep. Throws SWEEP_NOT_FOUND when Redis has no such sweep; when the sweep
+ * has already finished or was canceled, the returned handle is closed at once.
+ */
+export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
+  const slots = slotsOf(options);
+  const { config, sweepId } = options;
+  const host = options.host ?? hostname();
+  const agentId = `${host}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const baseLog = options.logger ?? createAgentLogger({ level: config.logLevel });
+  const log = baseLog.child({ agentId, sweepId });
+  const keys = redisKeys(config.prefix);
+
+  const redisErrors = new ErrorThrottle(log, `Redis at ${redactRedisUrl(config.redisUrl)} is unreachable; retrying`);
+  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, connectionName: `harrow-agent-${agentId}` });
+  redis.on('error', (err) => redisErrors.report(err));
+  redis.on('ready', () => redisErrors.recovered());
+
+  let raw: string | null;
+  try {
+    raw = await redis.get(keys.sweepState(sweepId));
+  } catch (err) {
+    redis.disconnect();
+    throw new HarrowError('REDIS_UNAVAILABLE', `cannot read sweep ${sweepId} from Redis: ${String(err)}`, { cause: err });
+  }
+  if (raw === null) {
+    await closeRedis(redis);
+    throw new HarrowError(
+      'SWEEP_NOT_FOUND',
+      `sweep ${sweepId} not found in Redis at ${redactRedisUrl(config.redisUrl)} (key prefix '${config.prefix}'): ` +
+        'is the controller running and the sweep id right? (REDIS_URL and HARROW_PREFIX must match the controller)',
+    );
+  }
+  const state = SweepStateSchema.safeParse(raw);
+  if (state.success && (state.data === 'finished' || state.data === 'canceled')) {
+    await closeRedis(redis);
+    log.info({ state: state.data }, `sweep ${sweepId} is already ${state.data}; nothing to run`);
+    const exit: AgentExit = { reason: state.data === 'finished' ? 'sweep-finished' : 'sweep-canceled', runs: 0 };
+    const closed = Promise.resolve(exit);
+    return { agentId, slots: slots.length, stop: () => closed, terminate: () => closed, closed };
+  }
+  if (!state.success) log.warn({ state: raw }, 'unexpected sweep state in Redis; taking runs anyway');
+
+  const agent = new Agent({ ...options, slots, host, agentId, log, keys, redis, redisErrors });
+  agent.start();
+  return {
+    agentId,
+    slots: slots.length,
+    stop: () => agent.stop(),
+    terminate: () => agent.terminate(),
+    closed: agent.closed,
+  };
+}
+
+/** The GPU of each slot (null when no GPUs were given), after checking the options. */
+function slotsOf(options: AgentOptions): Array<string | null> {
+  const { gpus, concurrency, count } = options;
+  if (count !== undefined && !(Number.isSafeInteger(count) && count > 0)) {
+    throw new HarrowError('INVALID_CONFIG', `count must be a whole number ≥ 1 (got ${count})`);
+  }
+  if (concurrency !== undefined && !(Number.isSafeInteger(concurrency) && concurrency > 0)) {
+    throw new HarrowError('INVALID_CONFIG', `concurrency must be a whole number ≥ 1 (got ${concurrency})`);
+  }
+  if (gpus === undefined) return Array.from({ length: concurrency ?? 1 }, () => null);
+  if (gpus.length === 0 || gpus.some((g) => !/^[A-Za-z0-9_.:\-/]+$/.test(g))) {
+    throw new HarrowError('INVALID_CONFIG', `gpus must be a list of GPU ids such as 0,1,2 (got ${JSON.stringify(gpus)})`);
+  }
+  if (new Set(gpus).size !== gpus.length) {
+    throw new HarrowError('INVALID_CONFIG', `gpus lists a GPU twice (${gpus.join(',')}); give each GPU once`);
+  }
+  if (concurrency !== undefined && concurrency !== gpus.length) {
+    throw new HarrowError(
+      'INVALID_CONFIG',
+      `concurrency ${concurrency} does not match the ${gpus.length} GPUs given; with GPUs the agent runs one run per GPU, so leave concurrency out`,
+    );
+  }
+  return [...gpus];
+}
+
+interface AgentInternals extends AgentOptions {
+  slots: Array<string | null>;
+  host: string;
+  agentId: string;
+  log: Logger;
+  keys: RedisKeys;
+  redis: Redis;
+  redisErrors: ErrorThrottle;
+}
+
+interface JobResult {
+  outcome: RunOutcome | 'aborted';
+}
+
+class Agent {
+  readonly closed: Promise<AgentExit>;
+  private resolveClosed!: (exit: AgentExit) => void;
+  private readonly slotRuns: Array<RunAttempt | null>;
+  private readonly active = new Set<RunAttempt>();
+  private readonly reporter: Reporter;
+  private readonly guard: OrphanGuard;
+  private worker!: Worker<unknown, JobResult>;
+  private accepting = true;
+  private exitReason: AgentExitReason | null = null;
+  private started = 0;
+  private ended = 0;
+  private heartbeatTimer: NodeJS.Timeout | null = null;
+  private pollTimer: NodeJS.Timeout | null = null;
+  private polling = false;
+  private heartbeating = false;
+  private presenceBusy = false;
+  private presenceAgain = false;
+  private shutdownPromise: Promise<void> | null = null;
+  private readonly warned = new Set<string>();
+  private readonly workerErrors: ErrorThrottle;
+  private readonly log: Logger;
+
+  constructor(private readonly o: AgentInternals) {
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.slotRuns = o.slots.map(() => null);
+    this.reporter = new Reporter(o.redis, o.keys.reports);
+    this.log = o.log;
+    this.guard = OrphanGuard.start(o.log);
+    this.workerErrors = new ErrorThrottle(o.log, 'job queue (BullMQ) error');
+  }
+
+  start(): void {
+    const { o } = this;
+    this.worker = new Worker<unknown, JobResult>(o.keys.queueName(o.sweepId), (job, token) => this.process(job, token), {
+      connection: { url: o.config.redisUrl, maxRetriesPerRequest: null },
+      prefix: o.keys.bullPrefix,
+      // Never fetch more jobs than runs still wanted: a fetched job is a run held back from other agents.
+      concurrency: Math.min(o.slots.length, o.count ?? Infinity),
+      // The controller's reaper decides retries from heartbeats; BullMQ must not re-run a job itself.
+      maxStalledCount: 0,
+      name: o.agentId,
+    });
+    this.worker.on('error', (err) => this.workerErrors.report(err));
+    this.heartbeatTimer = setInterval(() => void this.heartbeat(), o.config.heartbeatMs);
+    this.pollTimer = setInterval(() => void this.poll(), o.config.controlPollMs);
+    void this.publishPresence();
+    this.log.info(
+      { slots: o.slots.length, gpus: o.gpus ?? undefined, count: o.count, queue: o.keys.queueName(o.sweepId) },
+      'agent started; waiting for runs',
+    );
+  }
+
+  stop(): Promise<AgentExit> {
+    this.stopAccepting('stopped');
+    this.maybeFinish();
+    return this.closed;
+  }
+
+  terminate(): Promise<AgentExit> {
+    this.exitReason = 'interrupted';
+    this.stopAccepting('interrupted');
+    if (this.active.size > 0) this.log.warn({ runs: this.active.size }, 'terminating active runs');
+    for (const attempt of this.active) attempt.interrupt();
+    this.maybeFinish();
+    return this.closed;
+  }
+
+  private async process(job: Job<unknown, JobResult>, bullToken?: string): Promise<JobResult> {
+    const slot = this.slotRuns.indexOf(null);
+    if (!this.accepting || slot === -1 || this.shutdownPromise) {
+      // Fetched while we were stopping: give it back untouched for another agent.
+      this.log.debug({ jobId: job.id }, 'handing back a job fetched while stopping');
+      await job.moveToWait(bullToken);
+      throw new WaitingError();
+    }
+    const parsed = RunJobSchema.safeParse(job.data);
+    if (!parsed.success) {
+      const v = (job.data as { v?: unknown } | null)?.v;
+      const message =
+        v !== WIRE_VERSION
+          ? `job ${job.id} speaks wire version ${String(v)}, this agent ${WIRE_VERSION}: run the same harrow version as the controller`
+          : `job ${job.id} is not a valid run: ${parsed.error.message}`;
+      this.log.error({ jobId: job.id }, message);
+      throw new UnrecoverableError(message);
+    }
+    const runJob = parsed.data;
+    if (runJob.sweepId !== this.o.sweepId) {
+      throw new UnrecoverableError(`job ${job.id} belongs to sweep ${runJob.sweepId}, not ${this.o.sweepId}`);
+    }
+
+    this.started++;
+    if (this.o.count !== undefined && this.started >= this.o.count) this.stopAccepting('count-reached');
+    const attemptNo = (job.data as { attempt?: unknown }).attempt;
+    const attempt: RunAttempt = new RunAttempt({
+      job: runJob,
+      agentId: this.o.agentId,
+      host: this.o.host,
+      gpu: this.o.slots[slot] ?? null,
+      env: this.o.env ?? process.env,
+      cwd: this.o.cwd ?? process.cwd(),
+      tmpRoot: this.o.tmpRoot ?? tmpdir(),
+      reporter: this.reporter,
+      guard: this.guard,
+      log: this.log.child({ runId: runJob.runId, attempt: typeof attemptNo === 'number' ? attemptNo : undefined }),
+      echo: this.echoFor(runJob.number),
+      onClaimed: (a) => void this.checkControl(a),
+    });
+    this.slotRuns[slot] = attempt;
+    this.active.add(attempt);
+    void this.publishPresence();
+    try {
+      const result = await attempt.run();
+      this.ended++;
+      return { outcome: result?.outcome ?? 'aborted' };
+    } catch (err) {
+      if (!(err instanceof ClaimError)) throw err;
+      // Nothing ran and the controller never heard of this attempt: the run goes back to the queue.
+      this.started--;
+      this.log.error({ err, runId: runJob.runId }, 'could not claim the run; returning it to the queue');
+      await job.moveToWait(bullToken);
+      throw new WaitingError();
+    } finally {
+      this.slotRuns[slot] = null;
+      this.active.delete(attempt);
+      void this.publishPresence();
+      this.maybeFinish();
+    }
+  }
+
+  private echoFor(runNumber: number): ((line: string) => void) | null {
+    if (this.o.quiet) return null;
+    const out = this.o.output ?? process.stdout;
+    return (line) => void out.write(`[run ${runNumber}] ${line}\n`);
+  }
+
+  private stopAccepting(reason: AgentExitReason): void {
+    this.exitReason ??= reason;
+    if (!this.accepting) return;
+    this.accepting = false;
+    this.log.info({ reason, active: this.active.size }, 'taking no more runs');
+    this.worker.pause(true).catch((err: unknown) => this.log.warn({ err }, 'could not pause the job queue worker'));
+    void this.publishPresence();
+  }
+
+  private maybeFinish(): void {
+    if (!this.accepting && this.active.size === 0) void this.shutdown();
+  }
+
+  private async heartbeat(): Promise<void> {
+    if (this.heartbeating || this.shutdownPromise) return;
+    this.heartbeating = true;
+    try {
+      const runs = [...this.active].filter((a) => a.live).map((a) => ({ runId: a.runId, token: a.token }));
+      if (runs.length > 0) {
+        await this.reporter.send({
+          v: WIRE_VERSION,
+          type: 'heartbeat',
+          sweepId: this.o.sweepId,
+          agentId: this.o.agentId,
+          runs,
+          at: Date.now(),
+        });
+      }
+      await this.publishPresence();
+    } catch (err) {
+      this.o.redisErrors.report(err);
+    } finally {
+      this.heartbeating = false;
+    }
+  }
+
+  /** Control keys of the live runs and the sweep state, in one round trip. */
+  private async poll(): Promise<void> {
+    if (this.polling || this.shutdownPromise) return;
+    this.polling = true;
+    try {
+      const live = [...this.active].filter((a) => a.live);
+      const values = await this.o.redis.mget(
+        this.o.keys.sweepState(this.o.sweepId),
+        ...live.map((a) => this.o.keys.control(a.runId)),
+      );
+      live.forEach((attempt, i) => this.applyControl(attempt, values[i + 1] ?? null));
+      this.onSweepState(values[0] ?? null);
+    } catch (err) {
+      this.o.redisErrors.report(err);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async checkControl(attempt: RunAttempt): Promise<void> {
+    try {
+      this.applyControl(attempt, await this.o.redis.get(this.o.keys.control(attempt.runId)));
+    } catch (err) {
+      this.o.redisErrors.report(err);
+    }
+  }
+
+  private applyControl(attempt: RunAttempt, raw: string | null): void {
+    if (raw === null) return;
+    const message = parseControl(raw);
+    if (message === null) {
+      this.warnOnce(`control:${raw}`, { runId: attempt.runId, value: raw.slice(0, 200) }, 'ignored an invalid control message');
+      return;
+    }
+    attempt.applyControl(message);
+  }
+
+  private onSweepState(raw: string | null): void {
+    if (raw === null) {
+      this.warnOnce('state-missing', {}, 'the sweep state key is missing from Redis (flushed?); carrying on until the controller restores it');
+      return;
+    }
+    if (raw === 'finished' || raw === 'canceled') {
+      if (this.accepting) this.log.info({ state: raw }, `sweep ${raw}`);
+      this.stopAccepting(raw === 'finished' ? 'sweep-finished' : 'sweep-canceled');
+      this.maybeFinish();
+    }
+  }
+
+  /** Presence for the scheduler; updates coalesce so the newest state always lands last. */
+  private async publishPresence(): Promise<void> {
+    if (this.presenceBusy) {
+      this.presenceAgain = true;
+      return;
+    }
+    this.presenceBusy = true;
+    try {
+      do {
+        this.presenceAgain = false;
+        if (this.shutdownPromise) return;
+        const presence = AgentPresenceSchema.parse({
+          agentId: this.o.agentId,
+          host: this.o.host,
+          slots: this.o.slots.length,
+          busy: this.active.size,
+          accepting: this.accepting,
+          at: Date.now(),
+        });
+        await this.o.redis.hset(this.o.keys.agents(this.o.sweepId), this.o.agentId, JSON.stringify(presence));
+      } while (this.presenceAgain);
+    } catch (err) {
+      this.o.redisErrors.report(err);
+    } finally {
+      this.presenceBusy = false;
+    }
+  }
+
+  private shutdown(): Promise<void> {
+    this.shutdownPromise ??= (async () => {
+      const reason = this.exitReason ?? 'stopped';
+      if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+      if (this.pollTimer) clearInterval(this.pollTimer);
+      try {
+        if (!(await withTimeout(this.worker.close(), CLOSE_TIMEOUT_MS))) {
+          this.log.warn('the job queue worker did not close in time; disconnecting');
+          void this.worker.close(true).catch(() => {});
+        }
+        await withTimeout(this.o.redis.hdel(this.o.keys.agents(this.o.sweepId), this.o.agentId), CLOSE_TIMEOUT_MS);
+        await this.guard.close();
+        await closeRedis(this.o.redis);
+      } catch (err) {
+        this.log.error({ err }, 'error while closing the agent');
+        this.o.redis.disconnect();
+      }
+      this.log.info({ reason, runs: this.ended }, 'agent exited');
+      this.resolveClosed({ reason, runs: this.ended });
+    })();
+    return this.shutdownPromise;
+  }
+
+  private warnOnce(key: string, fields: object, message: string): void {
+    if (this.warned.has(key)) return;
+    if (this.warned.size < 1000) this.warned.add(key);
+    this.log.warn(fields, message);
+  }
+}
+
+function parseControl(raw: string): ControlMessage | null {
+  try {
+    const parsed = ControlMessageSchema.safeParse(JSON.parse(raw));
+    return parsed.success ? parsed.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Logs a failing connection once, then at most every ERROR_LOG_INTERVAL_MS, and its recovery. */
+class ErrorThrottle {
+  private lastLogged = 0;
+  private failing = false;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly message: string,
+  ) {}
+
+  report(err: unknown): void {
+    const now = Date.now();
+    if (!this.failing || now - this.lastLogged >= ERROR_LOG_INTERVAL_MS) {
+      this.log.warn({ err }, this.message);
+      this.lastLogged = now;
+    }
+    this.failing = true;
+  }
+
+  recovered(): void {
+    if (!this.failing) return;
+    this.failing = false;
+    this.log.info('Redis connection restored');
+  }
+}
+
+/** true when `p` settled in time (its rejection is swallowed: this is for shutdown only). */
+async function withTimeout(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([p.then(() => true).catch(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function closeRedis(redis: Redis): Promise<void> {
+  if (!(await withTimeout(redis.quit(), CLOSE_TIMEOUT_MS))) redis.disconnect();
+}

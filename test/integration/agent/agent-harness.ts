@@ -1,0 +1,205 @@
+/**
+ * Plays the controller for agent tests against real Redis: a unique key prefix per test, the
+ * sweep state key, BullMQ jobs, control keys, and the reports stream read back. Closes and
+ * deletes everything it made.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { startAgent, type AgentHandle, type AgentOptions } from '../../../agent/start-agent.js';
+import {
+  AgentPresenceSchema,
+  AgentReportSchema,
+  REPORT_FIELD,
+  WIRE_VERSION,
+  redisKeys,
+  type AgentPresence,
+  type AgentReport,
+  type ControlMessage,
+  type EndReport,
+  type RedisKeys,
+  type RunJob,
+  type SweepState,
+} from '../../../protocol/wire.js';
+
+export const REDIS_URL = process.env.HARROW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** How long a test waits for something the agent should do before it fails (not a timing assertion). */
+export const PATIENCE_MS = 20_000;
+
+let redisChecked: Promise<boolean> | undefined;
+
+function redisAnswers(): Promise<boolean> {
+  redisChecked ??= new Promise((resolve) => {
+    const u = new URL(REDIS_URL);
+    const socket = net.connect({ host: u.hostname, port: Number(u.port || 6379) });
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+  return redisChecked;
+}
+
+/** `{ skip }` without Redis locally; in CI a missing Redis fails the run. */
+export async function needRedis(): Promise<{ skip?: string }> {
+  if (await redisAnswers()) return {};
+  const message =
+    `SKIPPED agent integration tests: Redis at ${REDIS_URL} does not answer. Start it with\n` +
+    '  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no\n' +
+    'or point HARROW_TEST_REDIS_URL at yours.';
+  if (process.env.CI) throw new Error(message);
+  console.error(`\n*** ${message}\n`);
+  return { skip: message };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls `probe` until it returns a value (not undefined), or fails after PATIENCE_MS. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + PATIENCE_MS;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+/** Whether a process is alive (a zombie is not). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return true;
+  }
+}
+
+export class AgentHarness {
+  readonly prefix = `harrow-test-agent-${randomBytes(4).toString('hex')}`;
+  readonly keys: RedisKeys = redisKeys(this.prefix);
+  readonly sweepId = `sw${randomBytes(3).toString('hex')}`;
+  readonly redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 3 });
+  readonly queue: Queue;
+  private readonly agents: AgentHandle[] = [];
+  private runs = 0;
+
+  constructor() {
+    this.queue = new Queue(this.keys.queueName(this.sweepId), {
+      connection: { url: REDIS_URL },
+      prefix: this.keys.bullPrefix,
+    });
+  }
+
+  static async create(state: SweepState = 'running'): Promise<AgentHarness> {
+    const h = new AgentHarness();
+    await h.setState(state);
+    return h;
+  }
+
+  async setState(state: SweepState): Promise<void> {
+    await this.redis.set(this.keys.sweepState(this.sweepId), state);
+  }
+
+  /** Adds a run job as the controller would; returns it. */
+  async enqueue(command: string[], over: Partial<RunJob> = {}): Promise<RunJob> {
+    this.runs++;
+    const job: RunJob = {
+      v: WIRE_VERSION,
+      sweepId: this.sweepId,
+      runId: `run${this.runs}-${randomBytes(3).toString('hex')}`,
+      number: this.runs,
+      params: {},
+      command,
+      killGraceMs: 1000,
+      ...over,
+    };
+    await this.queue.add('run', job, { jobId: job.runId });
+    return job;
+  }
+
+  async control(runId: string, message: Omit<ControlMessage, 'at'>): Promise<void> {
+    await this.redis.set(this.keys.control(runId), JSON.stringify({ ...message, at: Date.now() }));
+  }
+
+  async reports(): Promise<AgentReport[]> {
+    const entries = await this.redis.xrange(this.keys.reports, '-', '+');
+    return entries.map(([, fields]) => {
+      const i = fields.indexOf(REPORT_FIELD);
+      return AgentReportSchema.parse(JSON.parse(fields[i + 1]!));
+    });
+  }
+
+  async reportsOf(runId: string): Promise<AgentReport[]> {
+    return (await this.reports()).filter((r) => r.type !== 'heartbeat' && r.runId === runId);
+  }
+
+  /** The run's end report, once it is there. */
+  async end(runId: string): Promise<EndReport> {
+    return eventually(`the end report of ${runId}`, async () =>
+      (await this.reportsOf(runId)).find((r): r is EndReport => r.type === 'end'),
+    );
+  }
+
+  /** The latest value of a metric of the run, once one arrived. */
+  async metric(runId: string, name: string): Promise<number> {
+    return eventually(`metric ${name} of ${runId}`, async () => {
+      const points = (await this.reportsOf(runId)).flatMap((r) => (r.type === 'metrics' ? r.points : []));
+      const value = points.filter((p) => p.name === name).at(-1)?.value;
+      return typeof value === 'number' ? value : undefined;
+    });
+  }
+
+  async presence(): Promise<AgentPresence[]> {
+    const all = await this.redis.hgetall(this.keys.agents(this.sweepId));
+    return Object.values(all).map((v) => AgentPresenceSchema.parse(JSON.parse(v)));
+  }
+
+  async startAgent(options: Partial<AgentOptions> = {}): Promise<AgentHandle> {
+    const agent = await startAgent({
+      sweepId: this.sweepId,
+      config: { redisUrl: REDIS_URL, prefix: this.prefix, heartbeatMs: 200, controlPollMs: 100, logLevel: 'silent' },
+      logger: pino({ level: process.env.HARROW_TEST_AGENT_LOG ?? 'silent' }),
+      quiet: true,
+      ...options,
+    });
+    this.agents.push(agent);
+    return agent;
+  }
+
+  /** Terminates any agent still running, then removes every key of this test. */
+  async close(): Promise<void> {
+    await Promise.all(this.agents.map((a) => a.terminate()));
+    await this.queue.close();
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await this.redis.del(...keys);
+    } while (cursor !== '0');
+    await this.redis.quit();
+  }
+}
+
+/** A `node -e` command (no `${` in `script`: the renderer would read it as a placeholder). */
+export function nodeCommand(script: string, ...rest: string[]): string[] {
+  return [process.execPath, '-e', script, ...rest];
+}
