@@ -1,0 +1,69 @@
+/** `harrow best SWEEP`: the best run so far (params, value, step) and how the best improved. */
+import type { BestResponse, SweepDetail } from '../../protocol/api.js';
+import { bestSoFarSeries, formatAge, formatBest, formatNumber, formatValue, paint, renderTable, sparkline } from '../format.js';
+import { defineApiVerb, parseCliArgs, positionalArgs, SWEEP_HINT, type VerbContext } from './api-verb.js';
+
+const USAGE = `Usage: harrow best SWEEP [--json]
+
+The sweep's best run so far: its parameters, its value of the sweep metric and the step it was
+reached at, then the best-so-far curve over the finished runs (a sparkline and each improvement).
+
+Options:
+  --json   print the server's response as JSON
+
+Environment: HARROW_URL (default http://127.0.0.1:8080), HARROW_TOKEN.`;
+
+/** Improvements listed under the sparkline; older ones are summarized in one line. */
+const MAX_IMPROVEMENTS = 15;
+
+export const bestCommand = defineApiVerb({
+  name: 'best',
+  summary: 'Show the best run so far and the best-so-far curve',
+  usage: USAGE,
+  async run(argv, ctx) {
+    const { values, positionals } = parseCliArgs(argv, { json: { type: 'boolean' } });
+    const [id] = positionalArgs(positionals, ['SWEEP'], SWEEP_HINT);
+    const client = ctx.client();
+    if (values.json) {
+      ctx.out.json(await client.best(id));
+      return 0;
+    }
+    const [sweep, best] = await Promise.all([client.getSweep(id), client.best(id)]);
+    printBest(ctx, sweep, best);
+    return 0;
+  },
+});
+
+function printBest(ctx: VerbContext, sweep: SweepDetail, res: BestResponse): void {
+  const { out } = ctx;
+  const b = (t: string): string => paint(out.style, 'bold', t);
+  if (!sweep.metric) {
+    out.line(`Sweep ${sweep.id} has no metric, so no run is best. Add \`metric: {name, goal}\` to the sweep file to rank runs.`);
+    return;
+  }
+  if (!res.best) {
+    out.line(`${b('Best')}  ${formatBest(null, sweep.metric)}; ${res.finished} finished run${res.finished === 1 ? '' : 's'} with a value.`);
+    return;
+  }
+  out.line(`${b('Best')}  ${formatBest(res.best, sweep.metric)}, ${sweep.metric.goal}`, `${b('Run')}   ${res.best.runId}`);
+  const keys = Object.keys(res.best.params).sort();
+  if (keys.length > 0) {
+    out.line(b('Params'));
+    const params = res.best.params;
+    out.line(...renderTable([{ header: 'NAME' }, { header: 'VALUE', shrink: true, minWidth: 20 }], keys.map((k) => [k, formatValue(params[k])]), { style: out.style, width: out.columns }).slice(1).map((l) => `  ${l}`));
+  }
+  if (res.curve.length === 0) return;
+  const series = bestSoFarSeries(res);
+  const values = series.filter((v): v is number => v !== null);
+  out.line(
+    '',
+    `${b('Best so far')} over ${res.finished} finished run${res.finished === 1 ? '' : 's'} (${sweep.metric.goal}):`,
+    `  ${sparkline(series, Math.min(60, Math.max(10, (out.columns ?? 80) - 30)))}  ${formatNumber(values[0])} → ${formatNumber(values.at(-1))}`,
+  );
+  const shown = res.curve.slice(-MAX_IMPROVEMENTS);
+  const now = ctx.now();
+  const rows = shown.map((p) => [`${p.index}`, `#${p.number}`, formatNumber(p.value), formatAge(p.at, now)]);
+  const columns = [{ header: 'FINISHED', align: 'right' }, { header: 'RUN', align: 'right' }, { header: sweep.metric.name, align: 'right' }, { header: 'WHEN' }] as const;
+  out.line('', ...renderTable(columns, rows, { style: out.style }).map((l) => `  ${l}`));
+  if (res.curve.length > shown.length) out.line(`  (${res.curve.length - shown.length} earlier improvements not shown; --json has them all)`);
+}

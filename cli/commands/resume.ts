@@ -1,0 +1,4 @@
+/** `harrow resume SWEEP` (see sweep-action.ts, shared by pause, resume, stop and cancel). */
+import { sweepActionVerb } from './sweep-action.js';
+
+export const resumeCommand = sweepActionVerb('resume');

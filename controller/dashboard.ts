@@ -1,0 +1,123 @@
+/**
+ * The dashboard: three static files from `web/` (vanilla JS, no build step) and ECharts from
+ * node_modules, served at `/`. The page reads the same `/api` as the CLI and follows a sweep
+ * through its event stream. Files are read once at start (they change only with a release);
+ * responses carry an ETag, and gzip when the browser takes it (ECharts is 1.1 MB raw, ~370 kB
+ * gzipped).
+ */
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+const gzipAsync = promisify(gzip);
+
+interface Asset {
+  body: Buffer;
+  /** Compressed on first use, off the event loop (zlib's thread pool): startup stays fast. */
+  gzip: (() => Promise<Buffer>) | undefined;
+  type: string;
+  etag: string;
+  cacheControl: string;
+}
+
+/** Our own files: revalidated on every load (a 304 is cheap), so an upgrade shows at once. */
+const REVALIDATE = 'no-cache';
+/** The vendored library changes only with a dependency bump; a day is a fair staleness bound. */
+const VENDOR = 'public, max-age=86400';
+
+const SECURITY_HEADERS = {
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+} as const;
+
+// ECharts sets element styles from script; everything else is same-origin only.
+const PAGE_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+
+export async function registerDashboard(app: FastifyInstance): Promise<void> {
+  const root = packageRoot();
+  const files: Array<{ route: string; path: string | undefined; type: string; cacheControl: string }> = [
+    { route: '/', path: join(root, 'web', 'index.html'), type: 'text/html; charset=utf-8', cacheControl: REVALIDATE },
+    { route: '/app.js', path: join(root, 'web', 'app.js'), type: 'text/javascript; charset=utf-8', cacheControl: REVALIDATE },
+    { route: '/style.css', path: join(root, 'web', 'style.css'), type: 'text/css; charset=utf-8', cacheControl: REVALIDATE },
+    { route: '/vendor/echarts.min.js', path: resolveEcharts(), type: 'text/javascript; charset=utf-8', cacheControl: VENDOR },
+  ];
+  for (const file of files) {
+    const asset = file.path === undefined ? undefined : await load(file.path, file.type, file.cacheControl);
+    if (!asset) {
+      // A missing asset must not keep the API from starting: the API is the product, the page a view.
+      app.log.warn({ route: file.route, path: file.path ?? 'echarts/dist/echarts.min.js' }, 'dashboard file missing; reinstall harrow (npm ci) to restore it');
+      app.get(file.route, { schema: { hide: true } }, async (_req, reply) =>
+        reply.status(404).type('text/plain; charset=utf-8').send(`The dashboard file for ${file.route} is missing from this installation; reinstall harrow (npm ci). The API is under /api, documented at /docs.\n`),
+      );
+      continue;
+    }
+    app.get(file.route, { schema: { hide: true } }, async (req, reply) => send(req, reply, asset, file.route === '/'));
+  }
+}
+
+async function send(req: FastifyRequest, reply: FastifyReply, asset: Asset, page: boolean): Promise<FastifyReply> {
+  void reply.headers({ ...SECURITY_HEADERS, 'cache-control': asset.cacheControl, etag: asset.etag, vary: 'accept-encoding' });
+  if (page) void reply.header('content-security-policy', PAGE_CSP);
+  if (etagMatches(req.headers['if-none-match'], asset.etag)) return reply.status(304).send();
+  void reply.type(asset.type);
+  if (asset.gzip && acceptsGzip(req.headers['accept-encoding'])) {
+    return reply.header('content-encoding', 'gzip').send(await asset.gzip());
+  }
+  return reply.send(asset.body);
+}
+
+async function load(path: string, type: string, cacheControl: string): Promise<Asset | undefined> {
+  let body: Buffer;
+  try {
+    body = await readFile(path);
+  } catch {
+    return undefined;
+  }
+  const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
+  // Small files gain nothing from compression but a header.
+  let compressed: Promise<Buffer> | undefined;
+  const lazyGzip = body.length >= 1024 ? () => (compressed ??= gzipAsync(body, { level: 9 })) : undefined;
+  return { body, gzip: lazyGzip, type, etag, cacheControl };
+}
+
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.split(',').some((t) => {
+    const tag = t.trim().replace(/^W\//, '');
+    return tag === etag || tag === '*';
+  });
+}
+
+function acceptsGzip(header: string | undefined): boolean {
+  if (!header) return false;
+  return header.split(',').some((part) => {
+    const [coding = '', ...params] = part.trim().split(';');
+    if (coding.trim().toLowerCase() !== 'gzip') return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
+    return q === undefined || Number(q.slice(2)) > 0;
+  });
+}
+
+/** The directory holding package.json: this file runs from `dist/controller/` in a build. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    dir = dirname(dir);
+  }
+  throw new Error(`cannot find the harrow package root above ${fileURLToPath(import.meta.url)}`);
+}
+
+function resolveEcharts(): string | undefined {
+  try {
+    return createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js');
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,76 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { gunzipSync } from 'node:zlib';
+import Fastify from 'fastify';
+import { registerDashboard } from '../../../controller/dashboard.js';
+
+const root = new URL('../../../../', import.meta.url);
+
+async function app() {
+  const a = Fastify();
+  await registerDashboard(a);
+  await a.ready();
+  return a;
+}
+
+test('the page, its script and style: right types, revalidated caching, a strict CSP on the page', async () => {
+  const a = await app();
+  try {
+    const page = await a.inject({ method: 'GET', url: '/' });
+    assert.equal(page.statusCode, 200);
+    assert.equal(page.headers['content-type'], 'text/html; charset=utf-8');
+    assert.equal(page.headers['cache-control'], 'no-cache');
+    assert.match(String(page.headers['content-security-policy']), /default-src 'self'/);
+    assert.equal(page.headers['x-content-type-options'], 'nosniff');
+    assert.equal(page.body, await readFile(new URL('web/index.html', root), 'utf8'));
+    assert.match(page.body, /src="vendor\/echarts\.min\.js"/);
+
+    const js = await a.inject({ method: 'GET', url: '/app.js' });
+    assert.equal(js.headers['content-type'], 'text/javascript; charset=utf-8');
+    assert.equal(js.body, await readFile(new URL('web/app.js', root), 'utf8'));
+    const css = await a.inject({ method: 'GET', url: '/style.css' });
+    assert.equal(css.headers['content-type'], 'text/css; charset=utf-8');
+    assert.equal(css.headers['content-security-policy'], undefined);
+  } finally {
+    await a.close();
+  }
+});
+
+test('ETag: an unchanged file is a 304 with no body', async () => {
+  const a = await app();
+  try {
+    const first = await a.inject({ method: 'GET', url: '/app.js' });
+    const etag = String(first.headers.etag);
+    assert.match(etag, /^"[\w-]+"$/);
+    const again = await a.inject({ method: 'GET', url: '/app.js', headers: { 'if-none-match': etag } });
+    assert.equal(again.statusCode, 304);
+    assert.equal(again.body, '');
+    const weak = await a.inject({ method: 'GET', url: '/app.js', headers: { 'if-none-match': `"other", W/${etag}` } });
+    assert.equal(weak.statusCode, 304);
+    const other = await a.inject({ method: 'GET', url: '/app.js', headers: { 'if-none-match': '"other"' } });
+    assert.equal(other.statusCode, 200);
+  } finally {
+    await a.close();
+  }
+});
+
+test('ECharts from node_modules: gzipped when accepted, identical once unzipped, cached a day', async () => {
+  const file = await readFile(createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js'));
+  const a = await app();
+  try {
+    const gz = await a.inject({ method: 'GET', url: '/vendor/echarts.min.js', headers: { 'accept-encoding': 'br, gzip;q=0.8' } });
+    assert.equal(gz.statusCode, 200);
+    assert.equal(gz.headers['content-encoding'], 'gzip');
+    assert.equal(gz.headers['cache-control'], 'public, max-age=86400');
+    assert.equal(gz.headers.vary, 'accept-encoding');
+    assert.ok(gz.rawPayload.length < file.length / 2);
+    assert.ok(gunzipSync(gz.rawPayload).equals(file));
+    const raw = await a.inject({ method: 'GET', url: '/vendor/echarts.min.js', headers: { 'accept-encoding': 'gzip;q=0, identity' } });
+    assert.equal(raw.headers['content-encoding'], undefined);
+    assert.ok(raw.rawPayload.equals(file));
+  } finally {
+    await a.close();
+  }
+});
