@@ -54,13 +54,14 @@ export interface NewRun {
   proposal: Record<string, unknown> | null;
 }
 
-export async function insertRuns(q: Queryable, runs: readonly NewRun[], reason: string): Promise<void> {
-  if (runs.length === 0) return;
-  await q.query(
+export async function insertRuns(q: Queryable, runs: readonly NewRun[], reason: string): Promise<RunRow[]> {
+  if (runs.length === 0) return [];
+  const { rows } = await q.query<RunRow>(
     `INSERT INTO runs (id, sweep_id, number, state, params, params_hash, proposal, reason)
      SELECT u.id, u.sweep_id, u.number, 'queued', u.params, u.hash, u.proposal, $7
      FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[], $5::text[], $6::jsonb[])
-       AS u(id, sweep_id, number, params, hash, proposal)`,
+       AS u(id, sweep_id, number, params, hash, proposal)
+     RETURNING *`,
     [
       runs.map((r) => r.id),
       runs.map((r) => r.sweepId),
@@ -76,6 +77,7 @@ export async function insertRuns(q: Queryable, runs: readonly NewRun[], reason: 
      SELECT id, 0, NULL, 'queued', $2 FROM unnest($1::text[]) AS id`,
     [runs.map((r) => r.id), reason],
   );
+  return rows.sort((a, b) => a.number - b.number);
 }
 
 export async function getRun(q: Queryable, id: string): Promise<RunRow | null> {
@@ -216,7 +218,7 @@ export async function requeueRun(q: Queryable, runId: string, reason: string): P
   if (!row) return null;
   const { previous, ...run } = row;
   await recordEvent(q, run, previous, 'queued', reason);
-  return run as RunRow;
+  return run;
 }
 
 /** Cancels queued runs of a sweep (a stopped or canceled sweep starts nothing new). */

@@ -92,7 +92,7 @@ export async function transitionSweep(
     reason,
   ]);
   const { previous, ...sweep } = row;
-  return { row: sweep as SweepRow, previous };
+  return { row: sweep, previous };
 }
 
 /** Reserves `n` consecutive run numbers; returns the first. */

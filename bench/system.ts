@@ -1,0 +1,292 @@
+/**
+ * `npm run bench`: the whole system against baselines measured in the same run.
+ *
+ * 1. Runs per second through controller + Redis + 2 agent processes × 4 slots for a trivial
+ *    command, against spawning the same command directly with the same parallelism (8).
+ *    Target: ≤ 10 ms of overhead per run (per slot: slots × (1/system rate − 1/direct rate)).
+ * 2. Metric points per second from agents into Postgres (a script printing `loss=… step=…` lines
+ *    as fast as it can), against a raw batched insert of as many points into the same table.
+ *    Target: at least half the raw rate.
+ * 3. Latency of best-so-far and the runs list over HTTP with 10,000 runs and 2,000,000 metric
+ *    points stored. Target: p99 under 20 ms.
+ *
+ * Needs Postgres (HARROW_BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test)
+ * and Redis (REDIS_URL, default redis://127.0.0.1:6379). Flags: --quick (smaller sizes).
+ */
+import { spawn } from 'node:child_process';
+import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { Redis } from 'ioredis';
+import { loadControllerConfig } from '../controller/config.js';
+import { startController, type ControllerHandle } from '../controller/controller.js';
+import { createSweep } from '../controller/sweep-service.js';
+import { createLogger } from '../controller/logger.js';
+import { runCounts } from '../db/sweeps.js';
+import { openPostgres } from '../db/database.js';
+import { migrate } from '../db/migrate.js';
+
+const QUICK = process.argv.includes('--quick');
+const PG_URL = process.env.HARROW_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const BIN = join(ROOT, 'bin/harrow');
+
+const RUNS = QUICK ? 120 : 400;
+const SLOTS_PER_AGENT = 4;
+const AGENTS = 2;
+const POINTS_RUNS = QUICK ? 4 : 8;
+const POINTS_PER_RUN = QUICK ? 5_000 : 25_000;
+const LAT_RUNS = QUICK ? 2_000 : 10_000;
+const LAT_POINTS = QUICK ? 400_000 : 2_000_000;
+const LAT_REQUESTS = QUICK ? 300 : 1000;
+
+const now = () => performance.now();
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function verdict(ok: boolean): string {
+  return ok ? 'PASS' : 'FAIL';
+}
+
+async function withSchema<T>(fn: (url: string, schema: string) => Promise<T>): Promise<T> {
+  const schema = `bench_${randomBytes(4).toString('hex')}`;
+  const u = new URL(PG_URL);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`CREATE SCHEMA ${schema}`);
+  try {
+    return await fn(u.toString(), schema);
+  } finally {
+    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
+    await admin.end();
+  }
+}
+
+async function controllerOn(url: string, prefix: string): Promise<ControllerHandle> {
+  const config = loadControllerConfig({
+    DATABASE_URL: url,
+    REDIS_URL,
+    HARROW_PREFIX: prefix,
+    HARROW_PORT: '0',
+    HARROW_TICK_MS: '200',
+    LOG_LEVEL: 'error',
+    HARROW_LOOKAHEAD: String(AGENTS * SLOTS_PER_AGENT),
+  });
+  return startController(config, { logger: createLogger('error', 'bench') });
+}
+
+function startAgents(sweepId: string, prefix: string, n: number, concurrency: number) {
+  return Array.from({ length: n }, () =>
+    spawn(process.execPath, [BIN, 'agent', sweepId, '--concurrency', String(concurrency), '--quiet'], {
+      cwd: ROOT,
+      env: { ...process.env, REDIS_URL, HARROW_PREFIX: prefix, LOG_LEVEL: 'error' },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    }),
+  );
+}
+
+async function cleanRedis(prefix: string): Promise<void> {
+  const r = new Redis(REDIS_URL);
+  const keys = await r.keys(`${prefix}:*`);
+  if (keys.length) await r.del(...keys);
+  await r.quit();
+}
+
+/** Spawns `argv` `total` times with `parallel` at once; returns runs per second. */
+async function directRate(argv: string[], total: number, parallel: number): Promise<number> {
+  let started = 0;
+  const t0 = now();
+  const worker = async () => {
+    while (started < total) {
+      started++;
+      await new Promise<void>((resolve, reject) => {
+        const c = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore', detached: true });
+        c.once('error', reject);
+        c.once('exit', () => resolve());
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+  return total / ((now() - t0) / 1000);
+}
+
+async function benchThroughput(): Promise<void> {
+  const slots = AGENTS * SLOTS_PER_AGENT;
+  const direct = await directRate(['/bin/true'], RUNS, slots);
+  const rate = await withSchema(async (url) => {
+    const prefix = `bench-${randomBytes(3).toString('hex')}`;
+    const ctl = await controllerOn(url, prefix);
+    try {
+      const sweep = await createSweep(
+        ctl.ctx,
+        `method: random\nrun_cap: ${RUNS}\ncommand: ["/bin/true"]\nparameters:\n  x: {min: 0.0, max: 1.0}\n`,
+      );
+      const agents = startAgents(sweep.id, prefix, AGENTS, SLOTS_PER_AGENT);
+      // Time from the first run starting to the last one ending.
+      let t0 = 0;
+      for (;;) {
+        const c = await runCounts(ctl.ctx.db, sweep.id);
+        if (!t0 && c.running + c.finished + c.failed > 0) t0 = now();
+        if (c.finished + c.failed >= RUNS) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const seconds = (now() - t0) / 1000;
+      await Promise.all(agents.map((a) => new Promise((r) => (a.exitCode !== null ? r(null) : a.once('exit', r)))));
+      return RUNS / seconds;
+    } finally {
+      await ctl.close();
+      await cleanRedis(prefix);
+    }
+  });
+  const overheadMs = slots * (1 / rate - 1 / direct) * 1000;
+  console.log(`\n## 1. Runs through the whole system (${RUNS} runs of /bin/true, ${AGENTS} agents × ${SLOTS_PER_AGENT} slots)`);
+  console.log(`  direct spawn, ${slots} parallel : ${direct.toFixed(1)} runs/s`);
+  console.log(`  harrow                      : ${rate.toFixed(1)} runs/s  (${(rate / direct).toFixed(2)}× direct)`);
+  console.log(`  overhead per run (per slot) : ${overheadMs.toFixed(2)} ms   target ≤ 10 ms   ${verdict(overheadMs <= 10)}`);
+}
+
+async function benchPoints(): Promise<void> {
+  const total = POINTS_RUNS * POINTS_PER_RUN;
+  const dir = await mkdtemp(join(tmpdir(), 'harrow-bench-'));
+  const script = join(dir, 'spam.py');
+  await writeFile(
+    script,
+    `import sys\nn=int(sys.argv[1])\nw=sys.stdout.write\nfor i in range(n):\n    w(f"loss={1.0/(i+1):.6f} step={i}\\n")\nsys.stdout.flush()\n`,
+  );
+  const result = await withSchema(async (url) => {
+    const prefix = `bench-${randomBytes(3).toString('hex')}`;
+    const ctl = await controllerOn(url, prefix);
+    try {
+      const sweep = await createSweep(
+        ctl.ctx,
+        `method: random\nrun_cap: ${POINTS_RUNS}\nmetric: {name: loss, goal: minimize}\ncommand: ["python3", "${script}", "${POINTS_PER_RUN}"]\nparameters:\n  x: {min: 0.0, max: 1.0}\n`,
+      );
+      const agents = startAgents(sweep.id, prefix, AGENTS, SLOTS_PER_AGENT);
+      let t0 = 0;
+      let stored = 0;
+      for (;;) {
+        const { rows } = await ctl.ctx.db.query<{ n: number }>('SELECT count(*)::int AS n FROM metrics');
+        stored = rows[0]!.n;
+        if (!t0 && stored > 0) t0 = now();
+        if (stored >= total) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const systemRate = stored / ((now() - t0) / 1000);
+      await Promise.all(agents.map((a) => new Promise((r) => (a.exitCode !== null ? r(null) : a.once('exit', r)))));
+
+      // Baseline: the same number of points, inserted raw in batches of 1000 into the same table.
+      const db = ctl.ctx.db;
+      await db.query(`INSERT INTO runs (id, sweep_id, number, state, params, params_hash) VALUES ('raw-1', $1, 100000, 'finished', '{}', 'x')`, [sweep.id]);
+      const BATCH = 1000;
+      const tr = now();
+      for (let off = 0; off < total; off += BATCH) {
+        const n = Math.min(BATCH, total - off);
+        const seqs = Array.from({ length: n }, (_, i) => off + i + 1);
+        await db.query(
+          `INSERT INTO metrics (run_id, attempt, seq, step, name, value, time)
+           SELECT 'raw-1', 1, s, s, 'loss', 1.0 / s, now() FROM unnest($1::int[]) AS s`,
+          [seqs],
+        );
+      }
+      const rawRate = total / ((now() - tr) / 1000);
+      return { systemRate, rawRate };
+    } finally {
+      await ctl.close();
+      await cleanRedis(prefix);
+    }
+  });
+  await rm(dir, { recursive: true, force: true });
+  const ratio = result.systemRate / result.rawRate;
+  console.log(`\n## 2. Metric points into Postgres (${total.toLocaleString()} points from ${POINTS_RUNS} runs)`);
+  console.log(`  raw batched insert (1000/batch): ${Math.round(result.rawRate).toLocaleString()} points/s`);
+  console.log(`  agents → Redis → controller   : ${Math.round(result.systemRate).toLocaleString()} points/s  (${ratio.toFixed(2)}× raw)`);
+  console.log(`  target ≥ 0.5× raw               ${verdict(ratio >= 0.5)}`);
+}
+
+async function benchLatency(): Promise<void> {
+  await withSchema(async (url, schema) => {
+    const db = await openPostgres({ connectionString: PG_URL, schema });
+    await migrate(db);
+    const sweepId = 'latbench';
+    await db.query(
+      `INSERT INTO sweeps (id, name, state, method, spec, config_text, seed, metric_name, goal)
+       VALUES ($1, 'latency', 'finished', 'random', $2, '', 1, 'loss', 'minimize')`,
+      [sweepId, JSON.stringify({ method: 'random', metric: { name: 'loss', goal: 'minimize' }, parameters: {}, command: [], harrow: { retry: { maxAttempts: 1, on: [] } }, warnings: [] })],
+    );
+    const t0 = now();
+    await db.query(
+      `INSERT INTO runs (id, sweep_id, number, state, params, params_hash, attempt, objective, objective_step, latest_value, metric_count,
+                         summary, started_at, ended_at)
+       SELECT $1 || '-' || g, $1, g, CASE WHEN g % 10 = 0 THEN 'failed' ELSE 'finished' END,
+              jsonb_build_object('lr', random(), 'layers', g % 7), md5(g::text), 1, v, 199, v, 200,
+              jsonb_build_object('loss', jsonb_build_object('last', v, 'min', v, 'max', v + 1, 'count', 200, 'step', 199)),
+              now() - interval '1 day' + g * interval '1 second', now() - interval '1 day' + g * interval '1 second' + interval '5 minutes'
+       FROM (SELECT g, random() AS v FROM generate_series(1, $2::int) g) s`,
+      [sweepId, LAT_RUNS],
+    );
+    const perRun = Math.floor(LAT_POINTS / LAT_RUNS);
+    const CHUNK = 1000;
+    for (let first = 1; first <= LAT_RUNS; first += CHUNK) {
+      await db.query(
+        `INSERT INTO metrics (run_id, attempt, seq, step, name, value, time)
+         SELECT $1 || '-' || r, 1, s, s - 1, 'loss', random(), now()
+         FROM generate_series($2::int, $3::int) r, generate_series(1, $4::int) s`,
+        [sweepId, first, Math.min(LAT_RUNS, first + CHUNK - 1), perRun],
+      );
+    }
+    await db.query('ANALYZE');
+    const seeded = ((now() - t0) / 1000).toFixed(1);
+    await db.close();
+
+    const prefix = `bench-${randomBytes(3).toString('hex')}`;
+    const ctl = await controllerOn(url, prefix);
+    try {
+      console.log(`\n## 3. API latency with ${LAT_RUNS.toLocaleString()} runs and ${(perRun * LAT_RUNS).toLocaleString()} metric points (seeded in ${seeded} s)`);
+      const endpoints = [
+        ['best-so-far', `/api/sweeps/${sweepId}/best`],
+        ['runs list, sorted by metric', `/api/sweeps/${sweepId}/runs?sort=metric&limit=50`],
+        ['runs list, finished, page 20', `/api/sweeps/${sweepId}/runs?state=finished&sort=-number&limit=50&offset=1000`],
+        ['sweep detail', `/api/sweeps/${sweepId}`],
+      ] as const;
+      for (const [name, path] of endpoints) {
+        for (let i = 0; i < 20; i++) await (await fetch(`${ctl.url}${path}`)).arrayBuffer();
+        const times: number[] = [];
+        for (let i = 0; i < LAT_REQUESTS; i++) {
+          const t = now();
+          const res = await fetch(`${ctl.url}${path}`);
+          await res.arrayBuffer();
+          if (!res.ok) throw new Error(`${path} → ${res.status}`);
+          times.push(now() - t);
+        }
+        times.sort((a, b) => a - b);
+        const p99 = pct(times, 99);
+        console.log(`  ${name.padEnd(30)} p50 ${pct(times, 50).toFixed(2).padStart(6)} ms   p99 ${p99.toFixed(2).padStart(6)} ms   target p99 < 20 ms   ${verdict(p99 < 20)}`);
+      }
+    } finally {
+      await ctl.close();
+      await cleanRedis(prefix);
+    }
+  });
+}
+
+async function main(): Promise<void> {
+  console.log(`# Harrow system benchmark${QUICK ? ' (quick)' : ''} — node ${process.version}, Postgres ${PG_URL.replace(/\/\/[^@]*@/, '//')}, Redis ${REDIS_URL}`);
+  await benchThroughput();
+  await benchPoints();
+  await benchLatency();
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,199 @@
+/**
+ * `harrow demo`: a real sweep end to end on one box — the controller on the embedded database,
+ * the example sweep from `examples/`, two agent processes, live progress, a summary at the end.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { randomBytes } from 'node:crypto';
+import type { Command } from '../command.js';
+import { UsageError } from '../command.js';
+import { loadControllerConfig } from '../../controller/config.js';
+import { startController, type ControllerHandle } from '../../controller/controller.js';
+import { createSweep } from '../../controller/sweep-service.js';
+import { createLogger } from '../../controller/logger.js';
+import { getSweep, runCounts } from '../../db/sweeps.js';
+import { bestRun, listRuns } from '../../db/runs.js';
+import { SECOND } from '../../protocol/time.js';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const BIN = fileURLToPath(new URL('../../../bin/harrow', import.meta.url));
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    s.setTimeout(1000);
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+    s.once('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Redis from REDIS_URL, or a private redis-server from the PATH on a free port. */
+async function ensureRedis(url: string): Promise<{ url: string; child?: ChildProcess }> {
+  const u = new URL(url);
+  if (await canConnect(u.hostname, Number(u.port || 6379))) return { url };
+  const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (found.error || found.status !== 0) {
+    throw new UsageError(
+      `no Redis answers at ${url} and redis-server is not on the PATH. Install Redis (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis) or set REDIS_URL to a running one.`,
+    );
+  }
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  for (let i = 0; i < 50; i++) {
+    if (await canConnect('127.0.0.1', port)) {
+      console.log(`started a private redis-server on 127.0.0.1:${port} (stopped when the demo ends)`);
+      return { url: `redis://127.0.0.1:${port}`, child };
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill('SIGKILL');
+  throw new UsageError('redis-server did not start; set REDIS_URL to a running Redis');
+}
+
+function fmt(v: number | null | undefined): string {
+  if (v === null || v === undefined) return '-';
+  return Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : v.toFixed(4);
+}
+
+function fmtParams(params: Record<string, unknown>): string {
+  return Object.entries(params)
+    .map(([k, v]) => `${k}=${typeof v === 'number' ? Number(v.toPrecision(4)) : JSON.stringify(v)}`)
+    .join(' ');
+}
+
+export const demoCommand: Command = {
+  name: 'demo',
+  summary: 'Run a real example sweep end to end on this box (embedded database, two agents)',
+  usage: `Usage: harrow demo [--config FILE] [--agents N]
+
+Starts the controller on the embedded database (HARROW_DATA_DIR, default .harrow), creates the
+example sweep (examples/sweep.yaml: a small neural network trained on a synthetic data set),
+starts two agent processes, shows progress and the best run so far, and prints a summary.
+Redis comes from REDIS_URL (default redis://127.0.0.1:6379); if none answers, a private
+redis-server from the PATH is started on a free port.
+
+Options:
+  --config FILE   the sweep file (default examples/sweep.yaml)
+  --agents N      agent processes to start (default 2)`,
+  async run(argv) {
+    let values;
+    try {
+      ({ values } = parseArgs({ args: argv, options: { config: { type: 'string' }, agents: { type: 'string', default: '2' } } }));
+    } catch (err) {
+      throw new UsageError((err as Error).message);
+    }
+    const agents = Number(values.agents);
+    if (!Number.isInteger(agents) || agents < 1 || agents > 16) throw new UsageError('--agents takes a whole number from 1 to 16');
+    const configPath = values.config ?? `${ROOT}examples/sweep.yaml`;
+    const yaml = await readFile(configPath, 'utf8');
+
+    const redis = await ensureRedis(process.env.REDIS_URL || 'redis://127.0.0.1:6379');
+    const prefix = `harrow-demo-${randomBytes(3).toString('hex')}`;
+    const config = loadControllerConfig({
+      ...process.env,
+      DATABASE_URL: undefined,
+      REDIS_URL: redis.url,
+      HARROW_PREFIX: prefix,
+      HARROW_HOST: '127.0.0.1',
+      HARROW_PORT: String(await freePort()),
+      HARROW_CRASH_TIMEOUT_MS: String(15 * SECOND),
+      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+    });
+    let handle: ControllerHandle | undefined;
+    const children: ChildProcess[] = [];
+    const cleanup = async () => {
+      for (const c of children) if (c.exitCode === null) c.kill('SIGINT');
+      await handle?.close();
+      redis.child?.kill('SIGTERM');
+    };
+    const onSignal = () => {
+      console.log('\ninterrupted: stopping agents and the controller');
+      void cleanup().then(() => process.exit(130));
+    };
+    process.once('SIGINT', onSignal);
+
+    try {
+      console.log('starting the controller on the embedded database (first start takes a few seconds)...');
+      handle = await startController(config, { logger: createLogger(config.LOG_LEVEL, 'harrow-demo') });
+      const sweep = await createSweep(handle.ctx, yaml);
+      console.log(`created sweep ${sweep.id} (${sweep.method}, metric ${sweep.metric?.name ?? '-'} ${sweep.metric?.goal ?? ''}, run cap ${sweep.runCap ?? 'none'})`);
+      console.log(`dashboard: ${handle.url}/   API docs: ${handle.url}/docs`);
+      console.log(`starting ${agents} agents: harrow agent ${sweep.id}\n`);
+      for (let i = 0; i < agents; i++) {
+        const child = spawn(process.execPath, [BIN, 'agent', sweep.id, '--quiet'], {
+          cwd: ROOT,
+          env: { ...process.env, REDIS_URL: redis.url, HARROW_PREFIX: prefix, LOG_LEVEL: 'warn' },
+          stdio: ['ignore', 'ignore', 'inherit'],
+        });
+        children.push(child);
+      }
+
+      const seen = new Map<string, string>();
+      const db = handle.ctx.db;
+      const started = Date.now();
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 500));
+        const row = await getSweep(db, sweep.id);
+        const { runs } = await listRuns(db, { sweepId: sweep.id, sort: 'number', goal: row!.goal, limit: 1000, offset: 0 });
+        for (const r of runs) {
+          if (seen.get(r.id) === r.state) continue;
+          seen.set(r.id, r.state);
+          if (r.state === 'queued') continue;
+          const best = row!.goal ? await bestRun(db, sweep.id, row!.goal) : null;
+          const what = r.state === 'running' ? `started on ${r.host ?? '?'}${r.gpu ? ` gpu ${r.gpu}` : ''}` : `${r.state.padEnd(8)} ${row!.metric_name}=${fmt(r.objective)}`;
+          console.log(`run ${String(r.number).padStart(3)} ${what.padEnd(40)} best so far: ${best ? `${fmt(best.objective)} (run ${best.number})` : '-'}`);
+          if (r.state === 'failed' || r.state === 'crashed') console.log(`         ${r.reason ?? ''}`);
+        }
+        const counts = await runCounts(db, sweep.id);
+        const agentsDone = children.every((c) => c.exitCode !== null);
+        if ((row!.state === 'finished' || row!.state === 'canceled') && counts.queued + counts.running === 0 && agentsDone) break;
+        if (agentsDone && counts.running === 0) {
+          console.log('\nthe agents exited before the sweep finished; see their messages above');
+          break;
+        }
+      }
+
+      const row = (await getSweep(db, sweep.id))!;
+      const counts = await runCounts(db, sweep.id);
+      const top = await listRuns(db, { sweepId: sweep.id, sort: 'metric', goal: row.goal, limit: 5, offset: 0, states: ['finished'] });
+      console.log(`\nsweep ${sweep.id} ${row.state}: ${row.state_reason ?? ''} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      console.log(
+        `runs: ${counts.finished} finished, ${counts.failed} failed, ${counts.crashed} crashed, ${counts.stopped} stopped (early-terminated), ${counts.canceled} canceled`,
+      );
+      console.log(`\ntop runs by ${row.metric_name} (${row.goal}):`);
+      for (const r of top.runs) console.log(`  run ${String(r.number).padStart(3)}  ${fmt(r.objective)}  ${fmtParams(r.params)}`);
+      const best = top.runs[0];
+      if (best) {
+        console.log(`\nbest: run ${best.number} with ${row.metric_name}=${fmt(best.objective)} at step ${best.objective_step ?? '-'}`);
+        console.log(`      ${fmtParams(best.params)}`);
+      }
+      console.log('\nnext: `harrow server` + `harrow create examples/sweep.yaml` + `harrow agent SWEEP` on each box (see README).');
+      return counts.finished > 0 ? 0 : 1;
+    } finally {
+      process.removeListener('SIGINT', onSignal);
+      await cleanup();
+    }
+  },
+};
+

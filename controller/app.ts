@@ -1,0 +1,285 @@
+/**
+ * The HTTP API (fastify). Requests are validated with the zod schemas of `protocol/api.ts`; the
+ * same schemas, converted to JSON Schema, document the API at /docs. Errors are always
+ * `{ code, message, details? }`; 5xx messages never leak internals.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import { z } from 'zod';
+import {
+  BestResponseSchema,
+  CreateSweepBodySchema,
+  ErrorResponseSchema,
+  IdParamsSchema,
+  ListRunsQuerySchema,
+  ListRunsResponseSchema,
+  ListSweepsQuerySchema,
+  MetricsQuerySchema,
+  MetricsResponseSchema,
+  RunDetailSchema,
+  StopRunBodySchema,
+  SweepDetailSchema,
+  SweepSummarySchema,
+  type BestResponse,
+  type RunDetail,
+} from '../protocol/api.js';
+import { HarrowError, toHarrowError } from '../protocol/errors.js';
+import { SECOND } from '../protocol/time.js';
+import { getSweep, listSweeps, runCountsMany } from '../db/sweeps.js';
+import { bestCurve, bestRun, bestRunsMany, getRun, listRuns, runEvents } from '../db/runs.js';
+import { runHistory } from '../db/metrics.js';
+import type { ControllerContext } from './context.js';
+import { bestRunOf, runSummary, sweepSummary } from './serialize.js';
+import { changeSweep, createSweep, stopRun, sweepDetail, type SweepAction } from './sweep-service.js';
+import type { Ingestor } from './ingestor.js';
+
+const YAML_TYPES = ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml', 'text/plain'];
+const SSE_KEEPALIVE_MS = 15 * SECOND;
+
+function parse<S extends z.ZodType>(schema: S, data: unknown, where: string): z.output<S> {
+  const result = schema.safeParse(data);
+  if (result.success) return result.data;
+  const issues = result.error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message }));
+  throw new HarrowError('INVALID_REQUEST', issues.map((i) => `${i.path}: ${i.message}`).join('; '), { details: { issues } });
+}
+
+/** JSON Schema of a zod schema, for the OpenAPI document only (validation is zod's). */
+function doc(schema: z.ZodType): Record<string, unknown> {
+  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' });
+}
+
+function responses(ok: z.ZodType, status = 200): Record<string, unknown> {
+  return { [status]: doc(ok), '4xx': doc(ErrorResponseSchema), '5xx': doc(ErrorResponseSchema) };
+}
+
+export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log.child({ component: 'http' }),
+    disableRequestLogging: true,
+    bodyLimit: 4 * 1024 * 1024,
+  }) as unknown as FastifyInstance;
+
+  // zod validates in the handlers; the route schemas only feed the OpenAPI document.
+  app.setValidatorCompiler(() => () => true);
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+
+  app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((err: unknown, req, reply) => {
+    const fastifyErr = err as { statusCode?: number; code?: string; message?: string };
+    let harrow: HarrowError;
+    if (err instanceof HarrowError) harrow = err;
+    else if (fastifyErr.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || fastifyErr.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (fastifyErr.statusCode && fastifyErr.statusCode < 500 && fastifyErr.statusCode >= 400)) {
+      harrow = new HarrowError('INVALID_REQUEST', fastifyErr.message ?? 'bad request');
+    } else harrow = toHarrowError(err);
+    if (harrow.status >= 500) req.log.error({ err }, 'request failed');
+    void reply.status(harrow.status).send(harrow.toBody());
+  });
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send(new HarrowError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url}; the API is documented at /docs`).toBody());
+  });
+
+  // A token, when configured, guards every mutating route.
+  const token = ctx.config.HARROW_TOKEN;
+  if (token) {
+    const expected = Buffer.from(`Bearer ${token}`);
+    app.addHook('onRequest', (req, _reply, done) => {
+      if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return done();
+      const given = Buffer.from(req.headers.authorization ?? '');
+      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+        return done(new HarrowError('UNAUTHORIZED', 'this server requires a token: send `Authorization: Bearer <token>` (the CLI reads HARROW_TOKEN)'));
+      }
+      done();
+    });
+  }
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Harrow API', version: '1', description: 'Hyperparameter sweeps: create sweeps, follow runs, read the best-so-far.' },
+      components: token ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : {},
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/healthz', { schema: { summary: 'Liveness of the database and Redis' } }, async (_req, reply) => {
+    const [db, redis] = await Promise.all([
+      ctx.db.query('SELECT 1').then(
+        () => true,
+        () => false,
+      ),
+      ctx.link.ping(),
+    ]);
+    return reply.status(db && redis ? 200 : 503).send({ ok: db && redis, database: db ? 'up' : 'down', redis: redis ? 'up' : 'down' });
+  });
+
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics' } }, async (_req, reply) => {
+    const sweeps = await listSweeps(ctx.db, { states: ['running', 'paused'] });
+    const counts = await runCountsMany(ctx.db, sweeps.map((s) => s.id));
+    const lines = ['# HELP harrow_runs Runs of active sweeps by state.', '# TYPE harrow_runs gauge'];
+    for (const s of sweeps) {
+      const c = counts.get(s.id)!;
+      for (const [state, n] of Object.entries(c)) {
+        if (state !== 'total') lines.push(`harrow_runs{sweep="${s.id}",state="${state}"} ${n}`);
+      }
+    }
+    lines.push('# HELP harrow_active_sweeps Sweeps running or paused.', '# TYPE harrow_active_sweeps gauge', `harrow_active_sweeps ${sweeps.length}`);
+    if (ingestor) {
+      lines.push(
+        '# HELP harrow_ingested_points_total Metric points stored.',
+        '# TYPE harrow_ingested_points_total counter',
+        `harrow_ingested_points_total ${ingestor.points}`,
+        '# HELP harrow_report_batches_total Report batches committed.',
+        '# TYPE harrow_report_batches_total counter',
+        `harrow_report_batches_total ${ingestor.batches}`,
+      );
+    }
+    return reply.type('text/plain; version=0.0.4').send(`${lines.join('\n')}\n`);
+  });
+
+  app.post(
+    '/api/sweeps',
+    { schema: { summary: 'Create a sweep from a YAML body, or JSON { config, name? }', body: doc(CreateSweepBodySchema), response: responses(SweepDetailSchema, 201) } },
+    async (req, reply) => {
+      let config: string | Record<string, unknown>;
+      let name: string | undefined;
+      if (typeof req.body === 'string') config = req.body;
+      else {
+        const body = parse(CreateSweepBodySchema, req.body, 'body');
+        config = body.config;
+        name = body.name;
+      }
+      return reply.status(201).send(await createSweep(ctx, config, name));
+    },
+  );
+
+  app.get('/api/sweeps', { schema: { summary: 'List sweeps', querystring: doc(ListSweepsQuerySchema), response: responses(z.object({ sweeps: z.array(SweepSummarySchema) })) } }, async (req) => {
+    const q = parse(ListSweepsQuerySchema, req.query, 'query');
+    const rows = await listSweeps(ctx.db, q.state ? { states: q.state } : {});
+    const counts = await runCountsMany(ctx.db, rows.map((r) => r.id));
+    const bests = await bestRunsMany(ctx.db, rows.filter((r) => r.goal).map((r) => ({ id: r.id, goal: r.goal! })));
+    return { sweeps: rows.map((r) => sweepSummary(r, counts.get(r.id)!, bests.get(r.id))) };
+  });
+
+  app.get('/api/sweeps/:id', { schema: { summary: 'A sweep with run counts and its best run', params: doc(IdParamsSchema), response: responses(SweepDetailSchema) } }, async (req) => {
+    const { id } = parse(IdParamsSchema, req.params, 'params');
+    return sweepDetail(ctx, id);
+  });
+
+  for (const action of ['pause', 'resume', 'stop', 'cancel'] as const satisfies readonly SweepAction[]) {
+    app.post(
+      `/api/sweeps/:id/${action}`,
+      { schema: { summary: `${action[0]!.toUpperCase()}${action.slice(1)} a sweep`, params: doc(IdParamsSchema), response: responses(SweepDetailSchema) } },
+      async (req) => {
+        const { id } = parse(IdParamsSchema, req.params, 'params');
+        return changeSweep(ctx, id, action);
+      },
+    );
+  }
+
+  async function sweepOr404(id: string) {
+    const sweep = await getSweep(ctx.db, id);
+    if (!sweep) throw new HarrowError('SWEEP_NOT_FOUND', `sweep '${id}' not found; \`harrow status\` lists the sweeps`);
+    return sweep;
+  }
+
+  app.get(
+    '/api/sweeps/:id/runs',
+    { schema: { summary: "A sweep's runs: filter by state, sort by metric, paginate", params: doc(IdParamsSchema), querystring: doc(ListRunsQuerySchema), response: responses(ListRunsResponseSchema) } },
+    async (req) => {
+      const { id } = parse(IdParamsSchema, req.params, 'params');
+      const q = parse(ListRunsQuerySchema, req.query, 'query');
+      const sweep = await sweepOr404(id);
+      const { runs, total } = await listRuns(ctx.db, {
+        sweepId: id,
+        ...(q.state ? { states: q.state } : {}),
+        sort: q.sort,
+        goal: sweep.goal,
+        limit: q.limit,
+        offset: q.offset,
+      });
+      return { runs: runs.map(runSummary), total };
+    },
+  );
+
+  app.get('/api/sweeps/:id/best', { schema: { summary: 'Best run and best-so-far curve over finished runs', params: doc(IdParamsSchema), response: responses(BestResponseSchema) } }, async (req): Promise<BestResponse> => {
+    const { id } = parse(IdParamsSchema, req.params, 'params');
+    const sweep = await sweepOr404(id);
+    if (!sweep.goal) return { best: null, finished: 0, curve: [] };
+    const [best, curve] = await Promise.all([bestRun(ctx.db, id, sweep.goal), bestCurve(ctx.db, id, sweep.goal)]);
+    return {
+      best: bestRunOf(best),
+      finished: curve.finished,
+      curve: curve.points.map((p) => ({ index: p.index, runId: p.runId, number: p.number, value: p.value, at: new Date(p.at).toISOString() })),
+    };
+  });
+
+  app.get('/api/sweeps/:id/events', { schema: { summary: 'Server-sent events: sweep, run, best' } }, async (req, reply) => {
+    const { id } = parse(IdParamsSchema, req.params, 'params');
+    const detail = await sweepDetail(ctx, id);
+    reply.hijack();
+    const res = reply.raw;
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    const { spec: _spec, config: _config, ...summary } = detail;
+    send('sweep', summary);
+    const unsubscribe = await ctx.link.subscribe(id, send);
+    const keepalive = setInterval(() => res.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
+    req.raw.on('close', () => {
+      clearInterval(keepalive);
+      void unsubscribe();
+    });
+  });
+
+  app.get('/api/runs/:id', { schema: { summary: 'A run with its events and metric history', params: doc(IdParamsSchema), response: responses(RunDetailSchema) } }, async (req): Promise<RunDetail> => {
+    const { id } = parse(IdParamsSchema, req.params, 'params');
+    return runDetail(ctx, id);
+  });
+
+  app.get(
+    '/api/runs/:id/metrics',
+    { schema: { summary: "A run's metric points", params: doc(IdParamsSchema), querystring: doc(MetricsQuerySchema), response: responses(MetricsResponseSchema) } },
+    async (req) => {
+      const { id } = parse(IdParamsSchema, req.params, 'params');
+      const q = parse(MetricsQuerySchema, req.query, 'query');
+      const run = await getRun(ctx.db, id);
+      if (!run) throw new HarrowError('RUN_NOT_FOUND', `run '${id}' not found`);
+      const attempt = q.attempt ?? Math.max(run.attempt, 1);
+      const names = q.name ? q.name.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+      const points = await runHistory(ctx.db, id, attempt, names);
+      return { runId: id, attempt, points: points.map((p) => ({ step: p.step, name: p.name, value: finiteOrNull(p.value), t: new Date(p.time).toISOString() })) };
+    },
+  );
+
+  app.post('/api/runs/:id/stop', { schema: { summary: 'Stop one run (a queued run is canceled)', params: doc(IdParamsSchema), body: doc(StopRunBodySchema), response: responses(RunDetailSchema) } }, async (req) => {
+    const { id } = parse(IdParamsSchema, req.params, 'params');
+    const body = parse(StopRunBodySchema, req.body ?? {}, 'body');
+    await stopRun(ctx, id, body.reason);
+    return runDetail(ctx, id);
+  });
+
+  return app;
+}
+
+function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? v : null;
+}
+
+async function runDetail(ctx: ControllerContext, id: string): Promise<RunDetail> {
+  const run = await getRun(ctx.db, id);
+  if (!run) throw new HarrowError('RUN_NOT_FOUND', `run '${id}' not found; \`harrow runs SWEEP\` lists a sweep's runs`);
+  const [events, history] = await Promise.all([runEvents(ctx.db, id), run.attempt > 0 ? runHistory(ctx.db, id, run.attempt) : Promise.resolve([])]);
+  const metrics: RunDetail['metrics'] = {};
+  for (const p of history) (metrics[p.name] ??= []).push({ step: p.step, value: finiteOrNull(p.value), t: new Date(p.time).toISOString() });
+  return {
+    ...runSummary(run),
+    outputTail: run.output_tail,
+    proposal: run.proposal,
+    heartbeatAt: run.heartbeat_at ? new Date(run.heartbeat_at).toISOString() : null,
+    events: events.map((e) => ({ attempt: e.attempt, from: e.from_state, to: e.to_state, reason: e.reason, details: e.details, at: new Date(e.at).toISOString() })),
+    metrics,
+  };
+}
+
+export type { FastifyReply, FastifyRequest };

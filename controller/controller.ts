@@ -1,0 +1,162 @@
+/**
+ * Composes the controller: database (Postgres or embedded PGlite), migrations, Redis link, run
+ * queues, strategies, scheduler, report ingestion, reaper and the HTTP API. Used by
+ * `harrow server`, `harrow demo` and the tests, which run it in-process.
+ */
+import { resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { openDatabase, type Database } from '../db/database.js';
+import { migrate } from '../db/migrate.js';
+import { listSweeps } from '../db/sweeps.js';
+import { HarrowError } from '../protocol/errors.js';
+import { redisKeys } from '../protocol/wire.js';
+import { SECOND } from '../protocol/time.js';
+import { describeConfig, type ControllerConfig } from './config.js';
+import { SpecCache, type ControllerContext } from './context.js';
+import { createLogger, type Logger } from './logger.js';
+import { DefaultProposer, type Proposer } from './proposer.js';
+import { RedisLink } from './redis-link.js';
+import { RunQueue } from './run-queue.js';
+import { Scheduler } from './scheduler.js';
+import { Ingestor } from './ingestor.js';
+import { Reaper } from './reaper.js';
+import { buildApp } from './app.js';
+import { registerDashboard } from './dashboard.js';
+
+export interface ControllerHandle {
+  ctx: ControllerContext;
+  app: FastifyInstance;
+  /** Base URL of the HTTP API, e.g. http://127.0.0.1:8080 */
+  url: string;
+  ingestor: Ingestor;
+  scheduler: Scheduler;
+  reaper: Reaper;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** Listen even on a non-loopback address without a token. */
+  insecure?: boolean;
+  logger?: Logger;
+  /** Do not open the HTTP port (background work only). */
+  noHttp?: boolean;
+  proposer?: Proposer;
+}
+
+export function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
+/** Connects to the database, retrying while it is briefly unreachable. */
+async function connectDatabase(config: ControllerConfig, log: Logger): Promise<Database> {
+  const deadline = Date.now() + 30 * SECOND;
+  let delay = 250;
+  for (;;) {
+    try {
+      const db = await openDatabase({
+        databaseUrl: config.DATABASE_URL,
+        dataDir: resolve(config.HARROW_DATA_DIR, 'db'),
+        onError: (err) => log.warn({ err: err.message }, 'database connection lost; reconnecting on next use'),
+      });
+      await migrate(db);
+      return db;
+    } catch (err) {
+      const message = (err as Error).message;
+      if (Date.now() > deadline || !config.DATABASE_URL) {
+        throw new HarrowError(
+          'DATABASE_UNAVAILABLE',
+          config.DATABASE_URL
+            ? `cannot use the database at ${describeConfig(config).DATABASE_URL as string}: ${message}. Check DATABASE_URL and that Postgres is running.`
+            : `cannot open the embedded database in ${resolve(config.HARROW_DATA_DIR, 'db')}: ${message}`,
+          { cause: err },
+        );
+      }
+      log.warn({ err: message, retryInMs: delay }, 'database not reachable yet; retrying');
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(delay * 2, 5 * SECOND);
+    }
+  }
+}
+
+export async function startController(config: ControllerConfig, options: StartOptions = {}): Promise<ControllerHandle> {
+  const log = options.logger ?? createLogger(config.LOG_LEVEL, 'harrow-controller');
+  if (!options.noHttp && !isLoopback(config.HARROW_HOST) && !config.HARROW_TOKEN && !options.insecure) {
+    throw new HarrowError(
+      'INVALID_CONFIG',
+      `refusing to listen on ${config.HARROW_HOST} without a token: anyone on the network could create sweeps that run commands on your GPU boxes. Set HARROW_TOKEN (at least 8 characters), listen on 127.0.0.1, or pass --insecure if the network is trusted.`,
+    );
+  }
+  const db = await connectDatabase(config, log);
+  const keys = redisKeys(config.HARROW_PREFIX);
+  const link = new RedisLink(config.REDIS_URL, keys, config.HARROW_PREFIX, log);
+  const queue = new RunQueue(link.redis, keys);
+  const proposer = options.proposer ?? new DefaultProposer();
+
+  // The scheduler needs the context and the context pokes the scheduler: bind through a holder.
+  const holder: { scheduler?: Scheduler } = {};
+  const ctx: ControllerContext = {
+    config,
+    db,
+    link,
+    queue,
+    proposer,
+    keys,
+    log,
+    specs: new SpecCache(db),
+    poke: (sweepId) => holder.scheduler?.poke(sweepId),
+  };
+  const scheduler = new Scheduler(ctx);
+  holder.scheduler = scheduler;
+  const ingestor = new Ingestor(ctx);
+  const reaper = new Reaper(ctx, ingestor);
+  ingestor.start();
+
+  let ticking = false;
+  const timer = setInterval(() => {
+    if (ticking) return;
+    ticking = true;
+    void (async () => {
+      try {
+        await reaper.tick();
+        for (const s of await listSweeps(db, { states: ['running'] })) scheduler.poke(s.id);
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'periodic pass failed; retrying on the next tick');
+      } finally {
+        ticking = false;
+      }
+    })();
+  }, config.HARROW_TICK_MS);
+
+  const app = await buildApp(ctx, ingestor);
+  await registerDashboard(app);
+  let url = '';
+  if (!options.noHttp) {
+    url = await app.listen({ host: config.HARROW_HOST, port: config.HARROW_PORT });
+    // fastify may report [::1] or 0.0.0.0; hand out the address users asked for.
+    const port = new URL(url).port;
+    url = `http://${config.HARROW_HOST.includes(':') ? `[${config.HARROW_HOST}]` : config.HARROW_HOST}:${port}`;
+    log.info({ url, database: db.kind, redis: config.REDIS_URL, prefix: config.HARROW_PREFIX }, 'harrow controller listening');
+  }
+
+  let closed: Promise<void> | undefined;
+  return {
+    ctx,
+    app,
+    url,
+    ingestor,
+    scheduler,
+    reaper,
+    close() {
+      closed ??= (async () => {
+        clearInterval(timer);
+        await app.close();
+        await ingestor.stop();
+        await proposer.close();
+        await queue.close();
+        await link.close();
+        await db.close();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,477 @@
+/**
+ * Ingests agent reports from the Redis stream into Postgres, in batches, through a consumer group:
+ * an entry is acknowledged only after its batch is committed, so a controller killed mid-batch
+ * re-reads it on restart, and every write is idempotent (claims by token, metric points by
+ * (run, attempt, seq), ends by token), so re-reading stores nothing twice.
+ *
+ * Per batch: claims, then metrics (with summaries, early-termination decisions and metric.target),
+ * then heartbeats, then ends (with the retry policy). A database outage makes the batch wait and
+ * retry with backoff, without acking: nothing is lost.
+ */
+import { hostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { decideStops, type RunCurve } from '../strategies/early-terminate/index.js';
+import type { SweepSpec } from '../strategies/types.js';
+import {
+  AgentReportSchema,
+  REPORT_FIELD,
+  type AgentReport,
+  type ClaimReport,
+  type EndReport,
+  type HeartbeatReport,
+  type MetricsReport,
+} from '../protocol/wire.js';
+import { SECOND } from '../protocol/time.js';
+import { claimRun, endRun, getRunsForUpdate, requeueRun, touchHeartbeats, type MetricSummary, type RunRow } from '../db/runs.js';
+import { insertPoints, metricCurves, updateSummaries, type PointRow, type SummaryUpdate } from '../db/metrics.js';
+import { getSweep } from '../db/sweeps.js';
+import type { Queryable } from '../db/database.js';
+import type { ControllerContext } from './context.js';
+import { runJobOf } from './scheduler.js';
+import { finishOrMoveSweep, requestStop } from './sweep-service.js';
+import { bestRunOf, runSummary } from './serialize.js';
+import { bestRun } from '../db/runs.js';
+
+const BATCH = 1000;
+/** Entries another consumer read but never acked for this long belong to a dead replica. */
+const ORPHAN_IDLE_MS = 30 * SECOND;
+
+type Entry = { id: string; report: AgentReport | null };
+
+interface BatchEffects {
+  changedRuns: RunRow[];
+  refusedClaims: ClaimReport[];
+  stops: Array<{ sweepId: string; runId: string; info: Record<string, unknown> & { message: string } }>;
+  targetReached: Array<{ sweepId: string; runId: string; value: number }>;
+  retries: RunRow[];
+  sweepsTouched: Set<string>;
+  bestMaybeChanged: Set<string>;
+}
+
+export class Ingestor {
+  private readonly redis: Redis;
+  private readonly consumer: string;
+  private stopped = false;
+  private loop: Promise<void> | undefined;
+  /** Early termination needs each run's curve of the sweep metric; kept per sweep, loaded once. */
+  private readonly curves = new Map<string, Map<string, { attempt: number; values: number[] }>>();
+  private lastOrphanCheck = 0;
+  /**
+   * When ingestion last became healthy (start, or recovery from a database or Redis outage). The
+   * reaper waits a crash timeout after it: heartbeats held up by an outage are not evidence of death.
+   */
+  healthySince = Date.now();
+  /** True while ingestion keeps failing (database or Redis away). */
+  failing = false;
+  /** Batches committed, for tests and /metrics. */
+  batches = 0;
+  points = 0;
+
+  constructor(private readonly ctx: ControllerContext) {
+    // A dedicated connection: XREADGROUP BLOCK must not hold up other commands.
+    this.redis = ctx.link.redis.duplicate();
+    this.redis.on('error', () => undefined);
+    this.consumer = `${hostname()}:${ctx.config.HARROW_PORT}`;
+  }
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.loop;
+    this.redis.disconnect();
+  }
+
+  private async ensureGroup(): Promise<void> {
+    try {
+      await this.redis.xgroup('CREATE', this.ctx.keys.reports, this.ctx.keys.reportsGroup, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+    }
+  }
+
+  private async run(): Promise<void> {
+    let backoff = 100;
+    let groupReady = false;
+    // First our own unacked entries (a restart after a crash), then new ones.
+    let cursor = '0';
+    while (!this.stopped) {
+      try {
+        if (!groupReady) {
+          await this.ensureGroup();
+          groupReady = true;
+        }
+        const entries = cursor === '0' ? await this.read('0', 0) : await this.readNewOrOrphans();
+        if (cursor === '0' && entries.length === 0) {
+          cursor = '>';
+          continue;
+        }
+        if (entries.length > 0) await this.handle(entries);
+        backoff = 100;
+        this.recovered();
+      } catch (err) {
+        const message = (err as Error).message ?? String(err);
+        if (message.includes('NOGROUP')) {
+          // Redis lost its data (flush or restart without persistence): recreate and go on.
+          this.ctx.log.warn('reports stream or group missing (Redis lost its data?); recreating it');
+          groupReady = false;
+          cursor = '0';
+          continue;
+        }
+        if (this.stopped) break;
+        this.failing = true;
+        this.ctx.log.warn({ err: message, retryInMs: backoff }, 'ingesting reports failed; retrying');
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 5 * SECOND);
+      }
+    }
+  }
+
+  private async readNewOrOrphans(): Promise<Entry[]> {
+    if (Date.now() - this.lastOrphanCheck > ORPHAN_IDLE_MS / 3) {
+      this.lastOrphanCheck = Date.now();
+      const claimed = (await this.redis.xautoclaim(
+        this.ctx.keys.reports,
+        this.ctx.keys.reportsGroup,
+        this.consumer,
+        ORPHAN_IDLE_MS,
+        '0',
+        'COUNT',
+        BATCH,
+      )) as [string, Array<[string, string[]]>, string[]?];
+      const entries = parseEntries(claimed[1] ?? []);
+      if (entries.length > 0) {
+        this.ctx.log.info({ entries: entries.length }, 'took over reports left unacknowledged by another controller');
+        return entries;
+      }
+    }
+    return this.read('>', SECOND);
+  }
+
+  private async read(cursor: string, blockMs: number): Promise<Entry[]> {
+    const args: Array<string | number> = ['GROUP', this.ctx.keys.reportsGroup, this.consumer, 'COUNT', BATCH];
+    if (blockMs > 0) args.push('BLOCK', blockMs);
+    args.push('STREAMS', this.ctx.keys.reports, cursor);
+    const res = (await (this.redis.xreadgroup as (...a: Array<string | number>) => Promise<unknown>)(...args)) as
+      | Array<[string, Array<[string, string[] | null]>]>
+      | null;
+    if (!res || res.length === 0) return [];
+    return parseEntries(res[0]![1]);
+  }
+
+  /** Commits a batch (retrying while the database is away), then acks and trims it. */
+  private async handle(entries: Entry[]): Promise<void> {
+    const reports = entries.map((e) => e.report).filter((r): r is AgentReport => r !== null);
+    let backoff = 200;
+    let effects: BatchEffects;
+    for (;;) {
+      try {
+        effects = await this.ctx.db.transaction((tx) => this.apply(tx, reports));
+        break;
+      } catch (err) {
+        // Curves were extended inside the rolled-back transaction: reload them from Postgres.
+        this.curves.clear();
+        if (this.stopped) throw err;
+        // A bad report must not wedge the stream: if the database answers, apply one at a time.
+        if (await this.databaseAnswers()) {
+          this.ctx.log.error({ err: (err as Error).message }, 'batch failed; applying reports one by one');
+          effects = await this.applyOneByOne(reports);
+          break;
+        }
+        this.failing = true;
+        this.ctx.log.warn({ retryInMs: backoff }, 'database unreachable; holding reports until it is back');
+        await sleep(backoff);
+        backoff = Math.min(backoff * 2, 5 * SECOND);
+      }
+    }
+    const ids = entries.map((e) => e.id);
+    await this.redis.xack(this.ctx.keys.reports, this.ctx.keys.reportsGroup, ...ids);
+    await this.redis.xdel(this.ctx.keys.reports, ...ids);
+    this.batches++;
+    this.recovered();
+    await this.afterCommit(effects);
+  }
+
+  private recovered(): void {
+    if (!this.failing) return;
+    this.failing = false;
+    this.healthySince = Date.now();
+    this.ctx.log.info('report ingestion recovered');
+  }
+
+  private async databaseAnswers(): Promise<boolean> {
+    try {
+      await this.ctx.db.query('SELECT 1');
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async applyOneByOne(reports: AgentReport[]): Promise<BatchEffects> {
+    const all = emptyEffects();
+    for (const r of reports) {
+      try {
+        const e = await this.ctx.db.transaction((tx) => this.apply(tx, [r]));
+        mergeEffects(all, e);
+      } catch (err) {
+        this.ctx.log.error({ err: (err as Error).message, report: { type: r.type, sweepId: r.sweepId } }, 'report dropped: it cannot be applied');
+      }
+    }
+    return all;
+  }
+
+  private async apply(tx: Queryable, reports: AgentReport[]): Promise<BatchEffects> {
+    const fx = emptyEffects();
+    const claims = reports.filter((r): r is ClaimReport => r.type === 'claim');
+    const metrics = reports.filter((r): r is MetricsReport => r.type === 'metrics');
+    const heartbeats = reports.filter((r): r is HeartbeatReport => r.type === 'heartbeat');
+    const ends = reports.filter((r): r is EndReport => r.type === 'end');
+
+    for (const c of claims) {
+      const result = await claimRun(tx, { runId: c.runId, token: c.token, agentId: c.agentId, host: c.host, gpu: c.gpu });
+      if (result.status === 'accepted') {
+        fx.changedRuns.push(result.run);
+        fx.sweepsTouched.add(c.sweepId);
+      } else if (result.status === 'refused') {
+        this.ctx.log.warn({ sweepId: c.sweepId, runId: c.runId, agentId: c.agentId, why: result.why }, 'claim refused');
+        fx.refusedClaims.push(c);
+      }
+    }
+    if (metrics.length > 0) await this.applyMetrics(tx, metrics, fx);
+    const pairs = heartbeats.flatMap((h) => h.runs);
+    await touchHeartbeats(tx, pairs);
+    for (const e of ends) {
+      const state = e.outcome;
+      const result = await endRun(tx, {
+        runId: e.runId,
+        token: e.token,
+        state,
+        exitCode: e.exitCode,
+        signal: e.signal,
+        reason: e.reason,
+        tail: e.tail,
+      });
+      if (result.status === 'refused') {
+        this.ctx.log.warn({ sweepId: e.sweepId, runId: e.runId, agentId: e.agentId, why: result.why }, 'end report refused (stale attempt)');
+        continue;
+      }
+      if (result.status === 'duplicate') continue;
+      fx.changedRuns.push(result.run);
+      fx.sweepsTouched.add(e.sweepId);
+      fx.bestMaybeChanged.add(e.sweepId);
+      if (state === 'failed') {
+        const retried = await this.maybeRetry(tx, result.run, 'failed');
+        if (retried) fx.retries.push(retried);
+      }
+    }
+    return fx;
+  }
+
+  /** The sweep's retry policy; a retry is a new attempt of the same run. */
+  async maybeRetry(tx: Queryable, run: RunRow, why: 'failed' | 'crashed'): Promise<RunRow | null> {
+    const spec = await this.ctx.specs.get(run.sweep_id);
+    const sweep = await getSweep(tx, run.sweep_id);
+    if (!sweep || (sweep.state !== 'running' && sweep.state !== 'paused')) return null;
+    const policy = spec.harrow.retry;
+    if (!policy.on.includes(why) || run.attempt >= policy.maxAttempts) return null;
+    return requeueRun(tx, run.id, `retry after ${why}: attempt ${run.attempt + 1} of ${policy.maxAttempts}`);
+  }
+
+  private async applyMetrics(tx: Queryable, reports: MetricsReport[], fx: BatchEffects): Promise<void> {
+    const runs = await getRunsForUpdate(tx, [...new Set(reports.map((r) => r.runId))]);
+    const points: PointRow[] = [];
+    for (const r of reports) {
+      const run = runs.get(r.runId);
+      if (!run || run.token !== r.token || run.state !== 'running') {
+        this.ctx.log.debug({ runId: r.runId, agentId: r.agentId }, 'metrics from a stale attempt refused');
+        continue;
+      }
+      for (const p of r.points) {
+        points.push({ runId: r.runId, attempt: run.attempt, seq: p.seq, step: p.step, name: p.name, value: decodeValue(p.value), time: new Date(p.t) });
+      }
+    }
+    const inserted = await insertPoints(tx, points);
+    this.points += inserted.length;
+    const byRun = new Map<string, PointRow[]>();
+    for (const p of inserted) {
+      let list = byRun.get(p.runId);
+      if (!list) byRun.set(p.runId, (list = []));
+      list.push(p);
+    }
+    const updates: SummaryUpdate[] = [];
+    const candidatesBySweep = new Map<string, string[]>();
+    for (const [id, pts] of byRun) {
+      const run = runs.get(id)!;
+      const spec = await this.ctx.specs.get(run.sweep_id);
+      updates.push(summarize(run, pts, spec));
+      const metric = spec.metric;
+      if (!metric) continue;
+      const values = pts.filter((p) => p.name === metric.name).map((p) => p.value);
+      if (values.length === 0) continue;
+      if (metric.target !== undefined) {
+        const hit = values.find((v) => Number.isFinite(v) && (metric.goal === 'minimize' ? v <= metric.target! : v >= metric.target!));
+        if (hit !== undefined) fx.targetReached.push({ sweepId: run.sweep_id, runId: id, value: hit });
+      }
+      if (spec.earlyTerminate) {
+        const curve = await this.curveOf(tx, run);
+        curve.values.push(...values);
+        let list = candidatesBySweep.get(run.sweep_id);
+        if (!list) candidatesBySweep.set(run.sweep_id, (list = []));
+        list.push(id);
+      }
+    }
+    await updateSummaries(tx, updates);
+    for (const [sweepId, candidates] of candidatesBySweep) {
+      const spec = await this.ctx.specs.get(sweepId);
+      const decisions = decideStops(spec.earlyTerminate!, spec.metric!.goal, await this.sweepCurves(tx, sweepId), candidates);
+      for (const d of decisions) {
+        fx.stops.push({ sweepId, runId: d.runId, info: { ...d } });
+      }
+    }
+  }
+
+  private async sweepCurveMap(tx: Queryable, sweepId: string): Promise<Map<string, { attempt: number; values: number[] }>> {
+    let map = this.curves.get(sweepId);
+    if (!map) {
+      const spec = await this.ctx.specs.get(sweepId);
+      const loaded = await metricCurves(tx, sweepId, spec.metric!.name);
+      const { rows } = await tx.query<{ id: string; attempt: number }>(`SELECT id, attempt FROM runs WHERE sweep_id = $1`, [sweepId]);
+      map = new Map(rows.map((r) => [r.id, { attempt: r.attempt, values: loaded.get(r.id) ?? [] }]));
+      this.curves.set(sweepId, map);
+    }
+    return map;
+  }
+
+  private async curveOf(tx: Queryable, run: RunRow): Promise<{ attempt: number; values: number[] }> {
+    const map = await this.sweepCurveMap(tx, run.sweep_id);
+    let curve = map.get(run.id);
+    if (!curve || curve.attempt !== run.attempt) {
+      // A new attempt starts a new curve (a retry does not inherit the crashed attempt's values).
+      map.set(run.id, (curve = { attempt: run.attempt, values: [] }));
+    }
+    return curve;
+  }
+
+  private async sweepCurves(tx: Queryable, sweepId: string): Promise<RunCurve[]> {
+    const map = await this.sweepCurveMap(tx, sweepId);
+    const { rows } = await tx.query<{ id: string; state: RunCurve['state'] }>(
+      `SELECT id, state FROM runs WHERE sweep_id = $1 AND metric_count > 0 OR (sweep_id = $1 AND state = 'running')`,
+      [sweepId],
+    );
+    return rows.map((r) => ({ runId: r.id, state: r.state, values: map.get(r.id)?.values ?? [] }));
+  }
+
+  private async afterCommit(fx: BatchEffects): Promise<void> {
+    const { link, log } = this.ctx;
+    for (const c of fx.refusedClaims) {
+      await link.sendControl(c.runId, { action: 'abort', token: c.token, reason: 'claim refused: another attempt owns this run', at: Date.now() });
+    }
+    for (const run of fx.changedRuns) {
+      log.info({ sweepId: run.sweep_id, runId: run.id, attempt: run.attempt, agentId: run.agent_id, state: run.state, reason: run.reason }, `run ${run.state}`);
+      await link.publish(run.sweep_id, 'run', runSummary(run));
+    }
+    for (const run of fx.retries) {
+      const spec = await this.ctx.specs.get(run.sweep_id);
+      log.info({ sweepId: run.sweep_id, runId: run.id, reason: run.reason }, 'run retried');
+      await this.ctx.queue.enqueue(runJobOf(this.ctx, spec, run), run.attempt).catch(() => undefined);
+      await link.publish(run.sweep_id, 'run', runSummary(run));
+    }
+    for (const s of fx.stops) await requestStop(this.ctx, s.sweepId, s.runId, s.info);
+    for (const t of fx.targetReached) {
+      const sweep = await getSweep(this.ctx.db, t.sweepId);
+      if (sweep && (sweep.state === 'running' || sweep.state === 'paused')) {
+        await finishOrMoveSweep(this.ctx, t.sweepId, 'finished', `metric target reached by run ${t.runId} (value ${t.value})`);
+      }
+    }
+    for (const sweepId of fx.bestMaybeChanged) {
+      const sweep = await getSweep(this.ctx.db, sweepId);
+      if (sweep?.goal) {
+        const best = bestRunOf(await bestRun(this.ctx.db, sweepId, sweep.goal));
+        if (best) await link.publish(sweepId, 'best', best);
+      }
+    }
+    for (const sweepId of fx.sweepsTouched) this.ctx.poke(sweepId);
+  }
+
+  /** Forget a sweep's cached curves (it ended). */
+  forget(sweepId: string): void {
+    this.curves.delete(sweepId);
+  }
+}
+
+function emptyEffects(): BatchEffects {
+  return {
+    changedRuns: [],
+    refusedClaims: [],
+    stops: [],
+    targetReached: [],
+    retries: [],
+    sweepsTouched: new Set(),
+    bestMaybeChanged: new Set(),
+  };
+}
+
+function mergeEffects(into: BatchEffects, from: BatchEffects): void {
+  into.changedRuns.push(...from.changedRuns);
+  into.refusedClaims.push(...from.refusedClaims);
+  into.stops.push(...from.stops);
+  into.targetReached.push(...from.targetReached);
+  into.retries.push(...from.retries);
+  for (const s of from.sweepsTouched) into.sweepsTouched.add(s);
+  for (const s of from.bestMaybeChanged) into.bestMaybeChanged.add(s);
+}
+
+function parseEntries(raw: Array<[string, string[] | null]>): Entry[] {
+  return raw.map(([id, fields]) => {
+    const i = fields ? fields.indexOf(REPORT_FIELD) : -1;
+    if (!fields || i < 0 || i + 1 >= fields.length) return { id, report: null };
+    try {
+      const parsed = AgentReportSchema.safeParse(JSON.parse(fields[i + 1]!));
+      return { id, report: parsed.success ? parsed.data : null };
+    } catch {
+      return { id, report: null };
+    }
+  });
+}
+
+function decodeValue(v: number | 'nan' | 'inf' | '-inf'): number {
+  if (typeof v === 'number') return v;
+  return v === 'nan' ? Number.NaN : v === 'inf' ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY;
+}
+
+/**
+ * Folds newly stored points (ordered by seq) into the run's summary. Only finite values count:
+ * a NaN loss is kept in the time series but never becomes anyone's best.
+ */
+export function summarize(run: RunRow, points: readonly PointRow[], spec: SweepSpec): SummaryUpdate {
+  const summary: Record<string, MetricSummary> = { ...run.summary };
+  let objective = run.objective;
+  let objectiveStep = run.objective_step;
+  let latest = run.latest_value;
+  let count = run.metric_count;
+  const metric = spec.metric;
+  for (const p of points) {
+    if (!Number.isFinite(p.value)) continue;
+    const s = summary[p.name];
+    summary[p.name] = s
+      ? { last: p.value, min: Math.min(s.min, p.value), max: Math.max(s.max, p.value), count: s.count + 1, step: p.step }
+      : { last: p.value, min: p.value, max: p.value, count: 1, step: p.step };
+    if (metric && p.name === metric.name) {
+      count++;
+      latest = p.value;
+      const better = objective === null || (metric.goal === 'minimize' ? p.value < objective : p.value > objective);
+      if (better) {
+        objective = p.value;
+        objectiveStep = p.step;
+      }
+    }
+  }
+  return { runId: run.id, summary, objective, objectiveStep, latestValue: latest, metricCount: count };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

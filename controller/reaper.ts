@@ -1,0 +1,100 @@
+/**
+ * Liveness and reconciliation, on a timer:
+ * - runs whose heartbeat stopped are marked `crashed` (and retried when the sweep's policy says
+ *   so) within HARROW_CRASH_TIMEOUT_MS plus one tick;
+ * - Redis is made to match Postgres again: sweep states for agents, and the jobs of runs that
+ *   Postgres says are queued but Redis lost (a flush, or a restart without persistence).
+ *
+ * Right after the controller starts, and after report ingestion recovers from an outage, it waits
+ * one crash timeout before reaping: heartbeats that could not be recorded are no evidence of death.
+ */
+import type { ControllerContext } from './context.js';
+import type { Ingestor } from './ingestor.js';
+import { crashStaleRuns, queuedRunsOfRunningSweeps } from '../db/runs.js';
+import { listSweeps } from '../db/sweeps.js';
+import { runJobOf } from './scheduler.js';
+import { runSummary } from './serialize.js';
+import { SECOND } from '../protocol/time.js';
+
+/** Reconciling Redis costs a lookup per queued run, so it runs less often than the crash check. */
+const RECONCILE_EVERY_MS = 3 * SECOND;
+
+export class Reaper {
+  private readonly startedAt = Date.now();
+  private lastReconcile = 0;
+  /** Sweeps whose ended state was mirrored to Redis already. */
+  private readonly mirroredEnded = new Set<string>();
+
+  constructor(
+    private readonly ctx: ControllerContext,
+    private readonly ingestor: Ingestor,
+  ) {}
+
+  async tick(): Promise<void> {
+    const calmSince = Math.max(this.startedAt, this.ingestor.healthySince);
+    if (!this.ingestor.failing && Date.now() - calmSince >= this.ctx.config.HARROW_CRASH_TIMEOUT_MS) await this.reap();
+    if (Date.now() - this.lastReconcile >= RECONCILE_EVERY_MS) {
+      this.lastReconcile = Date.now();
+      await this.reconcile();
+    }
+  }
+
+  async reap(): Promise<void> {
+    const { db, log, link } = this.ctx;
+    const retried = await db.transaction(async (tx) => {
+      const crashed = await crashStaleRuns(tx, this.ctx.config.HARROW_CRASH_TIMEOUT_MS);
+      const out = [];
+      for (const run of crashed) {
+        log.warn({ sweepId: run.sweep_id, runId: run.id, attempt: run.attempt, agentId: run.agent_id }, `run crashed: ${run.reason}`);
+        const again = await this.ingestor.maybeRetry(tx, run, 'crashed');
+        out.push({ crashed: run, retry: again });
+      }
+      return out;
+    });
+    for (const { crashed, retry } of retried) {
+      await link.publish(crashed.sweep_id, 'run', runSummary(crashed)).catch(() => undefined);
+      // Should the "dead" agent still be alive, make sure it stops: its token is no longer valid.
+      if (crashed.token) {
+        await link
+          .sendControl(crashed.id, { action: 'abort', token: crashed.token, reason: 'attempt declared crashed (no heartbeat)', at: Date.now() })
+          .catch(() => undefined);
+      }
+      if (retry) {
+        const spec = await this.ctx.specs.get(retry.sweep_id);
+        log.info({ sweepId: retry.sweep_id, runId: retry.id, reason: retry.reason }, 'run retried');
+        await this.ctx.queue.enqueue(runJobOf(this.ctx, spec, retry), retry.attempt).catch(() => undefined);
+        await link.publish(retry.sweep_id, 'run', runSummary(retry)).catch(() => undefined);
+      }
+      this.ctx.poke(crashed.sweep_id);
+    }
+  }
+
+  async reconcile(): Promise<void> {
+    const { db, link, queue, log } = this.ctx;
+    // A sentinel key tells whether Redis lost its data since the last pass; if so, rewrite all.
+    const sentinel = `${this.ctx.config.HARROW_PREFIX}:controller:sentinel`;
+    if ((await link.redis.set(sentinel, '1', 'NX')) === 'OK' && this.mirroredEnded.size > 0) {
+      log.warn('Redis lost its data (flush or restart without persistence); restoring sweep states and queued runs from Postgres');
+      this.mirroredEnded.clear();
+    }
+    const sweeps = await listSweeps(db, {});
+    for (const s of sweeps) {
+      const ended = s.state === 'finished' || s.state === 'canceled';
+      if (ended && this.mirroredEnded.has(s.id)) continue;
+      await link.setSweepState(s.id, s.state);
+      if (s.state === 'paused') await queue.pause(s.id);
+      if (ended) {
+        this.mirroredEnded.add(s.id);
+        this.ingestor.forget(s.id);
+        this.ctx.proposer.forget(s.id);
+      }
+      if (s.state === 'running') this.ctx.poke(s.id);
+    }
+    for (const run of await queuedRunsOfRunningSweeps(db)) {
+      if (await queue.holds(run.sweep_id, run)) continue;
+      const spec = await this.ctx.specs.get(run.sweep_id);
+      await queue.enqueue(runJobOf(this.ctx, spec, run), run.attempt);
+      log.warn({ sweepId: run.sweep_id, runId: run.id }, 'run was queued in Postgres but missing from Redis; enqueued again');
+    }
+  }
+}

@@ -1,0 +1,115 @@
+/**
+ * Everything the controller says to agents and to other controller replicas through Redis, except
+ * the run queues (`run-queue.ts`) and the reports stream (`ingestor.ts`). Redis is transport only:
+ * everything written here can be rewritten from Postgres after a flush (see `reconciler.ts`).
+ */
+import { Redis } from 'ioredis';
+import {
+  AgentPresenceSchema,
+  type AgentPresence,
+  type ControlMessage,
+  type RedisKeys,
+  type SweepState,
+} from '../protocol/wire.js';
+import { HOUR } from '../protocol/time.js';
+import type { Logger } from './logger.js';
+
+/** Control keys outlive any run's stop handling; they are garbage once the run ended. */
+const CONTROL_TTL_MS = 24 * HOUR;
+
+export class RedisLink {
+  readonly redis: Redis;
+  private subscriber: Redis | undefined;
+  private readonly listeners = new Map<string, Set<(event: string, data: unknown) => void>>();
+
+  constructor(
+    readonly url: string,
+    readonly keys: RedisKeys,
+    private readonly prefix: string,
+    private readonly log: Logger,
+  ) {
+    this.redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+    this.redis.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis connection error (retrying)'));
+  }
+
+  async setSweepState(sweepId: string, state: SweepState): Promise<void> {
+    await this.redis.set(this.keys.sweepState(sweepId), state);
+  }
+
+  async sendControl(runId: string, msg: ControlMessage): Promise<void> {
+    await this.redis.set(this.keys.control(runId), JSON.stringify(msg), 'PX', CONTROL_TTL_MS);
+  }
+
+  /** Live agents of a sweep; entries older than `staleMs` are dropped (and deleted). */
+  async presence(sweepId: string, staleMs: number, now = Date.now()): Promise<AgentPresence[]> {
+    const raw = await this.redis.hgetall(this.keys.agents(sweepId));
+    const live: AgentPresence[] = [];
+    const dead: string[] = [];
+    for (const [agentId, json] of Object.entries(raw)) {
+      let parsed: AgentPresence | undefined;
+      try {
+        parsed = AgentPresenceSchema.parse(JSON.parse(json));
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed && now - parsed.at <= staleMs) live.push(parsed);
+      else dead.push(agentId);
+    }
+    if (dead.length > 0) await this.redis.hdel(this.keys.agents(sweepId), ...dead);
+    return live;
+  }
+
+  private eventsChannel(sweepId: string): string {
+    return `${this.prefix}:events:${sweepId}`;
+  }
+
+  /** Publishes a live event to every replica's SSE clients. Best effort: events are not stored. */
+  async publish(sweepId: string, event: string, data: unknown): Promise<void> {
+    await this.redis.publish(this.eventsChannel(sweepId), JSON.stringify({ event, data }));
+  }
+
+  /** Subscribes to a sweep's live events; returns the unsubscribe function. */
+  async subscribe(sweepId: string, listener: (event: string, data: unknown) => void): Promise<() => Promise<void>> {
+    if (!this.subscriber) {
+      this.subscriber = this.redis.duplicate();
+      this.subscriber.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis subscriber error (retrying)'));
+      this.subscriber.on('message', (channel: string, message: string) => {
+        const set = this.listeners.get(channel);
+        if (!set) return;
+        let parsed: { event: string; data: unknown };
+        try {
+          parsed = JSON.parse(message) as { event: string; data: unknown };
+        } catch {
+          return;
+        }
+        for (const l of set) l(parsed.event, parsed.data);
+      });
+    }
+    const channel = this.eventsChannel(sweepId);
+    let set = this.listeners.get(channel);
+    if (!set) {
+      this.listeners.set(channel, (set = new Set()));
+      await this.subscriber.subscribe(channel);
+    }
+    set.add(listener);
+    return async () => {
+      set.delete(listener);
+      if (set.size === 0) {
+        this.listeners.delete(channel);
+        await this.subscriber?.unsubscribe(channel);
+      }
+    };
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      return (await this.redis.ping()) === 'PONG';
+    } catch {
+      return false;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.subscriber?.quit(), this.redis.quit()]);
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Just-in-time proposals (DESIGN decisions 2 and 3). For each running sweep the queue is kept
+ * topped up to the agent slots waiting for work plus a small lookahead, never more. Proposals
+ * see every result reported so far and the queued and running runs as pending; they are recorded
+ * under the sweep's advisory lock, so two controller replicas never hand out the same run and
+ * `run_cap` is never exceeded. Postgres first, then Redis.
+ */
+import type { Observation, ObservationState, Params, SweepSpec } from '../strategies/types.js';
+import { allocateRunNumbers, getSweep, lockSweep, runCounts, type SweepRow } from '../db/sweeps.js';
+import { insertRuns, strategyHistory, type NewRun, type RunRow } from '../db/runs.js';
+import type { RunJob } from '../protocol/wire.js';
+import { WIRE_VERSION } from '../protocol/wire.js';
+import type { ControllerContext } from './context.js';
+import { paramsHash, runId } from './ids.js';
+import { finishOrMoveSweep } from './sweep-service.js';
+import { runSummary } from './serialize.js';
+
+export function runJobOf(ctx: ControllerContext, spec: SweepSpec, run: Pick<RunRow, 'id' | 'sweep_id' | 'number' | 'params'>): RunJob {
+  return {
+    v: WIRE_VERSION,
+    sweepId: run.sweep_id,
+    runId: run.id,
+    number: run.number,
+    params: run.params,
+    command: spec.command,
+    ...(spec.program !== undefined ? { program: spec.program } : {}),
+    killGraceMs: ctx.config.HARROW_KILL_GRACE_MS,
+  };
+}
+
+export class Scheduler {
+  private readonly busy = new Set<string>();
+  private readonly again = new Set<string>();
+
+  constructor(private readonly ctx: ControllerContext) {}
+
+  /** Schedules a sweep now, or right after the pass in progress for it. Never throws. */
+  poke(sweepId: string): void {
+    if (this.busy.has(sweepId)) {
+      this.again.add(sweepId);
+      return;
+    }
+    this.busy.add(sweepId);
+    void (async () => {
+      try {
+        do {
+          this.again.delete(sweepId);
+          await this.schedule(sweepId);
+        } while (this.again.has(sweepId));
+      } catch (err) {
+        this.ctx.log.warn({ sweepId, err: (err as Error).message }, 'scheduling pass failed; retrying on the next tick');
+      } finally {
+        this.busy.delete(sweepId);
+      }
+    })();
+  }
+
+  /** Slots waiting for work across the sweep's live agents, plus the lookahead. */
+  private async demand(sweepId: string): Promise<number> {
+    const agents = await this.ctx.link.presence(sweepId, this.ctx.config.HARROW_AGENT_STALE_MS);
+    const accepting = agents.filter((a) => a.accepting);
+    if (accepting.length === 0) return 0;
+    const idle = accepting.reduce((n, a) => n + Math.max(0, a.slots - a.busy), 0);
+    return idle + this.ctx.config.HARROW_LOOKAHEAD;
+  }
+
+  async schedule(sweepId: string): Promise<void> {
+    const { db, log } = this.ctx;
+    const sweep = await getSweep(db, sweepId);
+    if (!sweep || sweep.state !== 'running') return;
+    const spec = await this.ctx.specs.get(sweepId);
+    const counts = await runCounts(db, sweepId);
+    const active = counts.queued + counts.running;
+
+    const capLeft = sweep.run_cap === null ? Infinity : sweep.run_cap - counts.total;
+    if (capLeft <= 0) {
+      if (active === 0) await finishOrMoveSweep(this.ctx, sweepId, 'finished', `run cap of ${sweep.run_cap} reached`);
+      return;
+    }
+    const want = Math.min(capLeft, (await this.demand(sweepId)) - counts.queued);
+    if (want <= 0) return;
+
+    // Propose outside any transaction (a GP fit must not hold a database connection), then record
+    // under the sweep lock only if no other pass recorded runs meanwhile (next_number unchanged).
+    const history = await strategyHistory(db, sweepId);
+    const proposals = await this.ctx.proposer.propose(sweepId, spec, sweep.seed, {
+      observations: history.ended.map(toObservation),
+      pending: history.pending as Params[],
+      count: want,
+    });
+    if (proposals.length === 0) {
+      if (active === 0) {
+        await finishOrMoveSweep(this.ctx, sweepId, 'finished', spec.method === 'grid' ? 'grid exhausted: every cell has run' : 'search space exhausted');
+      }
+      return;
+    }
+    for (const p of proposals) {
+      for (const warning of p.info?.warnings ?? []) log.warn({ sweepId, source: p.info?.source }, `strategy: ${warning}`);
+    }
+
+    const created = await db.transaction(async (tx) => {
+      await lockSweep(tx, sweepId);
+      const now = await getSweep(tx, sweepId);
+      if (!now || now.state !== 'running' || now.next_number !== sweep.next_number) return null;
+      const fresh = await runCounts(tx, sweepId);
+      const allowed = now.run_cap === null ? proposals.length : Math.max(0, Math.min(proposals.length, now.run_cap - fresh.total));
+      if (allowed === 0) return [];
+      const first = await allocateRunNumbers(tx, sweepId, allowed);
+      const runs: NewRun[] = proposals.slice(0, allowed).map((p, i) => ({
+        id: runId(sweepId, first + i),
+        sweepId,
+        number: first + i,
+        params: p.params,
+        paramsHash: paramsHash(p.params),
+        proposal: (p.info ?? null),
+      }));
+      return insertRuns(tx, runs, `proposed by ${spec.method}`);
+    });
+    if (created === null) {
+      // Another pass (or replica) recorded runs first: try again with the new history.
+      this.again.add(sweepId);
+      return;
+    }
+    await this.enqueue(sweep, spec, created);
+  }
+
+  private async enqueue(sweep: SweepRow, spec: SweepSpec, runs: readonly RunRow[]): Promise<void> {
+    for (const r of runs) {
+      const job = runJobOf(this.ctx, spec, r);
+      try {
+        await this.ctx.queue.enqueue(job, r.attempt);
+      } catch (err) {
+        // The run is queued in Postgres; the reconciler enqueues it once Redis answers.
+        this.ctx.log.warn({ sweepId: sweep.id, runId: r.id, err: (err as Error).message }, 'enqueue failed; will retry');
+      }
+      this.ctx.log.info({ sweepId: sweep.id, runId: r.id, params: r.params }, 'run queued');
+      await this.ctx.link.publish(sweep.id, 'run', runSummary(r)).catch(() => undefined);
+    }
+  }
+}
+
+/** Ended runs as the strategy sees them; `value` is the best logged value of the sweep metric. */
+function toObservation(r: Pick<RunRow, 'params' | 'state' | 'objective' | 'latest_value'>): Observation {
+  return {
+    params: r.params as Params,
+    state: r.state as ObservationState,
+    value: r.objective,
+    best: r.objective,
+    latest: r.latest_value,
+  };
+}

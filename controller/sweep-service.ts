@@ -1,0 +1,175 @@
+/**
+ * What users do to sweeps and runs: create, pause, resume, stop, cancel, stop one run. Each
+ * transition goes through the state machine of `protocol/run-states.ts`, lands in Postgres first,
+ * then is mirrored to Redis for the agents and published for live watchers.
+ */
+import { parseSweepConfig } from '../strategies/index.js';
+import type { SweepSpec } from '../strategies/types.js';
+import { HarrowError } from '../protocol/errors.js';
+import type { SweepDetail } from '../protocol/api.js';
+import { sweepStatesLeadingTo, type SweepStateName } from '../protocol/run-states.js';
+import { getSweep, insertSweep, runCounts, transitionSweep, type SweepRow } from '../db/sweeps.js';
+import { bestRun, cancelQueuedRuns, getRun, runsInStates, setStopInfo } from '../db/runs.js';
+import type { ControllerContext } from './context.js';
+import { newSeed, newSweepId } from './ids.js';
+import { runSummary, sweepSummary } from './serialize.js';
+import { DefaultProposer } from './proposer.js';
+
+export async function sweepDetail(ctx: ControllerContext, id: string): Promise<SweepDetail> {
+  const row = await getSweep(ctx.db, id);
+  if (!row) throw new HarrowError('SWEEP_NOT_FOUND', `sweep '${id}' not found; \`harrow status\` lists the sweeps`);
+  return detailOf(ctx, row);
+}
+
+async function detailOf(ctx: ControllerContext, row: SweepRow): Promise<SweepDetail> {
+  const [counts, best] = await Promise.all([
+    runCounts(ctx.db, row.id),
+    row.goal ? bestRun(ctx.db, row.id, row.goal) : Promise.resolve(null),
+  ]);
+  const spec = row.spec as SweepSpec;
+  return {
+    ...sweepSummary(row, counts, best),
+    spec: row.spec as Record<string, unknown>,
+    config: row.config_text,
+    seed: row.seed,
+    agentCommand: `harrow agent ${row.id}`,
+    warnings: spec.warnings ?? [],
+  };
+}
+
+export async function createSweep(ctx: ControllerContext, config: string | Record<string, unknown>, name?: string): Promise<SweepDetail> {
+  // Throws SweepConfigError with every { path, message }; the HTTP layer maps it to a 400.
+  const spec = parseSweepConfig(config);
+  const configText = typeof config === 'string' ? config : JSON.stringify(config, null, 2);
+  const seed = spec.harrow.seed ?? newSeed();
+  const expectedRuns = spec.method === 'grid' ? new DefaultProposer().size(spec, seed) : null;
+  const id = newSweepId();
+  const row = await ctx.db.transaction((tx) =>
+    insertSweep(tx, {
+      id,
+      name: name ?? spec.name ?? null,
+      method: spec.method,
+      spec,
+      configText,
+      seed,
+      metricName: spec.metric?.name ?? null,
+      goal: spec.metric?.goal ?? null,
+      runCap: spec.runCap ?? null,
+      expectedRuns,
+    }),
+  );
+  ctx.specs.set(id, spec);
+  ctx.log.info({ sweepId: id, method: spec.method, expectedRuns }, 'sweep created');
+  await mirrorSweepState(ctx, id, 'running');
+  ctx.poke(id);
+  return detailOf(ctx, row);
+}
+
+export type SweepAction = 'pause' | 'resume' | 'stop' | 'cancel';
+
+const ACTION_TARGET: Record<SweepAction, SweepStateName> = {
+  pause: 'paused',
+  resume: 'running',
+  stop: 'finished',
+  cancel: 'canceled',
+};
+
+export async function changeSweep(ctx: ControllerContext, id: string, action: SweepAction, reason?: string): Promise<SweepDetail> {
+  const to = ACTION_TARGET[action];
+  const why = reason ?? `${action === 'stop' ? 'stopped' : action === 'cancel' ? 'canceled' : `${action}d`} by user`;
+  const moved = await finishOrMoveSweep(ctx, id, to, why);
+  if (!moved) {
+    const row = await getSweep(ctx.db, id);
+    if (!row) throw new HarrowError('SWEEP_NOT_FOUND', `sweep '${id}' not found; \`harrow status\` lists the sweeps`);
+    throw new HarrowError('INVALID_STATE_TRANSITION', `cannot ${action} sweep ${id}: it is ${row.state}`);
+  }
+  return sweepDetail(ctx, id);
+}
+
+/**
+ * The one place a sweep changes state. Stopping or finishing cancels queued runs (active ones
+ * finish); canceling also kills the active ones. Returns false when the sweep was not in a state
+ * that allows the move.
+ */
+export async function finishOrMoveSweep(ctx: ControllerContext, id: string, to: SweepStateName, reason: string): Promise<boolean> {
+  const result = await ctx.db.transaction(async (tx) => {
+    const moved = await transitionSweep(tx, id, sweepStatesLeadingTo(to), to, reason);
+    if (!moved) return null;
+    const canceled = to === 'finished' || to === 'canceled' ? await cancelQueuedRuns(tx, id, `sweep ${to}: ${reason}`) : [];
+    const running = to === 'canceled' ? await runsInStates(tx, id, ['running']) : [];
+    return { moved, canceled, running };
+  });
+  if (!result) return false;
+  ctx.log.info({ sweepId: id, from: result.moved.previous, to, reason }, 'sweep state changed');
+  await mirrorSweepState(ctx, id, to);
+  for (const run of result.canceled) {
+    await ctx.queue.remove(id, run);
+    await ctx.link.publish(id, 'run', runSummary(run));
+  }
+  for (const run of result.running) {
+    await ctx.link.sendControl(run.id, { action: 'cancel', reason: `sweep canceled: ${reason}`, at: Date.now() });
+  }
+  if (to === 'running') ctx.poke(id);
+  const counts = await runCounts(ctx.db, id);
+  const best = result.moved.row.goal ? await bestRun(ctx.db, id, result.moved.row.goal) : null;
+  await ctx.link.publish(id, 'sweep', sweepSummary(result.moved.row, counts, best));
+  return true;
+}
+
+/** Writes the sweep state agents read, and pauses/resumes the BullMQ queue to match. */
+export async function mirrorSweepState(ctx: ControllerContext, id: string, state: SweepStateName): Promise<void> {
+  try {
+    await ctx.link.setSweepState(id, state);
+    if (state === 'paused') await ctx.queue.pause(id);
+    else if (state === 'running') await ctx.queue.resume(id);
+  } catch (err) {
+    // Redis is transport: the reconciler rewrites this from Postgres when Redis is back.
+    ctx.log.warn({ sweepId: id, err: (err as Error).message }, 'could not mirror sweep state to Redis; will retry');
+  }
+}
+
+/** Stops one run: a queued run is canceled, a running one is signalled (it ends `stopped`). */
+export async function stopRun(ctx: ControllerContext, runId: string, reason = 'stopped by user'): Promise<void> {
+  const run = await getRun(ctx.db, runId);
+  if (!run) throw new HarrowError('RUN_NOT_FOUND', `run '${runId}' not found; \`harrow runs SWEEP\` lists a sweep's runs`);
+  if (run.state === 'queued') {
+    const canceled = await ctx.db.transaction(async (tx) => {
+      const { rows } = await tx.query<{ id: string }>(
+        `UPDATE runs SET state = 'canceled', reason = $2, ended_at = now() WHERE id = $1 AND state = 'queued' RETURNING id`,
+        [runId, reason],
+      );
+      if (rows.length > 0) {
+        await tx.query(`INSERT INTO run_events (run_id, attempt, from_state, to_state, reason) VALUES ($1, $2, 'queued', 'canceled', $3)`, [
+          runId,
+          run.attempt,
+          reason,
+        ]);
+      }
+      return rows.length > 0;
+    });
+    if (canceled) {
+      await ctx.queue.remove(run.sweep_id, run);
+      ctx.log.info({ sweepId: run.sweep_id, runId }, 'queued run canceled by user');
+      const updated = await getRun(ctx.db, runId);
+      if (updated) await ctx.link.publish(run.sweep_id, 'run', runSummary(updated));
+      ctx.poke(run.sweep_id);
+      return;
+    }
+  }
+  if (run.state !== 'running' && run.state !== 'queued') {
+    throw new HarrowError('INVALID_STATE_TRANSITION', `run ${runId} is already ${run.state}`);
+  }
+  await requestStop(ctx, run.sweep_id, runId, { rule: 'user', message: reason });
+}
+
+/** Records why a running run must stop and tells its agent. Idempotent: the first reason wins. */
+export async function requestStop(ctx: ControllerContext, sweepId: string, runId: string, info: Record<string, unknown> & { message: string }): Promise<void> {
+  const first = await setStopInfo(ctx.db, runId, info);
+  const run = await getRun(ctx.db, runId);
+  if (!run || run.state !== 'running' || !run.token) return;
+  await ctx.link.sendControl(runId, { action: 'stop', token: run.token, reason: String((run.stop_info ?? info).message), at: Date.now() });
+  if (first) {
+    ctx.log.info({ sweepId, runId, attempt: run.attempt, stop: info }, 'stop requested');
+    await ctx.link.publish(sweepId, 'run', runSummary(run));
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The HTTP API contract under `/api`, shared by the controller (validation, OpenAPI docs) and the
+ * CLI (typed client). Requests are validated with these schemas; responses follow them.
+ */
+import { z } from 'zod';
+import { RUN_STATES, SWEEP_STATES } from './run-states.js';
+
+export const RunStateSchema = z.enum(RUN_STATES);
+export const SweepStateNameSchema = z.enum(SWEEP_STATES);
+
+export const IdParamsSchema = z.object({ id: z.string().min(1).max(200) });
+
+/** POST /api/sweeps with a JSON body; a YAML body (text/yaml, application/yaml) is the config itself. */
+export const CreateSweepBodySchema = z.object({
+  /** The sweep file: YAML/JSON text, or the already-parsed object. */
+  config: z.union([z.string(), z.record(z.string(), z.unknown())]),
+  /** Overrides the file's `name`. */
+  name: z.string().min(1).max(200).optional(),
+});
+
+export const ListSweepsQuerySchema = z.object({
+  state: z
+    .string()
+    .optional()
+    .transform((s, ctx) => splitStates(s, SWEEP_STATES, ctx)),
+});
+
+export const RUN_SORTS = ['number', '-number', 'metric', '-metric', 'started', '-started'] as const;
+
+export const ListRunsQuerySchema = z.object({
+  state: z
+    .string()
+    .optional()
+    .transform((s, ctx) => splitStates(s, RUN_STATES, ctx)),
+  sort: z.enum(RUN_SORTS).default('number'),
+  limit: z.coerce.number().int().min(1).max(1000).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+export const MetricsQuerySchema = z.object({
+  /** Comma-separated metric names; all when omitted. */
+  name: z.string().optional(),
+  /** Attempt number; the current attempt when omitted. */
+  attempt: z.coerce.number().int().min(1).optional(),
+});
+
+export const StopRunBodySchema = z.object({ reason: z.string().max(500).optional() }).default({});
+
+function splitStates<T extends string>(value: string | undefined, allowed: readonly T[], ctx: z.RefinementCtx): T[] | undefined {
+  if (value === undefined || value === '') return undefined;
+  const parts = value.split(',').map((s) => s.trim());
+  const bad = parts.filter((p) => !(allowed as readonly string[]).includes(p));
+  if (bad.length > 0) {
+    ctx.addIssue({ code: 'custom', message: `unknown state ${bad.join(', ')}; use one or more of ${allowed.join(', ')} separated by commas` });
+    return z.NEVER;
+  }
+  return parts as T[];
+}
+
+export const MetricSummarySchema = z.object({
+  last: z.number().nullable(),
+  min: z.number().nullable(),
+  max: z.number().nullable(),
+  count: z.number(),
+  step: z.number(),
+});
+
+export const RunSummarySchema = z.object({
+  id: z.string(),
+  sweepId: z.string(),
+  number: z.number(),
+  state: RunStateSchema,
+  attempt: z.number(),
+  params: z.record(z.string(), z.unknown()),
+  /** The run's best value of the sweep metric (what it is ranked by). */
+  value: z.number().nullable(),
+  valueStep: z.number().nullable(),
+  latest: z.number().nullable(),
+  summary: z.record(z.string(), MetricSummarySchema),
+  reason: z.string().nullable(),
+  stopInfo: z.record(z.string(), z.unknown()).nullable(),
+  exitCode: z.number().nullable(),
+  agentId: z.string().nullable(),
+  host: z.string().nullable(),
+  gpu: z.string().nullable(),
+  createdAt: z.string(),
+  startedAt: z.string().nullable(),
+  endedAt: z.string().nullable(),
+});
+export type RunSummary = z.output<typeof RunSummarySchema>;
+
+export const RunDetailSchema = RunSummarySchema.extend({
+  outputTail: z.string().nullable(),
+  proposal: z.record(z.string(), z.unknown()).nullable(),
+  heartbeatAt: z.string().nullable(),
+  events: z.array(
+    z.object({ attempt: z.number(), from: z.string().nullable(), to: z.string(), reason: z.string(), details: z.unknown(), at: z.string() }),
+  ),
+  /** The current attempt's metric history, per metric name. */
+  metrics: z.record(z.string(), z.array(z.object({ step: z.number(), value: z.number().nullable(), t: z.string() }))),
+});
+export type RunDetail = z.output<typeof RunDetailSchema>;
+
+export const BestRunSchema = z.object({
+  runId: z.string(),
+  number: z.number(),
+  params: z.record(z.string(), z.unknown()),
+  value: z.number(),
+  step: z.number().nullable(),
+});
+export type BestRun = z.output<typeof BestRunSchema>;
+
+export const RunCountsSchema = z.object({
+  queued: z.number(),
+  running: z.number(),
+  finished: z.number(),
+  failed: z.number(),
+  crashed: z.number(),
+  stopped: z.number(),
+  canceled: z.number(),
+  total: z.number(),
+});
+
+export const SweepSummarySchema = z.object({
+  id: z.string(),
+  name: z.string().nullable(),
+  state: SweepStateNameSchema,
+  stateReason: z.string().nullable(),
+  method: z.enum(['grid', 'random', 'bayes']),
+  metric: z.object({ name: z.string(), goal: z.enum(['minimize', 'maximize']) }).nullable(),
+  runCap: z.number().nullable(),
+  expectedRuns: z.number().nullable(),
+  counts: RunCountsSchema,
+  best: BestRunSchema.nullable(),
+  createdAt: z.string(),
+  endedAt: z.string().nullable(),
+});
+export type SweepSummary = z.output<typeof SweepSummarySchema>;
+
+export const SweepDetailSchema = SweepSummarySchema.extend({
+  spec: z.record(z.string(), z.unknown()),
+  config: z.string(),
+  seed: z.number(),
+  /** The command an agent box runs to join this sweep. */
+  agentCommand: z.string(),
+  warnings: z.array(z.object({ path: z.string(), message: z.string() })),
+});
+export type SweepDetail = z.output<typeof SweepDetailSchema>;
+
+export const BestResponseSchema = z.object({
+  best: BestRunSchema.nullable(),
+  /** Finished runs with a value, in the order they finished. */
+  finished: z.number(),
+  /** The points where the best-so-far improved: `index` is the finished run's position. */
+  curve: z.array(z.object({ index: z.number(), runId: z.string(), number: z.number(), value: z.number(), at: z.string() })),
+});
+export type BestResponse = z.output<typeof BestResponseSchema>;
+
+export const ListRunsResponseSchema = z.object({ runs: z.array(RunSummarySchema), total: z.number() });
+export type ListRunsResponse = z.output<typeof ListRunsResponseSchema>;
+
+export const MetricsResponseSchema = z.object({
+  runId: z.string(),
+  attempt: z.number(),
+  points: z.array(z.object({ step: z.number(), name: z.string(), value: z.number().nullable(), t: z.string() })),
+});
+
+export const ErrorResponseSchema = z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() });
+
+/**
+ * Server-sent events on GET /api/sweeps/:id/events:
+ * - `sweep`: SweepSummary, on connect and on every sweep change;
+ * - `run`: RunSummary, on every run state change;
+ * - `best`: BestRun, when the best-so-far improves.
+ */
+export const SSE_EVENTS = ['sweep', 'run', 'best'] as const;
+export type SseEventName = (typeof SSE_EVENTS)[number];
