@@ -143,7 +143,7 @@ Options:
       for (let i = 0; i < agents; i++) {
         const child = spawn(process.execPath, [BIN, 'agent', sweep.id, '--quiet'], {
           cwd: ROOT,
-          env: { ...process.env, REDIS_URL: redis.url, HARROW_PREFIX: prefix, LOG_LEVEL: 'warn' },
+          env: { ...process.env, REDIS_URL: redis.url, HARROW_PREFIX: prefix, HARROW_LOG_LEVEL: 'warn' },
           stdio: ['ignore', 'ignore', 'inherit'],
         });
         children.push(child);

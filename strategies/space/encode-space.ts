@@ -167,6 +167,9 @@ function coderFor(m: LeafModel): Coder {
       Math.log(hi),
       (v) => Math.log(v),
       (t) => {
+        // exp(log(1e-6)) is 1.0000000000000004e-06: return the bounds themselves at the ends.
+        if (t <= Math.log(lo)) return lo;
+        if (t >= Math.log(hi)) return hi;
         const v = Math.exp(t);
         return clampTo ? Math.min(clampTo[1], Math.max(clampTo[0], v)) : v;
       },
