@@ -163,7 +163,9 @@ export async function stopRun(ctx: ControllerContext, runId: string, reason = 's
 }
 
 /** Records why a running run must stop and tells its agent. Idempotent: the first reason wins. */
-export async function requestStop(ctx: ControllerContext, sweepId: string, runId: string, info: Record<string, unknown> & { message: string }): Promise<void> {
+export async function requestStop(ctx: ControllerContext, sweepId: string, runId: string, decision: Record<string, unknown> & { message: string }): Promise<void> {
+  // decidedAt lets users (and tests) see how long the stop took to take effect.
+  const info = { ...decision, decidedAt: new Date().toISOString() };
   const first = await setStopInfo(ctx.db, runId, info);
   const run = await getRun(ctx.db, runId);
   if (!run || run.state !== 'running' || !run.token) return;

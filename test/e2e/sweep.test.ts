@@ -7,10 +7,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Redis } from 'ioredis';
-import { freshPostgres, needServices, PG_URL, REDIS_URL, uniqueName } from '../helpers/services.js';
-import { api, CuttableProxy, freePort, startHarrow, waitFor, waitForHttp, type Proc } from '../helpers/processes.js';
+import { needServices, PG_URL, REDIS_URL } from '../helpers/services.js';
+import { api, CuttableProxy, waitFor, waitForHttp } from '../helpers/processes.js';
+import { agent, controller, createSweep, setUp, sweepState, tearDown, waitFinished } from '../helpers/harness.js';
 import type { Database } from '../../db/database.js';
-import type { SweepDetail } from '../../protocol/api.js';
 
 const opts = await needServices();
 
@@ -31,79 +31,6 @@ parameters:
   steps: {value: ${STEPS}}
   sleep: {value: ${sleep}}
 `;
-}
-
-interface Env {
-  db: Database;
-  drop: () => Promise<void>;
-  prefix: string;
-  controllerEnv: Record<string, string>;
-  agentEnv: Record<string, string>;
-  url: string;
-  procs: Proc[];
-}
-
-async function setUp(tag: string, dbUrl?: (schemaUrl: string) => string): Promise<Env> {
-  const { db, url: schemaUrl, drop } = await freshPostgres(tag);
-  const prefix = uniqueName(tag);
-  const port = await freePort();
-  const controllerEnv = {
-    DATABASE_URL: dbUrl ? dbUrl(schemaUrl) : schemaUrl,
-    REDIS_URL,
-    HARROW_PREFIX: prefix,
-    HARROW_PORT: String(port),
-    HARROW_CRASH_TIMEOUT_MS: '2500',
-    HARROW_TICK_MS: '250',
-    HARROW_KILL_GRACE_MS: '1000',
-    HARROW_AGENT_STALE_MS: '3000',
-  };
-  const agentEnv = { REDIS_URL, HARROW_PREFIX: prefix, HARROW_HEARTBEAT_MS: '300' };
-  return { db, drop, prefix, controllerEnv, agentEnv, url: `http://127.0.0.1:${port}`, procs: [] };
-}
-
-async function tearDown(env: Env): Promise<void> {
-  for (const p of env.procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-  await Promise.all(env.procs.map((p) => p.exited));
-  const redis = new Redis(REDIS_URL);
-  const keys = await redis.keys(`${env.prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
-  await env.drop();
-}
-
-function controller(env: Env): Proc {
-  const p = startHarrow(['server'], env.controllerEnv);
-  env.procs.push(p);
-  return p;
-}
-
-function agent(env: Env, sweepId: string): Proc {
-  const p = startHarrow(['agent', sweepId, '--quiet'], env.agentEnv);
-  env.procs.push(p);
-  return p;
-}
-
-async function createSweep(env: Env, yaml: string): Promise<SweepDetail> {
-  return api<SweepDetail>(env.url, '/api/sweeps', { method: 'POST', body: JSON.stringify({ config: yaml }) });
-}
-
-async function sweepState(env: Env, id: string): Promise<{ state: string; counts: { queued: number; running: number; finished: number } }> {
-  return api(env.url, `/api/sweeps/${id}`);
-}
-
-async function waitFinished(env: Env, id: string, timeoutMs = 90_000): Promise<void> {
-  await waitFor(
-    `sweep ${id} to finish`,
-    async () => {
-      const s = await sweepState(env, id);
-      return s.state === 'finished' && s.counts.queued === 0 && s.counts.running === 0;
-    },
-    timeoutMs,
-    300,
-  ).catch((err: Error) => {
-    const logs = env.procs.map((p, i) => `--- process ${i} ---\n${p.output().slice(-3000)}`).join('\n');
-    throw new Error(`${err.message}\n${logs}`);
-  });
 }
 
 /** Every finished run stored each point its script logged exactly once, in its current attempt. */
