@@ -15,28 +15,47 @@ export interface PointRow {
 /**
  * Appends points; points already stored (same run, attempt, seq) are skipped. Returns the points
  * inserted now, so summaries count each point exactly once however often a report is delivered.
+ *
+ * Duplicates are found first by probing the primary key (re-deliveries are rare, so this
+ * usually returns nothing), which is cheaper than having the insert return every row it wrote.
+ * ON CONFLICT stays as the guarantee should two deliveries of the same batch ever race.
  */
 export async function insertPoints(q: Queryable, points: readonly PointRow[]): Promise<PointRow[]> {
   if (points.length === 0) return [];
-  const { rows } = await q.query<{ run_id: string; attempt: number; seq: number; step: number; name: string; value: number; time: Date }>(
+  const { rows: stored } = await q.query<{ run_id: string; attempt: number; seq: number }>(
+    `SELECT m.run_id, m.attempt, m.seq FROM metrics m
+     JOIN unnest($1::text[], $2::int[], $3::int[]) AS k(run_id, attempt, seq)
+       ON m.run_id = k.run_id AND m.attempt = k.attempt AND m.seq = k.seq`,
+    [points.map((p) => p.runId), points.map((p) => p.attempt), points.map((p) => p.seq)],
+  );
+  const key = (runId: string, attempt: number, seq: number) => `${runId}\u0000${attempt}\u0000${seq}`;
+  const skip = new Set(stored.map((r) => key(r.run_id, r.attempt, r.seq)));
+  const unique: PointRow[] = [];
+  for (const p of points) {
+    const k = key(p.runId, p.attempt, p.seq);
+    // Also drops a point repeated within this batch (the same report delivered twice).
+    if (skip.has(k)) continue;
+    skip.add(k);
+    unique.push(p);
+  }
+  unique.sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : a.seq - b.seq));
+  if (unique.length === 0) return [];
+  await q.query(
     `INSERT INTO metrics (run_id, attempt, seq, step, name, value, time)
      SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::text[], $6::float8[], $7::timestamptz[])
-     ON CONFLICT DO NOTHING
-     RETURNING run_id, attempt, seq, step, name, value, time`,
+     ON CONFLICT DO NOTHING`,
     [
-      points.map((p) => p.runId),
-      points.map((p) => p.attempt),
-      points.map((p) => p.seq),
-      points.map((p) => p.step),
-      points.map((p) => p.name),
+      unique.map((p) => p.runId),
+      unique.map((p) => p.attempt),
+      unique.map((p) => p.seq),
+      unique.map((p) => p.step),
+      unique.map((p) => p.name),
       // pg sends numbers as text: NaN and ±Infinity become 'NaN' / 'Infinity', which float8 accepts.
-      points.map((p) => p.value),
-      points.map((p) => p.time.toISOString()),
+      unique.map((p) => p.value),
+      unique.map((p) => p.time.toISOString()),
     ],
   );
-  return rows
-    .map((r) => ({ runId: r.run_id, attempt: r.attempt, seq: r.seq, step: r.step, name: r.name, value: r.value, time: r.time }))
-    .sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : a.seq - b.seq));
+  return unique;
 }
 
 export interface SummaryUpdate {

@@ -27,6 +27,7 @@ import { GpPosterior } from './gp-posterior.js';
 import { PRIOR_PRESETS, type PriorPreset } from './priors.js';
 import { createQmcSequence, type QmcSequence } from './qmc.js';
 import { selectSubset } from './subset.js';
+import { fitOutputTransform, type OutputTransformKind } from './output-transform.js';
 import { buildTrainingSet } from './training-set.js';
 
 export interface BayesTuning {
@@ -58,6 +59,8 @@ export interface BayesTuning {
   fitMaxIterations?: number;
   /** L-BFGS iterations of a fit warm-started from the previous one. Default 25. */
   fitWarmIterations?: number;
+  /** Outcome transform before z-scoring: `standardize` (default) or `yeo-johnson`. */
+  outputTransform?: OutputTransformKind;
   /** Fit stops when the loss gradient's ∞-norm is below this per observation. Default 1e-4. */
   fitGtolPerObservation?: number;
 }
@@ -159,6 +162,7 @@ export class BayesStrategy implements Strategy {
       fitMaxIterations: options.fitMaxIterations ?? 100,
       fitWarmIterations: options.fitWarmIterations ?? 25,
       fitGtolPerObservation: options.fitGtolPerObservation ?? 1e-4,
+      outputTransform: options.outputTransform ?? 'standardize',
       ...({ fantasyIncumbent: (options as { fantasyIncumbent?: string }).fantasyIncumbent } as object),
       ...({ designRule: (options as { designRule?: string }).designRule } as object),
     };
@@ -287,14 +291,9 @@ export class BayesStrategy implements Strategy {
   ): Proposal[] {
     const { d, isCat, opts, state } = this;
     const nAll = data.n;
-    // Standardize (larger is better).
-    let mean = 0;
-    for (let i = 0; i < nAll; i++) mean += data.y[i]! / nAll;
-    let sd = 0;
-    for (let i = 0; i < nAll; i++) sd += (data.y[i]! - mean) ** 2 / nAll;
-    sd = Math.sqrt(sd);
-    if (!(sd > 1e-12 * Math.max(1, Math.abs(mean)))) sd = 1;
-    const yStd = Float64Array.from(data.y, (v) => (v - mean) / sd);
+    // Transform and standardize (larger is better).
+    const transform = fitOutputTransform(data.y, opts.outputTransform);
+    const yStd = transform.y;
 
     // Posterior training set: everything up to trainMax, else a quality subset.
     let x: Float64Array = data.x;
@@ -423,7 +422,10 @@ export class BayesStrategy implements Strategy {
           source: 'gp',
           acquisition: acq.mode,
           logEI: round4(pick.value),
-          predicted: { mean: sign * (pred.mean * sd + mean), std: pred.std * sd },
+          predicted: {
+            mean: sign * transform.inverse(pred.mean),
+            std: Math.abs(transform.inverse(pred.mean + pred.std) - transform.inverse(pred.mean - pred.std)) / 2,
+          },
           model: modelInfo,
           ...(propWarnings.length ? { warnings: propWarnings } : {}),
         },

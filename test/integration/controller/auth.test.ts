@@ -1,0 +1,101 @@
+/**
+ * The bearer token on mutating routes, and the refusal to listen off loopback without one.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { z } from 'zod';
+import { HarrowError } from '../../../protocol/errors.js';
+import { SweepDetailSchema, SweepSummarySchema } from '../../../protocol/api.js';
+import { needServices } from '../../helpers/services.js';
+import { expectError, expectOk, http, postJson, postYaml, startTestController, type TestController } from './controller-harness.js';
+
+const opts = await needServices();
+
+const TOKEN = 'correct-horse-battery-staple';
+const YAML = ['name: auth', 'method: random', 'program: train.py', 'parameters:', '  x: {min: 0.0, max: 1.0}', ''].join('\n');
+
+describe('controller auth (HARROW_TOKEN)', { ...opts, timeout: 30_000 }, () => {
+  let c: TestController;
+
+  before(async () => {
+    c = await startTestController({ env: { HARROW_TOKEN: TOKEN } });
+  });
+  after(async () => {
+    await c?.close();
+  });
+
+  test('POST without a token or with a wrong one → 401 UNAUTHORIZED and nothing happens', async () => {
+    const none = await expectError(postYaml(c.url, '/api/sweeps', YAML), 401, 'UNAUTHORIZED');
+    assert.match(none.message, /Authorization: Bearer/);
+    await expectError(
+      http(c.url, '/api/sweeps', { method: 'POST', headers: { 'content-type': 'text/yaml', authorization: 'Bearer wrong-token-of-same-size!!' }, body: YAML }),
+      401,
+      'UNAUTHORIZED',
+    );
+    await expectError(
+      http(c.url, '/api/sweeps', { method: 'POST', headers: { 'content-type': 'text/yaml', authorization: `Bearer ${TOKEN}x` }, body: YAML }),
+      401,
+      'UNAUTHORIZED',
+    );
+    await expectError(
+      http(c.url, '/api/sweeps', { method: 'POST', headers: { 'content-type': 'text/yaml', authorization: TOKEN }, body: YAML }),
+      401,
+      'UNAUTHORIZED',
+    );
+    // The token is checked before anything else: even an unknown run is a 401, not a 404.
+    await expectError(postJson(c.url, '/api/runs/none-1/stop', {}), 401, 'UNAUTHORIZED');
+    const list = await expectOk(z.object({ sweeps: z.array(SweepSummarySchema) }), http(c.url, '/api/sweeps'));
+    assert.deepEqual(list.sweeps, [], 'no sweep was created');
+  });
+
+  test('with the right bearer token POST works; GETs need no token', async () => {
+    const auth = { authorization: `Bearer ${TOKEN}` };
+    const created = await expectOk(
+      SweepDetailSchema,
+      http(c.url, '/api/sweeps', { method: 'POST', headers: { 'content-type': 'text/yaml', ...auth }, body: YAML }),
+      201,
+    );
+    await expectError(http(c.url, `/api/sweeps/${created.id}/pause`, { method: 'POST' }), 401, 'UNAUTHORIZED');
+    const paused = await expectOk(SweepDetailSchema, http(c.url, `/api/sweeps/${created.id}/pause`, { method: 'POST', headers: auth }));
+    assert.equal(paused.state, 'paused');
+
+    assert.equal((await expectOk(SweepDetailSchema, http(c.url, `/api/sweeps/${created.id}`))).state, 'paused');
+    assert.equal((await http(c.url, `/api/sweeps/${created.id}/best`)).status, 200);
+    assert.equal((await http(c.url, '/healthz')).status, 200);
+    assert.equal((await http(c.url, '/metrics')).status, 200);
+  });
+});
+
+describe('listening off loopback', { ...opts, timeout: 30_000 }, () => {
+  test('HARROW_HOST 0.0.0.0 without a token is refused with a message saying what to do', async () => {
+    await assert.rejects(
+      async () => {
+        const c = await startTestController({ env: { HARROW_HOST: '0.0.0.0' } });
+        await c.close();
+      },
+      (err: unknown) => {
+        assert.ok(err instanceof HarrowError, String(err));
+        assert.equal(err.code, 'INVALID_CONFIG');
+        assert.match(err.message, /0\.0\.0\.0/);
+        assert.match(err.message, /HARROW_TOKEN/);
+        assert.match(err.message, /--insecure/);
+        return true;
+      },
+    );
+  });
+
+  test('with { insecure: true } it starts and answers; with a token it starts without it', async () => {
+    for (const variant of [{ start: { insecure: true } }, { env: { HARROW_TOKEN: TOKEN } }]) {
+      const c = await startTestController({ ...variant, env: { HARROW_HOST: '0.0.0.0', ...variant.env } });
+      try {
+        assert.match(c.url, /^http:\/\/0\.0\.0\.0:\d+$/);
+        const port = new URL(c.url).port;
+        const health = await http<{ ok: boolean }>(`http://127.0.0.1:${port}`, '/healthz');
+        assert.equal(health.status, 200);
+        assert.equal(health.body.ok, true);
+      } finally {
+        await c.close();
+      }
+    }
+  });
+});
