@@ -4,7 +4,7 @@
  * `{ code, message, details? }`; 5xx messages never leak internals.
  */
 import { timingSafeEqual } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import { z } from 'zod';
@@ -57,7 +57,8 @@ function responses(ok: z.ZodType, status = 200): Record<string, unknown> {
 export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log.child({ component: 'http' }),
-    disableRequestLogging: true,
+    // Request logs would drown the run state changes that matter; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 4 * 1024 * 1024,
   }) as unknown as FastifyInstance;
 

@@ -34,6 +34,7 @@ import {
   newToken,
   postJson,
   postYaml,
+  settled,
   startTestController,
   waitRun,
   waitSweep,
@@ -82,7 +83,7 @@ describe('controller HTTP API (Postgres)', { ...opts, timeout: 90_000 }, () => {
       `${expected} queued runs`,
       async () => {
         const r = await listRuns(agent.sweepId);
-        return r.total >= expected ? r : undefined;
+        return settled(r, expected) ? r : undefined;
       },
       10_000,
       50,
@@ -522,7 +523,7 @@ describe('controller HTTP API (Postgres)', { ...opts, timeout: 90_000 }, () => {
       '3 runs',
       async () => {
         const r = await listRuns(s.id);
-        return r.total >= 3 ? r : undefined;
+        return settled(r, 3) ? r : undefined;
       },
       10_000,
       50,
@@ -538,6 +539,9 @@ describe('controller HTTP API (Postgres)', { ...opts, timeout: 90_000 }, () => {
       assert.equal((await listRuns(s.id)).total, 3, `after run ${i + 1} finished`);
     }
     const done = await waitSweep(url, s.id, 'finished', (x) => x.state === 'finished');
+    // A pass run right now, with 50 slots still advertised, must not add a run either.
+    await agent.advertise(50);
+    await c.handle.scheduler.schedule(s.id);
     assert.match(done.stateReason ?? '', /run cap of 3 reached/);
     assert.equal(done.counts.total, 3);
     assert.equal(done.counts.finished, 3);
@@ -564,7 +568,7 @@ describe('controller HTTP API (Postgres)', { ...opts, timeout: 90_000 }, () => {
       '4 grid runs',
       async () => {
         const r = await listRuns(s.id);
-        return r.total >= 4 ? r : undefined;
+        return settled(r, 4) ? r : undefined;
       },
       10_000,
       50,
@@ -610,6 +614,79 @@ describe('controller HTTP API (Postgres)', { ...opts, timeout: 90_000 }, () => {
     assert.equal(later.best?.runId, r2);
     assert.equal(later.best?.value, 0.05);
     assert.equal(later.counts.total, 3, 'no run is created after the target');
+  });
+
+  test('a paused sweep queues nothing however many agents wait; resume tops the queue up again', async () => {
+    const s = await createSweep(url, randomSweep({ name: 'pause-scheduling' }));
+    await expectOk(SweepDetailSchema, http(url, `/api/sweeps/${s.id}/pause`, { method: 'POST' }));
+    const agent = new FakeAgent(c.redis, c.keys, s.id);
+    await agent.advertise(4);
+    // A scheduling pass run right here (no waiting on timers) must find nothing to do.
+    await c.handle.scheduler.schedule(s.id);
+    await c.handle.scheduler.schedule(s.id);
+    assert.equal((await listRuns(s.id)).total, 0);
+
+    await expectOk(SweepDetailSchema, http(url, `/api/sweeps/${s.id}/resume`, { method: 'POST' }));
+    const runs = await waitFor('runs after resume', async () => {
+      const r = await listRuns(s.id);
+      return settled(r, 5) ? r : undefined;
+    });
+    await agent.withdraw();
+    assert.equal(runs.total, 5, '4 idle slots + 1 lookahead');
+  });
+
+  test('a retried run is ranked by its current attempt: value, summary, metrics and best ignore the failed attempt', async () => {
+    const yaml = `${randomSweep({ name: 'retry' })}harrow:\n  retry: {max_attempts: 2, on: [failed]}\n`;
+    const s = await createSweep(url, yaml);
+    const agent = new FakeAgent(c.redis, c.keys, s.id);
+    const [run] = await queueRuns(agent, 1, 2);
+    const id = run!.id;
+
+    const t1 = await claim(agent, id);
+    await agent.metrics(id, t1, [[0, 'loss', 0.3]]);
+    await agent.end(id, t1, 'failed', { exitCode: 1 });
+    const requeued = await waitRun(url, id, 'requeued for attempt 2', (r) => r.state === 'queued' && r.events.some((e) => e.to === 'failed'));
+    assert.equal(requeued.attempt, 1);
+    assert.deepEqual(
+      requeued.events.map((e) => `${e.attempt}:${e.from ?? '-'}>${e.to}`),
+      ['0:->queued', '1:queued>running', '1:running>failed', '1:failed>queued'],
+    );
+    assert.match(requeued.events.at(-1)!.reason, /retry after failed: attempt 2 of 2/);
+
+    const t2 = await claim(agent, id);
+    await agent.metrics(id, t2, [
+      [0, 'loss', 0.9],
+      [1, 'loss', 0.8],
+    ]);
+    await agent.end(id, t2, 'finished');
+    const done = await waitRun(url, id, 'finished', (r) => r.state === 'finished');
+    assert.equal(done.attempt, 2);
+    assert.equal(done.exitCode, 0);
+    assert.deepEqual(
+      done.metrics.loss?.map((p) => p.value),
+      [0.9, 0.8],
+      'the history shown is the current attempt',
+    );
+    const second = await expectOk(MetricsResponseSchema, http(url, `/api/runs/${id}/metrics`));
+    assert.equal(second.attempt, 2);
+    assert.deepEqual(
+      second.points.map((p) => p.value),
+      [0.9, 0.8],
+    );
+    const first = await expectOk(MetricsResponseSchema, http(url, `/api/runs/${id}/metrics?attempt=1`));
+    assert.deepEqual(
+      first.points.map((p) => p.value),
+      [0.3],
+      'the failed attempt keeps its own points',
+    );
+
+    // BUG: `requeueRun` (db/runs.ts) and `claimRun` never reset the run's metric summary, so the
+    // finished attempt 2 is ranked by attempt 1's 0.3 — a value that is not in its history.
+    assert.equal(done.value, 0.8, `value ${done.value} comes from the failed attempt`);
+    assert.equal(done.valueStep, 1);
+    assert.deepEqual(done.summary.loss, { last: 0.8, min: 0.8, max: 0.9, count: 2, step: 1 });
+    const best = await expectOk(BestResponseSchema, http(url, `/api/sweeps/${s.id}/best`));
+    assert.equal(best.best?.value, 0.8, 'best-so-far must not report a value the finished attempt never logged');
   });
 
   test('a stale token: a second claim is refused with an abort control; its metrics and end are ignored', async () => {

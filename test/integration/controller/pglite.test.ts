@@ -18,6 +18,7 @@ import {
   getRun,
   http,
   newToken,
+  settled,
   startTestController,
   waitRun,
   waitSweep,
@@ -66,7 +67,7 @@ describe('controller HTTP API on the embedded database (PGlite)', { ...opts, tim
       await agent.advertise(8);
       const runs = await waitFor('3 runs', async () => {
         const r = await expectOk(ListRunsResponseSchema, http(c.url, `/api/sweeps/${s.id}/runs`));
-        return r.total >= 3 ? r : undefined;
+        return settled(r, 3) ? r : undefined;
       });
       assert.equal(runs.total, 3, 'run_cap');
       const losses = [0.6, 0.2, 0.4];
