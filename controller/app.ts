@@ -27,6 +27,7 @@ import {
 } from '../protocol/api.js';
 import { HarrowError, toHarrowError } from '../protocol/errors.js';
 import { SECOND } from '../protocol/time.js';
+import { readSnapshot } from '../db/database.js';
 import { getSweep, listSweeps, runCountsMany } from '../db/sweeps.js';
 import { bestCurve, bestRun, bestRunsMany, getRun, listRuns, runEvents } from '../db/runs.js';
 import { runHistory } from '../db/metrics.js';
@@ -85,10 +86,12 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
   // A token, when configured, guards every mutating route.
   const token = ctx.config.HARROW_TOKEN;
   if (token) {
-    const expected = Buffer.from(`Bearer ${token}`);
+    const expected = Buffer.from(token);
     app.addHook('onRequest', (req, _reply, done) => {
       if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return done();
-      const given = Buffer.from(req.headers.authorization ?? '');
+      // The scheme name is case-insensitive (RFC 9110); the token is compared in constant time.
+      const match = /^bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+      const given = Buffer.from(match?.[1]?.trim() ?? '');
       if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
         return done(new HarrowError('UNAUTHORIZED', 'this server requires a token: send `Authorization: Bearer <token>` (the CLI reads HARROW_TOKEN)'));
       }
@@ -157,10 +160,12 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
 
   app.get('/api/sweeps', { schema: { summary: 'List sweeps', querystring: doc(ListSweepsQuerySchema), response: responses(z.object({ sweeps: z.array(SweepSummarySchema) })) } }, async (req) => {
     const q = parse(ListSweepsQuerySchema, req.query, 'query');
-    const rows = await listSweeps(ctx.db, q.state ? { states: q.state } : {});
-    const counts = await runCountsMany(ctx.db, rows.map((r) => r.id));
-    const bests = await bestRunsMany(ctx.db, rows.filter((r) => r.goal).map((r) => ({ id: r.id, goal: r.goal! })));
-    return { sweeps: rows.map((r) => sweepSummary(r, counts.get(r.id)!, bests.get(r.id))) };
+    return readSnapshot(ctx.db, async (tx) => {
+      const rows = await listSweeps(tx, q.state ? { states: q.state } : {});
+      const counts = await runCountsMany(tx, rows.map((r) => r.id));
+      const bests = await bestRunsMany(tx, rows.filter((r) => r.goal).map((r) => ({ id: r.id, goal: r.goal! })));
+      return { sweeps: rows.map((r) => sweepSummary(r, counts.get(r.id)!, bests.get(r.id))) };
+    });
   });
 
   app.get('/api/sweeps/:id', { schema: { summary: 'A sweep with run counts and its best run', params: doc(IdParamsSchema), response: responses(SweepDetailSchema) } }, async (req) => {
@@ -218,19 +223,32 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
 
   app.get('/api/sweeps/:id/events', { schema: { summary: 'Server-sent events: sweep, run, best' } }, async (req, reply) => {
     const { id } = parse(IdParamsSchema, req.params, 'params');
-    const detail = await sweepDetail(ctx, id);
+    await sweepOr404(id);
     reply.hijack();
     const res = reply.raw;
-    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-    const { spec: _spec, config: _config, ...summary } = detail;
-    send('sweep', summary);
-    const unsubscribe = await ctx.link.subscribe(id, send);
+    let closed = false;
+    let unsubscribe: (() => Promise<void>) | undefined;
     const keepalive = setInterval(() => res.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
     req.raw.on('close', () => {
+      closed = true;
       clearInterval(keepalive);
-      void unsubscribe();
+      void unsubscribe?.();
     });
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    // Subscribe before taking the snapshot, holding events back until it is sent: a change
+    // made in between is delivered after the snapshot instead of being lost.
+    const held: Array<[string, unknown]> = [];
+    let live = false;
+    unsubscribe = await ctx.link.subscribe(id, (event, data) => (live ? send(event, data) : held.push([event, data])));
+    if (closed) {
+      await unsubscribe();
+      return;
+    }
+    const { spec: _spec, config: _config, ...summary } = await sweepDetail(ctx, id);
+    send('sweep', summary);
+    for (const [event, data] of held) send(event, data);
+    live = true;
   });
 
   app.get('/api/runs/:id', { schema: { summary: 'A run with its events and metric history', params: doc(IdParamsSchema), response: responses(RunDetailSchema) } }, async (req): Promise<RunDetail> => {

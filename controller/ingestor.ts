@@ -56,6 +56,7 @@ export class Ingestor {
   /** Early termination needs each run's curve of the sweep metric; kept per sweep, loaded once. */
   private readonly curves = new Map<string, Map<string, { attempt: number; values: number[] }>>();
   private lastOrphanCheck = 0;
+  private readonly lastBest = new Map<string, string>();
   /**
    * When ingestion last became healthy (start, or recovery from a database or Redis outage). The
    * reaper waits a crash timeout after it: heartbeats held up by an outage are not evidence of death.
@@ -390,7 +391,12 @@ export class Ingestor {
       const sweep = await getSweep(this.ctx.db, sweepId);
       if (sweep?.goal) {
         const best = bestRunOf(await bestRun(this.ctx.db, sweepId, sweep.goal));
-        if (best) await link.publish(sweepId, 'best', best);
+        // Announce only an improvement (or the first best this controller has seen).
+        const key = best ? `${best.runId}:${best.value}` : undefined;
+        if (best && this.lastBest.get(sweepId) !== key) {
+          this.lastBest.set(sweepId, key!);
+          await link.publish(sweepId, 'best', best);
+        }
       }
     }
     for (const sweepId of fx.sweepsTouched) this.ctx.poke(sweepId);
@@ -399,6 +405,7 @@ export class Ingestor {
   /** Forget a sweep's cached curves (it ended). */
   forget(sweepId: string): void {
     this.curves.delete(sweepId);
+    this.lastBest.delete(sweepId);
   }
 }
 

@@ -8,6 +8,7 @@ import type { SweepSpec } from '../strategies/types.js';
 import { HarrowError } from '../protocol/errors.js';
 import type { SweepDetail } from '../protocol/api.js';
 import { sweepStatesLeadingTo, type SweepStateName } from '../protocol/run-states.js';
+import { readSnapshot } from '../db/database.js';
 import { getSweep, insertSweep, runCounts, transitionSweep, type SweepRow } from '../db/sweeps.js';
 import { bestRun, cancelQueuedRuns, getRun, runsInStates, setStopInfo } from '../db/runs.js';
 import type { ControllerContext } from './context.js';
@@ -22,10 +23,10 @@ export async function sweepDetail(ctx: ControllerContext, id: string): Promise<S
 }
 
 async function detailOf(ctx: ControllerContext, row: SweepRow): Promise<SweepDetail> {
-  const [counts, best] = await Promise.all([
-    runCounts(ctx.db, row.id),
-    row.goal ? bestRun(ctx.db, row.id, row.goal) : Promise.resolve(null),
-  ]);
+  const { counts, best } = await readSnapshot(ctx.db, async (tx) => ({
+    counts: await runCounts(tx, row.id),
+    best: row.goal ? await bestRun(tx, row.id, row.goal) : null,
+  }));
   const spec = row.spec as SweepSpec;
   return {
     ...sweepSummary(row, counts, best),

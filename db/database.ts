@@ -163,3 +163,11 @@ export async function openDatabase(options: {
   }
   return openPglite({ dataDir: options.dataDir });
 }
+
+/** Runs several reads on one snapshot, so what they return agrees (counts with the best run, say). */
+export function readSnapshot<T>(db: Database, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    await tx.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY');
+    return fn(tx);
+  });
+}

@@ -117,7 +117,10 @@ export async function claimRun(
   const { rows } = await q.query<RunRow>(
     `UPDATE runs SET state = 'running', attempt = attempt + 1, token = $2, agent_id = $3, host = $4, gpu = $5,
        started_at = now(), heartbeat_at = now(), ended_at = NULL, exit_code = NULL, signal = NULL,
-       reason = 'claimed by agent ' || $3
+       reason = 'claimed by agent ' || $3,
+       -- A new attempt starts from nothing: its value, summary and stop are its own.
+       summary = '{}'::jsonb, objective = NULL, objective_step = NULL, latest_value = NULL, metric_count = 0,
+       stop_info = NULL, output_tail = NULL
      WHERE id = $1 AND state = 'queued' RETURNING *`,
     [c.runId, c.token, c.agentId, c.host, c.gpu],
   );
@@ -291,16 +294,22 @@ export async function listRuns(
     '-started': 'started_at DESC NULLS LAST, number DESC',
   }[o.sort];
   const states = o.states && o.states.length > 0 ? o.states : null;
-  const { rows } = await q.query<RunRow>(
-    `SELECT * FROM runs WHERE sweep_id = $1 AND ($2::text[] IS NULL OR state = ANY($2::text[]))
-     ORDER BY ${order} LIMIT $3 OFFSET $4`,
+  // One statement, one snapshot: the page always agrees with its total, even while the
+  // scheduler is creating runs. With an empty page the single row carries only the total.
+  const { rows } = await q.query<RunRow & { total: number }>(
+    `SELECT t.total, p.* FROM
+       (SELECT count(*)::int AS total FROM runs WHERE sweep_id = $1 AND ($2::text[] IS NULL OR state = ANY($2::text[]))) t
+     LEFT JOIN LATERAL
+       (SELECT * FROM runs WHERE sweep_id = $1 AND ($2::text[] IS NULL OR state = ANY($2::text[]))
+        ORDER BY ${order} LIMIT $3 OFFSET $4) p ON true
+     ORDER BY ${order}`,
     [o.sweepId, states, o.limit, o.offset],
   );
-  const { rows: count } = await q.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM runs WHERE sweep_id = $1 AND ($2::text[] IS NULL OR state = ANY($2::text[]))`,
-    [o.sweepId, states],
-  );
-  return { runs: rows, total: count[0]!.n };
+  const total = rows[0]?.total ?? 0;
+  const runs = rows
+    .filter((r) => r.id !== null)
+    .map(({ total: _total, ...run }) => run as RunRow);
+  return { runs, total };
 }
 
 /** The best finished run of a sweep (by its best logged value of the sweep metric). */

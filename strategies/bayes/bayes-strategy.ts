@@ -422,9 +422,10 @@ export class BayesStrategy implements Strategy {
           source: 'gp',
           acquisition: acq.mode,
           logEI: round4(pick.value),
+          // In metric units; the std is half the ±1σ interval mapped back through the transform.
           predicted: {
-            mean: sign * transform.inverse(pred.mean),
-            std: Math.abs(transform.inverse(pred.mean + pred.std) - transform.inverse(pred.mean - pred.std)) / 2,
+            mean: finiteOrNull(sign * transform.inverse(pred.mean)),
+            std: finiteOrNull(Math.abs(transform.inverse(pred.mean + pred.std) - transform.inverse(pred.mean - pred.std)) / 2),
           },
           model: modelInfo,
           ...(propWarnings.length ? { warnings: propWarnings } : {}),
@@ -443,6 +444,10 @@ function gather(x: Float64Array, y: Float64Array, d: number, idx: Int32Array): {
     gy[i] = y[r]!;
   });
   return { x: gx, y: gy };
+}
+
+function finiteOrNull(v: number): number | null {
+  return Number.isFinite(v) ? Number(v.toPrecision(6)) : null;
 }
 
 function round4(v: number): number {

@@ -20,6 +20,8 @@ import {
   type ListRunsResponse,
   type RunSummary,
 } from '../../../protocol/api.js';
+import { allocateRunNumbers } from '../../../db/sweeps.js';
+import { insertRuns } from '../../../db/runs.js';
 import { needServices } from '../../helpers/services.js';
 import { ROOT, waitFor } from '../../helpers/processes.js';
 import {
@@ -470,6 +472,36 @@ describe('controller HTTP API (Postgres)', { ...opts, timeout: 90_000 }, () => {
     assert.deepEqual(listed?.counts, detail.counts);
   });
 
+  test('a runs page is one snapshot: its rows agree with its total while runs are being created', async () => {
+    const s = await createSweep(url, randomSweep({ name: 'snapshot' }));
+    const db = c.handle.ctx.db;
+    // Runs are created here as the scheduler creates them (numbers allocated, rows inserted, one
+    // transaction each), as fast as possible, while clients read the list.
+    let creating = true;
+    const creator = (async () => {
+      for (let i = 0; creating && i < 400; i++) {
+        await db.transaction(async (tx) => {
+          const n = await allocateRunNumbers(tx, s.id, 1);
+          await insertRuns(tx, [{ id: `${s.id}-${n}`, sweepId: s.id, number: n, params: { x: n }, paramsHash: `h${n}`, proposal: null }], 'proposed by test');
+        });
+      }
+    })();
+    const inconsistent: string[] = [];
+    try {
+      const deadline = Date.now() + 3000;
+      while (Date.now() < deadline && inconsistent.length === 0) {
+        const pages = await Promise.all(Array.from({ length: 6 }, () => listRuns(s.id, '?limit=1000')));
+        for (const p of pages) if (p.runs.length !== p.total) inconsistent.push(`${p.runs.length} rows, total ${p.total}`);
+      }
+    } finally {
+      creating = false;
+      await creator;
+    }
+    // Regression: `listRuns` once read the rows and the total with two statements, so a run created
+    // between them gave a page whose total disagreed with its rows (`{ runs: [], total: 21 }`).
+    assert.deepEqual(inconsistent, [], 'pages whose rows disagree with their total');
+  });
+
   test('runs of a maximize sweep: sort=metric is still best (highest) first; best and curve follow the goal', async () => {
     const s = await createSweep(url, randomSweep({ name: 'runs-max', goal: 'maximize', metric: 'acc' }));
     const agent = new FakeAgent(c.redis, c.keys, s.id);
@@ -680,8 +712,8 @@ describe('controller HTTP API (Postgres)', { ...opts, timeout: 90_000 }, () => {
       'the failed attempt keeps its own points',
     );
 
-    // BUG: `requeueRun` (db/runs.ts) and `claimRun` never reset the run's metric summary, so the
-    // finished attempt 2 is ranked by attempt 1's 0.3 — a value that is not in its history.
+    // Regression: `claimRun` once kept the run's metric summary across attempts, so the finished
+    // attempt 2 was ranked by attempt 1's 0.3, a value that is not in its history.
     assert.equal(done.value, 0.8, `value ${done.value} comes from the failed attempt`);
     assert.equal(done.valueStep, 1);
     assert.deepEqual(done.summary.loss, { last: 0.8, min: 0.8, max: 0.9, count: 2, step: 1 });

@@ -365,7 +365,7 @@ export class SseReader {
 
 /**
  * Whether a first page of runs shows at least `n` runs, counting both the rows and `total`.
- * The two come from separate statements (see the report on `listRuns`), so a poll taken while
+ * The two come from separate statements (a known bug of `listRuns`, shown in api.test.ts), so a poll taken while
  * the scheduler inserts can see `total` ahead of the rows; waiting on both avoids acting on that.
  */
 export function settled(r: { runs: unknown[]; total: number }, n: number): boolean {
