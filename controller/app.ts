@@ -227,12 +227,12 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
     reply.hijack();
     const res = reply.raw;
     let closed = false;
-    let unsubscribe: (() => Promise<void>) | undefined;
+    const subscription: { off?: () => Promise<void> } = {};
     const keepalive = setInterval(() => res.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
     req.raw.on('close', () => {
       closed = true;
       clearInterval(keepalive);
-      void unsubscribe?.();
+      void subscription.off?.();
     });
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
@@ -240,9 +240,9 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
     // made in between is delivered after the snapshot instead of being lost.
     const held: Array<[string, unknown]> = [];
     let live = false;
-    unsubscribe = await ctx.link.subscribe(id, (event, data) => (live ? send(event, data) : held.push([event, data])));
+    subscription.off = await ctx.link.subscribe(id, (event, data) => (live ? send(event, data) : held.push([event, data])));
     if (closed) {
-      await unsubscribe();
+      await subscription.off();
       return;
     }
     const { spec: _spec, config: _config, ...summary } = await sweepDetail(ctx, id);

@@ -308,7 +308,7 @@ export async function listRuns(
   const total = rows[0]?.total ?? 0;
   const runs = rows
     .filter((r) => r.id !== null)
-    .map(({ total: _total, ...run }) => run as RunRow);
+    .map(({ total: _total, ...run }) => run);
   return { runs, total };
 }
 
