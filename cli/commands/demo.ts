@@ -4,12 +4,12 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
+import { canConnect, freePort } from '../net.js';
 import { loadControllerConfig } from '../../controller/config.js';
 import { startController, type ControllerHandle } from '../../controller/controller.js';
 import { createSweep } from '../../controller/sweep-service.js';
@@ -20,33 +20,6 @@ import { SECOND } from '../../protocol/time.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = fileURLToPath(new URL('../../../bin/harrow', import.meta.url));
-
-function canConnect(host: string, port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    s.setTimeout(1000);
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-    s.once('timeout', () => {
-      s.destroy();
-      resolve(false);
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** Redis from REDIS_URL, or a private redis-server from the PATH on a free port. */
 async function ensureRedis(url: string): Promise<{ url: string; child?: ChildProcess }> {

@@ -1,21 +1,11 @@
 /** Real processes for end-to-end tests: the controller (`harrow server`) and agents (`harrow agent`). */
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
+export { freePort } from '../../cli/net.js';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const BIN = fileURLToPath(new URL('../../../bin/harrow', import.meta.url));
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export interface Proc {
   child: ChildProcess;

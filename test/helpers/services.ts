@@ -4,10 +4,10 @@
  * with a loud message saying how to start the services.
  */
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import pg from 'pg';
 import { openPostgres, openPglite, type Database } from '../../db/database.js';
 import { migrate } from '../../db/migrate.js';
+import { urlAnswers } from '../../cli/net.js';
 
 export const PG_URL = process.env.HARROW_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const REDIS_URL = process.env.HARROW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -19,29 +19,12 @@ const HOW_TO_START = [
   'or point HARROW_TEST_DATABASE_URL / HARROW_TEST_REDIS_URL at yours.',
 ].join('\n');
 
-function reachable(url: string, defaultPort: number): Promise<boolean> {
-  const u = new URL(url);
-  return new Promise((resolve) => {
-    const socket = net.connect({ host: u.hostname, port: Number(u.port || defaultPort) });
-    socket.setTimeout(1000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-}
-
 let checked: Promise<string | null> | undefined;
 
 /** null when Postgres and Redis answer; else why not. */
 export function servicesProblem(): Promise<string | null> {
   checked ??= (async () => {
-    const [p, r] = await Promise.all([reachable(PG_URL, 5432), reachable(REDIS_URL, 6379)]);
+    const [p, r] = await Promise.all([urlAnswers(PG_URL, 5432), urlAnswers(REDIS_URL, 6379)]);
     if (p && r) return null;
     return `${p ? '' : `Postgres at ${PG_URL} does not answer. `}${r ? '' : `Redis at ${REDIS_URL} does not answer. `}`;
   })();
@@ -57,6 +40,15 @@ export async function needServices(): Promise<{ skip?: string }> {
   if (!problem) return {};
   if (process.env.CI) throw new Error(`integration tests need Postgres and Redis in CI: ${problem}\n${HOW_TO_START}`);
   const message = `SKIPPED integration tests: ${problem}\n${HOW_TO_START}`;
+  console.error(`\n*** ${message}\n`);
+  return { skip: message };
+}
+
+/** `{ skip }` without Redis locally (for suites that need only Redis); in CI it fails the run. */
+export async function needRedis(what = 'agent integration tests'): Promise<{ skip?: string }> {
+  if (await urlAnswers(REDIS_URL, 6379)) return {};
+  const message = `SKIPPED ${what}: Redis at ${REDIS_URL} does not answer.\n${HOW_TO_START}`;
+  if (process.env.CI) throw new Error(message);
   console.error(`\n*** ${message}\n`);
   return { skip: message };
 }

@@ -5,7 +5,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import net from 'node:net';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -25,42 +24,13 @@ import {
   type SweepState,
 } from '../../../protocol/wire.js';
 
-export const REDIS_URL = process.env.HARROW_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+export { REDIS_URL } from '../../helpers/services.js';
+import { REDIS_URL } from '../../helpers/services.js';
 
 /** How long a test waits for something the agent should do before it fails (not a timing assertion). */
 export const PATIENCE_MS = 20_000;
 
-let redisChecked: Promise<boolean> | undefined;
-
-function redisAnswers(): Promise<boolean> {
-  redisChecked ??= new Promise((resolve) => {
-    const u = new URL(REDIS_URL);
-    const socket = net.connect({ host: u.hostname, port: Number(u.port || 6379) });
-    socket.setTimeout(1000);
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-    socket.once('timeout', () => {
-      socket.destroy();
-      resolve(false);
-    });
-  });
-  return redisChecked;
-}
-
-/** `{ skip }` without Redis locally; in CI a missing Redis fails the run. */
-export async function needRedis(): Promise<{ skip?: string }> {
-  if (await redisAnswers()) return {};
-  const message =
-    `SKIPPED agent integration tests: Redis at ${REDIS_URL} does not answer. Start it with\n` +
-    '  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no\n' +
-    'or point HARROW_TEST_REDIS_URL at yours.';
-  if (process.env.CI) throw new Error(message);
-  console.error(`\n*** ${message}\n`);
-  return { skip: message };
-}
+export { needRedis } from '../../helpers/services.js';
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
