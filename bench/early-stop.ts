@@ -2,7 +2,7 @@
  * Early-termination benchmark: how many training epochs do hyperband (W&B's rule), ASHA and the
  * median rule save on a random-search sweep, and what does it cost in the best final value?
  *
- *   npm run bench:early-stop        (node dist/bench/early-stop.js [--seeds N], default 5 seeds)
+ *   npm run bench:early-stop        (node dist/bench/early-stop.js [--seeds N] [--quick])
  *
  * Synthetic learning-curve suite. Each configuration (lr, width, dropout, optimizer) has a
  * noise-free curve loss(t) = final + (start − final)·exp(−t/τ), observed with relative Gaussian
@@ -25,12 +25,21 @@
  *
  * Targets (issue 5): total epochs at least 2× fewer than without stopping, for a best final value
  * within 5% of the no-stopping sweep's, both taken over all seeds (epochs summed, relative gap
- * averaged). The best final value is the noise-free final loss of the run with the best observed
- * final loss (see `SweepResult.chosenFinal` for why not the observed value itself). The "main"
- * arms use settings fixed before the first run of this bench; the other arms show how the
- * verdict moves with min_iter / grace period / eta and are not the targets' subject.
+ * averaged). The best final value is the noise-free final loss of the run the sweep would pick:
+ * the run with the lowest observed final-epoch loss among those that trained all EPOCHS epochs
+ * (see `SweepResult.chosenFinal` for why not the observed value itself).
  *
- * A second part times one decision at the scale of a 10,000-run sweep: `decideStops` re-reads
+ * Two protocols answer the question, and both are printed:
+ * 1. Out of the box: one setting per rule, fixed before the first run of this bench, on seeds
+ *    1..N (`--seeds N`, default 5).
+ * 2. Held out: a small grid of settings a user would plausibly try, declared here before any of
+ *    it was run. Each rule's setting is selected on the TUNING seeds only, and only the selected
+ *    setting is then run on the disjoint TEST seeds, whose figures are the verdict. The test seeds
+ *    are also disjoint from 1..20, on which an earlier in-sample sensitivity table of this bench
+ *    was read (it found e.g. hyperband eta 2 passing there; that table is gone, this grid and its
+ *    tuning-seed table replace it). Nothing here may be changed after looking at test figures.
+ *
+ * A last part times one decision at the scale of a 10,000-run sweep: `decideStops` re-reads
  * every curve; `EarlyTerminator` keeps sorted values per band and decides in O(log N).
  */
 import { performance } from 'node:perf_hooks';
@@ -46,7 +55,6 @@ import type { EarlyTerminateSpec, Observation, Params, SweepSpec } from '../stra
 const EPOCHS = 27;
 const RUNS = 100;
 const WORKERS = 4;
-const SEEDS = seedsFromArgv(process.argv.slice(2));
 const START_LOSS = 2.3;
 const TARGET_EPOCH_RATIO = 2;
 const TARGET_QUALITY_GAP = 0.05;
@@ -63,55 +71,131 @@ const baseConfig = {
   },
 };
 
-/** `--seeds N` runs seeds 1..N: one unlucky seed (the best configuration killed) moves a 5-seed mean a lot. */
-function seedsFromArgv(argv: string[]): number[] {
-  const i = argv.indexOf('--seeds');
-  const n = i === -1 ? 5 : Number(argv[i + 1]);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`--seeds needs a positive integer (got ${argv[i + 1] ?? 'nothing'}), e.g. --seeds 20`);
-    process.exit(2);
+interface Options {
+  /** Seeds of the out-of-the-box arms. */
+  fixedSeeds: number[];
+  /** Seeds on which the held-out protocol selects a setting per rule. */
+  tuningSeeds: number[];
+  /** Seeds on which the selected settings are judged; disjoint from the tuning seeds and from 1..20. */
+  testSeeds: number[];
+  /** Runs in the decision-cost part. */
+  scaleRuns: number;
+  quick: boolean;
+}
+
+const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, k) => from + k);
+
+/**
+ * `--seeds N` runs the out-of-the-box arms on seeds 1..N: one unlucky seed (the best configuration
+ * killed) moves a 5-seed mean a lot. `--quick` is a smoke run: few seeds everywhere (its "test"
+ * seeds are not the real test seeds), no verdict.
+ */
+function optionsFromArgv(argv: string[]): Options {
+  const usage = 'usage: node dist/bench/early-stop.js [--seeds N] [--quick]';
+  let quick = false;
+  let n: number | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--quick') {
+      quick = true;
+    } else if (a === '--seeds') {
+      const v = argv[i + 1];
+      const k = Number(v);
+      if (v === undefined || v.trim() === '' || !Number.isInteger(k) || k < 1) {
+        console.error(`--seeds needs a positive integer (got ${v ?? 'nothing'}), e.g. --seeds 20\n${usage}`);
+        process.exit(2);
+      }
+      n = k;
+      i++;
+    } else {
+      console.error(`unknown argument ${JSON.stringify(a)}\n${usage}`);
+      process.exit(2);
+    }
   }
-  return Array.from({ length: n }, (_, k) => k + 1);
+  return {
+    fixedSeeds: range(1, n ?? (quick ? 2 : 5)),
+    tuningSeeds: range(1000, quick ? 4 : 20),
+    // A smoke run must not peek at the test seeds: its own seeds, disjoint from every set above.
+    testSeeds: quick ? range(3000, 4) : range(2000, 20),
+    scaleRuns: quick ? 2_000 : 10_000,
+    quick,
+  };
 }
 
 interface Arm {
   name: string;
   spec: SweepSpec;
-  /** Settings fixed before the first run of this bench; the others show the sensitivity. */
-  main: boolean;
 }
 
 /** Every arm goes through the parser: W&B's `early_terminate` or Harrow's `harrow.early_terminate`. */
-function arm(name: string, extra: Record<string, unknown>, main: boolean): Arm {
+function arm(name: string, extra: Record<string, unknown>): Arm {
   const spec = parseSweepConfig({ ...baseConfig, ...extra });
   if ((extra.early_terminate ?? extra.harrow) !== undefined && spec.earlyTerminate === undefined) {
     throw new Error(`parseSweepConfig dropped the early-termination rule of arm ${name}`);
   }
-  return { name, spec, main };
+  return { name, spec };
 }
 
-function arms(): Arm[] {
-  const hyperband = (et: Record<string, unknown>): Record<string, unknown> => ({ early_terminate: { type: 'hyperband', ...et } });
-  const harrow = (et: Record<string, unknown>): Record<string, unknown> => ({ harrow: { early_terminate: et } });
-  // min_runs_per_rung = eta, as gp-bo.md §4.4 recommends against kills on near-empty rungs.
-  const asha = (et: Record<string, unknown>): Record<string, unknown> =>
-    harrow({ type: 'asha', grace_period: 3, eta: 3, max_iter: EPOCHS, min_runs_per_rung: 3, ...et });
+const hyperband = (et: Record<string, unknown>): Record<string, unknown> => ({ early_terminate: { type: 'hyperband', ...et } });
+const harrow = (et: Record<string, unknown>): Record<string, unknown> => ({ harrow: { early_terminate: et } });
+// min_runs_per_rung = eta, as gp-bo.md §4.4 recommends against kills on near-empty rungs.
+const asha = (et: Record<string, unknown>): Record<string, unknown> =>
+  harrow({ type: 'asha', grace_period: 3, eta: 3, max_iter: EPOCHS, min_runs_per_rung: 3, ...et });
+
+/** The out-of-the-box arms: settings fixed before the first run of this bench. */
+function fixedArms(): Arm[] {
   return [
-    arm('none', {}, true),
+    arm('none', {}),
     // Bands 3, 9, 27 (27 is never judged: a run that logs its last epoch has finished).
-    arm('hyperband', hyperband({ min_iter: 3, eta: 3 }), true),
-    arm('asha', asha({}), true),
-    arm('median', harrow({ type: 'median', min_steps: 3, min_runs: 5 }), true),
-    arm('hb min_iter 1', hyperband({ min_iter: 1, eta: 3 }), false),
-    arm('hb min_iter 9', hyperband({ min_iter: 9, eta: 3 }), false),
-    arm('hb non-strict', hyperband({ min_iter: 3, eta: 3, strict: false }), false),
-    arm('hb eta 2', hyperband({ min_iter: 3, eta: 2 }), false),
-    arm('hb band 9 only', hyperband({ max_iter: 27, s: 1, eta: 3 }), false),
-    arm('asha grace 1', asha({ grace_period: 1 }), false),
-    arm('asha grace 9', asha({ grace_period: 9 }), false),
-    arm('asha eta 2', asha({ eta: 2, min_runs_per_rung: 2 }), false),
-    arm('median steps 9', harrow({ type: 'median', min_steps: 9, min_runs: 5 }), false),
+    arm('hyperband', hyperband({ min_iter: 3, eta: 3 })),
+    arm('asha', asha({})),
+    arm('median', harrow({ type: 'median', min_steps: 3, min_runs: 5 })),
   ];
+}
+
+const RULES = ['hyperband', 'asha', 'median'] as const;
+type RuleName = (typeof RULES)[number];
+
+/** The out-of-the-box settings, in the words of the held-out grid. */
+const FIXED_LABEL: Record<RuleName, string> = {
+  hyperband: 'min_iter 3, eta 3, strict true',
+  asha: 'grace 3, eta 3',
+  median: 'min_steps 3, min_runs 5',
+};
+
+interface Setting {
+  rule: RuleName;
+  label: string;
+  arm: Arm;
+}
+
+/**
+ * The held-out grid, declared before any of it was run: values a user would plausibly write, not
+ * values found to pass. ASHA keeps min_runs_per_rung = eta (gp-bo.md §4.4), as the fixed arm does.
+ */
+function tuningGrid(): Setting[] {
+  const grid: Setting[] = [];
+  for (const minIter of [1, 2, 3, 5, 9]) {
+    for (const eta of [2, 3]) {
+      for (const strict of [true, false]) {
+        const label = `min_iter ${minIter}, eta ${eta}, strict ${strict}`;
+        grid.push({ rule: 'hyperband', label, arm: arm(`hyperband ${label}`, hyperband({ min_iter: minIter, eta, strict })) });
+      }
+    }
+  }
+  for (const grace of [1, 2, 3, 5, 9]) {
+    for (const eta of [2, 3]) {
+      const label = `grace ${grace}, eta ${eta}`;
+      grid.push({ rule: 'asha', label, arm: arm(`asha ${label}`, asha({ grace_period: grace, eta, min_runs_per_rung: eta })) });
+    }
+  }
+  for (const minSteps of [3, 5, 9]) {
+    for (const minRuns of [3, 5, 10]) {
+      const label = `min_steps ${minSteps}, min_runs ${minRuns}`;
+      grid.push({ rule: 'median', label, arm: arm(`median ${label}`, harrow({ type: 'median', min_steps: minSteps, min_runs: minRuns })) });
+    }
+  }
+  return grid;
 }
 
 /** mulberry32: small, fast and seedable; the bench must not depend on Math.random. */
@@ -267,65 +351,267 @@ function pad(s: string, n: number): string {
   return s.padStart(n);
 }
 
-function sweepPart(): boolean {
-  const armList = arms();
+function pct(x: number): string {
+  return `${(x * 100).toFixed(2)}%`;
+}
+
+/** "1000–1019" for a contiguous run of seeds, else the list. */
+function seedList(seeds: readonly number[]): string {
+  const first = seeds[0];
+  const last = seeds.at(-1);
+  if (first === undefined || last === undefined) return '(none)';
+  const contiguous = seeds.every((s, i) => s === first + i);
+  return contiguous && seeds.length > 2 ? `${first}–${last}` : seeds.join(', ');
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** One arm over a set of seeds, against the no-stopping arm on the same seeds. */
+interface Aggregate {
+  seeds: number[];
+  epochs: number;
+  /** No-stopping epochs / arm epochs, both summed over the seeds. */
+  ratio: number;
+  /** Per seed: chosen / no-stopping chosen − 1. */
+  gaps: number[];
+  meanGap: number;
+  medianGap: number;
+  worstGap: number;
+  worstSeed: number;
+  meanChosen: number;
+  time: number;
+  /** Seeds on which the arm alone meets both targets. */
+  seedsBoth: number;
+  epochPass: boolean;
+  /** Judged on the mean gap, as declared with the targets. */
+  qualityPass: boolean;
+}
+
+function aggregate(rs: readonly SweepResult[], none: readonly SweepResult[], seeds: readonly number[]): Aggregate {
+  const noneEpochs = none.reduce((sum, r) => sum + r.epochs, 0);
+  const epochs = rs.reduce((sum, r) => sum + r.epochs, 0);
+  const ratio = noneEpochs / epochs;
+  const gaps = rs.map((r, i) => r.chosenFinal / none[i]!.chosenFinal - 1);
+  const meanGap = gaps.reduce((sum, g) => sum + g, 0) / gaps.length;
+  const worstGap = Math.max(...gaps);
+  return {
+    seeds: [...seeds],
+    epochs,
+    ratio,
+    gaps,
+    meanGap,
+    medianGap: median(gaps),
+    worstGap,
+    worstSeed: seeds[gaps.indexOf(worstGap)]!,
+    meanChosen: rs.reduce((sum, r) => sum + r.chosenFinal, 0) / rs.length,
+    time: rs.reduce((sum, r) => sum + r.makespan, 0),
+    seedsBoth: rs.filter((r, i) => none[i]!.epochs / r.epochs >= TARGET_EPOCH_RATIO && gaps[i]! <= TARGET_QUALITY_GAP).length,
+    epochPass: ratio >= TARGET_EPOCH_RATIO,
+    qualityPass: meanGap <= TARGET_QUALITY_GAP,
+  };
+}
+
+/** P(X ≤ k) for X ~ Binomial(n, p). */
+function binomialCdf(k: number, n: number, p: number): number {
+  let term = (1 - p) ** n;
+  let sum = term;
+  for (let i = 1; i <= k; i++) {
+    term *= ((n - i + 1) / i) * (p / (1 - p));
+    sum += term;
+  }
+  return Math.min(1, sum);
+}
+
+/**
+ * Exact (Clopper–Pearson) 95% interval for the rate of seeds on which a rule loses more than the
+ * quality target. Losses are rare and large (the best configuration stopped: +30–50%), so a
+ * 20-seed mean can sit at 0% by luck; "0/20" still allows a rate of about 1 in 6.
+ */
+function badSeedRateInterval(k: number, n: number): [number, number] {
+  const solve = (f: (p: number) => number): number => {
+    let lo = 0;
+    let hi = 1;
+    for (let it = 0; it < 60; it++) {
+      const mid = (lo + hi) / 2;
+      if (f(mid) > 0) lo = mid;
+      else hi = mid;
+    }
+    return (lo + hi) / 2;
+  };
+  // Lower: P(X ≥ k) = 2.5%, i.e. 1 − P(X ≤ k − 1) rises with p. Upper: P(X ≤ k) = 2.5%, falls with p.
+  const lower = k === 0 ? 0 : solve((p) => 0.025 - (1 - binomialCdf(k - 1, n, p)));
+  const upper = k === n ? 1 : solve((p) => binomialCdf(k, n, p) - 0.025);
+  return [lower, upper];
+}
+
+/** Seeds on which the arm's chosen run is more than the quality target worse than no stopping's. */
+const badSeeds = (a: Aggregate): number => a.gaps.filter((g) => g > TARGET_QUALITY_GAP).length;
+
+/** "8.05% (2014)", or "0.00% (no seed)" when no seed is worse than without stopping. */
+function worstText(a: Aggregate): string {
+  return `${pct(a.worstGap)} (${a.worstGap > 0 ? a.worstSeed : 'no seed'})`;
+}
+
+function verdict(a: Aggregate): string {
+  return a.epochPass && a.qualityPass ? 'PASS' : 'FAIL';
+}
+
+function verdictDetail(a: Aggregate): string {
+  return `${verdict(a)} (epochs ${a.epochPass ? 'PASS' : 'FAIL'}, quality ${a.qualityPass ? 'PASS' : 'FAIL'})`;
+}
+
+const pairedWith = (none: readonly SweepResult[], rs: readonly SweepResult[]): boolean => rs.every((r, i) => r.configs === none[i]!.configs);
+
+/** Out of the box: the fixed arms on seeds 1..N. Prints as this bench always has. */
+function fixedPart(seeds: number[]): Map<RuleName, Aggregate> {
+  const armList = fixedArms();
   const results = new Map<string, SweepResult[]>();
-  for (const arm of armList) results.set(arm.name, SEEDS.map((seed) => simulate(arm.spec, seed)));
+  for (const arm of armList) results.set(arm.name, seeds.map((seed) => simulate(arm.spec, seed)));
   const none = results.get('none')!;
   const w = 15;
 
-  console.log(`Early-stop benchmark: random search, ${RUNS} runs × ${EPOCHS} epochs, ${WORKERS} async workers, seeds ${SEEDS.join(', ')}`);
-  const paired = armList.every((arm) => results.get(arm.name)!.every((r, i) => r.configs === none[i]!.configs));
+  console.log(`== Part 1: out of the box (settings fixed before the first run), seeds ${seeds.join(', ')}`);
+  console.log(`Early-stop benchmark: random search, ${RUNS} runs × ${EPOCHS} epochs, ${WORKERS} async workers, seeds ${seeds.join(', ')}`);
+  const paired = armList.every((arm) => pairedWith(none, results.get(arm.name)!));
   console.log(`configurations identical across arms for each seed: ${paired ? 'yes' : 'NO'}`);
   console.log('');
   console.log('Per seed (main settings). chosen = noise-free final loss of the run with the best observed final loss.');
   console.log(`${pad('arm', w)} ${pad('seed', 4)} ${pad('epochs', 7)} ${pad('stopped', 7)} ${pad('observed', 8)} ${pad('chosen', 8)} ${pad('sim time', 8)}`);
-  for (const arm of armList.filter((a) => a.main)) {
+  for (const arm of armList) {
     results.get(arm.name)!.forEach((r, i) => {
-      console.log(`${pad(arm.name, w)} ${pad(String(SEEDS[i]), 4)} ${pad(String(r.epochs), 7)} ${pad(String(r.stopped), 7)} ${pad(fmt(r.bestObserved), 8)} ${pad(fmt(r.chosenFinal), 8)} ${pad(fmt(r.makespan, 1), 8)}`);
+      console.log(`${pad(arm.name, w)} ${pad(String(seeds[i]), 4)} ${pad(String(r.epochs), 7)} ${pad(String(r.stopped), 7)} ${pad(fmt(r.bestObserved), 8)} ${pad(fmt(r.chosenFinal), 8)} ${pad(fmt(r.makespan, 1), 8)}`);
     });
   }
 
   console.log('');
   console.log('All seeds. fewer = no-stopping epochs / arm epochs; gap = chosen / no-stopping chosen − 1 (mean, worst seed).');
   console.log(`${pad('arm', w)} ${pad('epochs', 7)} ${pad('fewer', 6)} ${pad('chosen', 8)} ${pad('mean gap', 8)} ${pad('worst gap', 9)} ${pad('sim time', 8)}  verdict`);
-  const noneEpochs = none.reduce((sum, r) => sum + r.epochs, 0);
-  let mainPass = true;
+  const aggregates = new Map<RuleName, Aggregate>();
   const verdicts: string[] = [];
   for (const arm of armList) {
-    const rs = results.get(arm.name)!;
-    const epochs = rs.reduce((sum, r) => sum + r.epochs, 0);
-    const ratio = noneEpochs / epochs;
-    const gaps = rs.map((r, i) => r.chosenFinal / none[i]!.chosenFinal - 1);
-    const meanGap = gaps.reduce((sum, g) => sum + g, 0) / gaps.length;
-    const worstGap = Math.max(...gaps);
-    const meanChosen = rs.reduce((sum, r) => sum + r.chosenFinal, 0) / rs.length;
-    const time = rs.reduce((sum, r) => sum + r.makespan, 0);
-    const epochPass = ratio >= TARGET_EPOCH_RATIO;
-    const qualityPass = meanGap <= TARGET_QUALITY_GAP;
-    const verdict = arm.name === 'none' ? '' : `${epochPass ? 'PASS' : 'FAIL'} epochs, ${qualityPass ? 'PASS' : 'FAIL'} quality`;
-    console.log(`${pad(arm.name, w)} ${pad(String(epochs), 7)} ${pad(fmt(ratio, 2) + '×', 6)} ${pad(fmt(meanChosen), 8)} ${pad(pct(meanGap), 8)} ${pad(pct(worstGap), 9)} ${pad(fmt(time, 0), 8)}  ${verdict}`);
-    if (arm.name === 'none' || !arm.main) continue;
-    const seedsBoth = rs.filter((r, i) => none[i]!.epochs / r.epochs >= TARGET_EPOCH_RATIO && gaps[i]! <= TARGET_QUALITY_GAP).length;
-    // The issue's targets are for hyperband and ASHA; the median rule is reported alongside.
-    if (arm.name !== 'median') mainPass &&= epochPass && qualityPass;
+    const a = aggregate(results.get(arm.name)!, none, seeds);
+    const armVerdict = arm.name === 'none' ? '' : `${a.epochPass ? 'PASS' : 'FAIL'} epochs, ${a.qualityPass ? 'PASS' : 'FAIL'} quality`;
+    console.log(`${pad(arm.name, w)} ${pad(String(a.epochs), 7)} ${pad(fmt(a.ratio, 2) + '×', 6)} ${pad(fmt(a.meanChosen), 8)} ${pad(pct(a.meanGap), 8)} ${pad(pct(a.worstGap), 9)} ${pad(fmt(a.time, 0), 8)}  ${armVerdict}`);
+    const rule = RULES.find((r) => r === arm.name);
+    if (rule === undefined) continue;
+    aggregates.set(rule, a);
     verdicts.push(
-      `${epochPass ? 'PASS' : 'FAIL'} ${arm.name}: ${fmt(ratio, 2)}× fewer epochs (target ≥ ${TARGET_EPOCH_RATIO}×)`,
-      `${qualityPass ? 'PASS' : 'FAIL'} ${arm.name}: chosen final loss ${pct(meanGap)} from no-stopping's on average (target ≤ ${pct(TARGET_QUALITY_GAP)}; worst seed ${pct(worstGap)}; ${seedsBoth}/${SEEDS.length} seeds meet both targets alone)`,
+      `${a.epochPass ? 'PASS' : 'FAIL'} ${arm.name}: ${fmt(a.ratio, 2)}× fewer epochs (target ≥ ${TARGET_EPOCH_RATIO}×)`,
+      `${a.qualityPass ? 'PASS' : 'FAIL'} ${arm.name}: chosen final loss ${pct(a.meanGap)} from no-stopping's on average (target ≤ ${pct(TARGET_QUALITY_GAP)}; worst seed ${pct(a.worstGap)}; ${a.seedsBoth}/${seeds.length} seeds meet both targets alone)`,
     );
   }
   console.log('');
   for (const v of verdicts) console.log(v);
-  return mainPass;
+  return aggregates;
 }
 
-function pct(x: number): string {
-  return `${(x * 100).toFixed(2)}%`;
+interface Tuned {
+  setting: Setting;
+  tuning: Aggregate;
+  test: Aggregate;
+  /** Why this setting: it met the quality target on the tuning seeds, or had the smallest gap there. */
+  metOnTuning: boolean;
+  candidates: number;
 }
 
-/** One decision at the scale of a 10,000-run sweep, both APIs, on the same state. */
-function scalePart(): void {
-  const N = 10_000;
+/**
+ * The selection rule, declared with the grid: among settings whose mean gap on the tuning seeds
+ * meets the quality target, the one saving most epochs (ties: smaller gap, then grid order); if
+ * none meets it, the one with the smallest mean gap (ties: more savings, then grid order).
+ */
+function select(scored: { setting: Setting; tuning: Aggregate }[]): { setting: Setting; tuning: Aggregate; met: boolean } {
+  const meeting = scored.filter((s) => s.tuning.qualityPass);
+  const pool = meeting.length > 0 ? meeting : scored;
+  const better = meeting.length > 0
+    ? (a: Aggregate, b: Aggregate): boolean => a.ratio > b.ratio || (a.ratio === b.ratio && a.meanGap < b.meanGap)
+    : (a: Aggregate, b: Aggregate): boolean => a.meanGap < b.meanGap || (a.meanGap === b.meanGap && a.ratio > b.ratio);
+  let best = pool[0]!;
+  for (const s of pool) if (better(s.tuning, best.tuning)) best = s;
+  return { ...best, met: meeting.length > 0 };
+}
+
+function heldOutPart(tuningSeeds: number[], testSeeds: number[]): Map<RuleName, Tuned> {
+  if (tuningSeeds.some((s) => testSeeds.includes(s))) throw new Error('tuning and test seeds overlap');
+  const grid = tuningGrid();
+  const none = arm('none', {});
+  console.log('');
+  console.log(`== Part 2: held out. Settings selected on TUNING seeds ${seedList(tuningSeeds)} only; the selected setting of each rule judged on TEST seeds ${seedList(testSeeds)}.`);
+  console.log('Selection rule: among settings whose mean gap on the tuning seeds is ≤ 5%, most epochs saved; if none, smallest mean gap.');
+  console.log('No test-seed figure of any setting is computed before every selection is made.');
+
+  const noneTuning = tuningSeeds.map((seed) => simulate(none.spec, seed));
+  const scored = grid.map((setting) => {
+    const rs = tuningSeeds.map((seed) => simulate(setting.arm.spec, seed));
+    if (!pairedWith(noneTuning, rs)) throw new Error(`configurations differ from no-stopping's for ${setting.arm.name}`);
+    return { setting, tuning: aggregate(rs, noneTuning, tuningSeeds) };
+  });
+
+  const selected = new Map<RuleName, { setting: Setting; tuning: Aggregate; met: boolean; candidates: number }>();
+  const w = 32;
+  for (const rule of RULES) {
+    const candidates = scored.filter((s) => s.setting.rule === rule);
+    const choice = select(candidates);
+    selected.set(rule, { ...choice, candidates: candidates.length });
+    console.log('');
+    console.log(`${rule}: ${candidates.length} settings on the tuning seeds (in-sample: for selection only, not a verdict)`);
+    console.log(`${pad('setting', w)} ${pad('epochs', 7)} ${pad('fewer', 6)} ${pad('mean gap', 8)} ${pad('median gap', 10)} ${pad('worst gap', 9)}  quality ≤ 5%`);
+    for (const { setting, tuning: a } of candidates) {
+      const mark = setting === choice.setting ? '  ◀ selected' : '';
+      console.log(`${pad(setting.label, w)} ${pad(String(a.epochs), 7)} ${pad(fmt(a.ratio, 2) + '×', 6)} ${pad(pct(a.meanGap), 8)} ${pad(pct(a.medianGap), 10)} ${pad(pct(a.worstGap), 9)}  ${a.qualityPass ? 'yes' : 'no '}${mark}`);
+    }
+  }
+
+  // Selections are final from here on: the test seeds are simulated only now, and only for them.
+  console.log('');
+  console.log('Selected (from tuning seeds only):');
+  for (const rule of RULES) {
+    const s = selected.get(rule)!;
+    const why = s.met
+      ? `meets the quality target on the tuning seeds with the most epochs saved among those that do`
+      : `no setting met the quality target on the tuning seeds; smallest mean gap`;
+    console.log(`  ${pad(rule, 9)}: ${s.setting.label} (${why}; tuning ${fmt(s.tuning.ratio, 2)}× fewer, mean gap ${pct(s.tuning.meanGap)})`);
+  }
+
+  const noneTest = testSeeds.map((seed) => simulate(none.spec, seed));
+  const testResults = new Map<RuleName, SweepResult[]>();
+  const tuned = new Map<RuleName, Tuned>();
+  for (const rule of RULES) {
+    const s = selected.get(rule)!;
+    const rs = testSeeds.map((seed) => simulate(s.setting.arm.spec, seed));
+    if (!pairedWith(noneTest, rs)) throw new Error(`configurations differ from no-stopping's for ${s.setting.arm.name}`);
+    testResults.set(rule, rs);
+    tuned.set(rule, { setting: s.setting, tuning: s.tuning, test: aggregate(rs, noneTest, testSeeds), metOnTuning: s.met, candidates: s.candidates });
+  }
+
+  console.log('');
+  console.log(`Test seeds ${seedList(testSeeds)}, selected settings only. Per seed: epochs, and gap = chosen / no-stopping chosen − 1.`);
+  console.log(`${pad('seed', 5)} ${pad('none ep', 7)} ${pad('none chosen', 11)}${RULES.map((r) => ` ${pad(`${r} ep`, 12)} ${pad(`${r} gap`, 13)}`).join('')}`);
+  testSeeds.forEach((seed, i) => {
+    const n = noneTest[i]!;
+    const cells = RULES.map((r) => {
+      const res = testResults.get(r)![i]!;
+      return ` ${pad(String(res.epochs), 12)} ${pad(pct(tuned.get(r)!.test.gaps[i]!), 13)}`;
+    }).join('');
+    console.log(`${pad(String(seed), 5)} ${pad(String(n.epochs), 7)} ${pad(fmt(n.chosenFinal), 11)}${cells}`);
+  });
+  console.log('');
+  for (const rule of RULES) {
+    const t = tuned.get(rule)!;
+    const a = t.test;
+    const [lo, hi] = badSeedRateInterval(badSeeds(a), a.seeds.length);
+    console.log(`${verdict(a)} ${rule} [${t.setting.label}] on test seeds: ${fmt(a.ratio, 2)}× fewer epochs (${a.epochPass ? 'PASS' : 'FAIL'}, target ≥ ${TARGET_EPOCH_RATIO}×); ` +
+      `mean gap ${pct(a.meanGap)} (${a.qualityPass ? 'PASS' : 'FAIL'}, target ≤ ${pct(TARGET_QUALITY_GAP)}), median gap ${pct(a.medianGap)}, worst seed ${worstText(a)}; ` +
+      `${badSeeds(a)}/${a.seeds.length} seeds lose > ${pct(TARGET_QUALITY_GAP)} (95% interval for that rate ${pct(lo)} … ${pct(hi)}); ${a.seedsBoth}/${a.seeds.length} seeds meet both targets alone`);
+  }
+  return tuned;
+}
+
+/** One decision at the scale of a large sweep (10,000 runs by default), both APIs, on the same state. */
+function scalePart(N: number): void {
   const spec: EarlyTerminateSpec = { type: 'asha', gracePeriod: 3, eta: 3, maxIter: EPOCHS, minRunsPerRung: 3 };
   const next = rng(99);
   const curves: { runId: string; state: RunCurveState; values: number[] }[] = [];
@@ -364,8 +650,34 @@ function scalePart(): void {
   console.log(`  decisions that differ between the two: ${disagreements}`);
 }
 
+function summaryRow(rule: string, protocol: string, seeds: readonly number[], a: Aggregate): string {
+  return `${rule.padEnd(9)} ${protocol.padEnd(50)} ${seedList(seeds).padEnd(9)} ${pad(fmt(a.ratio, 2) + '×', 6)} ${pad(pct(a.meanGap), 8)} ${pad(pct(a.medianGap), 10)} ${pad(worstText(a), 17)} ${pad(`${badSeeds(a)}/${a.seeds.length}`, 9)}  ${verdictDetail(a)}`;
+}
+
+function summary(options: Options, fixed: Map<RuleName, Aggregate>, tuned: Map<RuleName, Tuned>, seconds: number): void {
+  console.log('');
+  console.log('==================================== SUMMARY ====================================');
+  if (options.quick) console.log('QUICK SMOKE RUN (--quick): too few seeds for a verdict; the PASS/FAIL below are not the benchmark\'s result.');
+  console.log(`Targets (issue 5, point 7): ≥ ${TARGET_EPOCH_RATIO}× fewer epochs than no stopping (summed over seeds) AND mean gap ≤ ${pct(TARGET_QUALITY_GAP)}.`);
+  console.log(`Best final value: the noise-free final loss of the run the sweep would pick, i.e. the run with the lowest observed`);
+  console.log(`loss at epoch ${EPOCHS} among runs that trained all ${EPOCHS} epochs (stopped runs cannot be picked). gap = arm's / no stopping's − 1, per seed.`);
+  console.log(`Held-out settings were selected on tuning seeds ${seedList(options.tuningSeeds)} only and are judged on test seeds ${seedList(options.testSeeds)}.`);
+  console.log('The issue\'s targets are for hyperband and ASHA; the median rule is reported alongside.');
+  console.log('seeds >5% = seeds on which the chosen run is more than 5% worse than no stopping\'s (the best configuration was stopped).');
+  console.log('');
+  console.log(`${'rule'.padEnd(9)} ${'protocol: setting'.padEnd(50)} ${'seeds'.padEnd(9)} ${pad('fewer', 6)} ${pad('mean gap', 8)} ${pad('median gap', 10)} ${pad('worst gap (seed)', 17)} ${pad('seeds >5%', 9)}  verdict`);
+  for (const rule of RULES) {
+    const t = tuned.get(rule)!;
+    console.log(summaryRow(rule, `out of the box: ${FIXED_LABEL[rule]}`, fixed.get(rule)!.seeds, fixed.get(rule)!));
+    console.log(summaryRow('', `held-out tuned: ${t.setting.label}`, t.test.seeds, t.test));
+  }
+  console.log('');
+  console.log(`bench took ${seconds.toFixed(1)} s`);
+}
+
+const options = optionsFromArgv(process.argv.slice(2));
 const t0 = performance.now();
-const pass = sweepPart();
-scalePart();
-console.log('');
-console.log(`${pass ? 'PASS' : 'FAIL'}: hyperband and ASHA targets at the main settings; bench took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+const fixed = fixedPart(options.fixedSeeds);
+const tuned = heldOutPart(options.tuningSeeds, options.testSeeds);
+scalePart(options.scaleRuns);
+summary(options, fixed, tuned, (performance.now() - t0) / 1000);

@@ -9,8 +9,10 @@
  * - per sample: α_s = K_ext⁻¹[y; y_s] and incumbent f*_s = max(f*, max y_s); σ(x) is shared;
  * - value = log-mean-exp over s of LogEI(μ_s(x), σ(x), f*_s).
  *
- * The Kriging believer (S = 1, y_pending = posterior mean) is the cheap fallback; both keep the
- * variance collapse around pending points that pushes simultaneous proposals apart.
+ * The Kriging believer (S = 1, y_pending = posterior mean) is the strategy's default (measured
+ * better with 8 workers on most test functions, see BayesTuning.pendingMode) and the fallback of
+ * the fantasies; both keep the variance collapse around pending points that pushes simultaneous
+ * proposals apart.
  */
 import { crossKernel, kernelMatrix } from './kernel.js';
 import { backSolve, extendCholesky, forwardSolve, forwardSolve4 } from './linalg.js';
@@ -27,8 +29,6 @@ export interface AcquisitionOptions {
   fantasyMaxPending?: number;
   /** Force the Kriging believer (for A/B runs). */
   krigingBeliever?: boolean;
-  /** EXPERIMENT */
-  fantasyIncumbent?: 'max' | 'fixed';
 }
 
 const VARIANCE_FLOOR = 1e-12;
@@ -131,7 +131,7 @@ export class LogEiAcquisition {
               yExt[n + j] = muP[j]! + acc;
             }
           }
-          if (options.fantasyIncumbent !== 'fixed') for (let j = 0; j < k; j++) bs = Math.max(bs, yExt[n + j]!);
+          for (let j = 0; j < k; j++) bs = Math.max(bs, yExt[n + j]!);
           best[s] = bs;
           const alpha = alphas.subarray(s * nAll, (s + 1) * nAll);
           forwardSolve(l, nAll, yExt, alpha);
