@@ -282,9 +282,11 @@ async function benchLatency(): Promise<void> {
 
 async function main(): Promise<void> {
   console.log(`# Harrow system benchmark${QUICK ? ' (quick)' : ''} — node ${process.version}, Postgres ${PG_URL.replace(/\/\/[^@]*@/, '//')}, Redis ${REDIS_URL}`);
-  await benchThroughput();
-  await benchPoints();
-  await benchLatency();
+  // `--only throughput|points|latency` runs one part (for profiling).
+  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+  if (!only || only === 'throughput') await benchThroughput();
+  if (!only || only === 'points') await benchPoints();
+  if (!only || only === 'latency') await benchLatency();
 }
 
 main().then(

@@ -262,7 +262,8 @@ export class Ingestor {
       if (result.status === 'duplicate') continue;
       fx.changedRuns.push(result.run);
       fx.sweepsTouched.add(e.sweepId);
-      fx.bestMaybeChanged.add(e.sweepId);
+      // Only a finished run with a value can be a new best.
+      if (state === 'finished' && result.run.objective !== null) fx.bestMaybeChanged.add(e.sweepId);
       if (state === 'failed') {
         const retried = await this.maybeRetry(tx, result.run, 'failed');
         if (retried) fx.retries.push(retried);

@@ -6,7 +6,7 @@
  * `run_cap` is never exceeded. Postgres first, then Redis.
  */
 import type { Observation, ObservationState, Params, SweepSpec } from '../strategies/types.js';
-import { allocateRunNumbers, getSweep, lockSweep, runCounts, type SweepRow } from '../db/sweeps.js';
+import { activeRuns, allocateRunNumbers, getSweep, lockSweep, queuedRuns, type SweepRow } from '../db/sweeps.js';
 import { insertRuns, strategyHistory, type NewRun, type RunRow } from '../db/runs.js';
 import type { RunJob } from '../protocol/wire.js';
 import { WIRE_VERSION } from '../protocol/wire.js';
@@ -69,15 +69,17 @@ export class Scheduler {
     const sweep = await getSweep(db, sweepId);
     if (!sweep || sweep.state !== 'running') return;
     const spec = await this.ctx.specs.get(sweepId);
-    const counts = await runCounts(db, sweepId);
-    const active = counts.queued + counts.running;
-
-    const capLeft = sweep.run_cap === null ? Infinity : sweep.run_cap - counts.total;
+    // Run numbers are allocated consecutively, so the sweep row already knows how many runs exist;
+    // this pass runs after every report batch, so it avoids counting the sweep's runs.
+    const total = sweep.next_number - 1;
+    const capLeft = sweep.run_cap === null ? Infinity : sweep.run_cap - total;
     if (capLeft <= 0) {
-      if (active === 0) await finishOrMoveSweep(this.ctx, sweepId, 'finished', `run cap of ${sweep.run_cap} reached`);
+      if ((await activeRuns(db, sweepId)) === 0) await finishOrMoveSweep(this.ctx, sweepId, 'finished', `run cap of ${sweep.run_cap} reached`);
       return;
     }
-    const want = Math.min(capLeft, (await this.demand(sweepId)) - counts.queued);
+    const demand = await this.demand(sweepId);
+    if (demand === 0) return;
+    const want = Math.min(capLeft, demand - (await queuedRuns(db, sweepId)));
     if (want <= 0) return;
 
     // Propose outside any transaction (a GP fit must not hold a database connection), then record
@@ -89,7 +91,7 @@ export class Scheduler {
       count: want,
     });
     if (proposals.length === 0) {
-      if (active === 0) {
+      if ((await activeRuns(db, sweepId)) === 0) {
         await finishOrMoveSweep(this.ctx, sweepId, 'finished', spec.method === 'grid' ? 'grid exhausted: every cell has run' : 'search space exhausted');
       }
       return;
@@ -102,8 +104,7 @@ export class Scheduler {
       await lockSweep(tx, sweepId);
       const now = await getSweep(tx, sweepId);
       if (!now || now.state !== 'running' || now.next_number !== sweep.next_number) return null;
-      const fresh = await runCounts(tx, sweepId);
-      const allowed = now.run_cap === null ? proposals.length : Math.max(0, Math.min(proposals.length, now.run_cap - fresh.total));
+      const allowed = now.run_cap === null ? proposals.length : Math.max(0, Math.min(proposals.length, now.run_cap - (now.next_number - 1)));
       if (allowed === 0) return [];
       const first = await allocateRunNumbers(tx, sweepId, allowed);
       const runs: NewRun[] = proposals.slice(0, allowed).map((p, i) => ({

@@ -114,29 +114,27 @@ export async function claimRun(
   q: Queryable,
   c: { runId: string; token: string; agentId: string; host: string; gpu: string | null },
 ): Promise<ClaimResult> {
+  // One statement (a claim is on every run's path): the run, its attempt and its event.
   const { rows } = await q.query<RunRow>(
-    `UPDATE runs SET state = 'running', attempt = attempt + 1, token = $2, agent_id = $3, host = $4, gpu = $5,
-       started_at = now(), heartbeat_at = now(), ended_at = NULL, exit_code = NULL, signal = NULL,
-       reason = 'claimed by agent ' || $3,
-       -- A new attempt starts from nothing: its value, summary and stop are its own.
-       summary = '{}'::jsonb, objective = NULL, objective_step = NULL, latest_value = NULL, metric_count = 0,
-       stop_info = NULL, output_tail = NULL
-     WHERE id = $1 AND state = 'queued' RETURNING *`,
-    [c.runId, c.token, c.agentId, c.host, c.gpu],
+    `WITH u AS (
+       UPDATE runs SET state = 'running', attempt = attempt + 1, token = $2, agent_id = $3, host = $4, gpu = $5,
+         started_at = now(), heartbeat_at = now(), ended_at = NULL, exit_code = NULL, signal = NULL,
+         reason = 'claimed by agent ' || $3,
+         -- A new attempt starts from nothing: its value, summary and stop are its own.
+         summary = '{}'::jsonb, objective = NULL, objective_step = NULL, latest_value = NULL, metric_count = 0,
+         stop_info = NULL, output_tail = NULL
+       WHERE id = $1 AND state = 'queued' RETURNING *),
+     a AS (
+       INSERT INTO run_attempts (run_id, attempt, token, agent_id, host, gpu, state)
+       SELECT id, attempt, $2, $3, $4, $5, 'running' FROM u),
+     e AS (
+       INSERT INTO run_events (run_id, attempt, from_state, to_state, reason, details)
+       SELECT id, attempt, 'queued', 'running', 'claimed by agent ' || $3 || ' (attempt ' || attempt || ')', $6::jsonb FROM u)
+     SELECT * FROM u`,
+    [c.runId, c.token, c.agentId, c.host, c.gpu, JSON.stringify({ agentId: c.agentId, host: c.host, gpu: c.gpu })],
   );
   const run = rows[0];
-  if (run) {
-    await q.query(
-      `INSERT INTO run_attempts (run_id, attempt, token, agent_id, host, gpu, state) VALUES ($1, $2, $3, $4, $5, $6, 'running')`,
-      [run.id, run.attempt, c.token, c.agentId, c.host, c.gpu],
-    );
-    await recordEvent(q, run, 'queued', 'running', `claimed by agent ${c.agentId} (attempt ${run.attempt})`, {
-      agentId: c.agentId,
-      host: c.host,
-      gpu: c.gpu,
-    });
-    return { status: 'accepted', run };
-  }
+  if (run) return { status: 'accepted', run };
   const current = await getRun(q, c.runId);
   if (!current) return { status: 'refused', run: null, why: 'no such run' };
   if (current.token === c.token) return { status: 'duplicate', run: current };
@@ -170,9 +168,17 @@ export type EndResult = { status: 'ended'; run: RunRow } | { status: 'duplicate'
 /** Ends the current attempt; a report with a stale token is refused. */
 export async function endRun(q: Queryable, e: EndRun): Promise<EndResult> {
   const { rows } = await q.query<RunRow>(
-    `UPDATE runs SET state = $3, exit_code = $4, signal = $5, reason = $6, output_tail = $7, ended_at = now()
-     WHERE id = $1 AND token = $2 AND state = 'running' RETURNING *`,
-    [e.runId, e.token, e.state, e.exitCode, e.signal, e.reason, e.tail],
+    `WITH u AS (
+       UPDATE runs SET state = $3, exit_code = $4, signal = $5, reason = $6, output_tail = $7, ended_at = now()
+       WHERE id = $1 AND token = $2 AND state = 'running' RETURNING *),
+     a AS (
+       UPDATE run_attempts SET state = $3, exit_code = $4, reason = $6, ended_at = now() WHERE run_id = $1 AND token = $2
+         AND EXISTS (SELECT 1 FROM u)),
+     e AS (
+       INSERT INTO run_events (run_id, attempt, from_state, to_state, reason, details)
+       SELECT id, attempt, 'running', $3, $6, $8::jsonb FROM u)
+     SELECT * FROM u`,
+    [e.runId, e.token, e.state, e.exitCode, e.signal, e.reason, e.tail, JSON.stringify({ exitCode: e.exitCode, signal: e.signal })],
   );
   const run = rows[0];
   if (!run) {
@@ -180,11 +186,6 @@ export async function endRun(q: Queryable, e: EndRun): Promise<EndResult> {
     if (current && current.token === e.token && current.state !== 'running') return { status: 'duplicate' };
     return { status: 'refused', why: current ? `stale attempt: run is ${current.state}, attempt ${current.attempt}` : 'no such run' };
   }
-  await q.query(
-    `UPDATE run_attempts SET state = $3, exit_code = $4, reason = $5, ended_at = now() WHERE run_id = $1 AND token = $2`,
-    [e.runId, e.token, e.state, e.exitCode, e.reason],
-  );
-  await recordEvent(q, run, 'running', e.state, e.reason, { exitCode: e.exitCode, signal: e.signal });
   return { status: 'ended', run };
 }
 

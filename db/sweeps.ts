@@ -104,6 +104,21 @@ export async function allocateRunNumbers(q: Queryable, sweepId: string, n: numbe
   return rows[0]!.first;
 }
 
+/** Runs of a sweep waiting for an agent (an index-only count). */
+export async function queuedRuns(q: Queryable, sweepId: string): Promise<number> {
+  const { rows } = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM runs WHERE sweep_id = $1 AND state = 'queued'`, [sweepId]);
+  return rows[0]!.n;
+}
+
+/** Runs of a sweep that are queued or running. */
+export async function activeRuns(q: Queryable, sweepId: string): Promise<number> {
+  const { rows } = await q.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM runs WHERE sweep_id = $1 AND state IN ('queued', 'running')`,
+    [sweepId],
+  );
+  return rows[0]!.n;
+}
+
 export type RunCounts = Record<RunState, number> & { total: number };
 
 export async function runCounts(q: Queryable, sweepId: string): Promise<RunCounts> {
