@@ -75,6 +75,11 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
     },
     async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
       const client = await pool.connect();
+      // A connection that dies while checked out emits 'error' on the client, which the pool only
+      // handles for idle clients; unhandled, it would kill the process. The failure reaches the
+      // caller through the rejected query anyway.
+      const onError = (err: Error) => options.onError?.(err);
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const tx: Transaction = {
@@ -87,14 +92,17 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
         };
         const result = await fn(tx);
         await client.query('COMMIT');
+        client.off('error', onError);
         client.release();
         return result;
       } catch (err) {
         // A broken connection cannot roll back; release it destroyed so the pool drops it.
         try {
           await client.query('ROLLBACK');
+          client.off('error', onError);
           client.release();
         } catch {
+          client.off('error', onError);
           client.release(true);
         }
         throw err;

@@ -3,9 +3,9 @@
  * 2012; BoTorch's X_pending and Optuna 5's qLogEI follow the same idea):
  *
  * - extend the Cholesky factor with the pending inputs (depends on X only, done once);
- * - draw S joint samples y_s of the pending outcomes from the posterior predictive, with fixed
+ * - draw S joint samples y_s of the pending (latent) outcomes from the posterior, with fixed
  *   base normals so that repeated evaluations agree; the extension's Schur block is exactly the
- *   Cholesky factor of that predictive covariance, so no extra factorization is needed;
+ *   Cholesky factor of that posterior covariance, so no extra factorization is needed;
  * - per sample: α_s = K_ext⁻¹[y; y_s] and incumbent f*_s = max(f*, max y_s); σ(x) is shared;
  * - value = log-mean-exp over s of LogEI(μ_s(x), σ(x), f*_s).
  *
@@ -32,6 +32,8 @@ export interface AcquisitionOptions {
 }
 
 const VARIANCE_FLOOR = 1e-12;
+/** Relative diagonal for pending outcomes conditioned on as exact values (jitter level). */
+const EXACT_PENDING_NOISE = 1e-6;
 
 export class LogEiAcquisition {
   readonly mode: AcquisitionMode;
@@ -88,7 +90,11 @@ export class LogEiAcquisition {
     if (k > 0) {
       const pendX = pending.subarray(0, k * d);
       const cross = crossKernel(post.x, n, pendX, k, d, post.isCat, post.kernel);
-      const dd = kernelMatrix(pendX, k, d, post.isCat, post.kernel, post.hyper.noise);
+      // Pending outcomes are fantasized as latent values and conditioned on exactly, not as noisy
+      // observations: a noisy fantasy only shrinks the variance around it like 1/√replicates, and
+      // with a learned noise of 1e-4..1e-3 parallel proposals piled up within 3e-4 of each other
+      // (Branin, 10 runs, 8 asks); exact conditioning keeps them apart at equal regret (bench).
+      const dd = kernelMatrix(pendX, k, d, post.isCat, post.kernel, EXACT_PENDING_NOISE * post.kernel.signal);
       const ext = extendCholesky(post.l, n, cross, dd, k);
       if (ext === null) {
         this.warnings.push(
@@ -145,7 +151,9 @@ export class LogEiAcquisition {
           for (let j = 0; j < k; j++) yExt[n + j] = muP[j]!;
           forwardSolve(l, nAll, yExt, alphas);
           backSolve(l, nAll, alphas, alphas);
-          best = Float64Array.of(incumbent);
+          let bs = incumbent;
+          for (let j = 0; j < k; j++) bs = Math.max(bs, muP[j]!);
+          best = Float64Array.of(bs);
           useKb = true;
         }
         mode = useKb ? 'kriging-believer' : 'fantasy-logei';

@@ -148,10 +148,10 @@ export interface FitOptions {
   alsoFromPriorMode: boolean;
   maxIterations: number;
   /**
-   * Iterations from the warm start. The previous optimum moves little per new observation and
-   * the next proposal continues from wherever this one stops, so a short budget costs nothing
-   * measurable (bench: identical median regret on six functions) and caps the time of fits whose
-   * optimum wanders (Ackley, mixed spaces) at a third.
+   * Iterations from the warm start (default 25). The previous optimum moves little per new
+   * observation and the next proposal continues from wherever this one stops, so a short budget
+   * costs nothing measurable (same median regret on six functions) and caps the time of fits
+   * whose optimum wanders (Ackley, mixed spaces).
    */
   warmMaxIterations?: number;
   /** Projected-gradient tolerance; default 1e-2 (Optuna's). */
