@@ -213,7 +213,7 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
     const { id } = parse(IdParamsSchema, req.params, 'params');
     const sweep = await sweepOr404(id);
     if (!sweep.goal) return { best: null, finished: 0, curve: [] };
-    const [best, curve] = await Promise.all([bestRun(ctx.db, id, sweep.goal), bestCurve(ctx.db, id, sweep.goal)]);
+    const { best, curve } = await readSnapshot(ctx.db, async (tx) => ({ best: await bestRun(tx, id, sweep.goal!), curve: await bestCurve(tx, id) }));
     return {
       best: bestRunOf(best),
       finished: curve.finished,

@@ -22,7 +22,7 @@ import {
   type MetricsReport,
 } from '../protocol/wire.js';
 import { SECOND } from '../protocol/time.js';
-import { claimRun, endRun, getRunsForUpdate, requeueRun, touchHeartbeats, type MetricSummary, type RunRow } from '../db/runs.js';
+import { claimRun, endRun, getRunsForUpdate, recordFinishedValue, requeueRun, touchHeartbeats, type MetricSummary, type RunRow } from '../db/runs.js';
 import { insertPoints, metricCurves, updateSummaries, type PointRow, type SummaryUpdate } from '../db/metrics.js';
 import { getSweep } from '../db/sweeps.js';
 import type { Queryable } from '../db/database.js';
@@ -263,7 +263,10 @@ export class Ingestor {
       fx.changedRuns.push(result.run);
       fx.sweepsTouched.add(e.sweepId);
       // Only a finished run with a value can be a new best.
-      if (state === 'finished' && result.run.objective !== null) fx.bestMaybeChanged.add(e.sweepId);
+      if (state === 'finished' && result.run.objective !== null) {
+        const spec = await this.ctx.specs.get(result.run.sweep_id);
+        if (spec.metric && (await recordFinishedValue(tx, result.run, spec.metric.goal))) fx.bestMaybeChanged.add(e.sweepId);
+      }
       if (state === 'failed') {
         const retried = await this.maybeRetry(tx, result.run, 'failed');
         if (retried) fx.retries.push(retried);

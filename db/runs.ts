@@ -277,6 +277,11 @@ export async function strategyHistory(
   return { ended, pending };
 }
 
+/** Every column but the output tail (up to 16 KiB a run), which lists never show. */
+const LIST_COLUMNS = `id, sweep_id, number, state, params, params_hash, proposal, attempt, token, agent_id, host, gpu,
+  exit_code, signal, reason, stop_info, NULL::text AS output_tail, summary, objective, objective_step, latest_value,
+  metric_count, created_at, started_at, heartbeat_at, ended_at`;
+
 export type RunSort = 'number' | '-number' | 'metric' | '-metric' | 'started' | '-started';
 
 export async function listRuns(
@@ -301,7 +306,7 @@ export async function listRuns(
     `SELECT t.total, p.* FROM
        (SELECT count(*)::int AS total FROM runs WHERE sweep_id = $1 AND ($2::text[] IS NULL OR state = ANY($2::text[]))) t
      LEFT JOIN LATERAL
-       (SELECT * FROM runs WHERE sweep_id = $1 AND ($2::text[] IS NULL OR state = ANY($2::text[]))
+       (SELECT ${LIST_COLUMNS} FROM runs WHERE sweep_id = $1 AND ($2::text[] IS NULL OR state = ANY($2::text[]))
         ORDER BY ${order} LIMIT $3 OFFSET $4) p ON true
      ORDER BY ${order}`,
     [o.sweepId, states, o.limit, o.offset],
@@ -333,7 +338,7 @@ export async function bestRunsMany(q: Queryable, sweeps: ReadonlyArray<{ id: str
 }
 
 export interface CurvePoint {
-  /** 1-based index among finished runs in the order they finished. */
+  /** 1-based index among finished runs with a value, in the order they finished. */
   index: number;
   runId: string;
   number: number;
@@ -341,25 +346,47 @@ export interface CurvePoint {
   at: Date;
 }
 
-/** The best-so-far curve over finished runs: only the points where the best improved. */
-export async function bestCurve(q: Queryable, sweepId: string, goal: 'minimize' | 'maximize'): Promise<{ points: CurvePoint[]; finished: number }> {
-  const agg = goal === 'maximize' ? 'max' : 'min';
-  const { rows } = await q.query<{ id: string; number: number; objective: number; idx: number; ended_at: Date; best: number; total: number }>(
-    `SELECT id, number, objective, idx, ended_at, best, total FROM (
-       SELECT id, number, objective, ended_at,
-              row_number() OVER w AS idx, ${agg}(objective) OVER w AS best, count(*) OVER () AS total
-       FROM runs WHERE sweep_id = $1 AND state = 'finished' AND objective IS NOT NULL
-       WINDOW w AS (ORDER BY ended_at, number ROWS UNBOUNDED PRECEDING)
-     ) t WHERE objective = best ORDER BY idx`,
+/**
+ * Counts a run that finished with a value and, when it beats the sweep's best, appends a point to
+ * the best-so-far curve. Called in the transaction that ends the run; the sweep row lock orders
+ * concurrent finishes. Returns whether the best improved.
+ */
+export async function recordFinishedValue(
+  q: Queryable,
+  run: Pick<RunRow, 'id' | 'sweep_id' | 'objective'>,
+  goal: 'minimize' | 'maximize',
+): Promise<boolean> {
+  if (run.objective === null) return false;
+  const { rows } = await q.query<{ finished_count: number; best_value: number | null }>(
+    `UPDATE sweeps SET finished_count = finished_count + 1 WHERE id = $1 RETURNING finished_count, best_value`,
+    [run.sweep_id],
+  );
+  const row = rows[0];
+  if (!row) return false;
+  const better = row.best_value === null || (goal === 'minimize' ? run.objective < row.best_value : run.objective > row.best_value);
+  if (!better) return false;
+  await q.query(`UPDATE sweeps SET best_value = $2 WHERE id = $1`, [run.sweep_id, run.objective]);
+  await q.query(`INSERT INTO best_points (sweep_id, idx, run_id, value, at) VALUES ($1, $2, $3, $4, now())`, [
+    run.sweep_id,
+    row.finished_count,
+    run.id,
+    run.objective,
+  ]);
+  return true;
+}
+
+/** The best-so-far curve over finished runs: the points where the best improved. */
+export async function bestCurve(q: Queryable, sweepId: string): Promise<{ points: CurvePoint[]; finished: number }> {
+  const { rows } = await q.query<{ idx: number; run_id: string; number: number; value: number; at: Date; finished: number }>(
+    `SELECT b.idx, b.run_id, r.number, b.value, b.at, s.finished_count AS finished
+     FROM sweeps s LEFT JOIN best_points b ON b.sweep_id = s.id LEFT JOIN runs r ON r.id = b.run_id
+     WHERE s.id = $1 ORDER BY b.idx`,
     [sweepId],
   );
-  const points: CurvePoint[] = [];
-  for (const r of rows) {
-    const last = points[points.length - 1];
-    if (last && last.value === r.objective) continue; // ties do not improve
-    points.push({ index: r.idx, runId: r.id, number: r.number, value: r.objective, at: r.ended_at });
-  }
-  return { points, finished: rows[0]?.total ?? 0 };
+  const points = rows
+    .filter((r) => r.idx !== null)
+    .map((r) => ({ index: r.idx, runId: r.run_id, number: r.number, value: r.value, at: r.at }));
+  return { points, finished: rows[0]?.finished ?? 0 };
 }
 
 export async function runEvents(

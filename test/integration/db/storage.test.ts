@@ -11,6 +11,7 @@ import { allocateRunNumbers, getSweep, insertSweep, runCounts, transitionSweep }
 import {
   bestCurve,
   bestRun,
+  recordFinishedValue,
   cancelQueuedRuns,
   claimRun,
   crashStaleRuns,
@@ -70,7 +71,7 @@ for (const backend of BACKENDS) {
     test('migrations applied twice change nothing', async () => {
       assert.deepEqual(await migrate(db), []);
       const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM harrow_migrations');
-      assert.equal(rows[0]!.n, 1);
+      assert.equal(rows[0]!.n, 2);
     });
 
     test('run numbers are allocated consecutively', async () => {
@@ -152,14 +153,26 @@ for (const backend of BACKENDS) {
             metricCount: 1,
           },
         ]);
-        if (i < 4) await endRun(db, { runId: id, token: `t${i}`, state: 'finished', exitCode: 0, signal: null, reason: 'exit 0', tail: '' });
-        await db.query(`UPDATE runs SET ended_at = now() + ($2::int * interval '1 second') WHERE id = $1 AND ended_at IS NOT NULL`, [id, i]);
+        if (i < 4) {
+          const ended = await endRun(db, { runId: id, token: `t${i}`, state: 'finished', exitCode: 0, signal: null, reason: 'exit 0', tail: '' });
+          assert.equal(ended.status, 'ended');
+          if (ended.status === 'ended') {
+            // Improves at runs 1, 2 and 4 (3 → 1 → 0.5); run 3's 2 is no improvement.
+            assert.equal(await recordFinishedValue(db, ended.run, 'minimize'), i !== 2);
+          }
+          await db.query(`UPDATE runs SET ended_at = now() + ($2::int * interval '1 second') WHERE id = $1`, [id, i]);
+        }
       }
       assert.equal((await bestRun(db, 'best', 'minimize'))!.id, 'best-4');
       assert.equal((await bestRun(db, 'best', 'maximize'))!.id, 'best-1');
-      const curve = await bestCurve(db, 'best', 'minimize');
+      const curve = await bestCurve(db, 'best');
       assert.equal(curve.finished, 4);
       assert.deepEqual(curve.points.map((p) => [p.index, p.value]), [[1, 3], [2, 1], [4, 0.5]]);
+      // Rebuilding from the runs (as the migration does for older sweeps) gives the same curve.
+      await db.query(`SELECT harrow_rebuild_best('best')`);
+      const rebuilt = await bestCurve(db, 'best');
+      assert.deepEqual(rebuilt.points.map((p) => [p.index, p.runId, p.value]), curve.points.map((p) => [p.index, p.runId, p.value]));
+      assert.equal(rebuilt.finished, 4);
       const byMetric = await listRuns(db, { sweepId: 'best', sort: 'metric', goal: 'minimize', limit: 2, offset: 0 });
       assert.equal(byMetric.total, 5);
       assert.deepEqual(byMetric.runs.map((r) => r.id), ['best-4', 'best-5']);
