@@ -185,18 +185,28 @@ async function benchPoints(): Promise<void> {
       const systemRate = stored / ((now() - t0) / 1000);
       await Promise.all(agents.map((a) => new Promise((r) => (a.exitCode !== null ? r(null) : a.once('exit', r)))));
 
-      // Baseline: the same number of points, inserted raw in batches of 1000 into the same table.
+      // Baseline: as many points (same columns, values and names as the script logs), inserted
+      // straight from a client in batches of 1000 rows: one INSERT ... SELECT FROM unnest(arrays).
       const db = ctl.ctx.db;
       await db.query(`INSERT INTO runs (id, sweep_id, number, state, params, params_hash) VALUES ('raw-1', $1, 100000, 'finished', '{}', 'x')`, [sweep.id]);
       const BATCH = 1000;
+      const t = new Date();
       const tr = now();
       for (let off = 0; off < total; off += BATCH) {
         const n = Math.min(BATCH, total - off);
         const seqs = Array.from({ length: n }, (_, i) => off + i + 1);
         await db.query(
           `INSERT INTO metrics (run_id, attempt, seq, step, name, value, time)
-           SELECT 'raw-1', 1, s, s, 'loss', 1.0 / s, now() FROM unnest($1::int[]) AS s`,
-          [seqs],
+           SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::text[], $6::float8[], $7::timestamptz[])`,
+          [
+            seqs.map(() => 'raw-1'),
+            seqs.map(() => 1),
+            seqs,
+            seqs.map((s) => s - 1),
+            seqs.map(() => 'loss'),
+            seqs.map((s) => 1 / s),
+            seqs.map(() => t.toISOString()),
+          ],
         );
       }
       const rawRate = total / ((now() - tr) / 1000);

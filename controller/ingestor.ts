@@ -23,7 +23,7 @@ import {
 } from '../protocol/wire.js';
 import { SECOND } from '../protocol/time.js';
 import { claimRun, endRun, getRunsForUpdate, recordFinishedValue, requeueRun, touchHeartbeats, type MetricSummary, type RunRow } from '../db/runs.js';
-import { insertPoints, metricCurves, updateSummaries, type PointRow, type SummaryUpdate } from '../db/metrics.js';
+import { attemptPoints, insertPoints, metricCurves, updateSummaries, type PointRow, type SummaryUpdate } from '../db/metrics.js';
 import { getSweep } from '../db/sweeps.js';
 import type { Queryable } from '../db/database.js';
 import type { ControllerContext } from './context.js';
@@ -298,10 +298,16 @@ export class Ingestor {
         points.push({ runId: r.runId, attempt: run.attempt, seq: p.seq, step: p.step, name: p.name, value: decodeValue(p.value), time: new Date(p.t) });
       }
     }
-    const inserted = await insertPoints(tx, points);
-    this.points += inserted.length;
+    const stored = await insertPoints(tx, points);
+    this.points += stored;
+    // The common case: every point is new, and summaries and curves extend what they had. After a
+    // re-delivery, the touched runs are rebuilt from what is stored instead (rare and exact).
+    const redelivered = stored < points.length;
+    const source = redelivered
+      ? await attemptPoints(tx, [...new Map(points.map((p) => [p.runId, { runId: p.runId, attempt: p.attempt }])).values()])
+      : [...points].sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : a.seq - b.seq));
     const byRun = new Map<string, PointRow[]>();
-    for (const p of inserted) {
+    for (const p of source) {
       let list = byRun.get(p.runId);
       if (!list) byRun.set(p.runId, (list = []));
       list.push(p);
@@ -311,7 +317,9 @@ export class Ingestor {
     for (const [id, pts] of byRun) {
       const run = runs.get(id)!;
       const spec = await this.ctx.specs.get(run.sweep_id);
-      updates.push(summarize(run, pts, spec));
+      const base = redelivered ? { ...run, summary: {}, objective: null, objective_step: null, latest_value: null, metric_count: 0 } : run;
+      updates.push(summarize(base, pts, spec));
+      if (redelivered) this.curves.delete(run.sweep_id);
       const metric = spec.metric;
       if (!metric) continue;
       const values = pts.filter((p) => p.name === metric.name).map((p) => p.value);

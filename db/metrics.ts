@@ -13,49 +13,67 @@ export interface PointRow {
 }
 
 /**
- * Appends points; points already stored (same run, attempt, seq) are skipped. Returns the points
- * inserted now, so summaries count each point exactly once however often a report is delivered.
- *
- * Duplicates are found first by probing the primary key (re-deliveries are rare, so this
- * usually returns nothing), which is cheaper than having the insert return every row it wrote.
- * ON CONFLICT stays as the guarantee should two deliveries of the same batch ever race.
+ * Appends points; a point already stored (same run, attempt, seq) is skipped. Returns how many
+ * were stored now. When that is fewer than given, some were re-delivered (a controller restarted
+ * before acknowledging them): the caller then rebuilds what it derives from points, such as run
+ * summaries, from what is stored, so every point counts exactly once without probing for
+ * duplicates on the common path.
  */
-export async function insertPoints(q: Queryable, points: readonly PointRow[]): Promise<PointRow[]> {
-  if (points.length === 0) return [];
-  const { rows: stored } = await q.query<{ run_id: string; attempt: number; seq: number }>(
-    `SELECT m.run_id, m.attempt, m.seq FROM metrics m
-     JOIN unnest($1::text[], $2::int[], $3::int[]) AS k(run_id, attempt, seq)
-       ON m.run_id = k.run_id AND m.attempt = k.attempt AND m.seq = k.seq`,
-    [points.map((p) => p.runId), points.map((p) => p.attempt), points.map((p) => p.seq)],
-  );
-  const key = (runId: string, attempt: number, seq: number) => `${runId}\u0000${attempt}\u0000${seq}`;
-  const skip = new Set(stored.map((r) => key(r.run_id, r.attempt, r.seq)));
-  const unique: PointRow[] = [];
+export async function insertPoints(q: Queryable, points: readonly PointRow[]): Promise<number> {
+  if (points.length === 0) return 0;
+  // One statement per attempt, with its few metric names sent once and referenced by index, and
+  // times as epoch milliseconds: encoding a text array element by element is the costly part of
+  // sending thousands of rows, so the repetitive columns are not sent as arrays at all.
+  const groups = new Map<string, PointRow[]>();
   for (const p of points) {
-    const k = key(p.runId, p.attempt, p.seq);
-    // Also drops a point repeated within this batch (the same report delivered twice).
-    if (skip.has(k)) continue;
-    skip.add(k);
-    unique.push(p);
+    const key = `${p.runId}\u0000${p.attempt}`;
+    let g = groups.get(key);
+    if (!g) groups.set(key, (g = []));
+    g.push(p);
   }
-  unique.sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : a.seq - b.seq));
-  if (unique.length === 0) return [];
-  await q.query(
-    `INSERT INTO metrics (run_id, attempt, seq, step, name, value, time)
-     SELECT * FROM unnest($1::text[], $2::int[], $3::int[], $4::int[], $5::text[], $6::float8[], $7::timestamptz[])
-     ON CONFLICT DO NOTHING`,
-    [
-      unique.map((p) => p.runId),
-      unique.map((p) => p.attempt),
-      unique.map((p) => p.seq),
-      unique.map((p) => p.step),
-      unique.map((p) => p.name),
-      // pg sends numbers as text: NaN and ±Infinity become 'NaN' / 'Infinity', which float8 accepts.
-      unique.map((p) => p.value),
-      unique.map((p) => p.time.toISOString()),
-    ],
+  let stored = 0;
+  for (const group of groups.values()) {
+    const names: string[] = [];
+    const nameIndex = new Map<string, number>();
+    const ni = group.map((p) => {
+      let i = nameIndex.get(p.name);
+      if (i === undefined) {
+        i = names.push(p.name);
+        nameIndex.set(p.name, i);
+      }
+      return i;
+    });
+    const { rowCount } = await q.query(
+      `INSERT INTO metrics (run_id, attempt, seq, step, name, value, time)
+       SELECT $1, $2, u.seq, u.step, ($3::text[])[u.ni], u.value, to_timestamp(u.t / 1000.0)
+       FROM unnest($4::int[], $5::int[], $6::int[], $7::float8[], $8::float8[]) AS u(seq, step, ni, value, t)
+       ON CONFLICT DO NOTHING`,
+      [
+        group[0]!.runId,
+        group[0]!.attempt,
+        names,
+        group.map((p) => p.seq),
+        group.map((p) => p.step),
+        ni,
+        // pg sends numbers as text: NaN and ±Infinity become 'NaN' / 'Infinity', which float8 accepts.
+        group.map((p) => p.value),
+        group.map((p) => p.time.getTime()),
+      ],
+    );
+    stored += rowCount;
+  }
+  return stored;
+}
+
+/** Every stored point of these attempts, in seq order per run. */
+export async function attemptPoints(q: Queryable, attempts: ReadonlyArray<{ runId: string; attempt: number }>): Promise<PointRow[]> {
+  const { rows } = await q.query<{ run_id: string; attempt: number; seq: number; step: number; name: string; value: number; time: Date }>(
+    `SELECT m.run_id, m.attempt, m.seq, m.step, m.name, m.value, m.time
+     FROM metrics m JOIN unnest($1::text[], $2::int[]) AS k(run_id, attempt) ON m.run_id = k.run_id AND m.attempt = k.attempt
+     ORDER BY m.run_id, m.seq`,
+    [attempts.map((a) => a.runId), attempts.map((a) => a.attempt)],
   );
-  return unique;
+  return rows.map((r) => ({ runId: r.run_id, attempt: r.attempt, seq: r.seq, step: r.step, name: r.name, value: r.value, time: r.time }));
 }
 
 export interface SummaryUpdate {

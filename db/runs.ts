@@ -269,7 +269,9 @@ export async function strategyHistory(
   pending: Array<Record<string, unknown>>;
 }> {
   const { rows } = await q.query<Pick<RunRow, 'params' | 'state' | 'objective' | 'latest_value'>>(
-    `SELECT params, state, objective, latest_value FROM runs WHERE sweep_id = $1 ORDER BY number`,
+    // Ended runs in the order they ended: each pass then sees the previous one's observations
+    // followed by the new ones, which lets the GP extend its factorization instead of redoing it.
+    `SELECT params, state, objective, latest_value FROM runs WHERE sweep_id = $1 ORDER BY ended_at NULLS LAST, number`,
     [sweepId],
   );
   const ended = rows.filter((r) => r.state !== 'queued' && r.state !== 'running');

@@ -24,7 +24,7 @@ import {
   strategyHistory,
   touchHeartbeats,
 } from '../../../db/runs.js';
-import { insertPoints, metricCurves, runHistory, updateSummaries } from '../../../db/metrics.js';
+import { attemptPoints, insertPoints, metricCurves, runHistory, updateSummaries } from '../../../db/metrics.js';
 
 const opts = await needServices();
 
@@ -129,8 +129,14 @@ for (const backend of BACKENDS) {
         { runId: 'met-1', attempt: 1, seq: 2, step: 1, name: 'loss', value: 0.5, time: t },
         { runId: 'met-1', attempt: 1, seq: 3, step: 2, name: 'loss', value: Number.NaN, time: t },
       ];
-      assert.equal((await insertPoints(db, batch)).length, 3);
-      assert.equal((await insertPoints(db, batch)).length, 0, 'a re-delivered batch inserts nothing');
+      assert.equal(await insertPoints(db, batch), 3);
+      assert.equal(await insertPoints(db, batch), 0, 'a re-delivered batch inserts nothing');
+      const again = [...batch.slice(1), { runId: 'met-1', attempt: 1, seq: 4, step: 3, name: 'loss', value: 0.25, time: t }];
+      assert.equal(await insertPoints(db, again), 1, 'only the new point of a partly re-delivered batch is stored');
+      assert.deepEqual(
+        (await attemptPoints(db, [{ runId: 'met-1', attempt: 1 }])).map((p) => p.seq),
+        [1, 2, 3, 4],
+      );
       const history = await runHistory(db, 'met-1', 1);
       assert.deepEqual(history.map((h) => h.value).slice(0, 2), [1.5, 0.5]);
       assert.ok(Number.isNaN(history[2]!.value));
