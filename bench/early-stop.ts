@@ -51,6 +51,7 @@ import {
   type RunCurveState,
 } from '../strategies/early-terminate/index.js';
 import type { EarlyTerminateSpec, Observation, Params, SweepSpec } from '../strategies/types.js';
+import { Rng } from '../strategies/space/rng.js';
 
 const EPOCHS = 27;
 const RUNS = 100;
@@ -198,16 +199,10 @@ function tuningGrid(): Setting[] {
   return grid;
 }
 
-/** mulberry32: small, fast and seedable; the bench must not depend on Math.random. */
+/** The project's seeded generator (xoshiro128**), as a function returning uniforms in [0, 1). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = Rng.from(seed);
+  return () => r.uniform();
 }
 
 function gaussian(next: () => number): number {

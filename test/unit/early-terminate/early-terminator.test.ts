@@ -8,17 +8,12 @@ import {
   type RunCurve,
   type RunCurveState,
 } from '../../../strategies/early-terminate/index.js';
+import { Rng } from '../../../strategies/space/rng.js';
 
-/** A small seeded generator (mulberry32) so the scenario is the same on every run. */
+/** The project's seeded generator (xoshiro128**), as a function returning uniforms in [0, 1). */
 function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const r = Rng.from(seed);
+  return () => r.uniform();
 }
 
 const specs: Array<[string, EarlyTerminateSpec]> = [
