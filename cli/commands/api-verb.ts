@@ -98,21 +98,25 @@ async function runInterruptible(argv: string[], runWith: ApiVerb['runWith']): Pr
   }
 }
 
-function contextOf(io: VerbIO): VerbContext {
-  let client: HarrowClient | undefined;
-  const stdout = io.stdout;
+/** How a verb writes to its output stream: lines, JSON, styling only on a terminal. */
+export function printerFor(stdout: OutputStream, env: Record<string, string | undefined>): Printer {
   const isTTY = stdout.isTTY === true;
   return {
+    line: (...lines) => void stdout.write(lines.map((l) => `${l}\n`).join('')),
+    json: (value) => void stdout.write(`${JSON.stringify(value, null, 2)}\n`),
+    write: (text) => void stdout.write(text),
+    style: detectStyle(stdout, env),
+    isTTY,
+    columns: isTTY ? stdout.columns : undefined,
+    rows: isTTY ? stdout.rows : undefined,
+  };
+}
+
+function contextOf(io: VerbIO): VerbContext {
+  let client: HarrowClient | undefined;
+  return {
     client: () => (client ??= new HarrowClient(loadClientConfig(io.env), io.fetch ? { fetch: io.fetch } : {})),
-    out: {
-      line: (...lines) => void stdout.write(lines.map((l) => `${l}\n`).join('')),
-      json: (value) => void stdout.write(`${JSON.stringify(value, null, 2)}\n`),
-      write: (text) => void stdout.write(text),
-      style: detectStyle(stdout, io.env),
-      isTTY,
-      columns: isTTY ? stdout.columns : undefined,
-      rows: isTTY ? stdout.rows : undefined,
-    },
+    out: printerFor(io.stdout, io.env),
     signal: io.signal,
     now: io.now ?? Date.now,
   };

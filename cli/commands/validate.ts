@@ -16,8 +16,8 @@ import {
   type ValidationResult,
 } from '../../strategies/index.js';
 import type { Command } from '../command.js';
-import { detectStyle, formatNumber, paint, type Style } from '../format.js';
-import { parseCliArgs, positionalArgs, type OutputStream, type Printer } from './api-verb.js';
+import { formatNumber, paint, type Style } from '../format.js';
+import { parseCliArgs, positionalArgs, printerFor, type OutputStream, type Printer } from './api-verb.js';
 
 /** What a local verb reads and writes; tests pass their own. */
 export interface LocalVerbIO {
@@ -36,7 +36,7 @@ export function defineLocalVerb(spec: {
   usage: string;
   run(argv: string[], out: Printer, env: Record<string, string | undefined>): Promise<number>;
 }): LocalVerb {
-  const runWith = (argv: string[], io: LocalVerbIO): Promise<number> => spec.run(argv, printer(io), io.env);
+  const runWith = (argv: string[], io: LocalVerbIO): Promise<number> => spec.run(argv, printerFor(io.stdout, io.env), io.env);
   return {
     name: spec.name,
     summary: spec.summary,
@@ -46,19 +46,6 @@ export function defineLocalVerb(spec: {
   };
 }
 
-function printer(io: LocalVerbIO): Printer {
-  const stdout = io.stdout;
-  const isTTY = stdout.isTTY === true;
-  return {
-    line: (...lines) => void stdout.write(lines.map((l) => `${l}\n`).join('')),
-    json: (value) => void stdout.write(`${JSON.stringify(value, null, 2)}\n`),
-    write: (text) => void stdout.write(text),
-    style: detectStyle(stdout, io.env),
-    isTTY,
-    columns: isTTY ? stdout.columns : undefined,
-    rows: isTTY ? stdout.rows : undefined,
-  };
-}
 
 const USAGE = `Usage: harrow validate FILE [--json]
 
