@@ -6,9 +6,10 @@
  *   node dist/bench/quality.js [--quick] [--seeds N] [--only Branin,Hartmann-3] [--jobs N]
  *
  * Reports median and interquartile range of simple regret (f(best so far) − f*) at 25/50/100
- * evaluations, the asynchronous arm's evaluations-to-reach-regret against the sequential GP's and
- * its duplicate proposals, and PASS/FAIL per target of issue 4. Runs are spread over worker
- * threads (one per core by default).
+ * evaluations; for the asynchronous arm, the evaluations it needs to reach the sequential GP's
+ * median regret after c evaluations (c = half, three quarters and all of the budget; the target
+ * is read at the whole budget) and its duplicate proposals; and PASS/FAIL per target of issue 4.
+ * Runs are spread over worker threads (one per core by default).
  */
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
@@ -175,7 +176,8 @@ function quantile(sorted: number[], q: number): number {
   const pos = (sorted.length - 1) * q;
   const lo = Math.floor(pos);
   const hi = Math.ceil(pos);
-  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+  // Interpolate only between distinct values: Infinity (not reached) must not turn into NaN.
+  return lo === hi || sorted[lo] === sorted[hi] ? sorted[lo]! : sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
 }
 
 function stats(values: number[]): { median: number; q1: number; q3: number } {
@@ -265,32 +267,39 @@ async function main(): Promise<void> {
   }
 
   console.log('\nAsynchronous arm: simulated workers (run times U(0.5, 1.5)), each asking with the others pending; runs of 1.5× the budget.');
-  console.log('r* = median sequential GP regret after a given number of evaluations; evaluations to reach r*, median [IQR] (∞: not reached)');
-  console.log(
-    pad('function', 26) + pad('r* at', 10) + pad('r*', 11) + pad('sequential', 22) + asyncArms.map((a) => pad(`${a.slice(5)} workers`, 22) + pad('ratio', 8)).join(''),
-  );
+  console.log('r*(c) = median sequential GP regret after c evaluations, so the sequential optimizer needs c evaluations to reach it;');
+  console.log('columns: evaluations the asynchronous arm needs to reach r*(c), median [IQR] over seeds (∞: not reached in 1.5× the budget), and its ratio to c.');
+  console.log('The target is read at c = the budget (the regret the sequential optimizer reaches with its budget); half and three quarters are reported beside it.');
+  console.log(pad('function', 26) + pad('c', 6) + pad('r*(c)', 11) + asyncArms.map((a) => pad(`${a.slice(5)} workers`, 22) + pad('ratio', 8)).join(''));
+  const earlier: number[] = [];
   for (const fn of functions) {
     const seq = of(fn.name, 'gp');
-    for (const at of [Math.round(fn.budget / 2), Math.round((3 * fn.budget) / 4)]) {
+    const levels = [Math.round(fn.budget / 2), Math.round((3 * fn.budget) / 4), fn.budget];
+    for (const at of levels) {
       const rStar = stats(seq.map((r) => r.regret[at - 1]!)).median;
-      const seqEvals = stats(seq.map((r) => evalsToReach(r.regret, rStar)));
-      const cell = (s: { median: number; q1: number; q3: number }): string => pad(`${fmt(s.median)} [${fmt(s.q1)}, ${fmt(s.q3)}]`, 22);
-      let line = pad(at === Math.round(fn.budget / 2) ? fn.name : '', 26) + pad(String(at), 10) + pad(fmt(rStar), 11) + cell(seqEvals);
+      let line = pad(at === levels[0] ? fn.name : '', 26) + pad(String(at), 6) + pad(fmt(rStar), 11);
       for (const arm of asyncArms) {
         const s = stats(of(fn.name, arm).map((r) => evalsToReach(r.regret, rStar)));
-        const ratio = s.median / seqEvals.median;
-        line += cell(s) + pad(fmt(ratio), 8);
-        if (arm === 'async8') {
+        const ratio = s.median / at;
+        line += pad(`${fmt(s.median)} [${fmt(s.q1)}, ${fmt(s.q3)}]`, 22) + pad(fmt(ratio), 8);
+        if (arm !== 'async8') continue;
+        if (at === fn.budget) {
           targets.push({
-            name: `${fn.name}: 8 workers reach r*(${at}) within 1.5× the sequential evaluations`,
+            name: `${fn.name}: 8 workers reach r*(${at}) within 1.5× the sequential ${at} evaluations`,
             target: 'ratio ≤ 1.5',
-            measured: `${fmt(ratio)} (${fmt(s.median)} vs ${fmt(seqEvals.median)})`,
+            measured: `${fmt(ratio)} (${fmt(s.median)} evaluations)`,
             pass: ratio <= 1.5,
           });
-        }
+        } else earlier.push(ratio);
       }
       console.log(line);
     }
+  }
+  if (asyncArms.includes('async8') && earlier.length > 0) {
+    const within = earlier.filter((r) => r <= 1.5).length;
+    console.log(
+      `8 workers at half and three quarters of the budget (not targets): ${within} of ${earlier.length} levels within 1.5×; ratios ${fmt(Math.min(...earlier))}–${fmt(Math.max(...earlier))}`,
+    );
   }
   console.log('\nDuplicate proposals (same params as an earlier evaluated or pending run), summed over seeds');
   for (const fn of functions) {
