@@ -5,6 +5,7 @@
  * Everything in `strategies/` is a function of (spec, seed, history): no I/O, no clock, no
  * `Math.random`. The controller, `harrow preview` and the benchmarks all call the same code.
  */
+import type { PriorPreset } from './bayes/priors.js';
 
 /** Any value a YAML/JSON sweep file can hold. */
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -130,6 +131,22 @@ export interface RetrySpec {
   on: Array<'crashed' | 'failed'>;
 }
 
+/**
+ * Tuning of the Bayesian optimizer (`harrow.bayes`, only with `method: bayes`). Only what the file
+ * sets is present; `createBayesStrategy` fills the rest with the strategy's defaults.
+ */
+export interface BayesSpec {
+  /** Lengthscale prior preset: `optuna` (the default) or `hvarfner` (many dimensions, rugged objectives). */
+  prior?: PriorPreset;
+  /** Pin the GP noise at its 1e-6 floor: the objective is known to be noise-free. Default false. */
+  deterministic?: boolean;
+  /**
+   * Runs of the quasi-random (Sobol) design before the GP takes over, an integer ≥ 1, used as
+   * given. Default clamp(2d, 5, 10) for d searched dimensions, at most run_cap/5, never below 5.
+   */
+  initialDesign?: number;
+}
+
 /** The normalized sweep: what `parseSweepConfig` returns and what the controller stores. */
 export interface SweepSpec {
   method: Method;
@@ -148,6 +165,8 @@ export interface SweepSpec {
   harrow: {
     seed?: number;
     retry: RetrySpec;
+    /** The Bayesian optimizer's tuning (`harrow.bayes`); present only when the file has the block. */
+    bayes?: BayesSpec;
   };
   /** Non-fatal findings (deprecated forms, coerced values), each `{ path, message }`. */
   warnings: Issue[];

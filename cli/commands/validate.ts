@@ -137,6 +137,15 @@ function printSpec(out: Printer, file: string, spec: SweepSpec): void {
   if (spec.program !== undefined) out.line(`  program: ${spec.program}`);
   out.line(`  command: ${spec.command.join(' ')}`);
   if (spec.harrow.seed !== undefined) out.line(`  seed: ${spec.harrow.seed}`);
+  const bayes = spec.harrow.bayes;
+  if (bayes !== undefined && Object.keys(bayes).length > 0) {
+    const parts = [
+      bayes.prior !== undefined ? `prior ${bayes.prior}` : '',
+      bayes.deterministic !== undefined ? (bayes.deterministic ? 'deterministic' : 'noise learned') : '',
+      bayes.initialDesign !== undefined ? `initial design ${bayes.initialDesign} runs` : '',
+    ].filter(Boolean);
+    out.line(`  bayes: ${parts.join(', ')}`);
+  }
   const retry = spec.harrow.retry;
   out.line(`  retries: ${retry.maxAttempts <= 1 || retry.on.length === 0 ? 'none' : `up to ${retry.maxAttempts - 1} on ${retry.on.join(' or ')}`}`);
 

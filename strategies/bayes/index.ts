@@ -1,17 +1,43 @@
 /** The Bayesian (GP) strategy. `createBayesStrategy` is what `createStrategy` calls for `method: bayes`. */
 import type { EncodedSpace, MetricSpec, Strategy, SweepSpec } from '../types.js';
 import { encodeSpace } from '../space/index.js';
-import { BayesStrategy, type BayesOptions } from './bayes-strategy.js';
+import { BayesStrategy, type BayesOptions, type BayesTuning } from './bayes-strategy.js';
 
 export { BayesStrategy, defaultInitialDesign, type BayesOptions, type BayesTuning } from './bayes-strategy.js';
 export { PRIOR_PRESETS, type PriorPreset } from './priors.js';
 
-/** Synchronous and pure: the controller runs it in a worker thread (`controller/strategy-worker.ts`). */
+/**
+ * Synchronous and pure: the controller runs it in a worker thread (`controller/strategy-worker.ts`).
+ *
+ * Tuning comes from the sweep file's `harrow.bayes` (`prior`, `deterministic`, `initial_design`);
+ * an option the caller passes explicitly (not `undefined`) wins over the file's, and what neither
+ * sets gets the strategy's default.
+ */
 export function createBayesStrategy(spec: SweepSpec, options: BayesOptions): Strategy {
   if (spec.metric === undefined) {
     throw new RangeError('method: bayes needs a metric to optimize; add `metric: { name: ..., goal: minimize | maximize }`');
   }
-  return new BayesStrategy(encodeSpace(spec), spec.metric, { ...options, ...(spec.runCap === undefined ? {} : { runCap: spec.runCap }) });
+  return new BayesStrategy(encodeSpace(spec), spec.metric, {
+    ...fileTuning(spec),
+    ...definedOnly(options),
+    ...(spec.runCap === undefined ? {} : { runCap: spec.runCap }),
+  });
+}
+
+/** `harrow.bayes` as library options (none in specs stored before the block existed). */
+function fileTuning(spec: SweepSpec): BayesTuning {
+  const file = spec.harrow?.bayes; // `?.`: hand-built specs from JavaScript may lack `harrow`
+  if (file === undefined) return {};
+  const tuning: BayesTuning = {};
+  if (file.prior !== undefined) tuning.prior = file.prior;
+  if (file.deterministic !== undefined) tuning.deterministic = file.deterministic;
+  if (file.initialDesign !== undefined) tuning.initialDesign = file.initialDesign;
+  return tuning;
+}
+
+/** The options without their `undefined` entries, so `{ prior: undefined }` does not hide the file's. */
+function definedOnly(options: BayesOptions): BayesOptions {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as BayesOptions;
 }
 
 /** The same strategy over an explicit encoding (tests and benchmarks with hand-made spaces). */

@@ -9,6 +9,7 @@
  */
 import type {
   AshaSpec,
+  BayesSpec,
   EarlyTerminateSpec,
   HyperbandSpec,
   Impute,
@@ -22,6 +23,7 @@ import type {
 import { checkCommandTemplate, defaultCommand } from '../command/command-template.js';
 import { pyNumber } from '../command/python-format.js';
 import { lookupParam } from '../command/render-command.js';
+import { PRIOR_PRESETS } from '../bayes/priors.js';
 import { hyperbandBands } from '../early-terminate/bands.js';
 import { leafCount } from '../space/leaf-model.js';
 import { closestMatch } from './closest-match.js';
@@ -119,8 +121,18 @@ function validateTop(c: IssueCollector, raw: unknown): SweepSpec | undefined {
     );
   }
   const earlyTerminate: EarlyTerminateSpec | undefined = hyperband ?? harrow.earlyTerminate;
+  if (harrow.bayesPresent && method !== undefined && method !== 'bayes') {
+    c.error(['harrow', 'bayes'], `only applies to method: bayes (this sweep is method: ${method}); remove harrow.bayes, or use method: bayes`);
+  }
 
   const runCap = positiveInteger(c, raw, 'run_cap', [], 'the largest number of runs the sweep starts, e.g. run_cap: 50');
+  const design = harrow.bayes?.initialDesign;
+  if (design !== undefined && runCap !== undefined && design >= runCap) {
+    c.warn(
+      ['harrow', 'bayes', 'initial_design'],
+      `is ${design} but run_cap is ${runCap}: every run will come from the quasi-random design and the GP never proposes; lower initial_design or raise run_cap`,
+    );
+  }
   const program = c.string(raw, 'program', [], { nonEmpty: true });
   const name = c.string(raw, 'name', []);
   const description = c.string(raw, 'description', []);
@@ -148,7 +160,11 @@ function validateTop(c: IssueCollector, raw: unknown): SweepSpec | undefined {
     method,
     parameters,
     command,
-    harrow: { retry: harrow.retry, ...(harrow.seed !== undefined ? { seed: harrow.seed } : {}) },
+    harrow: {
+      retry: harrow.retry,
+      ...(harrow.seed !== undefined ? { seed: harrow.seed } : {}),
+      ...(harrow.bayes !== undefined ? { bayes: harrow.bayes } : {}),
+    },
     warnings: [],
   };
   if (metric) spec.metric = metric;
@@ -243,17 +259,19 @@ interface HarrowBlock {
   retry: RetrySpec;
   earlyTerminate?: AshaSpec | MedianSpec;
   earlyTerminatePresent: boolean;
+  bayes?: BayesSpec;
+  bayesPresent: boolean;
 }
 
 function validateHarrow(c: IssueCollector, raw: unknown): HarrowBlock {
-  const block: HarrowBlock = { retry: { maxAttempts: 3, on: ['crashed'] }, earlyTerminatePresent: false };
+  const block: HarrowBlock = { retry: { maxAttempts: 3, on: ['crashed'] }, earlyTerminatePresent: false, bayesPresent: false };
   if (raw === undefined) return block;
   const path = ['harrow'];
   if (!isMapping(raw)) {
-    c.error(path, `must be a mapping of Harrow settings (seed, retry, early_terminate) (got ${describe(raw)})`);
+    c.error(path, `must be a mapping of Harrow settings (seed, retry, early_terminate, bayes) (got ${describe(raw)})`);
     return block;
   }
-  c.unknownKeys(raw, path, ['seed', 'retry', 'early_terminate'], 'harrow');
+  c.unknownKeys(raw, path, ['seed', 'retry', 'early_terminate', 'bayes'], 'harrow');
   const seed = c.number(raw, 'seed', path, { integer: true });
   if (seed !== undefined) block.seed = seed;
   if (raw.retry !== undefined) {
@@ -265,7 +283,39 @@ function validateHarrow(c: IssueCollector, raw: unknown): HarrowBlock {
     const rule = validateHarrowRule(c, raw.early_terminate, [...path, 'early_terminate']);
     if (rule) block.earlyTerminate = rule;
   }
+  if (raw.bayes !== undefined) {
+    block.bayesPresent = true;
+    const bayes = validateBayes(c, raw.bayes, [...path, 'bayes']);
+    if (bayes) block.bayes = bayes;
+  }
   return block;
+}
+
+/** `harrow.bayes`: the Bayesian optimizer's tuning; only the keys the file sets are kept. */
+function validateBayes(c: IssueCollector, raw: unknown, path: Path): BayesSpec | undefined {
+  if (!isMapping(raw)) return c.error(path, `must be a mapping such as {prior: hvarfner, deterministic: true, initial_design: 8} (got ${describe(raw)})`);
+  c.unknownKeys(raw, path, ['prior', 'deterministic', 'initial_design'], 'bayes');
+  const prior = c.choice(raw, 'prior', path, PRIOR_PRESETS, ' (the lengthscale prior: optuna, the default, or hvarfner for more than ~10 parameters or rugged objectives)');
+  const deterministic = c.boolean(raw, 'deterministic', path);
+  const initialDesign = validateInitialDesign(c, raw, path);
+  const spec: BayesSpec = {};
+  if (prior !== undefined) spec.prior = prior;
+  if (deterministic !== undefined) spec.deterministic = deterministic;
+  if (initialDesign !== undefined) spec.initialDesign = initialDesign;
+  return spec;
+}
+
+/** An integer ≥ 1 (a non-number gets the shared "must be a number"); a wrong number is told the default. */
+function validateInitialDesign(c: IssueCollector, raw: Record<string, unknown>, path: Path): number | undefined {
+  const v = c.number(raw, 'initial_design', path);
+  if (v === undefined) return undefined;
+  const at = [...path, 'initial_design'];
+  if (Number.isSafeInteger(v) && v >= 1 && !c.isFloat(at)) return v;
+  const fix = Number.isInteger(v) && v >= 1 ? `; write it without a decimal point, initial_design: ${v}` : '';
+  return c.error(
+    at,
+    `must be an integer ≥ 1 (got ${v})${fix}: the number of quasi-random (Sobol) runs before the GP takes over, e.g. initial_design: 8; left out, it is clamp(2d, 5, 10) for the d parameters that vary, at most run_cap/5 and never below 5`,
+  );
 }
 
 function validateRetry(c: IssueCollector, raw: unknown, path: Path): RetrySpec | undefined {
