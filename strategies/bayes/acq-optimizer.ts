@@ -14,8 +14,8 @@ import type { Rng } from '../space/rng.js';
 
 /** What the optimizer needs from an acquisition function. */
 export interface Acquisition {
-  value(point: ArrayLike<number>): number;
-  valueAndGradient(point: ArrayLike<number>, grad: Float64Array): number;
+  value(point: Float64Array): number;
+  valueAndGradient(point: Float64Array, grad: Float64Array): number;
   scoreBatch(points: Float64Array, m: number, out: Float64Array): void;
 }
 

@@ -14,7 +14,7 @@
  * near-replicates of a pending run (measured: 8 simultaneous proposals within 1e-4 of each other
  * on Branin after 10 runs); the fantasies also move the mean, which keeps them apart.
  */
-import { crossKernel, kernelMatrix } from './kernel.js';
+import { crossKernel, kernelMatrix, scaledSqDist } from './kernel.js';
 import { backSolve, extendCholesky, forwardSolve, forwardSolve4 } from './linalg.js';
 import { logH } from './log-ei.js';
 import type { GpPosterior } from './gp-posterior.js';
@@ -178,21 +178,10 @@ export class LogEiAcquisition {
   }
 
   /** Fills kx (kernel vector) and coef (∂k/∂q·2 factor) for one point. */
-  private kernelVector(point: ArrayLike<number>, withCoef: boolean): void {
+  private kernelVector(point: Float64Array, withCoef: boolean): void {
     const { x, d, isCat, kappa, signal, kx, coef, nAll } = this;
     for (let a = 0; a < nAll; a++) {
-      const o = a * d;
-      let q = 0;
-      for (let j = 0; j < d; j++) {
-        const u = point[j]!;
-        const w = x[o + j]!;
-        if (isCat[j] === 1) {
-          if (u !== w) q += kappa[j]!;
-        } else {
-          const t = u - w;
-          q += kappa[j]! * t * t;
-        }
-      }
+      const q = scaledSqDist(point, 0, x, a, d, isCat, kappa);
       const r = Math.sqrt(5 * q);
       const e = Math.exp(-r);
       kx[a] = signal * (1 + r + (5 / 3) * q) * e;
@@ -202,16 +191,16 @@ export class LogEiAcquisition {
   }
 
   /** Acquisition value (log scale). */
-  value(point: ArrayLike<number>): number {
+  value(point: Float64Array): number {
     return this.evaluate(point, null);
   }
 
   /** Value, and its gradient with respect to the numeric coordinates (0 for categoricals). */
-  valueAndGradient(point: ArrayLike<number>, grad: Float64Array): number {
+  valueAndGradient(point: Float64Array, grad: Float64Array): number {
     return this.evaluate(point, grad);
   }
 
-  private evaluate(point: ArrayLike<number>, grad: Float64Array | null): number {
+  private evaluate(point: Float64Array, grad: Float64Array | null): number {
     this.evaluations++;
     const { nAll, kx, v, alphas, best, samples, le, dz, zs } = this;
     this.kernelVector(point, grad !== null);
@@ -276,21 +265,10 @@ export class LogEiAcquisition {
       const bs = Math.min(4, m - start);
       for (let c = 0; c < 4; c++) {
         // A short last group repeats its last point rather than branching in the solve.
-        const p = (start + Math.min(c, bs - 1)) * d;
+        const row = start + Math.min(c, bs - 1);
         const o = c * nAll;
         for (let a = 0; a < nAll; a++) {
-          const xa = a * d;
-          let q = 0;
-          for (let j = 0; j < d; j++) {
-            const u = points[p + j]!;
-            const w = x[xa + j]!;
-            if (isCat[j] === 1) {
-              if (u !== w) q += kappa[j]!;
-            } else {
-              const t = u - w;
-              q += kappa[j]! * t * t;
-            }
-          }
+          const q = scaledSqDist(points, row, x, a, d, isCat, kappa);
           const r = Math.sqrt(5 * q);
           kb[o + a] = signal * (1 + r + (5 / 3) * q) * Math.exp(-r);
         }
