@@ -28,6 +28,8 @@ interface Job {
 interface JobResult extends Job {
   /** Simple regret of the best value after each evaluation (in completion order). */
   regret: number[];
+  /** Simulated time at which each evaluation finished (run times U(0.5, 1.5), one or more workers). */
+  finished: number[];
   duplicates: number;
   ms: number;
 }
@@ -49,10 +51,12 @@ function runJob(job: Job): JobResult {
   const start = performance.now();
   const observations: Observation[] = [];
   const regret: number[] = [];
+  const finished: number[] = [];
   const seen = new Set<string>();
   let duplicates = 0;
   let best = Infinity;
-  const record = (params: Params): void => {
+  const record = (params: Params, at: number): void => {
+    finished.push(at);
     const v = fn.evaluate(params);
     best = Math.min(best, v);
     regret.push(best - fn.fStar);
@@ -67,15 +71,21 @@ function runJob(job: Job): JobResult {
     return p.params;
   };
 
+  // Simulated run times, the same stream for every arm of a seed.
+  const durations = Rng.from(job.seed, 0xd0);
   if (job.arm === 'gp' || job.arm === 'random') {
-    for (let t = 0; t < fn.budget; t++) record(ask([]));
+    let now = 0;
+    for (let t = 0; t < fn.budget; t++) {
+      const params = ask([]);
+      now += 0.5 + durations.uniform();
+      record(params, now);
+    }
   } else {
     // Run 1.5× the budget so "1.5× the sequential evaluations" is observable at every level.
     const budget = Math.round(1.5 * fn.budget);
     // Simulated agents: run times drawn U(0.5, 1.5); whenever one finishes, its result is
     // observed and that agent asks again while the others' runs are pending.
     const workers = job.arm === 'async4' ? 4 : 8;
-    const durations = Rng.from(job.seed, 0xd0);
     const running: Array<{ params: Params; done: number }> = [];
     let now = 0;
     let started = 0;
@@ -87,14 +97,14 @@ function runJob(job: Job): JobResult {
       running.sort((a, b) => a.done - b.done);
       const next = running.shift()!;
       now = next.done;
-      record(next.params);
+      record(next.params, now);
       if (started < budget) {
         running.push({ params: ask(running.map((r) => r.params)), done: now + 0.5 + durations.uniform() });
         started++;
       }
     }
   }
-  return { ...job, regret, duplicates, ms: performance.now() - start };
+  return { ...job, regret, finished, duplicates, ms: performance.now() - start };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -186,6 +196,7 @@ function stats(values: number[]): { median: number; q1: number; q3: number } {
 }
 
 function fmt(v: number): string {
+  if (v === Infinity) return '∞';
   if (!Number.isFinite(v)) return String(v);
   if (v === 0) return '0';
   return Math.abs(v) >= 0.01 && Math.abs(v) < 1000 ? v.toPrecision(3) : v.toExponential(2);
@@ -193,6 +204,12 @@ function fmt(v: number): string {
 
 function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
+}
+
+/** Simulated time at which the regret first is ≤ r, or Infinity. */
+function timeToReach(run: JobResult, r: number): number {
+  const i = evalsToReach(run.regret, r);
+  return Number.isFinite(i) ? run.finished[i - 1]! : Infinity;
 }
 
 /** First evaluation (1-based) at which the regret is ≤ r, or Infinity. */
@@ -270,18 +287,23 @@ async function main(): Promise<void> {
   console.log('r*(c) = median sequential GP regret after c evaluations, so the sequential optimizer needs c evaluations to reach it;');
   console.log('columns: evaluations the asynchronous arm needs to reach r*(c), median [IQR] over seeds (∞: not reached in 1.5× the budget), and its ratio to c.');
   console.log('The target is read at c = the budget (the regret the sequential optimizer reaches with its budget); half and three quarters are reported beside it.');
-  console.log(pad('function', 26) + pad('c', 6) + pad('r*(c)', 11) + asyncArms.map((a) => pad(`${a.slice(5)} workers`, 22) + pad('ratio', 8)).join(''));
+  console.log('speedup: the sequential optimizer\'s median time to c evaluations over the median time the workers take to reach r*(c) (simulated run times).');
+  console.log(
+    pad('function', 26) + pad('c', 6) + pad('r*(c)', 11) + asyncArms.map((a) => pad(`${a.slice(5)} workers`, 22) + pad('ratio', 8) + pad('speedup', 9)).join(''),
+  );
   const earlier: number[] = [];
   for (const fn of functions) {
     const seq = of(fn.name, 'gp');
     const levels = [Math.round(fn.budget / 2), Math.round((3 * fn.budget) / 4), fn.budget];
     for (const at of levels) {
       const rStar = stats(seq.map((r) => r.regret[at - 1]!)).median;
+      const seqTime = stats(seq.map((r) => r.finished[at - 1]!)).median;
       let line = pad(at === levels[0] ? fn.name : '', 26) + pad(String(at), 6) + pad(fmt(rStar), 11);
       for (const arm of asyncArms) {
         const s = stats(of(fn.name, arm).map((r) => evalsToReach(r.regret, rStar)));
         const ratio = s.median / at;
-        line += pad(`${fmt(s.median)} [${fmt(s.q1)}, ${fmt(s.q3)}]`, 22) + pad(fmt(ratio), 8);
+        const time = stats(of(fn.name, arm).map((r) => timeToReach(r, rStar))).median;
+        line += pad(`${fmt(s.median)} [${fmt(s.q1)}, ${fmt(s.q3)}]`, 22) + pad(fmt(ratio), 8) + pad(Number.isFinite(time) ? `${fmt(seqTime / time)}×` : '—', 9);
         if (arm !== 'async8') continue;
         if (at === fn.budget) {
           targets.push({
