@@ -158,14 +158,18 @@ async function showList() {
   crumbs.replaceChildren();
   setLive(null);
   document.title = 'Harrow';
+  // A response that arrives after the user has left the list must not replace the new view.
+  let closed = false;
+  teardown.push(() => (closed = true));
   const draw = async () => {
     let sweeps;
     try {
       ({ sweeps } = await api('sweeps'));
     } catch (err) {
-      fail(err);
+      if (!closed) fail(err);
       return;
     }
+    if (closed) return;
     if (sweeps.length === 0) {
       main.replaceChildren(h('div', { class: 'card' }, h('p', {}, 'No sweeps yet. Create one with ', h('code', {}, 'harrow create sweep.yaml'), '.')));
       return;

@@ -1,0 +1,326 @@
+/**
+ * The dashboard in a real browser: headless Chromium (driven by playwright-core) against a real
+ * controller process, a real sweep and two real agents running the Python trainer. It checks what
+ * a user sees: the sweep in the list, the best so far equal to the API's, the best-so-far and
+ * metric charts drawn from the API's data, one table row per run, a run finishing while the page
+ * is open appearing without a reload (server-sent events), and no console error or failed request.
+ *
+ * Chromium comes from the system (Debian's `chromium` package; `.ci/run` installs it), or from
+ * HARROW_CHROMIUM. Locally the test skips without it; in CI it fails.
+ */
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { accessSync, constants } from 'node:fs';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { needServices } from '../helpers/services.js';
+import { api, waitFor, waitForHttp } from '../helpers/processes.js';
+import { agent, controller, createSweep, setUp, tearDown, waitFinished, type Env } from '../helpers/harness.js';
+import type { BestResponse, ListRunsResponse, SweepDetail } from '../../protocol/api.js';
+
+const CHROMIUM = process.env.HARROW_CHROMIUM ?? '/usr/bin/chromium';
+/** No outside network here: keep Chromium from dialing home (refused connections are noisy). */
+const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
+/** `{ skip }` without Chromium locally, with how to get it; in CI a missing browser fails the run. */
+function needChromium(): { skip?: string } {
+  try {
+    accessSync(CHROMIUM, constants.X_OK);
+    return {};
+  } catch {
+    // Reported below.
+  }
+  const problem = `no Chromium at ${CHROMIUM}.`;
+  const howTo = ['Install it with:', '  apt-get update && apt-get install -y chromium', 'or point HARROW_CHROMIUM at a Chromium or Chrome executable.'].join('\n');
+  if (process.env.CI) throw new Error(`the dashboard browser test needs Chromium in CI: ${problem}\n${howTo}`);
+  const message = `SKIPPED the dashboard browser test: ${problem}\n${howTo}`;
+  console.error(`\n*** ${message}\n`);
+  return { skip: message };
+}
+
+const services = await needServices();
+const opts = services.skip ? services : needChromium();
+
+const RUN_CAP = 6;
+const STEPS = 8;
+const SWEEP_NAME = 'dashboard-e2e';
+/**
+ * Each run takes STEPS × 0.25 s = 2 s, so with two agents the sweep lasts about three rounds
+ * (~7 s): the page is open well before the last runs finish.
+ */
+const SWEEP = `
+name: ${SWEEP_NAME}
+method: random
+metric: {name: loss, goal: minimize}
+run_cap: ${RUN_CAP}
+program: test/fixtures/scripts/trainer.py
+command: [python3, "\${program}", "\${args}"]
+parameters:
+  x: {min: 0.0, max: 1.0}
+  steps: {value: ${STEPS}}
+  sleep: {value: 0.25}
+`;
+
+/**
+ * What the page shows for a metric value: it prints 5 significant digits (the trainer's losses
+ * lie between 1/STEPS and 0.5 + 1/STEPS, so never in exponent form). Comparing numbers, not
+ * strings, leaves trailing-zero trimming to the page.
+ */
+function shown(value: number): number {
+  return Number(value.toPrecision(5));
+}
+
+/** Polls `read` until it deep-equals `expected()` (re-read each time too); on timeout, fails with the diff. */
+async function untilEqual<T>(what: string, read: () => Promise<T>, expected: () => Promise<T> | T, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const [actual, want] = await Promise.all([read(), expected()]);
+    if (Date.now() >= deadline) {
+      assert.deepEqual(actual, want, `${what} (after ${timeoutMs} ms)`);
+      return;
+    }
+    try {
+      assert.deepEqual(actual, want);
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
+
+// ---- reading the page (the browser side gets no DOM typings here: tsconfig's lib is ES only) ----
+
+interface CellsLike {
+  cells: ArrayLike<{ textContent: string | null }>;
+}
+
+/** Every row of a table as the text of its cells, read in one go (no redraw in between). */
+function rowsOf(rows: Locator): Promise<string[][]> {
+  return rows.evaluateAll((els: unknown[]) => els.map((tr) => Array.from((tr as CellsLike).cells, (c) => (c.textContent ?? '').trim())));
+}
+
+interface ChartState {
+  instance: boolean;
+  series: Array<{ type: string; data: unknown[] }>;
+  /** Canvas pixels that are not fully transparent: 0 when nothing was drawn. */
+  painted: number;
+}
+
+/** The ECharts instance inside a chart element: its series as ECharts holds them, and whether its canvas has pixels. */
+function chartOf(el: Locator): Promise<ChartState> {
+  return el.evaluate((node: unknown) => {
+    interface Canvas {
+      width: number;
+      height: number;
+      getContext(kind: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null;
+    }
+    interface Echarts {
+      getInstanceByDom(el: unknown): { getOption(): { series?: Array<{ type?: string; data?: unknown[] }> } } | undefined;
+    }
+    const echarts = (globalThis as unknown as { echarts?: Echarts }).echarts;
+    const instance = echarts?.getInstanceByDom(node);
+    const series = (instance?.getOption().series ?? []).map((s) => ({ type: s.type ?? '', data: s.data ?? [] }));
+    const canvas = (node as { querySelector(sel: string): Canvas | null }).querySelector('canvas');
+    let painted = 0;
+    const pixels = canvas && canvas.width > 0 && canvas.height > 0 ? canvas.getContext('2d')?.getImageData(0, 0, canvas.width, canvas.height).data : undefined;
+    if (pixels) for (let i = 3; i < pixels.length; i += 4) if (pixels[i]! > 0) painted++;
+    return { instance: instance !== undefined, series, painted };
+  });
+}
+
+/**
+ * Everything that went wrong in the browser: console errors, uncaught exceptions, failed or
+ * 4xx/5xx requests. An event stream the page aborts itself (EventSource.close() when the user
+ * leaves the sweep: `net::ERR_ABORTED`) is no failure; it goes to `closedStreams` instead, which
+ * the test checks is empty while the sweep is on screen and holds the stream once it is left.
+ */
+function watchProblems(page: Page): { problems: string[]; closedStreams: string[] } {
+  const problems: string[] = [];
+  const closedStreams: string[] = [];
+  page.on('console', (msg) => {
+    if (msg.type() === 'error') problems.push(`console error: ${msg.text()}`);
+  });
+  page.on('pageerror', (err) => problems.push(`uncaught exception: ${err.message}`));
+  page.on('requestfailed', (req) => {
+    const why = req.failure()?.errorText ?? '?';
+    if (why === 'net::ERR_ABORTED' && /\/api\/sweeps\/[^/]+\/events$/.test(new URL(req.url()).pathname)) closedStreams.push(req.url());
+    else problems.push(`request failed: ${req.method()} ${req.url()}: ${why}`);
+  });
+  page.on('response', (res) => {
+    if (res.status() >= 400) problems.push(`HTTP ${res.status()}: ${res.request().method()} ${res.url()}`);
+  });
+  return { problems, closedStreams };
+}
+
+async function apiRuns(env: Env, id: string): Promise<ListRunsResponse> {
+  return api<ListRunsResponse>(env.url, `/api/sweeps/${id}/runs?limit=1000&sort=-number`);
+}
+
+describe('dashboard in a browser', { ...opts, timeout: 120_000 }, () => {
+  test('a live sweep: list, best so far, charts, runs table, live updates, no errors', async () => {
+    const env = await setUp('e2e_dash');
+    let browser: Browser | undefined;
+    try {
+      browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      // A missing element fails a read in 10 s, not playwright's default 30 s.
+      page.setDefaultTimeout(10_000);
+      const { problems, closedStreams } = watchProblems(page);
+      const documents: string[] = [];
+      page.on('request', (req) => {
+        if (req.resourceType() === 'document') documents.push(req.url());
+      });
+
+      controller(env);
+      await waitForHttp(env.url);
+      const sweep: SweepDetail = await createSweep(env, SWEEP);
+      agent(env, sweep.id);
+      agent(env, sweep.id);
+
+      // ---- the list: the sweep, by name and id, running -------------------------------------
+      await page.goto(`${env.url}/`);
+      const listRow = page.locator('#main tbody tr').filter({ hasText: sweep.id });
+      await listRow.waitFor({ timeout: 10_000 });
+      assert.equal(await listRow.locator('td').nth(0).locator('a').textContent(), SWEEP_NAME);
+      assert.equal(await listRow.locator('td').nth(0).locator('.mono').textContent(), sweep.id);
+      assert.equal(await listRow.locator('td').nth(1).textContent(), 'running');
+
+      // ---- open the sweep by clicking it, as a user would -----------------------------------
+      await listRow.locator('a').click();
+      await page.locator('#main h1').filter({ hasText: SWEEP_NAME }).waitFor({ timeout: 10_000 });
+      assert.equal(new URL(page.url()).hash, `#/sweeps/${sweep.id}`);
+      const runRows = page.locator('#main > .card > table > tbody > tr');
+      await waitFor('the runs table or its empty note', async () => (await runRows.count()) > 0 || (await page.locator('#main > .card > p.muted').count()) > 0, 10_000, 100);
+      // The event stream is connected (the indicator turns "live" on the stream's open event).
+      await untilEqual('the live indicator', async () => [await page.locator('#live').getAttribute('class'), await page.locator('#live').textContent()], () => ['live on', 'live']);
+      // A reload would drop this mark; hash routing and live updates must not.
+      await page.evaluate(() => ((globalThis as unknown as { harrowE2eMark?: string }).harrowE2eMark = 'still here'));
+      const finishedAtOpen = new Set((await rowsOf(runRows)).filter((cells) => cells[1] === 'finished').map((cells) => Number(cells[0])));
+      assert.ok(finishedAtOpen.size < RUN_CAP, `every run had finished before the page opened (${finishedAtOpen.size}); runs are too fast for this test`);
+
+      // ---- live: a run that finishes now shows up finished, with its value, without a reload --
+      const later = await waitFor(
+        'a run to finish after the page opened',
+        async () => (await apiRuns(env, sweep.id)).runs.find((r) => r.state === 'finished' && r.value !== null && !finishedAtOpen.has(r.number)),
+        30_000,
+        100,
+      );
+      assert.equal((await api<SweepDetail>(env.url, `/api/sweeps/${sweep.id}`)).state, 'running', 'the sweep is still running');
+      await untilEqual(
+        `run #${later.number} finished in the table, live`,
+        async () => (await rowsOf(runRows)).find((cells) => Number(cells[0]) === later.number)?.slice(1, 3).map((c, i) => (i === 1 ? Number(c) : c)),
+        () => ['finished', shown(later.value!)],
+        5_000,
+      );
+
+      // ---- once the sweep is over, the page must agree with the API ----------------------------
+      await waitFinished(env, sweep.id);
+      const best = await api<BestResponse>(env.url, `/api/sweeps/${sweep.id}/best`);
+      const { runs, total } = await apiRuns(env, sweep.id);
+      assert.equal(total, RUN_CAP);
+      assert.equal(runs.length, RUN_CAP);
+      assert.ok(best.best, 'the API has a best run');
+      assert.equal(best.finished, RUN_CAP);
+
+      await untilEqual('the header state', async () => page.locator('#main h1 .state').textContent(), () => 'finished');
+      // The best so far: value (as the page formats it) and which run.
+      const bestCard = page.locator('#main .summary .card').filter({ has: page.locator('h2', { hasText: /^best$/i }) });
+      await untilEqual(
+        'the best card',
+        async () => [Number(await bestCard.locator('.big').textContent()), (await bestCard.locator('div').nth(1).textContent())?.split(' at step')[0]],
+        () => [shown(best.best!.value), `run #${best.best!.number}`],
+      );
+      // The runs total in the summary.
+      const runsCard = page.locator('#main .summary .card').filter({ has: page.locator('h2', { hasText: /^runs$/i }) });
+      assert.match((await runsCard.locator('.big').textContent()) ?? '', new RegExp(`^${RUN_CAP}\\b`));
+
+      // The best-so-far chart: the step line is the API's curve (each improvement at its
+      // finished-run index, then held to the last finished run); the dots are every finished run.
+      const bestChart = page.locator('#main .grid .card').filter({ has: page.locator('h2', { hasText: /^best so far$/i }) }).locator('.chart');
+      const finishedValues = runs.filter((r) => r.state === 'finished' && r.value !== null).map((r) => r.value!);
+      await untilEqual(
+        'the best-so-far chart',
+        async () => {
+          const c = await chartOf(bestChart);
+          const [dots, line] = c.series;
+          return {
+            instance: c.instance,
+            types: c.series.map((s) => s.type),
+            line: line?.data,
+            dots: (dots?.data as Array<[number, number, number]> | undefined)?.map((d) => d[1]).sort((a, b) => a - b),
+            painted: c.painted > 0,
+          };
+        },
+        () => ({
+          instance: true,
+          types: ['scatter', 'line'],
+          line: [...best.curve.map((p) => [p.index, p.value]), [best.finished, best.curve.at(-1)!.value]],
+          dots: [...finishedValues].sort((a, b) => a - b),
+          painted: true,
+        }),
+      );
+      assert.ok(best.curve.length >= 1 && best.curve.at(-1)!.value === best.best.value, 'the curve ends at the best value');
+
+      // The metric chart: one curve per run, STEPS points each (fetched from /api/runs/:id/metrics).
+      const curveChart = page.locator('#main .grid .card').filter({ has: page.locator('h2', { hasText: /^loss by step$/i }) }).locator('.chart');
+      await untilEqual(
+        'the loss-by-step chart',
+        async () => {
+          const c = await chartOf(curveChart);
+          return { lengths: c.series.map((s) => s.data.length), painted: c.painted > 0 };
+        },
+        () => ({ lengths: Array<number>(RUN_CAP).fill(STEPS), painted: true }),
+        15_000,
+      );
+
+      // The runs table: one row per run the API lists, newest first, with its state and value.
+      await untilEqual(
+        'the runs table',
+        async () => (await rowsOf(runRows)).map((cells) => [Number(cells[0]), cells[1], Number(cells[2])]),
+        () => runs.map((r) => [r.number, r.state, r.value === null ? NaN : shown(r.value)]),
+      );
+
+      assert.equal(await page.evaluate(() => (globalThis as unknown as { harrowE2eMark?: string }).harrowE2eMark), 'still here', 'the page was reloaded');
+      assert.deepEqual(closedStreams, [], 'the event stream stayed open while the sweep was on screen');
+
+      // ---- back to the list (the crumb link): the sweep is finished, with the same best ----------
+      await page.locator('#crumbs a').click();
+      const listRowAgain = page.locator('#main tbody tr').filter({ hasText: sweep.id });
+      await listRowAgain.waitFor({ timeout: 10_000 });
+      const cells = (await rowsOf(listRowAgain))[0]!;
+      assert.equal(cells[1], 'finished');
+      assert.equal(cells[4], `${RUN_CAP} / ${RUN_CAP}`);
+      assert.equal(Number(cells[6]), shown(best.best.value), `the list's best (${cells[6]})`);
+      // Leaving the sweep closed its event stream (the page's route teardown), once.
+      await waitFor('the sweep page to close its event stream', () => Promise.resolve(closedStreams.length > 0), 5_000, 50);
+      assert.deepEqual(closedStreams, [`${env.url}/api/sweeps/${sweep.id}/events`]);
+
+      // ---- Back to the sweep while the list is still loading: the list's late answer (held 1 s
+      // here) must not replace the sweep view, as it did before showList ignored answers that
+      // arrive after the user has left it. ----------------------------------------------------
+      await page.route(
+        (u) => u.pathname === '/api/sweeps',
+        async (route) => {
+          await new Promise((r) => setTimeout(r, 1000));
+          await route.continue();
+        },
+      );
+      const lateList = page.waitForResponse((res) => new URL(res.url()).pathname === '/api/sweeps');
+      await page.goBack();
+      await page.locator('#main h1').filter({ hasText: SWEEP_NAME }).waitFor({ timeout: 10_000 });
+      await page.goForward();
+      await page.goBack();
+      await lateList;
+      await page.unrouteAll({ behavior: 'wait' });
+      await page.waitForTimeout(300);
+      assert.equal(new URL(page.url()).hash, `#/sweeps/${sweep.id}`);
+      assert.equal(await page.locator('#main h1').filter({ hasText: SWEEP_NAME }).count(), 1, 'the sweep view survived the late list answer');
+      assert.equal(await runRows.count(), RUN_CAP);
+
+      assert.deepEqual(documents, [`${env.url}/`], 'the page was loaded once, never reloaded');
+      assert.deepEqual(problems, [], 'no console errors and no failed requests');
+    } finally {
+      await browser?.close();
+      await tearDown(env);
+    }
+  });
+});
