@@ -206,12 +206,6 @@ function pad(s: string, n: number): string {
   return s.length >= n ? s : s + ' '.repeat(n - s.length);
 }
 
-/** Simulated time at which the regret first is ≤ r, or Infinity. */
-function timeToReach(run: JobResult, r: number): number {
-  const i = evalsToReach(run.regret, r);
-  return Number.isFinite(i) ? run.finished[i - 1]! : Infinity;
-}
-
 /** First evaluation (1-based) at which the regret is ≤ r, or Infinity. */
 function evalsToReach(regret: number[], r: number): number {
   const i = regret.findIndex((v) => v <= r);
@@ -300,9 +294,12 @@ async function main(): Promise<void> {
       const seqTime = stats(seq.map((r) => r.finished[at - 1]!)).median;
       let line = pad(at === levels[0] ? fn.name : '', 26) + pad(String(at), 6) + pad(fmt(rStar), 11);
       for (const arm of asyncArms) {
-        const s = stats(of(fn.name, arm).map((r) => evalsToReach(r.regret, rStar)));
+        const runs = of(fn.name, arm);
+        const reach = runs.map((r) => evalsToReach(r.regret, rStar));
+        const s = stats(reach);
         const ratio = s.median / at;
-        const time = stats(of(fn.name, arm).map((r) => timeToReach(r, rStar))).median;
+        // Simulated time of the evaluation that first reached r*(c).
+        const time = stats(runs.map((r, i) => (Number.isFinite(reach[i]) ? r.finished[reach[i]! - 1]! : Infinity))).median;
         line += pad(`${fmt(s.median)} [${fmt(s.q1)}, ${fmt(s.q3)}]`, 22) + pad(fmt(ratio), 8) + pad(Number.isFinite(time) ? `${fmt(seqTime / time)}×` : '—', 9);
         if (arm !== 'async8') continue;
         if (at === fn.budget) {

@@ -19,6 +19,13 @@ let teardown = [];
 
 const charts = new Map();
 
+/** A flag set when the current view is torn down: responses that arrive later must not draw. */
+function viewFlag() {
+  const view = { left: false };
+  teardown.push(() => (view.left = true));
+  return view;
+}
+
 function route() {
   teardown.forEach((fn) => fn());
   teardown = [];
@@ -158,18 +165,16 @@ async function showList() {
   crumbs.replaceChildren();
   setLive(null);
   document.title = 'Harrow';
-  // A response that arrives after the user has left the list must not replace the new view.
-  let closed = false;
-  teardown.push(() => (closed = true));
+  const view = viewFlag();
   const draw = async () => {
     let sweeps;
     try {
       ({ sweeps } = await api('sweeps'));
     } catch (err) {
-      if (!closed) fail(err);
+      if (!view.left) fail(err);
       return;
     }
-    if (closed) return;
+    if (view.left) return;
     if (sweeps.length === 0) {
       main.replaceChildren(h('div', { class: 'card' }, h('p', {}, 'No sweeps yet. Create one with ', h('code', {}, 'harrow create sweep.yaml'), '.')));
       return;
@@ -216,8 +221,7 @@ function limitText(s) {
 async function showSweep(id) {
   crumbs.replaceChildren(h('a', { href: '#/' }, 'Sweeps'), ' / ', h('span', { class: 'mono' }, id));
   const state = { sweep: null, best: null, runs: new Map(), total: 0, curves: new Map(), sort: { key: 'number', asc: false }, selected: null };
-  let closed = false;
-  teardown.push(() => (closed = true));
+  const view = viewFlag();
 
   try {
     const [sweep, best, page] = await Promise.all([api(`sweeps/${encodeURIComponent(id)}`), api(`sweeps/${encodeURIComponent(id)}/best`), api(`sweeps/${encodeURIComponent(id)}/runs?limit=1000&sort=-number`)]);
@@ -229,7 +233,7 @@ async function showSweep(id) {
     fail(err);
     return;
   }
-  if (closed) return;
+  if (view.left) return;
   document.title = `${state.sweep.name ?? id} · Harrow`;
 
   const el = {
@@ -262,7 +266,7 @@ async function showSweep(id) {
       // The next event or the stream's reconnect brings it back.
     }
   }, 500);
-  const loadCurves = throttle(() => void refreshCurves(state).then(() => !closed && drawCurves()), 1000);
+  const loadCurves = throttle(() => void refreshCurves(state).then(() => !view.left && drawCurves()), 1000);
 
   drawHeader();
   drawRuns(el, state, drawTable);

@@ -1,7 +1,7 @@
 /** The Bayesian (GP) strategy. `createBayesStrategy` is what `createStrategy` calls for `method: bayes`. */
 import type { EncodedSpace, MetricSpec, Strategy, SweepSpec } from '../types.js';
 import { encodeSpace } from '../space/index.js';
-import { BayesStrategy, type BayesOptions, type BayesTuning } from './bayes-strategy.js';
+import { BayesStrategy, type BayesOptions } from './bayes-strategy.js';
 
 export { BayesStrategy, defaultInitialDesign, type BayesOptions, type BayesTuning } from './bayes-strategy.js';
 export { PRIOR_PRESETS, type PriorPreset } from './priors.js';
@@ -18,26 +18,16 @@ export function createBayesStrategy(spec: SweepSpec, options: BayesOptions): Str
     throw new RangeError('method: bayes needs a metric to optimize; add `metric: { name: ..., goal: minimize | maximize }`');
   }
   return new BayesStrategy(encodeSpace(spec), spec.metric, {
-    ...fileTuning(spec),
+    // `?.`: hand-built specs from JavaScript may lack `harrow`; specs stored before the block existed lack `bayes`.
+    ...definedOnly(spec.harrow?.bayes ?? {}),
     ...definedOnly(options),
     ...(spec.runCap === undefined ? {} : { runCap: spec.runCap }),
   });
 }
 
-/** `harrow.bayes` as library options (none in specs stored before the block existed). */
-function fileTuning(spec: SweepSpec): BayesTuning {
-  const file = spec.harrow?.bayes; // `?.`: hand-built specs from JavaScript may lack `harrow`
-  if (file === undefined) return {};
-  const tuning: BayesTuning = {};
-  if (file.prior !== undefined) tuning.prior = file.prior;
-  if (file.deterministic !== undefined) tuning.deterministic = file.deterministic;
-  if (file.initialDesign !== undefined) tuning.initialDesign = file.initialDesign;
-  return tuning;
-}
-
-/** The options without their `undefined` entries, so `{ prior: undefined }` does not hide the file's. */
-function definedOnly(options: BayesOptions): BayesOptions {
-  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as BayesOptions;
+/** The entries that are not `undefined`, so `{ prior: undefined }` does not hide a value set elsewhere. */
+function definedOnly<T extends object>(options: T): T {
+  return Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as T;
 }
 
 /** The same strategy over an explicit encoding (tests and benchmarks with hand-made spaces). */
