@@ -230,7 +230,7 @@ async function showSweep(id) {
     state.total = page.total;
     for (const r of page.runs) state.runs.set(r.id, r);
   } catch (err) {
-    fail(err);
+    if (!view.left) fail(err);
     return;
   }
   if (view.left) return;
