@@ -145,6 +145,12 @@ export interface BayesSpec {
    * given. Default clamp(2d, 5, 10) for d searched dimensions, at most run_cap/5, never below 5.
    */
   initialDesign?: number;
+  /**
+   * Search each proposal inside a trust region around the best run so far, which shrinks while
+   * runs stop improving and restarts when it gets small (TuRBO). Default true; false searches
+   * the whole space every time.
+   */
+  trustRegion?: boolean;
 }
 
 /** The normalized sweep: what `parseSweepConfig` returns and what the controller stores. */

@@ -143,6 +143,7 @@ function printSpec(out: Printer, file: string, spec: SweepSpec): void {
       bayes.prior !== undefined ? `prior ${bayes.prior}` : '',
       bayes.deterministic !== undefined ? (bayes.deterministic ? 'deterministic' : 'noise learned') : '',
       bayes.initialDesign !== undefined ? `initial design ${bayes.initialDesign} runs` : '',
+      bayes.trustRegion !== undefined ? (bayes.trustRegion ? 'trust region' : 'no trust region (whole space)') : '',
     ].filter(Boolean);
     out.line(`  bayes: ${parts.join(', ')}`);
   }

@@ -5,12 +5,14 @@
  * L-BFGS on the continuous coordinates (preconditioned by the length scales, z = x/ℓ, so every
  * direction has similar curvature) with coordinate-wise discrete moves: every value for
  * categoricals and grids of ≤ 16 levels, a coarse-to-fine grid search for longer grids. Fully
- * discrete spaces small enough to enumerate are scored exhaustively instead.
+ * discrete spaces small enough to enumerate are scored exhaustively instead. Given a box (the
+ * trust region), candidates and local searches keep the continuous coordinates inside it.
  */
 import type { Dimension } from '../types.js';
 import { minimizeBox } from './lbfgs.js';
 import { createQmcSequence } from './qmc.js';
 import type { Rng } from '../space/rng.js';
+import type { Box } from './trust-region.js';
 
 /** What the optimizer needs from an acquisition function. */
 export interface Acquisition {
@@ -42,6 +44,8 @@ export interface AcqOptimizerOptions {
   maxRounds?: number;
   /** Fully discrete spaces with at most this many configurations are enumerated. Default 4096. */
   enumerateLimit?: number;
+  /** Bounds of the continuous coordinates (a trust region); others are ignored. Default [0, 1]. */
+  box?: Box;
 }
 
 /** Grids longer than this get a coarse-to-fine search instead of full enumeration per move. */
@@ -183,20 +187,30 @@ export function optimizeAcquisition(acq: Acquisition, dims: readonly Dimension[]
   const seq = createQmcSequence(d, options.rng);
   const u = new Float64Array(d);
   const cands = new Float64Array(m * d);
+  const { box } = options;
   for (let i = 0; i < m; i++) {
     seq.point(i, u);
+    // The QMC point of [0, 1)^d stretched over the box keeps its space-filling property there.
+    if (box) for (let j = 0; j < d; j++) if (dims[j]!.kind === 'continuous') u[j] = box.lower[j]! + u[j]! * (box.upper[j]! - box.lower[j]!);
     fromUnitCube(dims, u, cands, i * d);
   }
   const values = new Float64Array(m);
   acq.scoreBatch(cands, m, values);
 
-  const starts = chooseStarts(cands, values, m, d, options.restarts, options.incumbents, options.rng);
+  // An incumbent outside the box (the best observation when the box is centred on the best
+  // posterior mean) starts a local search from its nearest point in the box.
+  const incumbents = box ? options.incumbents.map((inc) => inc.map((v, j) => (dims[j]!.kind === 'continuous' ? clamp(v, box.lower[j]!, box.upper[j]!) : v))) : options.incumbents;
+  const starts = chooseStarts(cands, values, m, d, options.restarts, incumbents, options.rng);
   const results: ScoredPoint[] = [];
   for (const start of starts) results.push(localSearch(acq, dims, start, options));
   // Raw candidates back up the local results when those turn out to duplicate known points.
   const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => values[b]! - values[a]!);
   for (const i of order.slice(0, 64)) results.push({ x: cands.slice(i * d, (i + 1) * d), value: values[i]!, origin: 'raw' });
   return results.sort((a, b) => b.value - a.value);
+}
+
+function clamp(v: number, lo: number, hi: number): number {
+  return Math.min(hi, Math.max(lo, v));
 }
 
 function localSearch(acq: Acquisition, dims: readonly Dimension[], start: Float64Array, options: AcqOptimizerOptions): ScoredPoint {
@@ -214,7 +228,8 @@ function localSearch(acq: Acquisition, dims: readonly Dimension[], start: Float6
   const upper = new Float64Array(nc);
   for (let i = 0; i < nc; i++) {
     scale[i] = options.lengthscales[cont[i]!]!;
-    upper[i] = 1 / scale[i]!;
+    lower[i] = (options.box?.lower[cont[i]!] ?? 0) / scale[i]!;
+    upper[i] = (options.box?.upper[cont[i]!] ?? 1) / scale[i]!;
   }
   const xt = new Float64Array(d);
   const gfull = new Float64Array(d);

@@ -7,9 +7,11 @@
  * - Model: Matérn-5/2 ARD + Hamming terms, learned noise, MAP hyperparameters (projected L-BFGS,
  *   warm-started from the previous fit). Outcomes are oriented by metric.goal, then Yeo–Johnson
  *   transformed and z-scored.
- * - Proposal: LogEI maximized by QMC candidates → restarts → local search. Pending runs enter as
- *   fantasies (LogEI averaged over joint samples of their outcomes; the Kriging believer is the
- *   fallback). Never a duplicate of an evaluated or pending configuration.
+ * - Proposal: LogEI maximized by QMC candidates → restarts → local search, inside a TuRBO-style
+ *   trust region around the incumbent (continuous dimensions; `trustRegion: false` searches the
+ *   whole space). Pending runs enter as fantasies (LogEI averaged over joint samples of their
+ *   outcomes; the Kriging believer is the fallback). Never a duplicate of an evaluated or
+ *   pending configuration.
  * - Large sweeps: past `refitAlwaysBelow` observations the hyperparameters are refit every
  *   ⌈n/100⌉ new observations (the factor is extended incrementally in between), the fit uses a
  *   quality-chosen subset of `fitSubsetMax` points, the posterior at most `trainMax`.
@@ -34,6 +36,7 @@ import { createQmcSequence, type QmcSequence } from './qmc.js';
 import { selectSubset } from './subset.js';
 import { fitOutputTransform, type OutputTransformKind } from './output-transform.js';
 import { buildTrainingSet } from './training-set.js';
+import { replayTrustRegion, trustRegionBox, type Box } from './trust-region.js';
 
 export interface BayesTuning {
   /** Hyperparameter priors: `optuna` (default) or `hvarfner` (for d > 10 or rugged objectives). */
@@ -66,7 +69,10 @@ export interface BayesTuning {
    * Ackley-5 (2.03× against 1.56×) and never reached Rosenbrock-4's three-quarter-budget regret;
    * a constant liar at the best or the mean value never reached the half-budget regret on
    * Branin or Hartmann-3; QMC base normals for the fantasies, 2048 candidates with 20 local
-   * searches, and starting the GP once half the design has finished were within noise.
+   * searches, and starting the GP once half the design has finished were within noise. The
+   * last (Ax's rule: the design handed out and ⌈n_init/2⌉ of it finished) was measured again
+   * with the trust region (20 seeds; 40 on Rosenbrock-4): the half-budget ratio moved by −0.13
+   * to +0.08 across the six functions, in both directions, so the GP still waits for n_init.
    */
   pendingMode?: 'fantasy' | 'kriging-believer';
   /** Fantasy samples for pending runs (`pendingMode: 'fantasy'`). Default 16. */
@@ -98,6 +104,16 @@ export interface BayesTuning {
   outputTransform?: OutputTransformKind;
   /** Fit stops when the loss gradient's ∞-norm is below this per observation. Default 1e-4. */
   fitGtolPerObservation?: number;
+  /**
+   * Search the acquisition inside a TuRBO-style trust region around the incumbent (continuous
+   * dimensions; see trust-region.ts). Default true. bench:quality, 20 seeds, against `false`:
+   * median sequential regret lower at half the budget on all six functions (3× on Rosenbrock-4,
+   * 50–100× on Branin, Six-hump camel and Mixed-5) and at the end on five (Rosenbrock-4: 3.74
+   * against 3.63); 8 simulated workers reached the end-of-budget regret in 0.91–1.28× the
+   * sequential evaluations against 0.89–1.37×, and on Rosenbrock-4 over 40 seeds in 1.09×
+   * against 1.43×. `false` searches the whole space at every proposal.
+   */
+  trustRegion?: boolean;
 }
 
 export interface BayesOptions extends BayesTuning {
@@ -159,6 +175,7 @@ export class BayesStrategy implements Strategy {
   private readonly dims: readonly Dimension[];
   private readonly d: number;
   private readonly isCat: Uint8Array;
+  private readonly isContinuous: Uint8Array;
   private readonly metric: MetricSpec;
   private readonly seed: number;
   private readonly opts: Required<BayesTuning>;
@@ -179,6 +196,7 @@ export class BayesStrategy implements Strategy {
       throw new RangeError('method: bayes needs at least one parameter that varies; every parameter here is a constant');
     }
     this.isCat = Uint8Array.from(this.dims, (dim) => (dim.kind === 'categorical' ? 1 : 0));
+    this.isContinuous = Uint8Array.from(this.dims, (dim) => (dim.kind === 'continuous' ? 1 : 0));
     this.metric = metric;
     this.seed = options.seed;
     this.size = discreteSize(this.dims);
@@ -200,6 +218,7 @@ export class BayesStrategy implements Strategy {
       fitWarmIterations: options.fitWarmIterations ?? 12,
       fitGtolPerObservation: options.fitGtolPerObservation ?? 1e-4,
       outputTransform: options.outputTransform ?? 'yeo-johnson',
+      trustRegion: options.trustRegion ?? true,
     };
     this.nInit = Math.max(1, Math.floor(this.opts.initialDesign));
     this.design = createQmcSequence(this.d, Rng.from(this.seed, 0x5eed));
@@ -419,6 +438,15 @@ export class BayesStrategy implements Strategy {
     this.dims.forEach((dim, j) => (lsInfo[dim.path] = round4(lengthscales[j]!)));
     Object.assign(modelInfo, { n, lengthscales: lsInfo, signal: round4(hyper.signal), noise: round4(hyper.noise) });
 
+    // The trust region is replayed over every run in the order they ended (not the posterior's
+    // subset), on the model's scale; it bounds the continuous coordinates only.
+    let box: Box | undefined;
+    if (opts.trustRegion) {
+      const tr = replayTrustRegion(yStd, nAll, this.nInit, d);
+      box = trustRegionBox(incumbents[0]!, lengthscales, this.isContinuous, tr.length);
+      modelInfo.trustRegion = { side: round4(tr.length), restarts: tr.restarts };
+    }
+
     const out: Proposal[] = [];
     const chosen: Float64Array[] = [];
     for (let p = 0; p < count; p++) {
@@ -437,6 +465,7 @@ export class BayesStrategy implements Strategy {
         restarts,
         incumbents,
         lengthscales,
+        ...(box ? { box } : {}),
       });
       let pick: { x: Float64Array; params: Params; value: number; rank: number } | null = null;
       for (let r = 0; r < results.length && pick === null; r++) {

@@ -53,6 +53,18 @@ describe('harrow validate', () => {
     assert.ok(out.indexOf('epochs') < out.indexOf('layers') && out.indexOf('layers') < out.indexOf('lr'), 'W&B order');
   });
 
+  it('prints the harrow.bayes tuning the file sets', async () => {
+    const tuned = file(
+      'tuned.yaml',
+      'method: bayes\nprogram: train.py\nmetric: {name: loss}\nparameters:\n  lr: {min: 0.0001, max: 0.1}\nharrow:\n  bayes: {prior: hvarfner, deterministic: true, initial_design: 8, trust_region: false}\n',
+    );
+    const { code, out } = await run(validateCommand, [tuned]);
+    assert.equal(code, 0);
+    assert.match(out, /\n {2}bayes: prior hvarfner, deterministic, initial design 8 runs, no trust region \(whole space\)\n/);
+    const plain = file('plain-bayes.yaml', 'method: bayes\nprogram: train.py\nmetric: {name: loss}\nparameters:\n  lr: {min: 0.0001, max: 0.1}\n');
+    assert.doesNotMatch((await run(validateCommand, [plain])).out, /bayes:/);
+  });
+
   it('prints every problem as PATH: message, exit 1, no stack trace', async () => {
     const { code, out } = await run(validateCommand, [BAD]);
     assert.equal(code, 1);
