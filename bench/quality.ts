@@ -3,13 +3,18 @@
  * the library API (`parseSweepConfig` → `createStrategy`), plus an asynchronous arm where 4 and 8
  * simulated workers ask for runs while others are still pending.
  *
- *   node dist/bench/quality.js [--quick] [--seeds N] [--only Branin,Hartmann-3] [--jobs N]
+ *   node dist/bench/quality.js [--quick] [--seeds N] [--first-seed K] [--only Branin,Hartmann-3]
+ *                              [--jobs N] [--bayes trust_region=false,prior=hvarfner]
  *
  * Reports median and interquartile range of simple regret (f(best so far) − f*) at 25/50/100
  * evaluations; for the asynchronous arm, the evaluations it needs to reach the sequential GP's
  * median regret after c evaluations (c = half, three quarters and all of the budget; the target
  * is read at the whole budget) and its duplicate proposals; and PASS/FAIL per target of issue 4.
- * Runs are spread over worker threads (one per core by default).
+ * 20 seeds by default (the issue asks for at least 10): on Rosenbrock-4, whose seeds end either
+ * near the global valley or near the local minimum at f ≈ 3.7, the median of 10 seeds moved the
+ * sequential reference regret between 2.7 and 3.6 from one set of seeds to the next.
+ * Runs are spread over worker threads (one per core by default). `--bayes` sets keys of the sweep
+ * file's `harrow.bayes` block for every GP arm (an ablation goes through the same library API).
  */
 import { availableParallelism, cpus, loadavg } from 'node:os';
 import { Worker, isMainThread, parentPort } from 'node:worker_threads';
@@ -23,6 +28,8 @@ interface Job {
   fn: string;
   arm: Arm;
   seed: number;
+  /** The sweep file's `harrow.bayes` block for the GP arms (`--bayes`). */
+  bayes: Record<string, unknown>;
 }
 
 interface JobResult extends Job {
@@ -45,7 +52,8 @@ function findFunction(name: string): BenchFunction {
 /** One optimization run; sequential, or `workers` simulated agents with pending runs. */
 function runJob(job: Job): JobResult {
   const fn = findFunction(job.fn);
-  const config = { ...fn.config, method: job.arm === 'random' ? 'random' : 'bayes' };
+  const bayes = job.arm !== 'random' && Object.keys(job.bayes).length > 0 ? { harrow: { bayes: job.bayes } } : {};
+  const config = { ...fn.config, method: job.arm === 'random' ? 'random' : 'bayes', ...bayes };
   const spec = parseSweepConfig(config);
   const strategy = createStrategy(spec, { seed: job.seed });
   const start = performance.now();
@@ -129,10 +137,13 @@ interface Flags {
   seeds: number;
   only: string[] | null;
   jobs: number;
+  /** Seeds are firstSeed … firstSeed + seeds − 1. */
+  firstSeed: number;
+  bayes: Record<string, unknown>;
 }
 
 function parseFlags(argv: string[]): Flags {
-  const flags: Flags = { quick: false, seeds: 10, only: null, jobs: availableParallelism() };
+  const flags: Flags = { quick: false, seeds: 20, only: null, jobs: availableParallelism(), firstSeed: 0, bayes: {} };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -144,12 +155,29 @@ function parseFlags(argv: string[]): Flags {
     else if (a === '--seeds') flags.seeds = Number.parseInt(value(), 10);
     else if (a === '--only') flags.only = value().split(',');
     else if (a === '--jobs') flags.jobs = Number.parseInt(value(), 10);
-    else throw new Error(`unknown flag ${a}; use --quick, --seeds N, --only F1,F2, --jobs N`);
+    else if (a === '--first-seed') flags.firstSeed = Number.parseInt(value(), 10);
+    else if (a === '--bayes') flags.bayes = parseBayesFlag(value());
+    else throw new Error(`unknown flag ${a}; use --quick, --seeds N, --first-seed K, --only F1,F2, --jobs N, --bayes key=value,...`);
   }
   if (flags.quick && !argv.includes('--seeds')) flags.seeds = 3;
   if (!(flags.seeds >= 1)) throw new Error('--seeds needs a positive integer');
   if (!(flags.jobs >= 1)) throw new Error('--jobs needs a positive integer');
+  if (!(flags.firstSeed >= 0)) throw new Error('--first-seed needs an integer ≥ 0');
   return flags;
+}
+
+/** `trust_region=false,initial_design=8` → a `harrow.bayes` block, checked by the sweep parser. */
+function parseBayesFlag(text: string): Record<string, unknown> {
+  const block: Record<string, unknown> = {};
+  for (const pair of text.split(',')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`--bayes needs key=value pairs such as trust_region=false (got ${JSON.stringify(pair)})`);
+    const raw = pair.slice(eq + 1);
+    block[pair.slice(0, eq)] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  }
+  // Refused here, with the validator's message, rather than once per worker thread.
+  parseSweepConfig({ ...BENCH_FUNCTIONS[0]!.config, harrow: { bayes: block } });
+  return block;
 }
 
 async function runAll(jobs: Job[], threads: number, onDone: (r: JobResult) => void): Promise<void> {
@@ -219,16 +247,17 @@ async function main(): Promise<void> {
   const asyncArms: Arm[] = flags.quick ? ['async8'] : ['async4', 'async8'];
   const jobs: Job[] = [];
   for (const fn of functions) {
-    for (let seed = 0; seed < flags.seeds; seed++) {
-      for (const arm of ['gp', 'random', ...asyncArms] as Arm[]) jobs.push({ fn: fn.name, arm, seed });
+    for (let seed = flags.firstSeed; seed < flags.firstSeed + flags.seeds; seed++) {
+      for (const arm of ['gp', 'random', ...asyncArms] as Arm[]) jobs.push({ fn: fn.name, arm, seed, bayes: flags.bayes });
     }
   }
   console.log(`bench:quality — GP (method: bayes) vs random search through parseSweepConfig + createStrategy`);
   console.log(
     `node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}, ${availableParallelism()} cores, load ${loadavg()
       .map((l) => l.toFixed(2))
-      .join(' ')}; ${flags.seeds} seeds, ${jobs.length} runs on ${flags.jobs} threads${flags.quick ? ' (--quick)' : ''}`,
+      .join(' ')}; ${flags.seeds} seeds${flags.firstSeed > 0 ? ` from ${flags.firstSeed}` : ''}, ${jobs.length} runs on ${flags.jobs} threads${flags.quick ? ' (--quick)' : ''}`,
   );
+  if (Object.keys(flags.bayes).length > 0) console.log(`harrow.bayes for the GP arms: ${JSON.stringify(flags.bayes)}`);
   const t0 = performance.now();
   const results: JobResult[] = [];
   let done = 0;
