@@ -21,6 +21,9 @@
  * - Runs are counted one at a time in the order they ended (asynchronous agents have no
  *   batches); max(4, d) failures is TuRBO's rule for a batch of one.
  * - A restart keeps the data and re-centres on the incumbent at the initial side.
+ * - Only continuous coordinates are bounded (long integer ranges are continuous here). A grid of
+ *   a few levels would be pinned to one level by a box narrower than a level, and categories
+ *   have no order to centre a box on (CASMOPOLITAN's Hamming-distance region would be the way).
  *
  * The state is never stored: it is replayed from the outcomes in the order runs ended, so the
  * strategy stays a function of its history and a restarted controller gets the same region.
