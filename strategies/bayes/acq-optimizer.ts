@@ -11,6 +11,7 @@
 import type { Dimension } from '../types.js';
 import { minimizeBox } from './lbfgs.js';
 import { createQmcSequence } from './qmc.js';
+import { clamp } from '../space/clamp.js';
 import type { Rng } from '../space/rng.js';
 import type { Box } from './trust-region.js';
 
@@ -207,10 +208,6 @@ export function optimizeAcquisition(acq: Acquisition, dims: readonly Dimension[]
   const order = Array.from({ length: m }, (_, i) => i).sort((a, b) => values[b]! - values[a]!);
   for (const i of order.slice(0, 64)) results.push({ x: cands.slice(i * d, (i + 1) * d), value: values[i]!, origin: 'raw' });
   return results.sort((a, b) => b.value - a.value);
-}
-
-function clamp(v: number, lo: number, hi: number): number {
-  return Math.min(hi, Math.max(lo, v));
 }
 
 function localSearch(acq: Acquisition, dims: readonly Dimension[], start: Float64Array, options: AcqOptimizerOptions): ScoredPoint {

@@ -5,6 +5,7 @@
  * without repetition, grid enumeration and the unit-cube encoding are all built on this.
  */
 import type { JsonValue } from '../types.js';
+import { clamp } from './clamp.js';
 import { cloneJson, type FlatParam, type LeafSpec } from './flatten.js';
 import type { Rng } from './rng.js';
 import { betaCdf, normalPpf } from './special.js';
@@ -203,10 +204,6 @@ export function leafModel(flat: FlatParam): LeafModel {
     case 'q_beta':
       return quantized(flat, spec, (rng) => rng.beta(spec.a, spec.b));
   }
-}
-
-function clamp(x: number, lo: number, hi: number): number {
-  return x < lo ? lo : x > hi ? hi : x;
 }
 
 function continuous(flat: FlatParam, draw: (rng: Rng) => number): LeafModel {
