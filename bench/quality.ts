@@ -241,7 +241,15 @@ function evalsToReach(regret: number[], r: number): number {
 }
 
 async function main(): Promise<void> {
-  const flags = parseFlags(process.argv.slice(2));
+  let flags: Flags;
+  try {
+    flags = parseFlags(process.argv.slice(2));
+  } catch (err) {
+    // A bad flag (or a --bayes block the sweep parser refuses) is a usage error: its message, no stack.
+    console.error(`bench:quality: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 2;
+    return;
+  }
   const functions = BENCH_FUNCTIONS.filter((f) => flags.only === null || flags.only.includes(f.name));
   if (functions.length === 0) throw new Error(`--only matched no function; have: ${BENCH_FUNCTIONS.map((f) => f.name).join(', ')}`);
   const asyncArms: Arm[] = flags.quick ? ['async8'] : ['async4', 'async8'];
