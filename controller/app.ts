@@ -11,7 +11,6 @@ import { z } from 'zod';
 import {
   BestResponseSchema,
   CreateSweepBodySchema,
-  ErrorResponseSchema,
   IdParamsSchema,
   ListRunsQuerySchema,
   ListRunsResponseSchema,
@@ -35,25 +34,11 @@ import type { ControllerContext } from './context.js';
 import { bestRunOf, runSummary, sweepSummary } from './serialize.js';
 import { changeSweep, createSweep, stopRun, sweepDetail, type SweepAction } from './sweep-service.js';
 import type { Ingestor } from './ingestor.js';
+import { doc, parse, responses } from './routes/route-schema.js';
+import { analysisRoutes } from './routes/analysis.js';
 
 const YAML_TYPES = ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml', 'text/plain'];
 const SSE_KEEPALIVE_MS = 15 * SECOND;
-
-function parse<S extends z.ZodType>(schema: S, data: unknown, where: string): z.output<S> {
-  const result = schema.safeParse(data);
-  if (result.success) return result.data;
-  const issues = result.error.issues.map((i) => ({ path: [where, ...i.path.map(String)].join('.'), message: i.message }));
-  throw new HarrowError('INVALID_REQUEST', issues.map((i) => `${i.path}: ${i.message}`).join('; '), { details: { issues } });
-}
-
-/** JSON Schema of a zod schema, for the OpenAPI document only (validation is zod's). */
-function doc(schema: z.ZodType): Record<string, unknown> {
-  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'openapi-3.0' });
-}
-
-function responses(ok: z.ZodType, status = 200): Record<string, unknown> {
-  return { [status]: doc(ok), '4xx': doc(ErrorResponseSchema), '5xx': doc(ErrorResponseSchema) };
-}
 
 export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Promise<FastifyInstance> {
   const app = Fastify({
@@ -183,6 +168,8 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
       },
     );
   }
+
+  analysisRoutes(app, ctx);
 
   async function sweepOr404(id: string) {
     const sweep = await getSweep(ctx.db, id);

@@ -4,6 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { createStrategy } from '../strategies/index.js';
+import { parameterImportance } from '../strategies/analysis/parameter-importance.js';
 import type { Strategy } from '../strategies/types.js';
 import type { SerializedError, WorkerRequest, WorkerResponse } from './strategy-worker.js';
 
@@ -38,7 +39,17 @@ port.on('message', (msg: WorkerRequest) => {
           inst = { key, strategy: createStrategy(msg.spec, { seed: msg.seed }) };
           instances.set(msg.sweepId, inst);
         }
-        reply = { type: 'result', id: msg.id, proposals: inst.strategy.propose(msg.input) };
+        reply = { type: 'result', id: msg.id, value: inst.strategy.propose(msg.input) };
+      } catch (err) {
+        reply = { type: 'error', id: msg.id, error: serialize(err) };
+      }
+      port.postMessage(reply);
+      return;
+    }
+    case 'importance': {
+      let reply: WorkerResponse;
+      try {
+        reply = { type: 'result', id: msg.id, value: parameterImportance(msg.spec, msg.runs, { seed: msg.seed }) };
       } catch (err) {
         reply = { type: 'error', id: msg.id, error: serialize(err) };
       }

@@ -8,6 +8,7 @@
 import { Worker } from 'node:worker_threads';
 import { HarrowError } from '../protocol/errors.js';
 import type { ProposeInput, Proposal, SweepSpec } from '../strategies/types.js';
+import type { ImportanceResult, ImportanceRun } from '../strategies/analysis/parameter-importance.js';
 
 export interface StrategyWorkerOptions {
   /** The worker script; defaults to the compiled `strategy-worker-entry.js` beside this file. */
@@ -16,10 +17,17 @@ export interface StrategyWorkerOptions {
   resourceLimits?: { maxOldGenerationSizeMb?: number; maxYoungGenerationSizeMb?: number };
 }
 
+/** The CPU-heavy calls the worker answers, each with the type of its answer. */
+export type WorkerCall =
+  | { type: 'propose'; spec: SweepSpec; seed: number; input: ProposeInput }
+  | { type: 'importance'; spec: SweepSpec; seed: number; runs: ImportanceRun[] };
+interface WorkerAnswers {
+  propose: Proposal[];
+  importance: ImportanceResult;
+}
+
 /** Main thread → worker. */
-export type WorkerRequest =
-  | { type: 'propose'; id: number; sweepId: string; spec: SweepSpec; seed: number; input: ProposeInput }
-  | { type: 'forget'; sweepId: string };
+export type WorkerRequest = (WorkerCall & { id: number; sweepId: string }) | { type: 'forget'; sweepId: string };
 
 /** A thrown error as it crosses the thread boundary (`issues` kept for sweep-config errors). */
 export interface SerializedError {
@@ -29,10 +37,10 @@ export interface SerializedError {
 }
 
 /** Worker → main thread. */
-export type WorkerResponse = { type: 'result'; id: number; proposals: Proposal[] } | { type: 'error'; id: number; error: SerializedError };
+export type WorkerResponse = { type: 'result'; id: number; value: unknown } | { type: 'error'; id: number; error: SerializedError };
 
 interface InFlight {
-  resolve: (p: Proposal[]) => void;
+  resolve: (value: unknown) => void;
   reject: (e: Error) => void;
   sweepId: string;
 }
@@ -63,12 +71,21 @@ export class StrategyWorker {
 
   /** Proposals for one sweep, computed in the worker; calls for the same sweep run in order. */
   propose(sweepId: string, spec: SweepSpec, seed: number, input: ProposeInput): Promise<Proposal[]> {
+    return this.call(sweepId, { type: 'propose', spec, seed, input });
+  }
+
+  /** Parameter importance of a sweep's runs (a random forest: too heavy for the event loop at 10k runs). */
+  importance(sweepId: string, spec: SweepSpec, seed: number, runs: ImportanceRun[]): Promise<ImportanceResult> {
+    return this.call(sweepId, { type: 'importance', spec, seed, runs });
+  }
+
+  private call<C extends WorkerCall>(sweepId: string, call: C): Promise<WorkerAnswers[C['type']]> {
     if (this.closed) return Promise.reject(new HarrowError('SERVICE_UNAVAILABLE', 'the strategy worker is closed'));
     const previous = this.queues.get(sweepId) ?? Promise.resolve();
     const result = previous.then(
-      () => this.send(sweepId, spec, seed, input),
-      () => this.send(sweepId, spec, seed, input),
-    );
+      () => this.send(sweepId, call),
+      () => this.send(sweepId, call),
+    ) as Promise<WorkerAnswers[C['type']]>;
     const tail = result.then(
       () => undefined,
       () => undefined,
@@ -94,18 +111,18 @@ export class StrategyWorker {
     if (w) await w.terminate();
   }
 
-  private send(sweepId: string, spec: SweepSpec, seed: number, input: ProposeInput): Promise<Proposal[]> {
+  private send(sweepId: string, call: WorkerCall): Promise<unknown> {
     if (this.closed) return Promise.reject(new HarrowError('SERVICE_UNAVAILABLE', 'the strategy worker is closed'));
     const worker = this.ensureWorker();
     const id = this.nextId++;
-    return new Promise<Proposal[]>((resolve, reject) => {
+    return new Promise<unknown>((resolve, reject) => {
       this.inFlight.set(id, { resolve, reject, sweepId });
       worker.ref();
       try {
-        worker.postMessage({ type: 'propose', id, sweepId, spec, seed, input } satisfies WorkerRequest);
+        worker.postMessage({ ...call, id, sweepId } satisfies WorkerRequest);
       } catch (err) {
         this.inFlight.delete(id);
-        reject(new HarrowError('INTERNAL', `could not send the proposal request to the strategy worker: ${String(err)}`, { cause: err }));
+        reject(new HarrowError('INTERNAL', `could not send the ${call.type} request to the strategy worker: ${String(err)}`, { cause: err }));
       }
     });
   }
@@ -127,7 +144,7 @@ export class StrategyWorker {
     this.inFlight.delete(msg.id);
     // An idle worker must not keep the process alive (CLI commands, tests).
     if (this.inFlight.size === 0 && worker === this.worker) worker.unref();
-    if (msg.type === 'result') call.resolve(msg.proposals);
+    if (msg.type === 'result') call.resolve(msg.value);
     else call.reject(new WorkerSideError(msg.error));
   }
 

@@ -165,6 +165,30 @@ export const MetricsResponseSchema = z.object({
   points: z.array(z.object({ step: z.number(), name: z.string(), value: z.number().nullable(), t: z.string() })),
 });
 
+/** GET /api/sweeps/:id/importance: which parameters matter (see strategies/analysis/parameter-importance.ts). */
+export const ImportanceResponseSchema = z.object({
+  /** Most important first; dotted names for nested parameters. */
+  parameters: z.array(
+    z.object({
+      name: z.string(),
+      /** About the share of the metric's rank variance the parameter explains (≈ 0: does not matter). */
+      importance: z.number(),
+      /** 90% bootstrap interval of `importance`. */
+      low: z.number(),
+      high: z.number(),
+      /** Spearman correlation of the parameter's value with the metric; null for non-numeric values. */
+      correlation: z.number().nullable(),
+    }),
+  ),
+  metric: z.string().nullable(),
+  /** Finished and stopped runs with a value that the answer is based on. */
+  runs: z.number(),
+  method: z.string(),
+  /** Why `parameters` is empty (too few runs, no metric, nothing varies). */
+  note: z.string().optional(),
+});
+export type ImportanceResponse = z.output<typeof ImportanceResponseSchema>;
+
 export const ErrorResponseSchema = z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() });
 
 /**

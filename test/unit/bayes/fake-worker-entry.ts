@@ -16,7 +16,7 @@ port.on('message', (msg: WorkerRequest) => {
   holding.set(msg.sweepId, outstanding + 1);
   setTimeout(() => {
     holding.set(msg.sweepId, (holding.get(msg.sweepId) ?? 1) - 1);
-    const reply: WorkerResponse = { type: 'result', id: msg.id, proposals: [{ params: { thread: threadId, outstanding } }] };
+    const reply: WorkerResponse = { type: 'result', id: msg.id, value: [{ params: { thread: threadId, outstanding } }] };
     port.postMessage(reply);
   }, msg.input.count);
 });
