@@ -220,7 +220,7 @@ function limitText(s) {
 
 async function showSweep(id) {
   crumbs.replaceChildren(h('a', { href: '#/' }, 'Sweeps'), ' / ', h('span', { class: 'mono' }, id));
-  const state = { sweep: null, best: null, runs: new Map(), total: 0, curves: new Map(), sort: { key: 'number', asc: false }, selected: null };
+  const state = { sweep: null, best: null, runs: new Map(), total: 0, curves: new Map(), sort: { key: 'number', asc: false }, selected: null, selection: null, clearSelection: null };
   const view = viewFlag();
 
   try {
@@ -241,6 +241,8 @@ async function showSweep(id) {
     summary: h('div', { class: 'summary' }),
     bestChart: h('div', { class: 'chart' }),
     curveChart: h('div', { class: 'chart' }),
+    importance: h('div', { class: 'importance' }),
+    parallel: h('div', { class: 'chart tall' }),
     table: h('div', { class: 'card' }),
     detail: h('div'),
   };
@@ -248,11 +250,20 @@ async function showSweep(id) {
     el.header,
     el.summary,
     h('div', { class: 'grid' }, h('div', { class: 'card' }, h('h2', {}, 'Best so far'), el.bestChart), h('div', { class: 'card' }, h('h2', {}, metricName(state), ' by step'), el.curveChart)),
+    state.sweep.metric
+      ? h(
+          'div',
+          { class: 'grid wide-first' },
+          h('div', { class: 'card' }, h('h2', {}, 'Parallel coordinates'), h('p', { class: 'muted hint' }, 'Drag along an axis to select runs; the table follows.'), el.parallel),
+          h('div', { class: 'card' }, h('h2', {}, 'Which settings matter'), el.importance),
+        )
+      : null,
     el.table,
     el.detail,
   );
   const bestChart = chart(el.bestChart, 'best');
   const curveChart = chart(el.curveChart, 'curves');
+  const parallelChart = state.sweep.metric ? chart(el.parallel, 'parallel') : null;
 
   const drawHeader = () => drawSweepHeader(el, state);
   const drawTable = throttle(() => drawRuns(el, state, drawTable), 250);
@@ -268,10 +279,23 @@ async function showSweep(id) {
   }, 500);
   const loadCurves = throttle(() => void refreshCurves(state).then(() => !view.left && drawCurves()), 1000);
 
+  const drawParallel = throttle(() => parallelChart && drawParallelChart(parallelChart, state, drawTable), 2000);
+  const loadImportance = throttle(async () => {
+    if (!state.sweep.metric) return;
+    try {
+      const imp = await api(`sweeps/${encodeURIComponent(id)}/importance`);
+      if (!view.left) drawImportance(el.importance, imp);
+    } catch (err) {
+      if (!view.left) el.importance.replaceChildren(h('p', { class: 'muted' }, err.message));
+    }
+  }, 5000);
+
   drawHeader();
   drawRuns(el, state, drawTable);
   drawBest();
   loadCurves();
+  drawParallel();
+  loadImportance();
   const poll = setInterval(loadCurves, CURVE_REFRESH_MS);
   teardown.push(() => clearInterval(poll));
 
@@ -303,6 +327,8 @@ async function showSweep(id) {
     loadBest();
     loadCurves();
     refreshSweep();
+    drawParallel();
+    if (run.value !== null && run.state !== 'running' && run.state !== 'queued') loadImportance();
   });
   source.addEventListener('best', (e) => {
     state.sweep = { ...state.sweep, best: JSON.parse(e.data) };
@@ -367,7 +393,7 @@ function drawRuns(el, state, redraw) {
   const { key, asc } = state.sort;
   const col = COLUMNS.find((c) => c.key === key);
   const goal = state.sweep.metric?.goal ?? 'minimize';
-  const runs = [...state.runs.values()].sort((a, b) => {
+  const runs = [...state.runs.values()].filter((r) => !state.selection || state.selection.has(r.id)).sort((a, b) => {
     const x = col.get(a);
     const y = col.get(b);
     // Missing values sort last both ways; "value" ascending means best first.
@@ -404,7 +430,16 @@ function drawRuns(el, state, redraw) {
       h('td', { class: 'note' }, runNote(r)),
     ),
   );
-  const shown = state.runs.size < state.total ? h('p', { class: 'muted' }, `Showing the latest ${state.runs.size} of ${state.total} runs.`) : null;
+  const shown = state.selection
+    ? h(
+        'p',
+        { class: 'muted' },
+        `Showing the ${runs.length} runs selected in the parallel coordinates. `,
+        h('button', { type: 'button', class: 'link', onclick: () => state.clearSelection?.() }, 'Clear the selection'),
+      )
+    : state.runs.size < state.total
+      ? h('p', { class: 'muted' }, `Showing the latest ${state.runs.size} of ${state.total} runs.`)
+      : null;
   fill(el.table, h('h2', {}, 'Runs'), rows.length ? h('table', {}, h('thead', {}, h('tr', {}, header)), h('tbody', {}, rows)) : h('p', { class: 'muted' }, 'No runs yet.'), shown);
 }
 
@@ -528,6 +563,143 @@ function drawCurveChart(c, state) {
     },
     { notMerge: true },
   );
+}
+
+// ---- understanding a sweep: which settings matter, and where the good runs are -----------------
+
+const LOG_DISTRIBUTIONS = new Set(['log_uniform', 'log_uniform_values', 'q_log_uniform', 'q_log_uniform_values', 'inv_log_uniform', 'inv_log_uniform_values', 'log_normal', 'q_log_normal']);
+
+/** Importance bars with their 90% intervals, most important first, and the direction of each effect. */
+function drawImportance(el, imp) {
+  if (imp.parameters.length === 0) {
+    el.replaceChildren(h('p', { class: 'muted' }, imp.note ?? 'Not enough runs yet.'));
+    return;
+  }
+  const top = Math.max(0.05, ...imp.parameters.map((p) => p.high));
+  const pct = (x) => `${(Math.max(0, Math.min(x, top)) / top) * 100}%`;
+  const direction = (r) => (r === null ? '' : Math.abs(r) < 0.1 ? 'no clear direction' : `${imp.metric} ${r > 0 ? 'rises' : 'falls'} with it (ρ ${fmt(r, 2)})`);
+  el.replaceChildren(
+    h(
+      'table',
+      { class: 'imp' },
+      h('thead', {}, h('tr', {}, h('th', {}, 'Parameter'), h('th', {}, 'Importance (90% interval)'), h('th', {}, 'Effect'))),
+      h(
+        'tbody',
+        {},
+        imp.parameters.map((p) =>
+          h(
+            'tr',
+            { title: `importance ${fmt(p.importance, 3)}, 90% interval [${fmt(p.low, 3)}, ${fmt(p.high, 3)}]` },
+            h('td', { class: 'mono' }, p.name),
+            h(
+              'td',
+              { class: 'imp-cell' },
+              h('div', { class: 'imp-track' }, h('div', { class: 'imp-bar', style: `width:${pct(p.importance)}` }), h('div', { class: 'imp-ci', style: `left:${pct(p.low)};width:calc(${pct(p.high)} - ${pct(p.low)})` })),
+              h('span', { class: 'num' }, fmt(Math.max(0, p.importance), 2)),
+            ),
+            h('td', { class: 'muted' }, direction(p.correlation)),
+          ),
+        ),
+      ),
+    ),
+    h('p', { class: 'muted hint' }, `From ${imp.runs} finished and stopped runs: ${imp.method}. About the share of the metric's variation each parameter explains.`),
+  );
+}
+
+/** Dotted name → value, for nested parameter blocks. */
+function flatParams(params, prefix = '', out = {}) {
+  for (const [k, v] of Object.entries(params ?? {})) {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) flatParams(v, `${prefix}${k}.`, out);
+    else out[`${prefix}${k}`] = v;
+  }
+  return out;
+}
+
+/** The sweep file's spec of a dotted parameter name (for its distribution), if any. */
+function leafSpec(spec, name) {
+  let block = spec?.parameters;
+  const parts = name.split('.');
+  for (let i = 0; i < parts.length; i++) {
+    const p = block?.[parts[i]];
+    if (!p) return null;
+    if (i === parts.length - 1) return p;
+    block = p.parameters;
+  }
+  return null;
+}
+
+/**
+ * One axis per varying parameter (log for log-distributed ones, categories for the rest) plus the
+ * metric, lines coloured by the metric. Brushing an axis filters the runs table.
+ */
+function drawParallelChart(c, state, redrawTable) {
+  if (state.selection) return; // Redrawing would drop the user's brush; it resumes when cleared.
+  const metric = metricName(state);
+  const runs = [...state.runs.values()].filter((r) => r.value !== null && Number.isFinite(r.value));
+  const flat = runs.map((r) => flatParams(r.params));
+  const names = [...new Set(flat.flatMap((f) => Object.keys(f)))].sort();
+  const axes = [];
+  for (const name of names) {
+    const values = flat.map((f) => f[name]);
+    const distinct = new Set(values.map((v) => JSON.stringify(v)));
+    if (distinct.size < 2) continue;
+    const numeric = values.every((v) => typeof v === 'number');
+    const log = numeric && LOG_DISTRIBUTIONS.has(leafSpec(state.sweep.spec, name)?.distribution) && values.every((v) => v > 0);
+    axes.push(numeric ? { name, type: log ? 'log' : 'value', get: (f) => f[name] } : { name, type: 'category', data: [...distinct].sort(), get: (f) => JSON.stringify(f[name]) });
+  }
+  if (runs.length === 0 || axes.length === 0) {
+    c.clear();
+    c.setOption({ title: { text: runs.length === 0 ? `No run has a ${metric} yet.` : 'No parameter varies yet.', left: 'center', top: 'middle', textStyle: { fontSize: 13, fontWeight: 'normal', color: '#888' } } }, { notMerge: true });
+    return;
+  }
+  const values = runs.map((r) => r.value);
+  const goal = state.sweep.metric?.goal ?? 'minimize';
+  const data = runs.map((r, i) => [...axes.map((a) => a.get(flat[i])), r.value]);
+  c.setOption(
+    {
+      backgroundColor: 'transparent',
+      animation: false,
+      parallel: { left: 48, right: 72, top: 36, bottom: 24 },
+      parallelAxis: [
+        ...axes.map((a, i) => ({
+          id: `param:${a.name}`,
+          dim: i,
+          name: a.name,
+          type: a.type,
+          ...(a.type === 'category' ? { data: a.data, axisLabel: { formatter: (v) => String(JSON.parse(v)) } } : { scale: true, axisLabel: { formatter: (v) => fmt(v, 3) } }),
+        })),
+        { id: 'metric', dim: axes.length, name: metric, type: 'value', scale: true, inverse: goal === 'maximize', axisLabel: { formatter: (v) => fmt(v, 3) } },
+      ],
+      visualMap: {
+        type: 'continuous',
+        show: true,
+        dimension: axes.length,
+        min: Math.min(...values),
+        max: Math.max(...values),
+        // Good runs warm, whatever the goal.
+        inRange: { color: goal === 'maximize' ? ['#4575b4', '#fee090', '#d73027'] : ['#d73027', '#fee090', '#4575b4'] },
+        right: 0,
+        top: 'middle',
+        itemHeight: 120,
+        calculable: false,
+        textStyle: { fontSize: 10 },
+      },
+      series: [{ type: 'parallel', lineStyle: { width: 1, opacity: runs.length > 2000 ? 0.15 : 0.5 }, inactiveOpacity: 0.03, activeOpacity: 1, progressive: 1000, data }],
+    },
+    { notMerge: true },
+  );
+  c.off('axisareaselected');
+  c.on('axisareaselected', () => {
+    const series = c.getModel().getSeries()[0];
+    const active = series.getRawIndicesByActiveState('active');
+    state.selection = active.length === runs.length ? null : new Set(active.map((i) => runs[i].id));
+    redrawTable();
+  });
+  state.clearSelection = () => {
+    state.selection = null;
+    drawParallelChart(c, state, redrawTable);
+    redrawTable();
+  };
 }
 
 window.addEventListener('hashchange', route);

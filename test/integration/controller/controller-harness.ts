@@ -24,7 +24,7 @@ import {
   type EndReport,
   type RedisKeys,
 } from '../../../protocol/wire.js';
-import { ErrorResponseSchema, RunDetailSchema, SweepDetailSchema, type RunDetail, type SweepDetail } from '../../../protocol/api.js';
+import { ErrorResponseSchema, ListRunsResponseSchema, RunDetailSchema, SweepDetailSchema, type RunDetail, type SweepDetail } from '../../../protocol/api.js';
 import { freshPostgres, REDIS_URL, uniqueName } from '../../helpers/services.js';
 import { waitFor } from '../../helpers/processes.js';
 
@@ -276,6 +276,31 @@ export class FakeAgent {
     const raw = await this.redis.get(this.keys.control(runId));
     return raw === null ? null : ControlMessageSchema.parse(JSON.parse(raw));
   }
+}
+
+/**
+ * Has the scheduler queue `n` runs for the agent, then claims, reports one `loss` point of
+ * `value(params)` and finishes each; resolves when the last one is finished.
+ */
+export async function finishRuns(base: string, agent: FakeAgent, n: number, value: (params: Record<string, unknown>) => number): Promise<void> {
+  await agent.advertise(n);
+  const runs = await waitFor(
+    `${n} queued runs`,
+    async () => {
+      const r = await expectOk(ListRunsResponseSchema, http(base, `/api/sweeps/${agent.sweepId}/runs?state=queued&limit=500`));
+      return r.total >= n ? r.runs.slice(0, n) : undefined;
+    },
+    15_000,
+    50,
+  );
+  await agent.withdraw();
+  for (const run of runs) {
+    const token = newToken();
+    await agent.claim(run.id, token);
+    await agent.metrics(run.id, token, [[0, 'loss', value(run.params)]]);
+    await agent.end(run.id, token, 'finished');
+  }
+  await waitRun(base, runs[runs.length - 1]!.id, 'finished', (r) => r.state === 'finished');
 }
 
 /** A server-sent event as read off the wire. */

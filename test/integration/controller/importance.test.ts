@@ -5,10 +5,9 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ImportanceResponseSchema, ListRunsResponseSchema } from '../../../protocol/api.js';
+import { ImportanceResponseSchema } from '../../../protocol/api.js';
 import { needServices } from '../../helpers/services.js';
-import { waitFor } from '../../helpers/processes.js';
-import { FakeAgent, createSweep, expectError, expectOk, http, newToken, startTestController, waitRun, type TestController } from './controller-harness.js';
+import { FakeAgent, createSweep, expectError, expectOk, finishRuns, http, startTestController, type TestController } from './controller-harness.js';
 
 const opts = await needServices();
 
@@ -35,28 +34,6 @@ describe('parameter importance API (Postgres)', { ...opts, timeout: 60_000 }, ()
 
   const importance = (id: string) => expectOk(ImportanceResponseSchema, http(c.url, `/api/sweeps/${id}/importance`));
 
-  async function finishRuns(agent: FakeAgent, n: number, value: (params: Record<string, unknown>) => number): Promise<void> {
-    await agent.advertise(n);
-    const runs = await waitFor(
-      `${n} queued runs`,
-      async () => {
-        const r = await expectOk(ListRunsResponseSchema, http(c.url, `/api/sweeps/${agent.sweepId}/runs?state=queued&limit=500`));
-        return r.total >= n ? r.runs.slice(0, n) : undefined;
-      },
-      15_000,
-      50,
-    );
-    await agent.withdraw();
-    for (const run of runs) {
-      const token = newToken();
-      await agent.claim(run.id, token);
-      await agent.metrics(run.id, token, [[0, 'loss', value(run.params)]]);
-      await agent.end(run.id, token, 'finished');
-    }
-    const last = runs[runs.length - 1]!;
-    await waitRun(c.url, last.id, 'finished', (r) => r.state === 'finished');
-  }
-
   test('the parameter that drives the metric ranks first with an interval clear of the others; cached until a run ends', async () => {
     const s = await createSweep(c.url, SWEEP);
     const agent = new FakeAgent(c.redis, c.keys, s.id);
@@ -65,7 +42,7 @@ describe('parameter importance API (Postgres)', { ...opts, timeout: 60_000 }, ()
     assert.deepEqual(early.parameters, []);
     assert.match(early.note ?? '', /at least 10 runs/);
 
-    await finishRuns(agent, 40, (p) => Number(p.depth));
+    await finishRuns(c.url, agent, 40, (p) => Number(p.depth));
     const a = await importance(s.id);
     assert.equal(a.metric, 'loss');
     assert.equal(a.runs, 40);
@@ -76,7 +53,7 @@ describe('parameter importance API (Postgres)', { ...opts, timeout: 60_000 }, ()
     for (const p of rest) assert.ok(p.high < top!.low, `${p.name} [${p.low}, ${p.high}] is below depth's interval`);
 
     assert.deepEqual(await importance(s.id), a, 'the same answer while no run ends');
-    await finishRuns(agent, 2, (p) => Number(p.depth));
+    await finishRuns(c.url, agent, 2, (p) => Number(p.depth));
     assert.equal((await importance(s.id)).runs, 42, 'a new finished run is seen at once');
   });
 
