@@ -27,3 +27,41 @@ export async function analyzedRuns(q: Queryable, sweepId: string): Promise<Array
   );
   return rows;
 }
+
+export interface RunCurve {
+  runId: string;
+  number: number;
+  attempt: number;
+  /** [step, value (null for NaN/±Inf), time in ms] in logged order. */
+  points: Array<[number, number | null, number]>;
+}
+
+/**
+ * One metric's curve for many runs of a sweep (their current attempts) in one query: what the
+ * dashboard's learning-curve and compare views draw. A curve longer than `maxPoints` is thinned
+ * evenly (its last point always kept), so a 100k-step run costs the page what a 1k-step one does.
+ */
+export async function runCurves(q: Queryable, sweepId: string, runIds: readonly string[], name: string, maxPoints: number): Promise<RunCurve[]> {
+  const { rows } = await q.query<{ run_id: string; number: number; attempt: number; step: number; value: number; time: Date }>(
+    `SELECT r.id AS run_id, r.number, r.attempt, m.step, m.value, m.time
+     FROM runs r JOIN metrics m ON m.run_id = r.id AND m.attempt = r.attempt
+     WHERE r.sweep_id = $1 AND r.id = ANY($2::text[]) AND m.name = $3
+     ORDER BY r.number, m.seq`,
+    [sweepId, runIds, name],
+  );
+  const byRun = new Map<string, RunCurve>();
+  for (const r of rows) {
+    let curve = byRun.get(r.run_id);
+    if (!curve) byRun.set(r.run_id, (curve = { runId: r.run_id, number: r.number, attempt: r.attempt, points: [] }));
+    curve.points.push([r.step, Number.isFinite(r.value) ? r.value : null, new Date(r.time).getTime()]);
+  }
+  const curves = [...byRun.values()];
+  for (const c of curves) c.points = thin(c.points, maxPoints);
+  return curves;
+}
+
+function thin<T>(points: T[], max: number): T[] {
+  if (points.length <= max) return points;
+  const stride = (points.length - 1) / (max - 1);
+  return Array.from({ length: max }, (_, i) => points[Math.round(i * stride)]!);
+}

@@ -189,6 +189,34 @@ export const ImportanceResponseSchema = z.object({
 });
 export type ImportanceResponse = z.output<typeof ImportanceResponseSchema>;
 
+/** GET /api/sweeps/:id/curves: one metric's curve for many runs in one request. */
+export const CurvesQuerySchema = z.object({
+  name: z.string().min(1).max(256),
+  /** Comma-separated run ids (at most 200). */
+  runs: z
+    .string()
+    .min(1)
+    .max(200 * 64)
+    .transform((s) => [...new Set(s.split(',').map((x) => x.trim()).filter(Boolean))])
+    .refine((ids) => ids.length >= 1 && ids.length <= 200, 'give 1 to 200 run ids separated by commas'),
+  /** Points per curve at most; longer curves are thinned evenly. */
+  points: z.coerce.number().int().min(2).max(10_000).default(1000),
+});
+
+export const CurvesResponseSchema = z.object({
+  name: z.string(),
+  curves: z.array(
+    z.object({
+      runId: z.string(),
+      number: z.number(),
+      attempt: z.number(),
+      /** [step, value (null when not finite), time in ms since epoch]. */
+      points: z.array(z.tuple([z.number(), z.number().nullable(), z.number()])),
+    }),
+  ),
+});
+export type CurvesResponse = z.output<typeof CurvesResponseSchema>;
+
 export const ErrorResponseSchema = z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() });
 
 /**

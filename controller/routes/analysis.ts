@@ -1,12 +1,12 @@
 /**
- * Routes that explain a sweep: GET /api/sweeps/:id/importance. The forest is grown in a worker
+ * Routes that explain a sweep: GET /api/sweeps/:id/importance and /curves. The forest is grown in a worker
  * thread (hundreds of ms at 10,000 runs would stall heartbeats and the API) and its answer cached
  * per sweep until a run enters the analyzed set or its value changes.
  */
 import type { FastifyInstance } from 'fastify';
-import { IdParamsSchema, ImportanceResponseSchema, type ImportanceResponse } from '../../protocol/api.js';
+import { CurvesQuerySchema, CurvesResponseSchema, IdParamsSchema, ImportanceResponseSchema, type CurvesResponse, type ImportanceResponse } from '../../protocol/api.js';
 import { HarrowError } from '../../protocol/errors.js';
-import { analyzedRuns, analyzedRunsVersion } from '../../db/analysis.js';
+import { analyzedRuns, analyzedRunsVersion, runCurves } from '../../db/analysis.js';
 import { getSweep } from '../../db/sweeps.js';
 import type { SweepSpec, Params } from '../../strategies/types.js';
 import type { ControllerContext } from '../context.js';
@@ -19,6 +19,11 @@ const CACHED_SWEEPS = 64;
 export function analysisRoutes(app: FastifyInstance, ctx: ControllerContext): void {
   let worker: StrategyWorker | undefined;
   const cache = new Map<string, { version: string; answer: ImportanceResponse }>();
+  async function sweepOr404(id: string) {
+    const sweep = await getSweep(ctx.db, id);
+    if (!sweep) throw new HarrowError('SWEEP_NOT_FOUND', `sweep '${id}' not found; \`harrow status\` lists the sweeps`);
+    return sweep;
+  }
   app.addHook('onClose', async () => {
     await worker?.close();
   });
@@ -34,8 +39,7 @@ export function analysisRoutes(app: FastifyInstance, ctx: ControllerContext): vo
     },
     async (req) => {
       const { id } = parse(IdParamsSchema, req.params, 'params');
-      const sweep = await getSweep(ctx.db, id);
-      if (!sweep) throw new HarrowError('SWEEP_NOT_FOUND', `sweep '${id}' not found; \`harrow status\` lists the sweeps`);
+      const sweep = await sweepOr404(id);
       const method = 'permutation importance on a random forest (OOB), 90% bootstrap intervals over trees';
       if (!sweep.metric_name) {
         return { parameters: [], metric: null, runs: 0, method, note: 'the sweep has no metric' } satisfies ImportanceResponse;
@@ -54,6 +58,25 @@ export function analysisRoutes(app: FastifyInstance, ctx: ControllerContext): vo
       cache.set(id, { version, answer });
       if (cache.size > CACHED_SWEEPS) cache.delete(cache.keys().next().value!);
       return answer;
+    },
+  );
+
+  app.get(
+    '/api/sweeps/:id/curves',
+    {
+      schema: {
+        summary: "One metric's curve for many runs of a sweep (current attempts), in one request",
+        params: doc(IdParamsSchema),
+        querystring: doc(CurvesQuerySchema),
+        response: responses(CurvesResponseSchema),
+      },
+    },
+    async (req) => {
+      const { id } = parse(IdParamsSchema, req.params, 'params');
+      const q = parse(CurvesQuerySchema, req.query, 'query');
+      await sweepOr404(id);
+      const curves = await runCurves(ctx.db, id, q.runs, q.name, q.points);
+      return { name: q.name, curves } satisfies CurvesResponse;
     },
   );
 }
