@@ -37,4 +37,14 @@ export default tseslint.config(
       globals: { process: 'readonly', console: 'readonly', URL: 'readonly' },
     },
   },
+  {
+    // The dashboard runs in browsers: their globals, nothing of Node's.
+    files: ['web/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'fetch', 'EventSource', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'sessionStorage', 'localStorage', 'Blob', 'URL', 'console', 'globalThis'].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
 );

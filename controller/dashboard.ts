@@ -1,19 +1,17 @@
 /**
- * The dashboard: three static files from `web/` (vanilla JS, no build step) and ECharts from
+ * The dashboard: static files from `web/` (the page, its style and its ES modules; no build step) and ECharts from
  * node_modules, served at `/`. The page reads the same `/api` as the CLI and follows a sweep
  * through its event stream. Files are read once at start (they change only with a release);
  * responses carry an ETag, and gzip when the browser takes it (ECharts is 1.1 MB raw, ~370 kB
  * gzipped).
  */
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { dashboardModules, packageRoot, resolveEcharts } from './web-assets.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -43,7 +41,7 @@ export async function registerDashboard(app: FastifyInstance): Promise<void> {
   const root = packageRoot();
   const files: Array<{ route: string; path: string | undefined; type: string; cacheControl: string }> = [
     { route: '/', path: join(root, 'web', 'index.html'), type: 'text/html; charset=utf-8', cacheControl: REVALIDATE },
-    { route: '/app.js', path: join(root, 'web', 'app.js'), type: 'text/javascript; charset=utf-8', cacheControl: REVALIDATE },
+    ...dashboardModules(root).map((m) => ({ route: `/${m.url}`, path: m.path, type: 'text/javascript; charset=utf-8', cacheControl: REVALIDATE })),
     { route: '/style.css', path: join(root, 'web', 'style.css'), type: 'text/css; charset=utf-8', cacheControl: REVALIDATE },
     { route: '/vendor/echarts.min.js', path: resolveEcharts(), type: 'text/javascript; charset=utf-8', cacheControl: VENDOR },
   ];
@@ -102,22 +100,4 @@ function acceptsGzip(header: string | undefined): boolean {
     const q = params.map((p) => p.trim()).find((p) => p.startsWith('q='));
     return q === undefined || Number(q.slice(2)) > 0;
   });
-}
-
-/** The directory holding package.json: this file runs from `dist/controller/` in a build. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    dir = dirname(dir);
-  }
-  throw new Error(`cannot find the harrow package root above ${fileURLToPath(import.meta.url)}`);
-}
-
-function resolveEcharts(): string | undefined {
-  try {
-    return createRequire(import.meta.url).resolve('echarts/dist/echarts.min.js');
-  } catch {
-    return undefined;
-  }
 }

@@ -72,7 +72,7 @@ describe('dashboard: importance and parallel coordinates in a browser', { ...opt
 
     // ---- parallel coordinates: axes and lines ---------------------------------------------
     const option = (): Promise<ParallelOption> =>
-      page.locator('.chart.tall').evaluate((node: unknown) => {
+      page.locator('.chart.parallel').evaluate((node: unknown) => {
         const echarts = (globalThis as unknown as { echarts: { getInstanceByDom(n: unknown): { getOption(): unknown } } }).echarts;
         return echarts.getInstanceByDom(node).getOption() as ParallelOption;
       });
@@ -87,19 +87,19 @@ describe('dashboard: importance and parallel coordinates in a browser', { ...opt
     await page.screenshot({ path: join(SHOTS, 'sweep-explain.png'), fullPage: true });
 
     // ---- brushing depth ∈ [0.5, 2.5] leaves exactly the runs with depth 1 or 2 in the table -
-    const tableRows = page.locator('#main > .card > table > tbody > tr');
+    const tableRows = page.locator('table.runs > tbody > tr');
     // 30 finished runs, and the one the scheduler keeps queued ahead (HARROW_LOOKAHEAD).
     await untilEqual('all runs in the table', () => tableRows.count(), () => runs.total);
-    await page.locator('.chart.tall').evaluate((node: unknown) => {
+    await page.locator('.chart.parallel').evaluate((node: unknown) => {
       const echarts = (globalThis as unknown as { echarts: { getInstanceByDom(n: unknown): { dispatchAction(a: unknown): void } } }).echarts;
       echarts.getInstanceByDom(node).dispatchAction({ type: 'axisAreaSelect', parallelAxisId: 'param:depth', intervals: [[0.5, 2.5]] });
     });
     const inBrush = runs.runs.filter((r) => r.value !== null && Number(r.params.depth) <= 2).map((r) => String(r.number));
     assert.ok(inBrush.length > 0 && inBrush.length < 30, 'the random sweep has runs on both sides of the brush');
-    await untilEqual('the table after brushing', async () => (await rowsOf(tableRows)).map((cells) => cells[0]).sort(), () => inBrush.sort());
+    await untilEqual('the table after brushing', async () => (await rowsOf(tableRows)).map((cells) => cells[1]!.replace('#', '')).sort(), () => inBrush.sort());
     await page.screenshot({ path: join(SHOTS, 'sweep-brushed.png'), fullPage: true });
 
-    await page.getByRole('button', { name: 'Clear the selection' }).click();
+    await page.getByRole('button', { name: 'Clear the selection' }).first().click();
     await untilEqual('the table after clearing', () => tableRows.count(), () => runs.total);
     assert.deepEqual(problems, []);
     await page.close();

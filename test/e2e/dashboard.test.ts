@@ -10,7 +10,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Locator } from 'playwright-core';
 import { CHROMIUM, CHROMIUM_ARGS, chartOf, needChromium, rowsOf, untilEqual, watchProblems } from '../helpers/browser.js';
 import { needServices } from '../helpers/services.js';
 import { api, waitFor, waitForHttp } from '../helpers/processes.js';
@@ -47,6 +47,11 @@ parameters:
  */
 function shown(value: number): number {
   return Number(value.toPrecision(5));
+}
+
+/** The runs table as [number, state, value] per row (cells: tick, #number, state, value, …). */
+async function runTable(rows: Locator): Promise<Array<[number, string, number]>> {
+  return (await rowsOf(rows)).map((cells) => [Number(cells[1]!.replace('#', '')), cells[2]!, Number(cells[3])]);
 }
 
 async function apiRuns(env: Env, id: string): Promise<ListRunsResponse> {
@@ -86,13 +91,13 @@ describe('dashboard in a browser', { ...opts, timeout: 120_000 }, () => {
       await listRow.locator('a').click();
       await page.locator('#main h1').filter({ hasText: SWEEP_NAME }).waitFor({ timeout: 10_000 });
       assert.equal(new URL(page.url()).hash, `#/sweeps/${sweep.id}`);
-      const runRows = page.locator('#main > .card > table > tbody > tr');
-      await waitFor('the runs table or its empty note', async () => (await runRows.count()) > 0 || (await page.locator('#main > .card > p.muted').count()) > 0, 10_000, 100);
+      const runRows = page.locator('table.runs > tbody > tr');
+      await waitFor('the runs table or its empty note', async () => (await runRows.count()) > 0 || (await page.getByText('No runs yet.').count()) > 0, 10_000, 100);
       // The event stream is connected (the indicator turns "live" on the stream's open event).
       await untilEqual('the live indicator', async () => [await page.locator('#live').getAttribute('class'), await page.locator('#live').textContent()], () => ['live on', 'live']);
       // A reload would drop this mark; hash routing and live updates must not.
       await page.evaluate(() => ((globalThis as unknown as { harrowE2eMark?: string }).harrowE2eMark = 'still here'));
-      const finishedAtOpen = new Set((await rowsOf(runRows)).filter((cells) => cells[1] === 'finished').map((cells) => Number(cells[0])));
+      const finishedAtOpen = new Set((await runTable(runRows)).filter((row) => row[1] === 'finished').map((row) => row[0]));
       assert.ok(finishedAtOpen.size < RUN_CAP, `every run had finished before the page opened (${finishedAtOpen.size}); runs are too fast for this test`);
 
       // ---- live: a run that finishes now shows up finished, with its value, without a reload --
@@ -105,7 +110,7 @@ describe('dashboard in a browser', { ...opts, timeout: 120_000 }, () => {
       assert.equal((await api<SweepDetail>(env.url, `/api/sweeps/${sweep.id}`)).state, 'running', 'the sweep is still running');
       await untilEqual(
         `run #${later.number} finished in the table, live`,
-        async () => (await rowsOf(runRows)).find((cells) => Number(cells[0]) === later.number)?.slice(1, 3).map((c, i) => (i === 1 ? Number(c) : c)),
+        async () => (await runTable(runRows)).find((row) => row[0] === later.number)?.slice(1, 3),
         () => ['finished', shown(later.value!)],
         5_000,
       );
@@ -144,7 +149,7 @@ describe('dashboard in a browser', { ...opts, timeout: 120_000 }, () => {
             instance: c.instance,
             types: c.series.map((s) => s.type),
             line: line?.data,
-            dots: (dots?.data as Array<[number, number, number]> | undefined)?.map((d) => d[1]).sort((a, b) => a - b),
+            dots: (dots?.data as Array<{ value: [number, number] }> | undefined)?.map((d) => d.value[1]).sort((a, b) => a - b),
             painted: c.painted > 0,
           };
         },
@@ -158,8 +163,8 @@ describe('dashboard in a browser', { ...opts, timeout: 120_000 }, () => {
       );
       assert.ok(best.curve.length >= 1 && best.curve.at(-1)!.value === best.best.value, 'the curve ends at the best value');
 
-      // The metric chart: one curve per run, STEPS points each (fetched from /api/runs/:id/metrics).
-      const curveChart = page.locator('#main .grid .card').filter({ has: page.locator('h2', { hasText: /^loss by step$/i }) }).locator('.chart');
+      // The learning curves: one curve per run, STEPS points each (fetched in one /curves request).
+      const curveChart = page.locator('#main .card').filter({ has: page.locator('h2', { hasText: /^learning curves$/i }) }).locator('.chart');
       await untilEqual(
         'the loss-by-step chart',
         async () => {
@@ -173,7 +178,7 @@ describe('dashboard in a browser', { ...opts, timeout: 120_000 }, () => {
       // The runs table: one row per run the API lists, newest first, with its state and value.
       await untilEqual(
         'the runs table',
-        async () => (await rowsOf(runRows)).map((cells) => [Number(cells[0]), cells[1], Number(cells[2])]),
+        async () => runTable(runRows),
         () => runs.map((r) => [r.number, r.state, r.value === null ? NaN : shown(r.value)]),
       );
 
@@ -187,7 +192,8 @@ describe('dashboard in a browser', { ...opts, timeout: 120_000 }, () => {
       const cells = (await rowsOf(listRowAgain))[0]!;
       assert.equal(cells[1], 'finished');
       assert.equal(cells[4], `${RUN_CAP} / ${RUN_CAP}`);
-      assert.equal(Number(cells[6]), shown(best.best.value), `the list's best (${cells[6]})`);
+      assert.equal(cells[6], '0', 'no failed run');
+      assert.equal(Number(cells[7]), shown(best.best.value), `the list's best (${cells[7]})`);
       // Leaving the sweep closed its event stream (the page's route teardown), once.
       await waitFor('the sweep page to close its event stream', () => Promise.resolve(closedStreams.length > 0), 5_000, 50);
       assert.deepEqual(closedStreams, [`${env.url}/api/sweeps/${sweep.id}/events`]);

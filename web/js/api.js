@@ -1,0 +1,104 @@
+// The page's only way to the server: GET and POST under api/, with the token the user gave once
+// for this browser session. In a report file (harrow report) the same calls read the data the
+// file carries, so every view renders offline.
+
+import { h } from './dom.js';
+
+const TOKEN_KEY = 'harrow.token';
+
+/** The data of a self-contained report, keyed by API path; undefined on a live page. */
+export const report = globalThis.HARROW_REPORT;
+
+export class ApiError extends Error {
+  constructor(message, status, code) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+function headers(extra = {}) {
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  return { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra };
+}
+
+export async function api(path) {
+  if (report) {
+    if (!(path in report.data)) throw new ApiError(`this report does not include ${path}`, 404, 'NOT_IN_REPORT');
+    return report.data[path];
+  }
+  const res = await fetch(`api/${path}`, { headers: headers() });
+  if (res.status === 401) {
+    await askToken(tokenRefused() ? 'The token was refused; give another.' : 'This server needs a token to read.');
+    return api(path);
+  }
+  return answer(res, path);
+}
+
+/** A mutating call (JSON body); asks for the token once if the server wants one. */
+export async function post(path, body = {}) {
+  if (report) throw new ApiError('a report is read-only', 405, 'READ_ONLY');
+  const res = await fetch(`api/${path}`, { method: 'POST', headers: headers({ 'content-type': 'application/json' }), body: JSON.stringify(body) });
+  if (res.status === 401) {
+    await askToken(tokenRefused() ? 'The token was refused; give another.' : 'This action needs a token.');
+    return post(path, body);
+  }
+  return answer(res, path);
+}
+
+async function answer(res, path) {
+  const body = await res.json().catch(() => null);
+  if (!res.ok) throw new ApiError(body?.message ?? `HTTP ${res.status} for /api/${path}`, res.status, body?.code);
+  return body;
+}
+
+/** After a 401: drops the token that was sent (if any) and says whether there was one. */
+function tokenRefused() {
+  const had = sessionStorage.getItem(TOKEN_KEY) !== null;
+  sessionStorage.removeItem(TOKEN_KEY);
+  return had;
+}
+
+let asking = null;
+
+/**
+ * Asks for the API token in a dialog (once, however many calls wanted it) and keeps it in
+ * sessionStorage: it lives as long as the tab, never in a cookie the browser would send by itself.
+ */
+export function askToken(why) {
+  asking ??= new Promise((resolve, reject) => {
+    const input = h('input', { type: 'password', id: 'token-input', autocomplete: 'off', 'aria-label': 'API token', placeholder: 'HARROW_TOKEN' });
+    const dialog = h(
+      'dialog',
+      { class: 'token-dialog', 'aria-labelledby': 'token-title' },
+      h(
+        'form',
+        { method: 'dialog' },
+        h('h2', { id: 'token-title' }, 'Token needed'),
+        h('p', {}, why, ' It is kept for this browser tab only.'),
+        input,
+        h('div', { class: 'actions' }, h('button', { type: 'submit', value: 'ok' }, 'Use token'), h('button', { type: 'submit', value: 'cancel', class: 'secondary' }, 'Cancel')),
+      ),
+    );
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      asking = null;
+      if (dialog.returnValue === 'ok' && input.value.trim()) {
+        sessionStorage.setItem(TOKEN_KEY, input.value.trim());
+        resolve();
+      } else reject(new ApiError('no token given', 401, 'UNAUTHORIZED'));
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    input.focus();
+  });
+  return asking;
+}
+
+export function forgetToken() {
+  sessionStorage.removeItem(TOKEN_KEY);
+}
+
+export function hasToken() {
+  return sessionStorage.getItem(TOKEN_KEY) !== null;
+}

@@ -1,0 +1,181 @@
+// The charts of a sweep's runs as points: the best so far, the history (metric by run number or by
+// time, finished, stopped and failed runs drawn apart, log y on request) and one slice plot per
+// varying parameter (the metric against its value, log x for log distributions). Each follows the
+// shared selection; clicking a point opens its run.
+
+import { BASE, chart } from '../charts.js';
+import { fmt, h } from '../dom.js';
+import { axisValue, categoryLabel, describeParams } from '../params.js';
+import { flatOf, selected, visibleRuns } from '../sweep-state.js';
+import { throttle } from '../view.js';
+
+/** How each ended state is drawn (colours match the state badges). */
+const MARKS = {
+  finished: { symbol: 'circle', color: '#2e8b57' },
+  stopped: { symbol: 'triangle', color: '#b7860b' },
+  failed: { symbol: 'diamond', color: '#c4372d' },
+  crashed: { symbol: 'diamond', color: '#c4372d' },
+  running: { symbol: 'emptyCircle', color: '#1f8fb8' },
+};
+const SERIES_STATES = ['finished', 'stopped', 'failed', 'running'];
+
+function seriesState(state) {
+  return state === 'crashed' ? 'failed' : state;
+}
+
+function openRunOnClick(c) {
+  c.on('click', (p) => {
+    const runId = p.data?.runId;
+    if (runId) window.location.hash = `#/runs/${encodeURIComponent(runId)}`;
+  });
+}
+
+const emptyTitle = (text) => ({ text, left: 'center', top: 'middle', textStyle: { fontSize: 13, fontWeight: 'normal', color: '#888' } });
+
+export async function mountBestChart(el, state) {
+  const c = await chart(el);
+  if (!c) return;
+  openRunOnClick(c);
+  const draw = () => {
+    // Runs with a value in the order they ended, under the best-so-far steps the server keeps.
+    const ended = [...state.runs.values()]
+      .filter((r) => r.endedAt && r.value !== null && (r.state === 'finished' || r.state === 'stopped'))
+      .sort((a, b) => Date.parse(a.endedAt) - Date.parse(b.endedAt) || a.number - b.number);
+    const curve = state.best?.curve ?? [];
+    const total = Math.max(state.best?.finished ?? 0, ended.length);
+    const steps = curve.map((p) => [p.index, p.value]);
+    if (steps.length > 0) steps.push([total, steps[steps.length - 1][1]]);
+    c.setOption(
+      {
+        ...BASE,
+        grid: { left: 56, right: 16, top: 16, bottom: 36 },
+        tooltip: { trigger: 'item', formatter: (p) => (p.seriesIndex === 0 ? `run #${p.data.number}: ${fmt(p.data.value[1])}` : `best ${fmt(p.data[1])}`) },
+        xAxis: { type: 'value', name: 'ended runs', nameLocation: 'middle', nameGap: 24, min: 1, max: Math.max(1, total), minInterval: 1 },
+        yAxis: { type: 'value', scale: true, axisLabel: { formatter: (v) => fmt(v, 3) } },
+        series: [
+          {
+            type: 'scatter',
+            symbolSize: 6,
+            itemStyle: { opacity: 0.45 },
+            data: ended.map((r, i) => ({ value: [i + 1, r.value], runId: r.id, number: r.number, symbol: MARKS[r.state].symbol })),
+          },
+          { type: 'line', step: 'end', symbol: 'circle', symbolSize: 5, lineStyle: { width: 2 }, data: steps },
+        ],
+      },
+      { notMerge: true },
+    );
+  };
+  state.on('best', draw);
+  state.on('runs', throttle(draw, 1000));
+  draw();
+}
+
+export async function mountHistory(el, state) {
+  const controls = h('div', { class: 'controls' });
+  const box = h('div', { class: 'chart' });
+  el.replaceChildren(controls, box);
+  const opts = { x: 'number', logY: false };
+  const c = await chart(box);
+  if (!c) return;
+  openRunOnClick(c);
+  const draw = () => {
+    const runs = visibleRuns(state).filter((r) => r.state !== 'queued' && r.state !== 'canceled');
+    const values = runs.map((r) => r.value).filter((v) => v !== null);
+    const canLog = values.length > 0 && values.every((v) => v > 0);
+    const logY = opts.logY && canLog;
+    const lo = values.length ? Math.min(...values) : 0;
+    const hi = values.length ? Math.max(...values) : 1;
+    const x = (r) => (opts.x === 'number' ? r.number : Date.parse(r.endedAt ?? r.startedAt ?? r.createdAt));
+    controls.replaceChildren(
+      h('label', {}, 'x ', select(['number', 'time'], opts.x, (v) => ((opts.x = v), draw()), { number: 'run number', time: 'time' })),
+      h('label', { title: canLog ? '' : 'log y needs positive values' }, h('input', { type: 'checkbox', checked: logY, disabled: !canLog, onchange: (e) => ((opts.logY = e.target.checked), draw()) }), ' log y'),
+    );
+    const series = SERIES_STATES.map((s) => ({
+      name: s === 'failed' ? 'failed / crashed' : s,
+      type: 'scatter',
+      symbol: MARKS[s].symbol,
+      symbolSize: s === 'failed' ? 9 : 7,
+      itemStyle: { color: MARKS[s].color, opacity: 0.8 },
+      // A failed run without a value sits on the top edge, so failures stay visible.
+      data: runs
+        .filter((r) => seriesState(r.state) === s && (r.value !== null || s === 'failed'))
+        .map((r) => ({ value: [x(r), r.value ?? (logY ? hi : hi + (hi - lo) * 0.05 || 1)], runId: r.id, number: r.number, state: r.state, real: r.value !== null })),
+    }));
+    c.setOption(
+      {
+        ...BASE,
+        legend: { top: 0, textStyle: { fontSize: 11 } },
+        grid: { left: 56, right: 16, top: 30, bottom: 36 },
+        tooltip: { trigger: 'item', formatter: (p) => `run #${p.data.number} (${p.data.state}): ${p.data.real ? fmt(p.data.value[1]) : 'no value'}` },
+        xAxis: opts.x === 'number' ? { type: 'value', name: 'run', nameLocation: 'middle', nameGap: 24, minInterval: 1, scale: true } : { type: 'time', name: 'ended', nameLocation: 'middle', nameGap: 24 },
+        yAxis: { type: logY ? 'log' : 'value', scale: true, axisLabel: { formatter: (v) => fmt(v, 3) } },
+        series,
+        ...(runs.length === 0 ? { title: emptyTitle('No run has ended yet.') } : {}),
+      },
+      { notMerge: true },
+    );
+  };
+  const redraw = throttle(draw, 1000);
+  state.on('runs', redraw);
+  state.on('selection', draw);
+  draw();
+}
+
+export function select(values, current, onChange, labels = {}) {
+  return h(
+    'select',
+    { onchange: (e) => onChange(e.target.value) },
+    values.map((v) => h('option', { value: v, selected: v === current }, labels[v] ?? v)),
+  );
+}
+
+/** One small scatter per varying parameter: where along each axis the good runs are. */
+export async function mountSlices(el, state) {
+  const charts = new Map();
+  const draw = async () => {
+    const withValue = [...state.runs.values()].filter((r) => r.value !== null && Number.isFinite(r.value));
+    const { varying } = describeParams(state.sweep.spec, withValue);
+    if (varying.length === 0) {
+      el.replaceChildren(h('p', { class: 'muted' }, withValue.length === 0 ? 'No run has a value yet.' : 'No parameter varies yet.'));
+      charts.clear();
+      return;
+    }
+    const names = varying.map((p) => p.name).join('\n');
+    if (el.dataset.params !== names) {
+      el.dataset.params = names;
+      el.replaceChildren();
+      for (const c of charts.values()) c.dispose();
+      charts.clear();
+      for (const p of varying) {
+        const box = h('div', { class: 'slice', role: 'img', 'aria-label': `${state.sweep.metric?.name} against ${p.name}` });
+        el.append(h('div', { class: 'slice-cell' }, h('div', { class: 'slice-title mono' }, p.name), box));
+        const c = await chart(box);
+        if (c) {
+          openRunOnClick(c);
+          charts.set(p.name, c);
+        }
+      }
+    }
+    const metric = state.sweep.metric?.name ?? 'metric';
+    for (const p of varying) {
+      const c = charts.get(p.name);
+      if (!c) continue;
+      const pts = withValue.filter((r) => selected(state, r)).map((r) => ({ value: [axisValue(p, flatOf(r)), r.value], runId: r.id, number: r.number, symbol: MARKS[seriesState(r.state)]?.symbol ?? 'circle', itemStyle: { color: MARKS[seriesState(r.state)]?.color } }));
+      c.setOption(
+        {
+          ...BASE,
+          grid: { left: 48, right: 10, top: 8, bottom: 26 },
+          tooltip: { trigger: 'item', formatter: (q) => `run #${q.data.number}: ${p.name} = ${p.kind === 'category' ? categoryLabel(q.data.value[0]) : fmt(q.data.value[0], 4)}, ${metric} ${fmt(q.data.value[1])}` },
+          xAxis: p.kind === 'category' ? { type: 'category', data: p.categories, axisLabel: { formatter: categoryLabel, fontSize: 10 } } : { type: p.kind, scale: true, axisLabel: { formatter: (v) => fmt(v, 3), fontSize: 10 } },
+          yAxis: { type: 'value', scale: true, axisLabel: { formatter: (v) => fmt(v, 3), fontSize: 10 } },
+          series: [{ type: 'scatter', symbolSize: 6, itemStyle: { opacity: 0.7 }, data: pts }],
+        },
+        { notMerge: true },
+      );
+    }
+  };
+  const redraw = throttle(() => void draw(), 2000);
+  state.on('runs', redraw);
+  state.on('selection', () => void draw());
+  await draw();
+}

@@ -1,0 +1,68 @@
+// The list of sweeps: state (never green for a sweep whose runs all fail), progress, failures and
+// the best value, refreshed every few seconds.
+
+import { api } from './api.js';
+import { fmt, h } from './dom.js';
+import { since } from './clocks.js';
+import { sweepBadgeState, sweepHealth } from './health.js';
+import { every, viewFlag } from './view.js';
+
+const REFRESH_MS = 5000;
+
+export function limitText(s) {
+  const limits = [s.runCap, s.expectedRuns].filter((n) => n !== null && n !== undefined);
+  return limits.length > 0 ? `${s.counts.total} / ${Math.min(...limits)}` : String(s.counts.total);
+}
+
+export function sweepBadge(s) {
+  const health = sweepHealth(s);
+  const label = health === 'failing' ? `${s.state} · all failing` : s.state;
+  return h('span', { class: `state state-${sweepBadgeState(s)}`, title: s.stateReason ?? '' }, label);
+}
+
+export async function showList(ui) {
+  ui.crumbs.replaceChildren();
+  ui.setLive(null);
+  document.title = 'Harrow';
+  const view = viewFlag();
+  const draw = async () => {
+    let sweeps;
+    try {
+      ({ sweeps } = await api('sweeps'));
+    } catch (err) {
+      if (!view.left) ui.fail(err);
+      return;
+    }
+    if (view.left) return;
+    if (sweeps.length === 0) {
+      ui.main.replaceChildren(h('div', { class: 'card' }, h('p', {}, 'No sweeps yet. Create one with ', h('code', {}, 'harrow create sweep.yaml'), '.')));
+      return;
+    }
+    const head = ['Sweep', 'State', 'Method', 'Metric', 'Runs', 'Running', 'Failed', 'Best', 'Created'];
+    const rows = sweeps.map((s) => {
+      const failed = s.counts.failed + s.counts.crashed;
+      return h(
+        'tr',
+        {},
+        h('td', {}, h('a', { href: `#/sweeps/${encodeURIComponent(s.id)}` }, s.name ?? s.id), s.name ? h('div', { class: 'muted mono' }, s.id) : null),
+        h('td', {}, sweepBadge(s)),
+        h('td', {}, s.method),
+        h('td', {}, s.metric ? `${s.metric.goal} ${s.metric.name}` : '–'),
+        h('td', { class: 'num' }, limitText(s)),
+        h('td', { class: 'num' }, s.counts.running),
+        h('td', { class: `num ${failed > 0 ? 'error' : ''}` }, failed),
+        h('td', { class: 'num' }, s.best ? fmt(s.best.value) : '–'),
+        h('td', {}, since(s.createdAt)),
+      );
+    });
+    ui.main.replaceChildren(
+      h(
+        'div',
+        { class: 'card scroll-x' },
+        h('table', { class: 'sweeps' }, h('thead', {}, h('tr', {}, head.map((t, i) => h('th', { class: i >= 4 && i <= 7 ? 'num' : '' }, t)))), h('tbody', {}, rows)),
+      ),
+    );
+  };
+  await draw();
+  every(REFRESH_MS, () => void draw());
+}

@@ -1,0 +1,278 @@
+// One sweep, live: what it is and how it goes (header, controls, failure banner, counts, best),
+// then the views that explain it (best so far, history, parallel coordinates, importance, slices,
+// learning curves, compare) above the runs table. All views share one state and one selection.
+
+import { ApiError, api, post, report } from './api.js';
+import { since } from './clocks.js';
+import { errorLine, fill, fmt, h, paramText } from './dom.js';
+import { sweepHealth } from './health.js';
+import { mountCompare } from './panels/compare-panel.js';
+import { mountCurves } from './panels/curves-chart.js';
+import { mountImportance } from './panels/importance-panel.js';
+import { mountParallel } from './panels/parallel-chart.js';
+import { mountBestChart, mountHistory, mountSlices } from './panels/run-charts.js';
+import { mountRunsTable } from './runs-table.js';
+import { limitText, sweepBadge } from './sweep-list.js';
+import { RUN_STATES, createState } from './sweep-state.js';
+import { onLeave, throttle, viewFlag } from './view.js';
+
+const PAGE_SIZE = 1000;
+/** Runs held by the page; a larger sweep shows its latest ones (the API pages through the rest). */
+const MAX_LOADED = 20_000;
+
+async function loadRuns(id) {
+  const first = await api(`sweeps/${encodeURIComponent(id)}/runs?limit=${PAGE_SIZE}&sort=-number`);
+  const pages = Math.ceil(Math.min(first.total, MAX_LOADED) / PAGE_SIZE);
+  const rest = await Promise.all(Array.from({ length: Math.max(0, pages - 1) }, (_, i) => api(`sweeps/${encodeURIComponent(id)}/runs?limit=${PAGE_SIZE}&offset=${(i + 1) * PAGE_SIZE}&sort=-number`)));
+  return { total: first.total, runs: [first, ...rest].flatMap((p) => p.runs) };
+}
+
+export async function showSweep(ui, id) {
+  ui.crumbs.replaceChildren(h('a', { href: '#/' }, 'Sweeps'), ' / ', h('span', { class: 'mono' }, id));
+  const state = createState(id);
+  const view = viewFlag();
+  const path = `sweeps/${encodeURIComponent(id)}`;
+
+  try {
+    const [sweep, best, runs] = await Promise.all([api(path), api(`${path}/best`), loadRuns(id)]);
+    state.sweep = sweep;
+    state.best = best;
+    state.total = runs.total;
+    for (const r of runs.runs) state.runs.set(r.id, r);
+  } catch (err) {
+    if (!view.left) ui.fail(err);
+    return;
+  }
+  if (view.left) return;
+  document.title = `${state.sweep.name ?? id} · Harrow`;
+
+  const el = {
+    header: h('div', { class: 'sweep-head' }),
+    banner: h('div'),
+    summary: h('div', { class: 'summary' }),
+    best: h('div', { class: 'chart' }),
+    history: h('div'),
+    parallel: h('div'),
+    importance: h('div', { class: 'importance' }),
+    slices: h('div', { class: 'slices' }),
+    curves: h('div'),
+    compare: h('div', { class: 'card' }),
+    table: h('div', { class: 'card' }),
+  };
+  const card = (title, body, extra = {}) => h('section', { class: 'card', ...extra }, h('h2', {}, title), body);
+  const hasMetric = Boolean(state.sweep.metric);
+  fill(
+    ui.main,
+    el.header,
+    el.banner,
+    el.summary,
+    hasMetric ? h('div', { class: 'grid' }, card('Best so far', el.best), card('History', el.history)) : null,
+    hasMetric ? h('div', { class: 'grid wide-first' }, card('Parallel coordinates', el.parallel), card('Which settings matter', el.importance)) : null,
+    hasMetric ? card('Slices: the metric against each parameter', el.slices) : null,
+    card('Learning curves', el.curves),
+    el.compare,
+    el.table,
+  );
+
+  const drawHeader = () => {
+    drawSweepHeader(el, state);
+    drawBanner(el.banner, state, view);
+  };
+  drawHeader();
+  state.on('sweep', drawHeader);
+  const cache = new Map();
+  mountRunsTable(el.table, state);
+  if (hasMetric) {
+    void mountBestChart(el.best, state);
+    void mountHistory(el.history, state);
+    void mountParallel(el.parallel, state);
+    mountImportance(el.importance, state, view);
+    void mountSlices(el.slices, state);
+  }
+  void mountCurves(el.curves, state, view, cache);
+  void mountCompare(el.compare, state, view, cache);
+  if (report) return;
+
+  const loadBest = throttle(async () => {
+    try {
+      state.best = await api(`${path}/best`);
+      state.emit('best');
+    } catch {
+      // The next event or the stream's reconnect brings it back.
+    }
+  }, 500);
+  const refreshSweep = throttle(async () => {
+    try {
+      state.sweep = await api(path);
+      drawHeader();
+    } catch {
+      // As above: the stream recovers it.
+    }
+  }, 1000);
+  const reloadAll = async () => {
+    try {
+      const runs = await loadRuns(id);
+      state.total = runs.total;
+      for (const r of runs.runs) state.runs.set(r.id, r);
+      state.emit('runs');
+    } catch {
+      // The next reconnect tries again.
+    }
+    refreshSweep();
+    loadBest();
+  };
+
+  // EventSource reconnects by itself; the server sends the sweep again on each connect. Events
+  // missed while the server was away are caught up by reloading once the stream is back.
+  const source = new EventSource(`api/${path}/events`);
+  onLeave(() => source.close());
+  let lost = false;
+  ui.setLive('', 'connecting');
+  source.addEventListener('open', () => {
+    if (lost) {
+      ui.setLive('on', 'live · reconnected');
+      void reloadAll();
+    } else ui.setLive('on', 'live');
+    lost = false;
+  });
+  source.addEventListener('error', () => {
+    lost = true;
+    ui.setLive('off', 'server unreachable · reconnecting…');
+  });
+  source.addEventListener('sweep', (e) => {
+    state.sweep = { ...state.sweep, ...JSON.parse(e.data) };
+    drawHeader();
+  });
+  source.addEventListener('run', (e) => {
+    const run = JSON.parse(e.data);
+    if (!state.runs.has(run.id)) state.total += 1;
+    state.runs.set(run.id, run);
+    state.emit('runs');
+    loadBest();
+    refreshSweep();
+  });
+  source.addEventListener('best', (e) => {
+    state.sweep = { ...state.sweep, best: JSON.parse(e.data) };
+    drawHeader();
+    loadBest();
+  });
+}
+
+const ACTIONS = {
+  running: ['pause', 'stop', 'cancel'],
+  paused: ['resume', 'stop', 'cancel'],
+  finished: [],
+  canceled: [],
+};
+const CONFIRM = {
+  stop: 'Stop this sweep? No new runs start; the running ones finish.',
+  cancel: 'Cancel this sweep? Its running runs are killed now.',
+};
+
+function controls(state) {
+  if (report) return null;
+  const actions = ACTIONS[state.sweep.state] ?? [];
+  if (actions.length === 0) return null;
+  const status = h('span', { class: 'muted', role: 'status' });
+  return h(
+    'div',
+    { class: 'actions' },
+    actions.map((a) =>
+      h(
+        'button',
+        {
+          type: 'button',
+          class: a === 'cancel' ? 'danger' : a === 'stop' ? 'warn' : '',
+          onclick: async (e) => {
+            if (CONFIRM[a] && !window.confirm(CONFIRM[a])) return;
+            e.target.disabled = true;
+            status.textContent = `${a}…`;
+            try {
+              state.sweep = { ...state.sweep, ...(await post(`sweeps/${encodeURIComponent(state.id)}/${a}`)) };
+              status.textContent = '';
+              state.emit('sweep');
+            } catch (err) {
+              status.textContent = err instanceof ApiError ? err.message : String(err);
+              status.className = 'error';
+              e.target.disabled = false;
+            }
+          },
+        },
+        a[0].toUpperCase() + a.slice(1),
+      ),
+    ),
+    status,
+  );
+}
+
+function drawSweepHeader(el, state) {
+  const s = state.sweep;
+  fill(
+    el.header,
+    h('div', { class: 'title-row' }, h('h1', {}, s.name ?? s.id, ' ', sweepBadge(s)), controls(state)),
+    h('div', { class: 'muted' }, `${s.id} · ${s.method} · ${s.metric ? `${s.metric.goal} ${s.metric.name}` : 'no metric'} · created `, since(s.createdAt), s.stateReason ? ` · ${s.stateReason}` : ''),
+  );
+  const limits = [s.expectedRuns !== null ? `${s.expectedRuns} expected` : null, s.runCap !== null ? `run cap ${s.runCap}` : null].filter(Boolean);
+  const best = s.best;
+  fill(
+    el.summary,
+    h(
+      'section',
+      { class: 'card' },
+      h('h2', {}, 'Runs'),
+      h('div', { class: 'big' }, limitText(s), limits.length ? h('span', { class: 'muted small' }, ` (${limits.join(', ')})`) : null),
+      h('div', { class: 'counts' }, RUN_STATES.map((st) => h('span', { class: `state-${st}` }, st, h('b', {}, s.counts[st])))),
+    ),
+    h(
+      'section',
+      { class: 'card' },
+      h('h2', {}, 'Best'),
+      best
+        ? [
+            h('div', { class: 'big' }, fmt(best.value)),
+            h('div', {}, h('a', { href: `#/runs/${encodeURIComponent(best.runId)}` }, `run #${best.number}`), best.step !== null ? ` at step ${best.step}` : ''),
+            h('div', { class: 'mono muted' }, paramText(best.params)),
+          ]
+        : h('div', { class: 'muted' }, s.metric ? `No run has reported ${s.metric.name} yet.` : 'The sweep has no metric.'),
+    ),
+    h(
+      'section',
+      { class: 'card' },
+      h('h2', {}, s.state === 'running' || s.state === 'paused' ? 'Join with an agent' : 'Sweep file'),
+      s.state === 'running' || s.state === 'paused' ? h('code', { class: 'copy' }, s.agentCommand ?? `harrow agent ${s.id}`) : null,
+      h('details', {}, h('summary', {}, 'The sweep file'), h('pre', { class: 'mono' }, s.config ?? '')),
+    ),
+  );
+}
+
+/** Says plainly when a sweep is going wrong: every run so far failed, or it was paused for it. */
+function drawBanner(el, state, view) {
+  const s = state.sweep;
+  const health = sweepHealth(s);
+  const ended = s.counts.finished + s.counts.stopped + s.counts.failed + s.counts.crashed;
+  if (health !== 'failing' && !(s.state === 'paused' && s.stateReason)) {
+    el.replaceChildren();
+    return;
+  }
+  const failedRun = [...state.runs.values()].filter((r) => r.state === 'failed' || r.state === 'crashed').sort((a, b) => b.number - a.number)[0];
+  const detail = h('div', { class: 'mono small' });
+  fill(
+    el,
+    h(
+      'div',
+      { class: 'banner error', role: 'alert' },
+      h('strong', {}, health === 'failing' ? `All ${ended} runs that ended so far failed.` : `Paused: ${s.stateReason}`),
+      health === 'failing' && s.state === 'paused' && s.stateReason ? h('div', {}, `Paused: ${s.stateReason}`) : null,
+      failedRun ? h('div', {}, 'Latest: ', h('a', { href: `#/runs/${encodeURIComponent(failedRun.id)}` }, `run #${failedRun.number}`), ` (${failedRun.reason ?? failedRun.state})`) : null,
+      detail,
+    ),
+  );
+  if (failedRun && !report) {
+    void api(`runs/${encodeURIComponent(failedRun.id)}`)
+      .then((run) => {
+        if (!view.left) detail.textContent = errorLine(run.outputTail) ?? '';
+      })
+      .catch(() => undefined);
+  }
+}
+
