@@ -227,26 +227,13 @@ export class HarrowClient {
     return res.body;
   }
 
+  /** The sweep as one self-contained HTML file (see controller/sweep-report.ts). */
+  report(id: string): Promise<string> {
+    return this.fetchText('GET', `/api/sweeps/${enc(id)}/report`, { accept: 'text/html' });
+  }
+
   private async request<S extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: S, options: RequestOptions = {}): Promise<z.output<S>> {
-    const timeout = AbortSignal.timeout(this.config.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
-    const headers = this.headers(options.body === undefined ? {} : { 'content-type': 'application/json' });
-    let res: Response;
-    let text: string;
-    try {
-      res = await this.fetchImpl(this.url(path, options.query), {
-        method,
-        headers,
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        signal,
-      });
-      if (!res.ok) throw await this.httpError(method, path, res);
-      text = await res.text();
-    } catch (err) {
-      if (err instanceof HarrowError) throw err;
-      if (options.signal?.aborted) throw err;
-      throw this.networkError(method, path, err, timeout.aborted);
-    }
+    const text = await this.fetchText(method, path, options);
     let body: unknown;
     try {
       body = JSON.parse(text);
@@ -258,6 +245,27 @@ export class HarrowClient {
     // The response schemas have no transforms, so the raw body is the parsed value plus any
     // fields a newer server added; `--json` prints it whole.
     return body as z.output<S>;
+  }
+
+  /** One request's body as text; HTTP and network failures become HarrowErrors that say what to do. */
+  private async fetchText(method: 'GET' | 'POST', path: string, options: RequestOptions & { accept?: string } = {}): Promise<string> {
+    const timeout = AbortSignal.timeout(this.config.timeoutMs);
+    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+    const headers = this.headers({ ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...(options.accept ? { accept: options.accept } : {}) });
+    try {
+      const res = await this.fetchImpl(this.url(path, options.query), {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        signal,
+      });
+      if (!res.ok) throw await this.httpError(method, path, res);
+      return await res.text();
+    } catch (err) {
+      if (err instanceof HarrowError) throw err;
+      if (options.signal?.aborted) throw err;
+      throw this.networkError(method, path, err, timeout.aborted);
+    }
   }
 
   private url(path: string, query?: Record<string, string | number | undefined>): string {

@@ -36,6 +36,7 @@ import { changeSweep, createSweep, stopRun, sweepDetail, type SweepAction } from
 import type { Ingestor } from './ingestor.js';
 import { doc, parse, responses } from './routes/route-schema.js';
 import { analysisRoutes } from './routes/analysis.js';
+import { reportRoutes } from './routes/report.js';
 
 const YAML_TYPES = ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml', 'text/plain'];
 const SSE_KEEPALIVE_MS = 15 * SECOND;
@@ -170,6 +171,7 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
   }
 
   analysisRoutes(app, ctx);
+  reportRoutes(app);
 
   async function sweepOr404(id: string) {
     const sweep = await getSweep(ctx.db, id);

@@ -15,6 +15,7 @@ import { cancelCommand } from './cancel.js';
 import { stopRunCommand } from './stop-run.js';
 import { validateCommand } from './validate.js';
 import { previewCommand } from './preview.js';
+import { reportCommand } from './report.js';
 
 /** Every verb, in the order `harrow --help` lists them. Add a verb by adding its module here. */
-export const commands: Command[] = [demoCommand, serverCommand, validateCommand, previewCommand, createCommand, agentCommand, statusCommand, bestCommand, watchCommand, runsCommand, pauseCommand, resumeCommand, stopCommand, cancelCommand, stopRunCommand, dbCommand];
+export const commands: Command[] = [demoCommand, serverCommand, validateCommand, previewCommand, createCommand, agentCommand, statusCommand, bestCommand, watchCommand, runsCommand, pauseCommand, resumeCommand, stopCommand, cancelCommand, stopRunCommand, reportCommand, dbCommand];

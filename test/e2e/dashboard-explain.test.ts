@@ -4,16 +4,19 @@
  * answer in its order; the parallel coordinates have one axis per varying parameter (log for a
  * log-distributed one, categories for a categorical one) plus the metric, and one line per run;
  * brushing an axis filters the runs table to exactly the runs inside the brush, and clearing it
- * brings them back. Screenshots go to test-artifacts/screenshots/ for a reviewer.
+ * brings them back. The sweep's report file opens from disk with the network off and shows the same
+ * views. Screenshots go to test-artifacts/screenshots/ for a reviewer.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { ImportanceResponseSchema, ListRunsResponseSchema } from '../../protocol/api.js';
 import { needServices } from '../helpers/services.js';
 import { ROOT } from '../helpers/processes.js';
+import { chartOf } from '../helpers/browser.js';
 import { CHROMIUM, CHROMIUM_ARGS, rowsOf, untilEqual, watchProblems } from '../helpers/browser.js';
 import { FakeAgent, createSweep, expectOk, finishRuns, http, startTestController, type TestController } from '../integration/controller/controller-harness.js';
 
@@ -103,5 +106,54 @@ describe('dashboard: importance and parallel coordinates in a browser', { ...opt
     await untilEqual('the table after clearing', () => tableRows.count(), () => runs.total);
     assert.deepEqual(problems, []);
     await page.close();
+  });
+
+  test('the report: one HTML file that renders offline from file:// with the same data', async () => {
+    const sweep = await createSweep(c.url, SWEEP);
+    await finishRuns(c.url, new FakeAgent(c.redis, c.keys, sweep.id), 15, (p) => Number(p.depth));
+    const imp = await expectOk(ImportanceResponseSchema, http(c.url, `/api/sweeps/${sweep.id}/importance`));
+    const runs = await expectOk(ListRunsResponseSchema, http(c.url, `/api/sweeps/${sweep.id}/runs?limit=100`));
+    const res = await fetch(`${c.url}/api/sweeps/${sweep.id}/report`);
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+    assert.match(res.headers.get('content-disposition') ?? '', /attachment; filename="harrow-.*\.html"/);
+    const dir = await mkdtemp(join(tmpdir(), 'harrow-report-'));
+    const file = join(dir, 'sweep.html');
+    await writeFile(file, await res.text());
+
+    const context = await browser!.newContext({ viewport: { width: 1300, height: 1000 } });
+    try {
+      // No network at all: anything but the file itself is refused (and would be reported).
+      await context.setOffline(true);
+      const requests: string[] = [];
+      await context.route('**/*', async (route) => {
+        const url = route.request().url();
+        if (url.startsWith('file:') || url.startsWith('data:')) return route.continue();
+        requests.push(url);
+        return route.abort();
+      });
+      const page = await context.newPage();
+      page.setDefaultTimeout(10_000);
+      const { problems } = watchProblems(page);
+      await page.goto(`file://${file}`);
+      await page.locator('#main h1').filter({ hasText: 'explain-e2e' }).waitFor();
+      await untilEqual('importance rows', async () => (await rowsOf(page.locator('table.imp tbody tr'))).map((cells) => cells[0]), () => imp.parameters.map((p) => p.name));
+      await untilEqual('runs table', () => page.locator('table.runs > tbody > tr').count(), () => runs.total);
+      for (const title of ['Best so far', 'History', 'Learning curves']) {
+        const chartEl = page.locator('#main .card').filter({ has: page.locator('h2', { hasText: new RegExp(`^${title}$`, 'i') }) }).locator('.chart').first();
+        await untilEqual(`${title} drawn`, async () => (await chartOf(chartEl)).painted > 0, () => true);
+      }
+      await page.screenshot({ path: join(SHOTS, 'report-offline.png'), fullPage: true });
+      // A run page inside the report.
+      const best = runs.runs.filter((r) => r.value !== null).sort((a, b) => a.value! - b.value!)[0]!;
+      await page.evaluate((id) => ((globalThis as unknown as { location: { hash: string } }).location.hash = `#/runs/${id}`), best.id);
+      await page.locator('#main h1').filter({ hasText: `Run #${best.number}` }).waitFor();
+      await untilEqual('the run page metric chart', async () => (await chartOf(page.locator('.metric-grid .chart').first())).painted > 0, () => true);
+      assert.deepEqual(requests, [], 'the report asked the network for nothing');
+      assert.deepEqual(problems, []);
+    } finally {
+      await context.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -23,16 +23,44 @@ function headers(extra = {}) {
 }
 
 export async function api(path) {
-  if (report) {
-    if (!(path in report.data)) throw new ApiError(`this report does not include ${path}`, 404, 'NOT_IN_REPORT');
-    return report.data[path];
-  }
+  if (report) return fromReport(path);
   const res = await fetch(`api/${path}`, { headers: headers() });
   if (res.status === 401) {
     await askToken(tokenRefused() ? 'The token was refused; give another.' : 'This server needs a token to read.');
     return api(path);
   }
   return answer(res, path);
+}
+
+/**
+ * The API as a report file answers it: the same shapes the server sends, from the data the file
+ * carries (see controller/sweep-report.ts).
+ */
+function fromReport(path) {
+  const [route, query = ''] = path.split('?');
+  const q = new URLSearchParams(query);
+  const parts = route.split('/').map(decodeURIComponent);
+  const missing = (what) => new ApiError(`this report does not include ${what}`, 404, 'NOT_IN_REPORT');
+  if (parts[0] === 'sweeps' && parts.length === 1) return { sweeps: [report.sweep] };
+  if (parts[0] === 'sweeps' && parts[1] !== report.sweepId) throw missing(`sweep ${parts[1]}`);
+  if (parts[0] === 'sweeps' && parts.length === 2) return report.sweep;
+  if (parts[0] === 'sweeps' && parts[2] === 'best') return report.best;
+  if (parts[0] === 'sweeps' && parts[2] === 'importance') return report.importance;
+  if (parts[0] === 'sweeps' && parts[2] === 'runs') {
+    const offset = Number(q.get('offset') ?? 0);
+    const limit = Number(q.get('limit') ?? 50);
+    return { runs: report.runs.slice(offset, offset + limit), total: report.runs.length };
+  }
+  if (parts[0] === 'sweeps' && parts[2] === 'curves') {
+    const byRun = report.curves[q.get('name')] ?? {};
+    return { name: q.get('name'), curves: (q.get('runs') ?? '').split(',').map((id) => byRun[decodeURIComponent(id)]).filter(Boolean) };
+  }
+  if (parts[0] === 'runs' && parts.length === 2) {
+    const run = report.runDetails[parts[1]];
+    if (!run) throw missing(`the details of this run (the report keeps those of the best and the failed runs)`);
+    return run;
+  }
+  throw missing(path);
 }
 
 /** A mutating call (JSON body); asks for the token once if the server wants one. */
@@ -44,6 +72,23 @@ export async function post(path, body = {}) {
     return post(path, body);
   }
   return answer(res, path);
+}
+
+/** Downloads what the server answers at `path` (a file such as the sweep report), token included. */
+export async function download(path, fallbackName) {
+  const res = await fetch(`api/${path}`, { headers: headers({ accept: '*/*' }) });
+  if (res.status === 401) {
+    await askToken(tokenRefused() ? 'The token was refused; give another.' : 'This server needs a token to read.');
+    return download(path, fallbackName);
+  }
+  if (!res.ok) return answer(res, path);
+  const name = /filename="([^"]+)"/.exec(res.headers.get('content-disposition') ?? '')?.[1] ?? fallbackName;
+  const url = URL.createObjectURL(await res.blob());
+  const a = h('a', { href: url, download: name });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 async function answer(res, path) {

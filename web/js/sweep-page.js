@@ -2,7 +2,7 @@
 // then the views that explain it (best so far, history, parallel coordinates, importance, slices,
 // learning curves, compare) above the runs table. All views share one state and one selection.
 
-import { ApiError, api, post, report } from './api.js';
+import { ApiError, api, download, post, report } from './api.js';
 import { since } from './clocks.js';
 import { errorLine, fill, fmt, h, paramText } from './dom.js';
 import { sweepHealth } from './health.js';
@@ -172,8 +172,27 @@ const CONFIRM = {
 function controls(state) {
   if (report) return null;
   const actions = ACTIONS[state.sweep.state] ?? [];
-  if (actions.length === 0) return null;
   const status = h('span', { class: 'muted', role: 'status' });
+  const reportButton = h(
+    'button',
+    {
+      type: 'button',
+      title: 'One HTML file with the data and charts inside: opens from disk, with no server and no network',
+      onclick: async (e) => {
+        e.target.disabled = true;
+        status.textContent = 'building the report…';
+        try {
+          await download(`sweeps/${encodeURIComponent(state.id)}/report`, `harrow-${state.id}.html`);
+          status.textContent = '';
+        } catch (err) {
+          status.textContent = err.message;
+          status.className = 'error';
+        }
+        e.target.disabled = false;
+      },
+    },
+    'Download report',
+  );
   return h(
     'div',
     { class: 'actions' },
@@ -201,6 +220,7 @@ function controls(state) {
         a[0].toUpperCase() + a.slice(1),
       ),
     ),
+    reportButton,
     status,
   );
 }
