@@ -52,8 +52,9 @@ def sweep_params():
 
 
 def sweep_id():
-    return _harrow.sweep_id()
+    return _harrow.sweep_id() or None
 
 
 def run_id():
-    return _harrow.run_id()
+    """This run's id under a Harrow agent, else None (an empty variable counts as unset)."""
+    return _harrow.run_id() or None
