@@ -20,6 +20,7 @@ import { OutputTail } from './output-tail.js';
 import { groupAlive, signalGroup } from './process-group.js';
 import type { Reporter } from './reporter.js';
 import { RunMetrics } from './run-metrics.js';
+import { runPythonPath } from './python-path.js';
 
 /** How often the metrics file is read while the run is active. */
 const METRICS_FILE_POLL_MS = 100;
@@ -262,6 +263,7 @@ export class RunAttempt {
       // Python block-buffers a piped stdout; unbuffered, its metric lines arrive as they are printed.
       PYTHONUNBUFFERED: '1',
       ...this.o.env,
+      PYTHONPATH: runPythonPath(this.o.env),
       HARROW_SWEEP_ID: job.sweepId,
       HARROW_RUN_ID: job.runId,
       HARROW_PARAMS_FILE: paramsFile,

@@ -1,6 +1,6 @@
 /** The Bayesian (GP) strategy. `createBayesStrategy` is what `createStrategy` calls for `method: bayes`. */
 import type { EncodedSpace, MetricSpec, Strategy, SweepSpec } from '../types.js';
-import { encodeSpace } from '../space/index.js';
+import { Rng, encodeSpace, sampleParams } from '../space/index.js';
 import { BayesStrategy, type BayesOptions } from './bayes-strategy.js';
 
 export { BayesStrategy, defaultInitialDesign, type BayesOptions, type BayesTuning } from './bayes-strategy.js';
@@ -17,12 +17,28 @@ export function createBayesStrategy(spec: SweepSpec, options: BayesOptions): Str
   if (spec.metric === undefined) {
     throw new RangeError('method: bayes needs a metric to optimize; add `metric: { name: ..., goal: minimize | maximize }`');
   }
-  return new BayesStrategy(encodeSpace(spec), spec.metric, {
+  const space = encodeSpace(spec);
+  if (space.dimensions.length === 0) return oneConfiguration(spec);
+  return new BayesStrategy(space, spec.metric, {
     // `?.`: hand-built specs from JavaScript may lack `harrow`; specs stored before the block existed lack `bayes`.
     ...definedOnly(spec.harrow?.bayes ?? {}),
     ...definedOnly(options),
     ...(spec.runCap === undefined ? {} : { runCap: spec.runCap }),
   });
+}
+
+/**
+ * A space whose every parameter has one value (`values: [x]`; the validator refuses a space of
+ * `value:` constants only, as W&B does): there is nothing to model, and W&B's bayes reruns that one
+ * configuration until the sweep is stopped or reaches run_cap, so this does the same.
+ */
+function oneConfiguration(spec: SweepSpec): Strategy {
+  const params = sampleParams(spec.parameters, Rng.from(0));
+  return {
+    method: 'bayes',
+    size: 1,
+    propose: (input) => Array.from({ length: input.count }, () => ({ params: structuredClone(params), info: { source: 'only configuration' } })),
+  };
 }
 
 /** The entries that are not `undefined`, so `{ prior: undefined }` does not hide a value set elsewhere. */

@@ -38,7 +38,12 @@ export function isTextMacro(name: string): name is TextMacro {
   return (TEXT_MACROS as readonly string[]).includes(name);
 }
 
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * The names W&B's agent expands in `${envvar:NAME}` (`wandb/sdk/launch/sweeps/utils.py`):
+ * capitals, digits and `_`, possibly none (`${envvar:}` is the empty string). Any other name is
+ * left unexpanded by W&B, so Harrow refuses it rather than expand what W&B would not.
+ */
+const ENV_NAME = /^[A-Z0-9_]*$/;
 
 export type TemplatePart =
   | { kind: 'text'; text: string }
@@ -88,7 +93,15 @@ export function parseElement(element: string): TemplatePart[] {
     else if (inner.startsWith('envvar:')) {
       const name = inner.slice('envvar:'.length);
       if (ENV_NAME.test(name)) parts.push({ kind: 'envvar', name });
-      else parts.push({ kind: 'bad', raw, reason: 'needs an environment variable name, such as ${envvar:DATA_DIR}' });
+      else {
+        parts.push({
+          kind: 'bad',
+          raw,
+          reason:
+            `names a variable W&B's agent does not expand (it expands only names of capitals, digits and _, ` +
+            `and would pass ${raw} on unexpanded); rename the variable, e.g. \${envvar:${name.toUpperCase().replace(/[^A-Z0-9_]/g, '_')}}`,
+        });
+      }
     } else if (inner.trim() === '') parts.push({ kind: 'bad', raw, reason: 'is empty' });
     else parts.push({ kind: 'param', ref: inner });
     i = close + 1;

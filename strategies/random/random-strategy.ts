@@ -1,64 +1,100 @@
 /**
- * Random search: each configuration drawn from the prior with W&B's laws. Beyond W&B, when every
- * parameter takes finitely many values (categorical, int_uniform, bounded quantized), a
- * configuration is not repeated until every one has been tried (wandb/wandb#4682): finished,
- * failed, running and queued runs all count, so parallel agents get different configurations. Once
- * all have been tried, a new round starts, again without repeats within the round.
+ * Random search: each configuration drawn from the prior with W&B's laws, so over many runs every
+ * parameter's values appear with the frequencies its distribution gives (W&B: with replacement).
+ *
+ * One addition that leaves those laws unchanged: the leaves whose law is *uniform over finitely
+ * many values* (`values:` without `probabilities` and without duplicates, `int_uniform`, a quantized
+ * leaf whose levels happen to carry equal mass) are drawn in rounds. Their combination is not
+ * repeated until every combination has run (wandb/wandb#4682): finished, failed, running and queued
+ * runs all count, so parallel agents get different combinations; then a new round starts. Within a
+ * round each untried combination is equally likely, so each combination still runs equally often,
+ * which is the uniform law. Every other leaf (weighted `values:`, quantized leaves whose end levels
+ * carry less mass, continuous leaves) is drawn independently with its own law, and may repeat. So a
+ * space of only uniform leaves never repeats a configuration before exhausting it, and a weighted
+ * categorical `[0.9, 0.1]` still runs about 9 times in 10 (a round over all cells would give 1 in 2).
  *
  * Stateless and deterministic: proposal number n (= observations + pending + its place in this
  * call) uses the generator `Rng.from(seed, n)`, and repeats are avoided by looking at the history
  * handed in, so the controller can call it any number of times, on any replica, after a restart.
- *
- * The law of a proposal is the prior restricted to the configurations not yet tried in this round:
- * first by rejection (a few draws from the prior), then, when the untried part of the space has
- * little prior mass, by exact conditional sampling leaf by leaf.
  */
 import type { Params, Proposal, ProposeInput, Strategy, StrategyOptions, SweepSpec } from '../types.js';
 import { DiscreteSpace } from '../space/discrete-space.js';
+import { getPath, setPath } from '../space/flatten.js';
+import type { LeafModel } from '../space/leaf-model.js';
 import { Rng } from '../space/rng.js';
 import { sampleFromModels } from '../space/sample-params.js';
 
-/** Rejection draws before switching to exact conditional sampling. */
+/** Rejection draws before switching to an exact draw among the untried combinations. */
 const REJECTION_TRIES = 32;
+/** Quantized leaves with more levels than this are not checked for equal masses (treated as weighted). */
+const MAX_LEVELS_CHECKED = 100_000;
 
 export function createRandomStrategy(spec: Pick<SweepSpec, 'parameters'>, options: StrategyOptions): Strategy {
   const space = new DiscreteSpace(spec.parameters);
   const seed = options.seed;
   const finite = space.finite && Number.isSafeInteger(space.size);
+  const uniform = space.axes.filter(isUniformLeaf);
+  const roundSize = uniform.reduce((acc, m) => acc * m.count, 1);
+  const rounds = uniform.length > 0 && Number.isSafeInteger(roundSize);
   return {
     method: 'random',
     size: finite ? space.size : null,
     propose(input: ProposeInput): Proposal[] {
       const base = input.observations.length + input.pending.length;
-      if (!finite) {
+      if (!rounds) {
         return Array.from({ length: input.count }, (_, j) => ({
           params: sampleFromModels(space.leaves, Rng.from(seed, base + j)),
           info: { source: 'random' },
         }));
       }
-      const usage = new Usage(space);
+      const usage = new Usage(uniform, roundSize);
       for (const o of input.observations) usage.add(o.params);
       for (const p of input.pending) usage.add(p);
       const proposals: Proposal[] = [];
       for (let j = 0; j < input.count; j++) {
         const rng = Rng.from(seed, base + j);
-        const { cell, round } = usage.choose(rng);
+        const params = sampleFromModels(space.leaves, rng);
+        const { cell, round } = usage.choose(usage.cellOf(params), rng);
         usage.addCell(cell);
-        proposals.push({ params: space.paramsOf(cell), info: { source: 'random', round } });
+        uniform.forEach((leaf, i) => setPath(params, leaf.flat.path, leaf.value(cell[i]!)));
+        proposals.push({ params, info: { source: 'random', round } });
       }
       return proposals;
     },
   };
 }
 
-/** How many runs hold each cell, and sampling among the cells the current round has not used. */
+/** True when the leaf takes finitely many values, all with the same prior mass. */
+function isUniformLeaf(leaf: LeafModel): boolean {
+  if (!Number.isFinite(leaf.count) || leaf.count < 2) return false;
+  if (leaf.flat.spec.distribution === 'int_uniform') return true;
+  if (leaf.count > MAX_LEVELS_CHECKED) return false;
+  for (let i = 0; i < leaf.count; i++) if (Math.abs(leaf.mass(i) * leaf.count - 1) > 1e-9) return false;
+  return true;
+}
+
+/** How many runs hold each combination of the uniform leaves, and drawing among those the current round has not used. */
 class Usage {
   private readonly counts = new Map<string, number>();
 
-  constructor(private readonly space: DiscreteSpace) {}
+  constructor(
+    private readonly axes: readonly LeafModel[],
+    private readonly size: number,
+  ) {}
+
+  /** The level of each uniform leaf in `params`, or null when one is missing or off its levels. */
+  cellOf(params: Params): number[] | null {
+    const cell: number[] = [];
+    for (const axis of this.axes) {
+      const i = axis.indexOf(getPath(params, axis.flat.path));
+      if (i < 0) return null;
+      cell.push(i);
+    }
+    return cell;
+  }
 
   add(params: Params): void {
-    const cell = this.space.cellOf(params);
+    const cell = this.cellOf(params);
     if (cell) this.addCell(cell);
   }
 
@@ -68,79 +104,46 @@ class Usage {
   }
 
   /**
-   * The round is the number of times every cell has been used; cells used more often than that are
-   * blocked until the others catch up.
+   * The round is the number of times every combination has been used; combinations used more often
+   * than that are blocked until the others catch up. `first` is the prior draw's own combination.
    */
-  choose(rng: Rng): { cell: number[]; round: number } {
+  choose(first: number[] | null, rng: Rng): { cell: number[]; round: number } {
     let floor = 0;
-    if (this.counts.size >= this.space.size) {
+    if (this.counts.size >= this.size) {
       floor = Infinity;
       for (const n of this.counts.values()) floor = Math.min(floor, n);
     }
-    const blocked = (cell: readonly number[]): boolean => (this.counts.get(cell.join(',')) ?? 0) > floor;
-    for (let t = 0; t < REJECTION_TRIES; t++) {
-      const cell = this.space.cellOf(sampleFromModels(this.space.leaves, rng));
-      if (cell && !blocked(cell)) return { cell, round: floor + 1 };
+    const open = (cell: readonly number[]): boolean => (this.counts.get(cell.join(',')) ?? 0) <= floor;
+    if (first && open(first)) return { cell: first, round: floor + 1 };
+    for (let t = 1; t < REJECTION_TRIES; t++) {
+      const cell = this.axes.map((a) => a.indexOf(a.sample(rng)));
+      if (open(cell)) return { cell, round: floor + 1 };
     }
-    const blockedCells: number[][] = [];
-    for (const [key, n] of this.counts) if (n > floor) blockedCells.push(key.split(',').map(Number));
-    return { cell: this.conditional(rng, blockedCells), round: floor + 1 };
+    return { cell: this.pickOpen(rng, floor), round: floor + 1 };
   }
 
   /**
-   * Exact draw from the prior restricted to unblocked cells, one axis at a time: level v of axis d
-   * is weighted by its prior mass times the prior mass of the unblocked cells below it.
+   * An exact uniform draw among the open combinations, when few are left: the k-th open one in
+   * mixed-radix order, found by skipping blocked ones (there are fewer blocked ones than runs).
    */
-  private conditional(rng: Rng, blockedCells: number[][]): number[] {
-    const axes = this.space.axes;
-    // suffixMass[c][d] = prior mass of blocked cell c's levels on axes d.. (its share of the subtree).
-    const suffixMass = blockedCells.map((cell) => {
-      const s = new Array<number>(axes.length + 1).fill(1);
-      for (let d = axes.length - 1; d >= 0; d--) s[d] = s[d + 1]! * axes[d]!.mass(cell[d]!);
-      return s;
-    });
-    // cellsBelow[d] = number of cells in a subtree whose first d axes are fixed.
-    const cellsBelow = new Array<number>(axes.length + 1).fill(1);
-    for (let d = axes.length - 1; d >= 0; d--) cellsBelow[d] = cellsBelow[d + 1]! * axes[d]!.count;
-
-    let candidates = blockedCells.map((_, i) => i);
-    const chosen: number[] = [];
-    axes.forEach((axis, d) => {
-      const blockedMass = new Float64Array(axis.count);
-      const blockedCount = new Float64Array(axis.count);
-      for (const i of candidates) {
-        const v = blockedCells[i]![d]!;
-        blockedMass[v]! += suffixMass[i]![d + 1]!;
-        blockedCount[v]! += 1;
-      }
-      const weights = new Float64Array(axis.count);
-      const eligible: number[] = [];
-      let total = 0;
-      for (let v = 0; v < axis.count; v++) {
-        if (blockedCount[v]! >= cellsBelow[d + 1]!) continue; // every cell below is blocked
-        eligible.push(v);
-        const w = axis.mass(v) * Math.max(0, 1 - blockedMass[v]!);
-        weights[v] = w;
-        total += w;
-      }
-      let pick: number;
-      if (total > 0) {
-        let u = rng.uniform() * total;
-        pick = eligible.findLast((v) => weights[v]! > 0)!;
-        for (const v of eligible) {
-          u -= weights[v]!;
-          if (u < 0 && weights[v]! > 0) {
-            pick = v;
-            break;
-          }
-        }
-      } else {
-        // Rounding left no weight (levels of vanishing mass): pick among the open ones evenly.
-        pick = eligible[rng.int(eligible.length)]!;
-      }
-      chosen.push(pick);
-      candidates = candidates.filter((i) => blockedCells[i]![d] === pick);
-    });
-    return chosen;
+  private pickOpen(rng: Rng, floor: number): number[] {
+    const strides: number[] = new Array<number>(this.axes.length);
+    let stride = 1;
+    for (let i = this.axes.length - 1; i >= 0; i--) {
+      strides[i] = stride;
+      stride *= this.axes[i]!.count;
+    }
+    const blocked: number[] = [];
+    for (const [key, n] of this.counts) {
+      if (n > floor) blocked.push(key.split(',').reduce((acc, c, i) => acc + Number(c) * strides[i]!, 0));
+    }
+    blocked.sort((a, b) => a - b);
+    // The k-th open index: walk past every blocked index at or below the running candidate.
+    let index = rng.int(this.size - blocked.length);
+    for (const b of blocked) {
+      if (b <= index) index++;
+      else break;
+    }
+    return this.axes.map((axis, i) => Math.floor(index / strides[i]!) % axis.count);
   }
 }

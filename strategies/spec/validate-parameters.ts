@@ -184,7 +184,7 @@ function validateParameter(
       return undefined;
     }
   } else {
-    distribution = infer(c, raw, path);
+    distribution = infer(c, raw, path, paramPath.length > 1);
     if (!distribution) return undefined;
   }
 
@@ -210,7 +210,7 @@ function validateParameter(
 }
 
 /** W&B's inference when `distribution` is omitted. */
-function infer(c: IssueCollector, raw: Record<string, unknown>, path: Path): Distribution | undefined {
+function infer(c: IssueCollector, raw: Record<string, unknown>, path: Path, nested: boolean): Distribution | undefined {
   const has = (k: string): boolean => Object.hasOwn(raw, k);
   if (has('values') && has('value')) {
     return c.error(path, 'has both value and values: value is one fixed value, values a list to choose from; keep one');
@@ -229,6 +229,12 @@ function infer(c: IssueCollector, raw: Record<string, unknown>, path: Path): Dis
     // An object cannot say 0.0, so one fractional bound there is enough to mean uniform (as W&B's
     // schema reads mixed bounds); in text, W&B's client calls mixed bounds ambiguous.
     if ((!minInt && !maxInt) || !c.literalNumbers) return 'uniform';
+    if (nested) {
+      // W&B's client checks only top-level parameters; inside a nested block its schema takes
+      // mixed bounds as uniform, and so does its agent. Do the same, but say so.
+      c.warn(path, `has min (${min}) and max (${max}) written as one integer and one float: read as distribution: uniform (floats), as W&B does inside a nested block; write both as integers for int_uniform`);
+      return 'uniform';
+    }
     return c.error(
       path,
       `is ambiguous: min (${min}) is written as ${minInt ? 'an integer' : 'a float'} and max (${max}) as ${maxInt ? 'an integer' : 'a float'}; ` +

@@ -149,7 +149,13 @@ function validateTop(c: IssueCollector, raw: unknown): SweepSpec | undefined {
     c.error(['metric'], `is missing but ${needsMetric.join(' and ')} needs a metric to compare runs; add metric: {name: val_loss, goal: minimize}`);
   }
   if (parameters && method === 'bayes' && out.leaves.every((l) => leafCount(l.spec) === 1)) {
-    c.error(['parameters'], 'has nothing to search: method: bayes needs at least one parameter that varies (values, a range or a distribution)');
+    if (out.leaves.every((l) => l.spec.distribution === 'constant')) {
+      // W&B's bayes refuses this too ("Need at least one searchable parameter").
+      c.error(['parameters'], 'has nothing to search: method: bayes needs at least one parameter that varies (values, a range or a distribution)');
+    } else {
+      // A one-item values: list is searchable for W&B, whose bayes then reruns the one configuration.
+      c.warn(['parameters'], `every parameter has a single value, so there is one configuration: method: bayes reruns it for every run, as W&B does${raw.run_cap === undefined ? '; set run_cap to bound the sweep' : ''}`);
+    }
   }
   // Valid leaves are checked even when others are broken; the size only means something when all are valid.
   if (method === 'grid') checkGrid(c, out.leaves, parameters !== undefined);
@@ -470,7 +476,12 @@ function validateCommand(c: IssueCollector, raw: Record<string, unknown>, hasPro
     raw.command.forEach((el, i) => {
       if (typeof el === 'string') command.push(el);
       else if (typeof el === 'number' && Number.isFinite(el)) command.push(pyNumber(el));
-      else {
+      else if (typeof el === 'boolean') {
+        // W&B's agent passes str(element): a YAML true becomes the text True.
+        const text = el ? 'True' : 'False';
+        command.push(text);
+        c.warn(['command', String(i)], `is the boolean ${String(el)}, passed as the text ${text} (as W&B's agent does); quote it ("${String(el)}") to pass it in lower case`);
+      } else {
         c.error(['command', String(i)], `must be a string (got ${describe(el)}); quote it`);
         ok = false;
       }

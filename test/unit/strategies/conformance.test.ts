@@ -7,6 +7,7 @@ strategyConformance('random', (spec, options) => createRandomStrategy(spec, opti
   continuous: true,
   seeded: true,
   stateless: true,
+  repeatsWeightedLeaves: true,
   stopsWhenExhausted: false,
   historySize: 40,
 });

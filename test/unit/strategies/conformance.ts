@@ -21,6 +21,12 @@ export interface StrategyTraits {
   seeded: boolean;
   /** The output depends only on (seed, observations, pending): no state kept between calls. */
   stateless: boolean;
+  /**
+   * Avoids repeats only among leaves whose law is uniform (random: a weighted leaf, such as a
+   * quantized one whose end levels carry less mass, is drawn with its own law and may repeat), so
+   * its no-repeat checks run over a space of uniform leaves.
+   */
+  repeatsWeightedLeaves?: boolean;
   /** Returns no proposals once a finite space is used up (grid); otherwise it keeps proposing. */
   stopsWhenExhausted: boolean;
   /** Number of observations to feed in history tests; keep small for slow strategies. */
@@ -59,6 +65,10 @@ parameters:
       c: {distribution: q_uniform, min: 0, max: 1, q: 0.5}
 `;
 const DISCRETE_SIZE = 27;
+
+/** DISCRETE with the quantized leaf (levels of mass ¼, ½, ¼) replaced by a uniform one. */
+const DISCRETE_UNIFORM = (method: Method): string =>
+  DISCRETE(method).replace('{distribution: q_uniform, min: 0, max: 1, q: 0.5}', '{values: [0, 0.5, 1]}');
 
 function spec(text: string): SweepSpec {
   return parseSweepConfig(text);
@@ -186,7 +196,7 @@ export function strategyConformance(label: string, factory: StrategyFactory, tra
       }
     }
 
-    const discrete = spec(DISCRETE(traits.method));
+    const discrete = spec((traits.repeatsWeightedLeaves ? DISCRETE_UNIFORM : DISCRETE)(traits.method));
 
     it('finite space: reports its size', () => {
       assert.equal(factory(discrete, { seed: 1 }).size, DISCRETE_SIZE);

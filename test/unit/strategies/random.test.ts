@@ -50,25 +50,64 @@ describe('random search', () => {
     assert.ok(Math.abs(y / n - 0.8) < 5 * Math.sqrt(0.16 / n), `P(y) = ${y / n}`);
   });
 
-  it('samples the untried configurations with their prior weights, even when they hold little prior mass', () => {
-    // Cell (x, 1) holds 99.8% of the mass; with it taken the rest must follow the prior restricted
-    // to the other cells: (x, 2) and (y, 1) 0.000999 each, (y, 2) 0.000001.
-    const s = spec('  a: {values: [x, y], probabilities: [0.999, 0.001]}\n  b: {values: [1, 2], probabilities: [0.999, 0.001]}\n');
-    const taken: Observation = { params: { a: 'x', b: 1 }, state: 'finished', value: 0 };
+  /** Counts of each value of `leaf` over `n` runs proposed one after the other. */
+  function frequencies(s: SweepSpec, seed: number, n: number, leaf: string): Map<string, number> {
     const counts = new Map<string, number>();
-    const n = 4000;
-    for (let seed = 0; seed < n; seed++) {
-      const [p] = createRandomStrategy(s, { seed }).propose({ observations: [taken], pending: [], count: 1 });
-      const key = `${p!.params.a as string}${p!.params.b as number}`;
+    for (const p of runSequentially(s, seed, n)) {
+      const key = JSON.stringify(p[leaf]);
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
-    assert.equal(counts.get('x1'), undefined);
-    const pX2 = 0.000999 / (0.000999 * 2 + 0.000001);
-    for (const key of ['x2', 'y1']) {
-      const f = (counts.get(key) ?? 0) / n;
-      assert.ok(Math.abs(f - pX2) < 5 * Math.sqrt((pX2 * (1 - pX2)) / n), `P(${key}) = ${f}, expected ${pX2}`);
+    return counts;
+  }
+
+  /** Each value's count within 4.5 binomial standard deviations of n·p (false-alarm odds ~1e-5 per value). */
+  function assertLaw(counts: Map<string, number>, law: Record<string, number>, n: number, label: string): void {
+    for (const [value, p] of Object.entries(law)) {
+      const got = counts.get(value) ?? 0;
+      const tolerance = 4.5 * Math.sqrt(n * p * (1 - p)) + 1;
+      assert.ok(Math.abs(got - n * p) <= tolerance, `${label}: ${value} ran ${got} times in ${n}, law says ${n * p} ± ${tolerance.toFixed(1)}`);
     }
-    assert.ok((counts.get('y2') ?? 0) < 10);
+    const total = [...counts.values()].reduce((a, b) => a + b, 0);
+    assert.equal(total, n, `${label}: values outside the law ${JSON.stringify([...counts])}`);
+  }
+
+  it('keeps the probabilities of a weighted categorical over many runs of a fully discrete space (issue 13)', () => {
+    // W&B draws with replacement: [0.9, 0.1] gives about 180/20 in 200 runs, not 100/100.
+    const s = spec('  a: {values: [x, y], probabilities: [0.9, 0.1]}\n');
+    for (const seed of [1, 2, 3]) assertLaw(frequencies(s, seed, 200, 'a'), { '"x"': 0.9, '"y"': 0.1 }, 200, `seed ${seed}`);
+  });
+
+  it('keeps the law of q_uniform, q_log_uniform_values and q_beta, whose end levels carry less mass', () => {
+    // q_uniform [0, 1] q 0.5: 0 rounds from [0, .25], 0.5 from [.25, .75], 1 from [.75, 1].
+    assertLaw(frequencies(spec('  v: {distribution: q_uniform, min: 0, max: 1, q: 0.5}\n'), 4, 400, 'v'), { 0: 0.25, 0.5: 0.5, 1: 0.25 }, 400, 'q_uniform');
+    // q_log_uniform_values [1, 100] q 50: ln 25, ln 3, ln 4/3 over ln 100.
+    const ln100 = Math.log(100);
+    assertLaw(
+      frequencies(spec('  v: {distribution: q_log_uniform_values, min: 1, max: 100, q: 50}\n'), 5, 400, 'v'),
+      { 0: Math.log(25) / ln100, 50: Math.log(3) / ln100, 100: Math.log(4 / 3) / ln100 },
+      400,
+      'q_log_uniform_values',
+    );
+    // q_beta a=2 b=5 q 0.5: Beta(2,5) is the 2nd smallest of 6 uniforms, F(x) = 1 − (1−x)^6 − 6x(1−x)^5.
+    const F = (x: number): number => 1 - (1 - x) ** 6 - 6 * x * (1 - x) ** 5;
+    assertLaw(
+      frequencies(spec('  v: {distribution: q_beta, a: 2, b: 5, q: 0.5}\n'), 6, 400, 'v'),
+      { 0: F(0.25), 0.5: F(0.75) - F(0.25), 1: 1 - F(0.75) },
+      400,
+      'q_beta',
+    );
+  });
+
+  it('next to a weighted leaf, the uniform leaves still never repeat before every combination ran', () => {
+    const s = spec('  a: {values: [x, y], probabilities: [0.9, 0.1]}\n  b: {values: [1, 2, 3]}\n  c: {min: 1, max: 2}\n');
+    const runs = runSequentially(s, 8, 300);
+    for (let round = 0; round < 50; round++) {
+      const chunk = runs.slice(round * 6, round * 6 + 6).map((p) => `${p.b as number},${p.c as number}`);
+      assert.equal(new Set(chunk).size, 6, `round ${round + 1} repeated a (b, c) combination`);
+    }
+    const counts = new Map<string, number>();
+    for (const p of runs) counts.set(p.a as string, (counts.get(p.a as string) ?? 0) + 1);
+    assertLaw(counts, { x: 0.9, y: 0.1 }, 300, 'a next to uniform leaves');
   });
 
   it('a zero-mass level never blocks a round: the round ends when every possible configuration ran', () => {
