@@ -35,6 +35,7 @@ import type { ControllerContext } from './context.js';
 import { bestRunOf, runSummary, sweepSummary } from './serialize.js';
 import { changeSweep, createSweep, stopRun, sweepDetail, type SweepAction } from './sweep-service.js';
 import type { Ingestor } from './ingestor.js';
+import { browserGuard } from './security/browser-guard.js';
 
 const YAML_TYPES = ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml', 'text/plain'];
 const SSE_KEEPALIVE_MS = 15 * SECOND;
@@ -83,6 +84,7 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
     void reply.status(404).send(new HarrowError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url}; the API is documented at /docs`).toBody());
   });
 
+  await app.register(browserGuard, { listenHost: ctx.config.HARROW_HOST, extraHosts: ctx.config.HARROW_ALLOWED_HOSTS });
   // A token, when configured, guards every mutating route.
   const token = ctx.config.HARROW_TOKEN;
   if (token) {
