@@ -111,6 +111,6 @@ function browserGuardPlugin(app: FastifyInstance, options: BrowserGuardOptions, 
   ready();
 }
 
-// Hooks of an encapsulated plugin would only see its own routes; this marker (what the
-// fastify-plugin package sets) makes them apply to the whole server, registered or not yet.
+// Hooks of an encapsulated plugin would only see the plugin's own routes; this marker (what the
+// fastify-plugin package sets, without adding it as a dependency) makes them apply to every route.
 export const browserGuard = Object.assign(browserGuardPlugin, { [Symbol.for('skip-override')]: true, [Symbol.for('fastify.display-name')]: 'harrow-browser-guard' });
