@@ -37,8 +37,9 @@ import type { Ingestor } from './ingestor.js';
 import { doc, parse, responses } from './routes/route-schema.js';
 import { analysisRoutes } from './routes/analysis.js';
 import { reportRoutes } from './routes/report.js';
+import { browserGuard } from './security/browser-guard.js';
 
-const YAML_TYPES = ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml', 'text/plain'];
+const YAML_TYPES = ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml'];
 const SSE_KEEPALIVE_MS = 15 * SECOND;
 
 export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Promise<FastifyInstance> {
@@ -69,6 +70,7 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
     void reply.status(404).send(new HarrowError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url}; the API is documented at /docs`).toBody());
   });
 
+  await app.register(browserGuard, { listenHost: ctx.config.HARROW_HOST, extraHosts: ctx.config.HARROW_ALLOWED_HOSTS });
   // A token, when configured, guards every mutating route.
   const token = ctx.config.HARROW_TOKEN;
   if (token) {

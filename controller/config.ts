@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { HarrowError } from '../protocol/errors.js';
 import { SECOND } from '../protocol/time.js';
+import { AllowedHostsSchema } from './security/allowed-hosts.js';
 
 const ms = (fallback: number, description: string) => z.coerce.number().int().positive().default(fallback).describe(description);
 
@@ -19,6 +20,7 @@ export const ControllerConfigSchema = z.object({
     .describe('Prefix of every Redis key (one Harrow installation per prefix)'),
   HARROW_HOST: z.string().default('127.0.0.1').describe('Address the HTTP API listens on'),
   HARROW_PORT: z.coerce.number().int().min(0).max(65535).default(8080).describe('Port of the HTTP API'),
+  HARROW_ALLOWED_HOSTS: AllowedHostsSchema.optional().describe('Host names the API answers to besides localhost, 127.0.0.1, [::1] and the listen address: name or name:port, comma-separated; * for any'),
   HARROW_TOKEN: z.string().min(8, 'use at least 8 characters').optional().describe('Bearer token required by mutating routes'),
   HARROW_CRASH_TIMEOUT_MS: ms(30 * SECOND, 'A running run with no heartbeat for this long is marked crashed'),
   HARROW_KILL_GRACE_MS: ms(30 * SECOND, 'Time between SIGTERM and SIGKILL when a run is stopped'),

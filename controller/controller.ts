@@ -22,6 +22,7 @@ import { Ingestor } from './ingestor.js';
 import { Reaper } from './reaper.js';
 import { buildApp } from './app.js';
 import { registerDashboard } from './dashboard.js';
+import { assertSafeListen } from './security/loopback.js';
 
 export interface ControllerHandle {
   ctx: ControllerContext;
@@ -41,10 +42,6 @@ export interface StartOptions {
   /** Do not open the HTTP port (background work only). */
   noHttp?: boolean;
   proposer?: Proposer;
-}
-
-export function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
 }
 
 /** Connects to the database, retrying while it is briefly unreachable. */
@@ -80,12 +77,7 @@ async function connectDatabase(config: ControllerConfig, log: Logger): Promise<D
 
 export async function startController(config: ControllerConfig, options: StartOptions = {}): Promise<ControllerHandle> {
   const log = options.logger ?? createLogger(config.LOG_LEVEL, 'harrow-controller');
-  if (!options.noHttp && !isLoopback(config.HARROW_HOST) && !config.HARROW_TOKEN && !options.insecure) {
-    throw new HarrowError(
-      'INVALID_CONFIG',
-      `refusing to listen on ${config.HARROW_HOST} without a token: anyone on the network could create sweeps that run commands on your GPU boxes. Set HARROW_TOKEN (at least 8 characters), listen on 127.0.0.1, or pass --insecure if the network is trusted.`,
-    );
-  }
+  if (!options.noHttp) await assertSafeListen(config.HARROW_HOST, { token: Boolean(config.HARROW_TOKEN), insecure: Boolean(options.insecure) });
   const db = await connectDatabase(config, log);
   const keys = redisKeys(config.HARROW_PREFIX);
   const link = new RedisLink(config.REDIS_URL, keys, config.HARROW_PREFIX, log);

@@ -16,6 +16,7 @@ Runs the controller. Configuration comes from the environment (flags override):
   HARROW_PREFIX            prefix of every Redis key (default harrow)
   HARROW_HOST, HARROW_PORT listen address (default 127.0.0.1:8080)
   HARROW_TOKEN             bearer token required by mutating routes (required off loopback)
+  HARROW_ALLOWED_HOSTS     host names clients use besides localhost and the listen address (a,b:port)
   HARROW_CRASH_TIMEOUT_MS  no heartbeat for this long marks a run crashed (default 30000)
   HARROW_KILL_GRACE_MS     SIGTERM→SIGKILL grace when a run is stopped (default 30000)
   HARROW_LOOKAHEAD         queued runs beyond idle agent slots (default 1)

@@ -12,7 +12,7 @@ export const CHROMIUM = process.env.HARROW_CHROMIUM ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 /** `{ skip }` without Chromium locally, with how to get it; in CI a missing browser fails the run. */
-export function needChromium(): { skip?: string } {
+export function needChromium(what = 'the dashboard browser test'): { skip?: string } {
   try {
     accessSync(CHROMIUM, constants.X_OK);
     return {};
@@ -21,8 +21,8 @@ export function needChromium(): { skip?: string } {
   }
   const problem = `no Chromium at ${CHROMIUM}.`;
   const howTo = ['Install it with:', '  apt-get update && apt-get install -y chromium', 'or point HARROW_CHROMIUM at a Chromium or Chrome executable.'].join('\n');
-  if (process.env.CI) throw new Error(`the dashboard browser test needs Chromium in CI: ${problem}\n${howTo}`);
-  const message = `SKIPPED the dashboard browser test: ${problem}\n${howTo}`;
+  if (process.env.CI) throw new Error(`${what} needs Chromium in CI: ${problem}\n${howTo}`);
+  const message = `SKIPPED ${what}: ${problem}\n${howTo}`;
   console.error(`\n*** ${message}\n`);
   return { skip: message };
 }
