@@ -41,6 +41,11 @@ export interface StartOptions {
   /** Do not open the HTTP port (background work only). */
   noHttp?: boolean;
   proposer?: Proposer;
+  /**
+   * On Postgres too, throw on a query through the shared handle from inside a transaction (the
+   * embedded database always does): the test suites set it so they catch that mistake on both.
+   */
+  strictTransactions?: boolean;
 }
 
 export function isLoopback(host: string): boolean {
@@ -48,7 +53,7 @@ export function isLoopback(host: string): boolean {
 }
 
 /** Connects to the database, retrying while it is briefly unreachable. */
-async function connectDatabase(config: ControllerConfig, log: Logger): Promise<Database> {
+async function connectDatabase(config: ControllerConfig, log: Logger, strictTransactions: boolean): Promise<Database> {
   const deadline = Date.now() + 30 * SECOND;
   let delay = 250;
   for (;;) {
@@ -57,6 +62,7 @@ async function connectDatabase(config: ControllerConfig, log: Logger): Promise<D
         databaseUrl: config.DATABASE_URL,
         dataDir: resolve(config.HARROW_DATA_DIR, 'db'),
         onError: (err) => log.warn({ err: err.message }, 'database connection lost; reconnecting on next use'),
+        strictTransactions,
       });
       await migrate(db);
       return db;
@@ -86,7 +92,7 @@ export async function startController(config: ControllerConfig, options: StartOp
       `refusing to listen on ${config.HARROW_HOST} without a token: anyone on the network could create sweeps that run commands on your GPU boxes. Set HARROW_TOKEN (at least 8 characters), listen on 127.0.0.1, or pass --insecure if the network is trusted.`,
     );
   }
-  const db = await connectDatabase(config, log);
+  const db = await connectDatabase(config, log, options.strictTransactions ?? false);
   const keys = redisKeys(config.HARROW_PREFIX);
   const link = new RedisLink(config.REDIS_URL, keys, config.HARROW_PREFIX, log);
   const queue = new RunQueue(link.redis, keys);
@@ -102,7 +108,7 @@ export async function startController(config: ControllerConfig, options: StartOp
     proposer,
     keys,
     log,
-    specs: new SpecCache(db),
+    specs: new SpecCache(),
     poke: (sweepId) => holder.scheduler?.poke(sweepId),
   };
   const scheduler = new Scheduler(ctx);
