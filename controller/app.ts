@@ -38,6 +38,7 @@ import type { Ingestor } from './ingestor.js';
 
 const YAML_TYPES = ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml', 'text/plain'];
 const SSE_KEEPALIVE_MS = 15 * SECOND;
+const SSE_RETRY_MS = 1 * SECOND;
 
 function parse<S extends z.ZodType>(schema: S, data: unknown, where: string): z.output<S> {
   const result = schema.safeParse(data);
@@ -62,6 +63,16 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 4 * 1024 * 1024,
   }) as unknown as FastifyInstance;
+
+  // Event streams never end by themselves, and closing the server waits for every open
+  // connection: without this, SIGTERM would wait until the last dashboard tab closed.
+  const streams = new Set<() => void>();
+  let shuttingDown = false;
+  app.addHook('preClose', (done) => {
+    shuttingDown = true;
+    for (const end of [...streams]) end();
+    done();
+  });
 
   // zod validates in the handlers; the route schemas only feed the OpenAPI document.
   app.setValidatorCompiler(() => () => true);
@@ -229,20 +240,39 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
     let closed = false;
     const subscription: { off?: () => Promise<void> } = {};
     const keepalive = setInterval(() => res.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
-    req.raw.on('close', () => {
+    const finish = () => {
+      if (closed) return;
       closed = true;
+      streams.delete(end);
       clearInterval(keepalive);
-      void subscription.off?.();
-    });
+      void subscription.off?.().catch(() => undefined);
+    };
+    // Ended by the server (shutting down): the client reconnects, to this replica once restarted or to another.
+    const end = () => {
+      finish();
+      res.end();
+    };
+    req.raw.on('close', finish);
+    if (shuttingDown) {
+      end();
+      return;
+    }
+    streams.add(end);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    // How soon a dropped client tries again (EventSource waits about 3 s by default): a restart
+    // takes about a second, and the dashboard says it is reconnecting meanwhile.
+    res.write(`retry: ${SSE_RETRY_MS}\n\n`);
+    const send = (event: string, data: unknown) => {
+      if (!closed) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
     // Subscribe before taking the snapshot, holding events back until it is sent: a change
     // made in between is delivered after the snapshot instead of being lost.
     const held: Array<[string, unknown]> = [];
     let live = false;
-    subscription.off = await ctx.link.subscribe(id, (event, data) => (live ? send(event, data) : held.push([event, data])));
+    const off = await ctx.link.subscribe(id, (event, data) => (live ? send(event, data) : held.push([event, data])));
+    subscription.off = off;
     if (closed) {
-      await subscription.off();
+      await off();
       return;
     }
     const { spec: _spec, config: _config, ...summary } = await sweepDetail(ctx, id);

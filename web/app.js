@@ -8,6 +8,11 @@ const RUN_STATES = ['queued', 'running', 'finished', 'failed', 'crashed', 'stopp
 const MAX_CURVES = 40;
 const LIST_REFRESH_MS = 5000;
 const CURVE_REFRESH_MS = 5000;
+/** How long the header says "reconnected" before it says "live" again. */
+const RECONNECTED_SHOWN_MS = 5000;
+/** Our own retries, when the browser gave up on an event stream: doubling up to the max. */
+const RECONNECT_MIN_MS = 1000;
+const RECONNECT_MAX_MS = 15000;
 
 const main = document.getElementById('main');
 const crumbs = document.getElementById('crumbs');
@@ -285,30 +290,97 @@ async function showSweep(id) {
     }
   }, 1000);
 
-  // EventSource reconnects by itself; the server sends the sweep again on each connect.
-  const source = new EventSource(`api/sweeps/${encodeURIComponent(id)}/events`);
-  teardown.push(() => source.close());
-  setLive('', 'connecting');
-  source.addEventListener('open', () => setLive('on', 'live'));
-  source.addEventListener('error', () => setLive('off', 'reconnecting…'));
-  source.addEventListener('sweep', (e) => {
-    state.sweep = { ...state.sweep, ...JSON.parse(e.data) };
-    drawHeader();
-  });
-  source.addEventListener('run', (e) => {
-    const run = JSON.parse(e.data);
-    if (!state.runs.has(run.id)) state.total += 1;
-    state.runs.set(run.id, run);
-    drawTable();
+  // Whatever changed while the stream was down (a server restart, a network blip) came with no
+  // event: read it all again. The server sends the sweep itself on each connect.
+  const reload = async () => {
+    try {
+      const page = await api(`sweeps/${encodeURIComponent(id)}/runs?limit=1000&sort=-number`);
+      if (view.left) return;
+      state.total = page.total;
+      state.runs = new Map(page.runs.map((r) => [r.id, r]));
+      drawTable();
+    } catch {
+      // The stream is up again, so the next event or reconnect retries.
+    }
     loadBest();
     loadCurves();
     refreshSweep();
-  });
-  source.addEventListener('best', (e) => {
-    state.sweep = { ...state.sweep, best: JSON.parse(e.data) };
-    drawHeader();
-    loadBest();
-  });
+  };
+
+  const stream = liveStream(`api/sweeps/${encodeURIComponent(id)}/events`, {
+    sweep: (e) => {
+      state.sweep = { ...state.sweep, ...JSON.parse(e.data) };
+      drawHeader();
+    },
+    run: (e) => {
+      const run = JSON.parse(e.data);
+      if (!state.runs.has(run.id)) state.total += 1;
+      state.runs.set(run.id, run);
+      drawTable();
+      loadBest();
+      loadCurves();
+      refreshSweep();
+    },
+    best: (e) => {
+      state.sweep = { ...state.sweep, best: JSON.parse(e.data) };
+      drawHeader();
+      loadBest();
+    },
+  }, () => void reload());
+  teardown.push(stream);
+}
+
+/**
+ * An event stream that comes back by itself and says so in the header: "reconnecting…" from the
+ * moment it drops, "reconnected" for a few seconds once it is back (then `onReconnect` runs, to
+ * catch up on what happened meanwhile), then "live". Returns the function that closes it.
+ */
+function liveStream(url, listeners, onReconnect) {
+  let source = null;
+  let dropped = false;
+  let retryMs = RECONNECT_MIN_MS;
+  let retryTimer = null;
+  let calmTimer = null;
+  let closed = false;
+  const connect = () => {
+    retryTimer = null;
+    source = new EventSource(url);
+    for (const [name, fn] of Object.entries(listeners)) source.addEventListener(name, fn);
+    source.addEventListener('open', () => {
+      retryMs = RECONNECT_MIN_MS;
+      if (!dropped) {
+        setLive('on', 'live');
+        return;
+      }
+      dropped = false;
+      setLive('on', 'reconnected');
+      clearTimeout(calmTimer);
+      calmTimer = setTimeout(() => setLive('on', 'live'), RECONNECTED_SHOWN_MS);
+      onReconnect();
+    });
+    source.addEventListener('error', () => {
+      if (closed) return;
+      dropped = true;
+      clearTimeout(calmTimer);
+      setLive('off', 'connection lost · reconnecting…');
+      // After a dropped connection the browser retries by itself (readyState CONNECTING, after
+      // the server's `retry:` delay); after an HTTP error or an aborted request it gives up for
+      // good (CLOSED), as when a proxy answers 502 while the server restarts: retry ourselves.
+      if (source.readyState === EventSource.CLOSED) {
+        source.close();
+        retryTimer = setTimeout(connect, retryMs);
+        retryMs = Math.min(retryMs * 2, RECONNECT_MAX_MS);
+      }
+    });
+  };
+  setLive('', 'connecting');
+  connect();
+  return () => {
+    closed = true;
+    clearTimeout(retryTimer);
+    clearTimeout(calmTimer);
+    source?.close();
+  };
 }
 
 function metricName(state) {

@@ -352,6 +352,12 @@ export class SseReader {
     );
   }
 
+  /** Resolves when the server ends the stream; rejects if the connection broke instead. */
+  async ended(): Promise<void> {
+    await this.pump;
+    if (this.failure) throw this.failure;
+  }
+
   /** Events not yet returned by `next`. */
   pending(): SseEvent[] {
     return this.events.slice(this.cursor);
