@@ -77,13 +77,15 @@ class TransactionGuard {
         return inner.exec(sql);
       },
     };
-    return this.current.run(marker, async () => {
+    const body = async () => {
       try {
         return await fn(tx);
       } finally {
         marker.open = false;
       }
-    });
+    };
+    // Not strict: no AsyncLocalStorage at all, so production Postgres pays for no promise hooks.
+    return this.strict ? this.current.run(marker, body) : body();
   }
 }
 
