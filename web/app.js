@@ -171,15 +171,33 @@ async function showList() {
   setLive(null);
   document.title = 'Harrow';
   const view = viewFlag();
+  let drawn = false;
+  let lost = false;
+  let calmTimer = null;
+  teardown.push(() => clearTimeout(calmTimer));
   const draw = async () => {
     let sweeps;
     try {
       ({ sweeps } = await api('sweeps'));
     } catch (err) {
-      if (!view.left) fail(err);
+      if (view.left) return;
+      // Once the list is on screen, a failed refresh (the server restarting) keeps it there and
+      // says so; the next refresh brings it back.
+      if (!drawn) fail(err);
+      else {
+        lost = true;
+        clearTimeout(calmTimer);
+        setLive('off', 'connection lost · reconnecting…');
+      }
       return;
     }
     if (view.left) return;
+    drawn = true;
+    if (lost) {
+      lost = false;
+      setLive('on', 'reconnected');
+      calmTimer = setTimeout(() => setLive(null), RECONNECTED_SHOWN_MS);
+    }
     if (sweeps.length === 0) {
       main.replaceChildren(h('div', { class: 'card' }, h('p', {}, 'No sweeps yet. Create one with ', h('code', {}, 'harrow create sweep.yaml'), '.')));
       return;

@@ -3,7 +3,8 @@
  * with the sweep page open (its event stream connected), SIGTERM stops the server within 5 s; the
  * page says it lost the connection, reconnects by itself once the server is back, says so, and
  * shows what changed while it was away (a run that finished during the outage) without a reload;
- * the new stream then carries live updates again.
+ * the new stream then carries live updates again. The list of sweeps, across a second restart,
+ * stays on screen, says it is reconnecting, and shows fresh counts once the server is back.
  *
  * During the outage the event-stream requests get a 502, as from a reverse proxy in front of a
  * restarting server: the browser's EventSource gives up for good on an HTTP error, so the page
@@ -113,7 +114,7 @@ describe('dashboard across a server restart', { ...opts, timeout: 120_000 }, () 
         [1, 'loss', 0.25],
       ]);
       await agent.end(a.id, tokenA, 'finished');
-      controller(env);
+      const second = controller(env);
       await waitForHttp(env.url);
       await waitFor('run A ingested as finished', async () => (await api<RunSummary>(env.url, `/api/runs/${a.id}`)).state === 'finished', 20_000);
       assert.ok(/reconnecting/.test((await live.textContent()) ?? ''), 'still reconnecting while the proxy answers 502');
@@ -134,6 +135,19 @@ describe('dashboard across a server restart', { ...opts, timeout: 120_000 }, () 
       const tokenB = newToken();
       await agent.claim(b.id, tokenB);
       await waitFor('run B running in the table', async () => (await tableRows(rows)).some(([n, state]) => n === b.number && state === 'running'), 10_000, 100);
+
+      // ---- the list of sweeps across a restart: kept on screen, "reconnecting…", then fresh ----
+      await page.locator('#crumbs a').click();
+      const listRow = page.locator('#main tbody tr').filter({ hasText: sweep.id });
+      const running = async () => (await listRow.locator('td').nth(5).textContent())?.trim();
+      await waitFor('the list with run B running', async () => (await running()) === '1', 10_000, 100);
+      await stopServer(second);
+      await waitFor('the list to say it is reconnecting', async () => /reconnecting/.test((await live.textContent()) ?? ''), 15_000, 100);
+      assert.equal(await listRow.count(), 1, 'the list stays on screen while the server is away');
+      await agent.end(b.id, tokenB, 'finished');
+      controller(env);
+      await waitFor('the list to say it reconnected', async () => (await live.textContent()) === 'reconnected', 60_000, 50);
+      await waitFor('the list to show no run running', async () => (await running()) === '0', 15_000, 100);
 
       assert.deepEqual(
         documents.map((u) => u.replace(/#.*$/, '')),
