@@ -269,16 +269,23 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
     // made in between is delivered after the snapshot instead of being lost.
     const held: Array<[string, unknown]> = [];
     let live = false;
-    const off = await ctx.link.subscribe(id, (event, data) => (live ? send(event, data) : held.push([event, data])));
-    subscription.off = off;
-    if (closed) {
-      await off();
-      return;
+    try {
+      const off = await ctx.link.subscribe(id, (event, data) => (live ? send(event, data) : held.push([event, data])));
+      subscription.off = off;
+      if (closed) {
+        await off();
+        return;
+      }
+      const { spec: _spec, config: _config, ...summary } = await sweepDetail(ctx, id);
+      send('sweep', summary);
+      for (const [event, data] of held) send(event, data);
+      live = true;
+    } catch (err) {
+      // Redis or the database away: a stream that would never carry an event is worse than one
+      // the client reopens (after `retry`) once they are back.
+      req.log.warn({ sweepId: id, err: (err as Error).message }, 'event stream could not start; ending it so the client retries');
+      end();
     }
-    const { spec: _spec, config: _config, ...summary } = await sweepDetail(ctx, id);
-    send('sweep', summary);
-    for (const [event, data] of held) send(event, data);
-    live = true;
   });
 
   app.get('/api/runs/:id', { schema: { summary: 'A run with its events and metric history', params: doc(IdParamsSchema), response: responses(RunDetailSchema) } }, async (req): Promise<RunDetail> => {
