@@ -41,6 +41,7 @@ import { browserGuard } from './security/browser-guard.js';
 
 const YAML_TYPES = ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml'];
 const SSE_KEEPALIVE_MS = 15 * SECOND;
+const SSE_RETRY_MS = 1 * SECOND;
 
 export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Promise<FastifyInstance> {
   const app = Fastify({
@@ -49,6 +50,16 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 4 * 1024 * 1024,
   }) as unknown as FastifyInstance;
+
+  // Event streams never end by themselves, and closing the server waits for every open
+  // connection: without this, SIGTERM would wait until the last dashboard tab closed.
+  const streams = new Set<() => void>();
+  let shuttingDown = false;
+  app.addHook('preClose', (done) => {
+    shuttingDown = true;
+    for (const end of [...streams]) end();
+    done();
+  });
 
   // zod validates in the handlers; the route schemas only feed the OpenAPI document.
   app.setValidatorCompiler(() => () => true);
@@ -220,26 +231,52 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
     let closed = false;
     const subscription: { off?: () => Promise<void> } = {};
     const keepalive = setInterval(() => res.write(': keepalive\n\n'), SSE_KEEPALIVE_MS);
-    req.raw.on('close', () => {
+    const finish = () => {
+      if (closed) return;
       closed = true;
+      streams.delete(end);
       clearInterval(keepalive);
-      void subscription.off?.();
-    });
+      void subscription.off?.().catch(() => undefined);
+    };
+    // Ended by the server (shutting down): the client reconnects, to this replica once restarted or to another.
+    const end = () => {
+      finish();
+      res.end();
+    };
+    req.raw.on('close', finish);
+    if (shuttingDown) {
+      end();
+      return;
+    }
+    streams.add(end);
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-    const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    // How soon a dropped client tries again (EventSource waits about 3 s by default): a restart
+    // takes about a second, and the dashboard says it is reconnecting meanwhile.
+    res.write(`retry: ${SSE_RETRY_MS}\n\n`);
+    const send = (event: string, data: unknown) => {
+      if (!closed) res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+    };
     // Subscribe before taking the snapshot, holding events back until it is sent: a change
     // made in between is delivered after the snapshot instead of being lost.
     const held: Array<[string, unknown]> = [];
     let live = false;
-    subscription.off = await ctx.link.subscribe(id, (event, data) => (live ? send(event, data) : held.push([event, data])));
-    if (closed) {
-      await subscription.off();
-      return;
+    try {
+      const off = await ctx.link.subscribe(id, (event, data) => (live ? send(event, data) : held.push([event, data])));
+      subscription.off = off;
+      if (closed) {
+        await off();
+        return;
+      }
+      const { spec: _spec, config: _config, ...summary } = await sweepDetail(ctx, id);
+      send('sweep', summary);
+      for (const [event, data] of held) send(event, data);
+      live = true;
+    } catch (err) {
+      // Redis or the database away: a stream that would never carry an event is worse than one
+      // the client reopens (after `retry`) once they are back.
+      req.log.warn({ sweepId: id, err: (err as Error).message }, 'event stream could not start; ending it so the client retries');
+      end();
     }
-    const { spec: _spec, config: _config, ...summary } = await sweepDetail(ctx, id);
-    send('sweep', summary);
-    for (const [event, data] of held) send(event, data);
-    live = true;
   });
 
   app.get('/api/runs/:id', { schema: { summary: 'A run with its events and metric history', params: doc(IdParamsSchema), response: responses(RunDetailSchema) } }, async (req): Promise<RunDetail> => {

@@ -1,5 +1,5 @@
 /** What every controller component shares: one of each connection, the config and the logger. */
-import type { Database } from '../db/database.js';
+import type { Database, Queryable } from '../db/database.js';
 import type { RedisKeys } from '../protocol/wire.js';
 import type { ControllerConfig } from './config.js';
 import type { Logger } from './logger.js';
@@ -23,16 +23,19 @@ export interface ControllerContext {
   poke(sweepId: string): void;
 }
 
-/** Specs never change after creation, so each is read from Postgres once. */
+/**
+ * Specs never change after creation, so each is read from Postgres once. The cache holds no
+ * database handle: a miss reads through the one the caller passes, so code inside a transaction
+ * passes its `tx` (on the embedded database, a read on the shared handle from there would wait
+ * for the transaction forever) and code outside passes `ctx.db`.
+ */
 export class SpecCache {
   private readonly specs = new Map<string, SweepSpec>();
 
-  constructor(private readonly db: Database) {}
-
-  async get(sweepId: string): Promise<SweepSpec> {
+  async get(q: Queryable, sweepId: string): Promise<SweepSpec> {
     const cached = this.specs.get(sweepId);
     if (cached) return cached;
-    const row = await getSweep(this.db, sweepId);
+    const row = await getSweep(q, sweepId);
     if (!row) throw new HarrowError('SWEEP_NOT_FOUND', `sweep ${sweepId} not found`);
     const spec = row.spec as SweepSpec;
     this.specs.set(sweepId, spec);

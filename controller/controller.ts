@@ -42,10 +42,15 @@ export interface StartOptions {
   /** Do not open the HTTP port (background work only). */
   noHttp?: boolean;
   proposer?: Proposer;
+  /**
+   * On Postgres too, throw on a query through the shared handle from inside a transaction (the
+   * embedded database always does): the test suites set it so they catch that mistake on both.
+   */
+  strictTransactions?: boolean;
 }
 
 /** Connects to the database, retrying while it is briefly unreachable. */
-async function connectDatabase(config: ControllerConfig, log: Logger): Promise<Database> {
+async function connectDatabase(config: ControllerConfig, log: Logger, strictTransactions: boolean): Promise<Database> {
   const deadline = Date.now() + 30 * SECOND;
   let delay = 250;
   for (;;) {
@@ -54,6 +59,7 @@ async function connectDatabase(config: ControllerConfig, log: Logger): Promise<D
         databaseUrl: config.DATABASE_URL,
         dataDir: resolve(config.HARROW_DATA_DIR, 'db'),
         onError: (err) => log.warn({ err: err.message }, 'database connection lost; reconnecting on next use'),
+        strictTransactions,
       });
       await migrate(db);
       return db;
@@ -78,7 +84,7 @@ async function connectDatabase(config: ControllerConfig, log: Logger): Promise<D
 export async function startController(config: ControllerConfig, options: StartOptions = {}): Promise<ControllerHandle> {
   const log = options.logger ?? createLogger(config.LOG_LEVEL, 'harrow-controller');
   if (!options.noHttp) await assertSafeListen(config.HARROW_HOST, { token: Boolean(config.HARROW_TOKEN), insecure: Boolean(options.insecure) });
-  const db = await connectDatabase(config, log);
+  const db = await connectDatabase(config, log, options.strictTransactions ?? false);
   const keys = redisKeys(config.HARROW_PREFIX);
   const link = new RedisLink(config.REDIS_URL, keys, config.HARROW_PREFIX, log);
   const queue = new RunQueue(link.redis, keys);
@@ -94,7 +100,7 @@ export async function startController(config: ControllerConfig, options: StartOp
     proposer,
     keys,
     log,
-    specs: new SpecCache(db),
+    specs: new SpecCache(),
     poke: (sweepId) => holder.scheduler?.poke(sweepId),
   };
   const scheduler = new Scheduler(ctx);

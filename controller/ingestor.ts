@@ -264,7 +264,7 @@ export class Ingestor {
       fx.sweepsTouched.add(e.sweepId);
       // Only a finished run with a value can be a new best.
       if (state === 'finished' && result.run.objective !== null) {
-        const spec = await this.ctx.specs.get(result.run.sweep_id);
+        const spec = await this.ctx.specs.get(tx, result.run.sweep_id);
         if (spec.metric && (await recordFinishedValue(tx, result.run, spec.metric.goal))) fx.bestMaybeChanged.add(e.sweepId);
       }
       if (state === 'failed') {
@@ -277,7 +277,7 @@ export class Ingestor {
 
   /** The sweep's retry policy; a retry is a new attempt of the same run. */
   async maybeRetry(tx: Queryable, run: RunRow, why: 'failed' | 'crashed'): Promise<RunRow | null> {
-    const spec = await this.ctx.specs.get(run.sweep_id);
+    const spec = await this.ctx.specs.get(tx, run.sweep_id);
     const sweep = await getSweep(tx, run.sweep_id);
     if (!sweep || (sweep.state !== 'running' && sweep.state !== 'paused')) return null;
     const policy = spec.harrow.retry;
@@ -316,7 +316,7 @@ export class Ingestor {
     const candidatesBySweep = new Map<string, string[]>();
     for (const [id, pts] of byRun) {
       const run = runs.get(id)!;
-      const spec = await this.ctx.specs.get(run.sweep_id);
+      const spec = await this.ctx.specs.get(tx, run.sweep_id);
       const base = redelivered ? { ...run, summary: {}, objective: null, objective_step: null, latest_value: null, metric_count: 0 } : run;
       updates.push(summarize(base, pts, spec));
       if (redelivered) this.curves.delete(run.sweep_id);
@@ -338,7 +338,7 @@ export class Ingestor {
     }
     await updateSummaries(tx, updates);
     for (const [sweepId, candidates] of candidatesBySweep) {
-      const spec = await this.ctx.specs.get(sweepId);
+      const spec = await this.ctx.specs.get(tx, sweepId);
       const decisions = decideStops(spec.earlyTerminate!, spec.metric!.goal, await this.sweepCurves(tx, sweepId), candidates);
       for (const d of decisions) {
         fx.stops.push({ sweepId, runId: d.runId, info: { ...d } });
@@ -349,7 +349,7 @@ export class Ingestor {
   private async sweepCurveMap(tx: Queryable, sweepId: string): Promise<Map<string, { attempt: number; values: number[] }>> {
     let map = this.curves.get(sweepId);
     if (!map) {
-      const spec = await this.ctx.specs.get(sweepId);
+      const spec = await this.ctx.specs.get(tx, sweepId);
       const loaded = await metricCurves(tx, sweepId, spec.metric!.name);
       const { rows } = await tx.query<{ id: string; attempt: number }>(`SELECT id, attempt FROM runs WHERE sweep_id = $1`, [sweepId]);
       map = new Map(rows.map((r) => [r.id, { attempt: r.attempt, values: loaded.get(r.id) ?? [] }]));
@@ -387,7 +387,7 @@ export class Ingestor {
       await link.publish(run.sweep_id, 'run', runSummary(run));
     }
     for (const run of fx.retries) {
-      const spec = await this.ctx.specs.get(run.sweep_id);
+      const spec = await this.ctx.specs.get(this.ctx.db, run.sweep_id);
       log.info({ sweepId: run.sweep_id, runId: run.id, reason: run.reason }, 'run retried');
       await this.ctx.queue.enqueue(runJobOf(this.ctx, spec, run), run.attempt).catch(() => undefined);
       await link.publish(run.sweep_id, 'run', runSummary(run));

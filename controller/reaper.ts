@@ -60,7 +60,7 @@ export class Reaper {
           .catch(() => undefined);
       }
       if (retry) {
-        const spec = await this.ctx.specs.get(retry.sweep_id);
+        const spec = await this.ctx.specs.get(db, retry.sweep_id);
         log.info({ sweepId: retry.sweep_id, runId: retry.id, reason: retry.reason }, 'run retried');
         await this.ctx.queue.enqueue(runJobOf(this.ctx, spec, retry), retry.attempt).catch(() => undefined);
         await link.publish(retry.sweep_id, 'run', runSummary(retry)).catch(() => undefined);
@@ -92,7 +92,7 @@ export class Reaper {
     }
     for (const run of await queuedRunsOfRunningSweeps(db)) {
       if (await queue.holds(run.sweep_id, run)) continue;
-      const spec = await this.ctx.specs.get(run.sweep_id);
+      const spec = await this.ctx.specs.get(db, run.sweep_id);
       await queue.enqueue(runJobOf(this.ctx, spec, run), run.attempt);
       log.warn({ sweepId: run.sweep_id, runId: run.id }, 'run was queued in Postgres but missing from Redis; enqueued again');
     }

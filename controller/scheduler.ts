@@ -68,7 +68,7 @@ export class Scheduler {
     const { db, log } = this.ctx;
     const sweep = await getSweep(db, sweepId);
     if (!sweep || sweep.state !== 'running') return;
-    const spec = await this.ctx.specs.get(sweepId);
+    const spec = await this.ctx.specs.get(db, sweepId);
     // Run numbers are allocated consecutively, so the sweep row already knows how many runs exist;
     // this pass runs after every report batch, so it avoids counting the sweep's runs.
     const total = sweep.next_number - 1;

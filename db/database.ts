@@ -4,8 +4,10 @@
  * local data directory (one box, no server). Queries live in the other files of `db/` as small
  * named functions taking a `Queryable`.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import pg from 'pg';
 import type { PGlite } from '@electric-sql/pglite';
+import { HarrowError } from '../protocol/errors.js';
 
 export interface QueryResult<R> {
   rows: R[];
@@ -23,11 +25,72 @@ export interface Transaction extends Queryable {
 
 export interface Database extends Queryable {
   readonly kind: 'postgres' | 'pglite';
-  /** Runs `fn` in one transaction on one connection; rolls back if it throws. */
+  /**
+   * Runs `fn` in one transaction on one connection; rolls back if it throws. Everything `fn` does
+   * on the database goes through the `tx` it is given: see `TransactionGuard` for what happens to
+   * a query on this handle from inside `fn`.
+   */
   transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>;
   /** Runs a script of several statements (migrations). */
   exec(sql: string): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Catches a query made on the shared handle from inside one of its own transactions. On PGlite
+ * (one connection) such a query waits for the transaction, which waits for it: nothing is ever
+ * committed again and every later query, /healthz included, hangs. On Postgres it silently takes a
+ * second pooled connection and reads outside the transaction's snapshot and locks. Either way the
+ * code meant `tx`. The transaction running in the current async context is tracked with
+ * AsyncLocalStorage, so a concurrent request of its own (another async context) is unaffected.
+ *
+ * `strict` makes the guard throw: always on PGlite (throwing beats hanging forever), on Postgres
+ * when asked (`strictTransactions`, which the test suites set so they catch the pattern there too).
+ */
+class TransactionGuard {
+  private readonly current = new AsyncLocalStorage<{ open: boolean }>();
+
+  constructor(
+    private readonly kind: Database['kind'],
+    private readonly strict: boolean,
+  ) {}
+
+  /** Throws when called from inside an open transaction of this handle. */
+  outside(what: string): void {
+    if (!this.strict || this.current.getStore()?.open !== true) return;
+    throw new HarrowError(
+      'INTERNAL',
+      `${what} on the shared ${this.kind} handle from inside one of its transactions: pass the transaction (tx) down instead${this.kind === 'pglite' ? ' (on the embedded database this would wait for itself forever)' : ''}`,
+    );
+  }
+
+  /** Runs `fn` as the open transaction of its async context; `tx` refuses use once it has ended. */
+  run<T>(fn: (tx: Transaction) => Promise<T>, inner: Transaction): Promise<T> {
+    const marker = { open: true };
+    const tx: Transaction = {
+      query: (text, params) => {
+        if (!marker.open) return Promise.reject(ended());
+        return inner.query(text, params);
+      },
+      exec: (sql) => {
+        if (!marker.open) return Promise.reject(ended());
+        return inner.exec(sql);
+      },
+    };
+    const body = async () => {
+      try {
+        return await fn(tx);
+      } finally {
+        marker.open = false;
+      }
+    };
+    // Not strict: no AsyncLocalStorage at all, so production Postgres pays for no promise hooks.
+    return this.strict ? this.current.run(marker, body) : body();
+  }
+}
+
+function ended(): HarrowError {
+  return new HarrowError('INTERNAL', 'query on a transaction that has already ended: finish every query before the transaction callback returns');
 }
 
 // int8 (counts, sums) as JS numbers: every int8 Harrow reads fits in 2^53.
@@ -40,6 +103,8 @@ export interface PostgresOptions {
   max?: number;
   /** Called for connection-level errors of idle clients (Postgres restarted, network cut). */
   onError?: (err: Error) => void;
+  /** Throw on a query through the pool from inside one of its transactions (tests set it). */
+  strictTransactions?: boolean;
 }
 
 function toResult<R>(r: { rows: unknown[]; rowCount?: number | null; affectedRows?: number }): QueryResult<R> {
@@ -68,12 +133,15 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
   });
   // An idle client losing its connection must not crash the process: the pool replaces it.
   pool.on('error', (err) => options.onError?.(err));
+  const guard = new TransactionGuard('postgres', options.strictTransactions ?? false);
   return {
     kind: 'postgres',
     async query<R>(text: string, params?: readonly unknown[]) {
+      guard.outside('query');
       return toResult<R>(await pool.query(text, params as unknown[] | undefined));
     },
     async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+      guard.outside('transaction');
       const client = await pool.connect();
       // A connection that dies while checked out emits 'error' on the client, which the pool only
       // handles for idle clients; unhandled, it would kill the process. The failure reaches the
@@ -90,7 +158,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
             await client.query(sql);
           },
         };
-        const result = await fn(tx);
+        const result = await guard.run(fn, tx);
         await client.query('COMMIT');
         client.off('error', onError);
         client.release();
@@ -109,6 +177,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Database> 
       }
     },
     async exec(sql: string) {
+      guard.outside('exec');
       await pool.query(sql);
     },
     async close() {
@@ -129,14 +198,18 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Database>
     await mkdir(options.dataDir, { recursive: true });
   }
   const db: PGlite = await PGlite.create(options.dataDir ? { dataDir: options.dataDir } : {});
+  // Always strict: with one connection, a nested query is a deadlock, never a slower success.
+  const guard = new TransactionGuard('pglite', true);
   return {
     kind: 'pglite',
     async query<R>(text: string, params?: readonly unknown[]) {
+      guard.outside('query');
       return toResult<R>(await db.query(text, params as unknown[] | undefined));
     },
     async transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T> {
+      guard.outside('transaction');
       return db.transaction(async (t) =>
-        fn({
+        guard.run(fn, {
           async query<R>(text: string, params?: readonly unknown[]) {
             return toResult<R>(await t.query(text, params as unknown[] | undefined));
           },
@@ -147,6 +220,7 @@ export async function openPglite(options: PgliteOptions = {}): Promise<Database>
       );
     },
     async exec(sql: string) {
+      guard.outside('exec');
       await db.exec(sql);
     },
     async close() {
@@ -161,12 +235,15 @@ export async function openDatabase(options: {
   dataDir: string;
   schema?: string;
   onError?: (err: Error) => void;
+  /** See `PostgresOptions.strictTransactions`; the embedded database is always strict. */
+  strictTransactions?: boolean;
 }): Promise<Database> {
   if (options.databaseUrl) {
     return openPostgres({
       connectionString: options.databaseUrl,
       ...(options.schema ? { schema: options.schema } : {}),
       ...(options.onError ? { onError: options.onError } : {}),
+      ...(options.strictTransactions ? { strictTransactions: true } : {}),
     });
   }
   return openPglite({ dataDir: options.dataDir });

@@ -3,6 +3,10 @@ import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { loadControllerConfig } from '../../controller/config.js';
 import { startController } from '../../controller/controller.js';
+import { SECOND } from '../../protocol/time.js';
+
+/** How long a shutdown may take before the process exits anyway (a hung close must not hang forever). */
+const SHUTDOWN_BACKSTOP_MS = 10 * SECOND;
 
 export const serverCommand: Command = {
   name: 'server',
@@ -44,17 +48,29 @@ Options:
     });
     const handle = await startController(config, { insecure: values.insecure });
     console.error(`harrow server listening on ${handle.url} (API docs at ${handle.url}/docs, dashboard at ${handle.url}/)`);
-    await new Promise<void>((resolve) => {
+    return new Promise<number>((resolve) => {
       let stopping = false;
       const stop = () => {
         if (stopping) process.exit(130);
         stopping = true;
         console.error('harrow server: shutting down (Ctrl-C again to force)');
-        handle.close().then(resolve, resolve);
+        // Open event streams are ended and in-flight batches committed within a second or two;
+        // should something still hold on, a supervisor's SIGTERM must not turn into a hang.
+        const backstop = setTimeout(() => {
+          console.error(`harrow server: still shutting down after ${SHUTDOWN_BACKSTOP_MS / SECOND} s; exiting anyway`);
+          process.exit(1);
+        }, SHUTDOWN_BACKSTOP_MS);
+        backstop.unref();
+        handle.close().then(
+          () => resolve(0),
+          (err: unknown) => {
+            console.error(`harrow server: shutdown failed: ${(err as Error).message}`);
+            resolve(1);
+          },
+        );
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
     });
-    return 0;
   },
 };

@@ -17,11 +17,10 @@ import { ImportanceResponseSchema, ListRunsResponseSchema } from '../../protocol
 import { needServices } from '../helpers/services.js';
 import { ROOT } from '../helpers/processes.js';
 import { chartOf } from '../helpers/browser.js';
-import { CHROMIUM, CHROMIUM_ARGS, rowsOf, untilEqual, watchProblems } from '../helpers/browser.js';
+import { CHROMIUM, CHROMIUM_ARGS, needChromium, rowsOf, untilEqual, watchProblems } from '../helpers/browser.js';
 import { FakeAgent, createSweep, expectOk, finishRuns, http, startTestController, type TestController } from '../integration/controller/controller-harness.js';
 
 const services = await needServices();
-const { needChromium } = await import('../helpers/browser.js');
 const opts = services.skip ? services : needChromium();
 const SHOTS = join(ROOT, 'test-artifacts', 'screenshots');
 

@@ -11,7 +11,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium, type Browser, type Locator } from 'playwright-core';
-import { CHROMIUM, CHROMIUM_ARGS, chartOf, needChromium, rowsOf, untilEqual, watchProblems } from '../helpers/browser.js';
+import { CHROMIUM, CHROMIUM_ARGS, chartOf, needChromium, rowsOf, runTable, untilEqual, watchProblems } from '../helpers/browser.js';
 import { needServices } from '../helpers/services.js';
 import { api, waitFor, waitForHttp } from '../helpers/processes.js';
 import { agent, controller, createSweep, setUp, tearDown, waitFinished, type Env } from '../helpers/harness.js';
@@ -49,9 +49,9 @@ function shown(value: number): number {
   return Number(value.toPrecision(5));
 }
 
-/** The runs table as [number, state, value] per row (cells: tick, #number, state, value, …). */
-async function runTable(rows: Locator): Promise<Array<[number, string, number]>> {
-  return (await rowsOf(rows)).map((cells) => [Number(cells[1]!.replace('#', '')), cells[2]!, Number(cells[3])]);
+/** The runs table with values as numbers. */
+async function runValues(rows: Locator): Promise<Array<[number, string, number]>> {
+  return (await runTable(rows)).map(([n, state, value]) => [n, state, Number(value)]);
 }
 
 async function apiRuns(env: Env, id: string): Promise<ListRunsResponse> {
@@ -97,7 +97,7 @@ describe('dashboard in a browser', { ...opts, timeout: 120_000 }, () => {
       await untilEqual('the live indicator', async () => [await page.locator('#live').getAttribute('class'), await page.locator('#live').textContent()], () => ['live on', 'live']);
       // A reload would drop this mark; hash routing and live updates must not.
       await page.evaluate(() => ((globalThis as unknown as { harrowE2eMark?: string }).harrowE2eMark = 'still here'));
-      const finishedAtOpen = new Set((await runTable(runRows)).filter((row) => row[1] === 'finished').map((row) => row[0]));
+      const finishedAtOpen = new Set((await runValues(runRows)).filter((row) => row[1] === 'finished').map((row) => row[0]));
       assert.ok(finishedAtOpen.size < RUN_CAP, `every run had finished before the page opened (${finishedAtOpen.size}); runs are too fast for this test`);
 
       // ---- live: a run that finishes now shows up finished, with its value, without a reload --
@@ -110,7 +110,7 @@ describe('dashboard in a browser', { ...opts, timeout: 120_000 }, () => {
       assert.equal((await api<SweepDetail>(env.url, `/api/sweeps/${sweep.id}`)).state, 'running', 'the sweep is still running');
       await untilEqual(
         `run #${later.number} finished in the table, live`,
-        async () => (await runTable(runRows)).find((row) => row[0] === later.number)?.slice(1, 3),
+        async () => (await runValues(runRows)).find((row) => row[0] === later.number)?.slice(1, 3),
         () => ['finished', shown(later.value!)],
         5_000,
       );
@@ -178,7 +178,7 @@ describe('dashboard in a browser', { ...opts, timeout: 120_000 }, () => {
       // The runs table: one row per run the API lists, newest first, with its state and value.
       await untilEqual(
         'the runs table',
-        async () => runTable(runRows),
+        async () => runValues(runRows),
         () => runs.map((r) => [r.number, r.state, r.value === null ? NaN : shown(r.value)]),
       );
 

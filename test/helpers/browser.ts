@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { accessSync, constants } from 'node:fs';
-import type { Locator, Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
 export const CHROMIUM = process.env.HARROW_CHROMIUM ?? '/usr/bin/chromium';
 /** No outside network here: keep Chromium from dialing home (refused connections are noisy). */
@@ -25,6 +25,10 @@ export function needChromium(what = 'the dashboard browser test'): { skip?: stri
   const message = `SKIPPED ${what}: ${problem}\n${howTo}`;
   console.error(`\n*** ${message}\n`);
   return { skip: message };
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
 }
 
 /** Polls `read` until it deep-equals `expected()` (re-read each time too); on timeout, fails with the diff. */
@@ -54,6 +58,11 @@ interface CellsLike {
 /** Every row of a table as the text of its cells, read in one go (no redraw in between). */
 export function rowsOf(rows: Locator): Promise<string[][]> {
   return rows.evaluateAll((els: unknown[]) => els.map((tr) => Array.from((tr as CellsLike).cells, (c) => (c.textContent ?? '').trim())));
+}
+
+/** The dashboard's runs table (`table.runs > tbody > tr`) as [number, state, value text] per row (cells: tick, #number, state, value, …). */
+export async function runTable(rows: Locator): Promise<Array<[number, string, string]>> {
+  return (await rowsOf(rows)).map((cells) => [Number((cells[1] ?? '').replace('#', '')), cells[2] ?? '', cells[3] ?? '']);
 }
 
 export interface ChartState {

@@ -60,7 +60,8 @@ export function uniqueName(tag: string): string {
 /** A migrated database in a fresh schema; `drop()` removes the schema. */
 export async function freshPostgres(tag = 'db'): Promise<{ db: Database; schema: string; url: string; drop: () => Promise<void> }> {
   const schema = uniqueName(tag);
-  const db = await openPostgres({ connectionString: PG_URL, schema, max: 5 });
+  // Strict: a query through the pool from inside a transaction fails the test (see TransactionGuard).
+  const db = await openPostgres({ connectionString: PG_URL, schema, max: 5, strictTransactions: true });
   await migrate(db);
   const url = withSearchPath(PG_URL, schema);
   return {

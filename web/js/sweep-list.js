@@ -6,6 +6,7 @@ import { fmt, h } from './dom.js';
 import { since } from './clocks.js';
 import { sweepBadgeState, sweepHealth } from './health.js';
 import { every, viewFlag } from './view.js';
+import { pollStatus } from './live-stream.js';
 
 const REFRESH_MS = 5000;
 
@@ -25,15 +26,23 @@ export async function showList(ui) {
   ui.setLive(null);
   document.title = 'Harrow';
   const view = viewFlag();
+  const status = pollStatus(ui.setLive);
+  let drawn = false;
   const draw = async () => {
     let sweeps;
     try {
       ({ sweeps } = await api('sweeps'));
     } catch (err) {
-      if (!view.left) ui.fail(err);
+      if (view.left) return;
+      // Once the list is on screen, a failed refresh (the server restarting) keeps it there and
+      // says so; the next refresh brings it back.
+      if (!drawn) ui.fail(err);
+      else status.failed();
       return;
     }
     if (view.left) return;
+    drawn = true;
+    status.ok();
     if (sweeps.length === 0) {
       ui.main.replaceChildren(h('div', { class: 'card' }, h('p', {}, 'No sweeps yet. Create one with ', h('code', {}, 'harrow create sweep.yaml'), '.')));
       return;

@@ -14,7 +14,8 @@ import { mountBestChart, mountHistory, mountSlices } from './panels/run-charts.j
 import { mountRunsTable } from './runs-table.js';
 import { limitText, sweepBadge } from './sweep-list.js';
 import { RUN_STATES, createState } from './sweep-state.js';
-import { onLeave, throttle, viewFlag } from './view.js';
+import { throttle, viewFlag } from './view.js';
+import { liveStream } from './live-stream.js';
 
 const PAGE_SIZE = 1000;
 /** Runs held by the page; a larger sweep shows its latest ones (the API pages through the rest). */
@@ -112,8 +113,9 @@ export async function showSweep(ui, id) {
   const reloadAll = async () => {
     try {
       const runs = await loadRuns(id);
+      if (view.left) return;
       state.total = runs.total;
-      for (const r of runs.runs) state.runs.set(r.id, r);
+      state.runs = new Map(runs.runs.map((r) => [r.id, r]));
       state.emit('runs');
     } catch {
       // The next reconnect tries again.
@@ -122,40 +124,32 @@ export async function showSweep(ui, id) {
     loadBest();
   };
 
-  // EventSource reconnects by itself; the server sends the sweep again on each connect. Events
-  // missed while the server was away are caught up by reloading once the stream is back.
-  const source = new EventSource(`api/${path}/events`);
-  onLeave(() => source.close());
-  let lost = false;
-  ui.setLive('', 'connecting');
-  source.addEventListener('open', () => {
-    if (lost) {
-      ui.setLive('on', 'live · reconnected');
-      void reloadAll();
-    } else ui.setLive('on', 'live');
-    lost = false;
-  });
-  source.addEventListener('error', () => {
-    lost = true;
-    ui.setLive('off', 'server unreachable · reconnecting…');
-  });
-  source.addEventListener('sweep', (e) => {
-    state.sweep = { ...state.sweep, ...JSON.parse(e.data) };
-    drawHeader();
-  });
-  source.addEventListener('run', (e) => {
-    const run = JSON.parse(e.data);
-    if (!state.runs.has(run.id)) state.total += 1;
-    state.runs.set(run.id, run);
-    state.emit('runs');
-    loadBest();
-    refreshSweep();
-  });
-  source.addEventListener('best', (e) => {
-    state.sweep = { ...state.sweep, best: JSON.parse(e.data) };
-    drawHeader();
-    loadBest();
-  });
+  // Whatever changed while the stream was down (a server restart, a network blip) came with no
+  // event: read it all again once it is back. The server sends the sweep itself on each connect.
+  liveStream(
+    `api/${path}/events`,
+    {
+      sweep: (e) => {
+        state.sweep = { ...state.sweep, ...JSON.parse(e.data) };
+        drawHeader();
+      },
+      run: (e) => {
+        const run = JSON.parse(e.data);
+        if (!state.runs.has(run.id)) state.total += 1;
+        state.runs.set(run.id, run);
+        state.emit('runs');
+        loadBest();
+        refreshSweep();
+      },
+      best: (e) => {
+        state.sweep = { ...state.sweep, best: JSON.parse(e.data) };
+        drawHeader();
+        loadBest();
+      },
+    },
+    () => void reloadAll(),
+    ui.setLive,
+  );
 }
 
 const ACTIONS = {

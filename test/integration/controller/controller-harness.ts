@@ -73,7 +73,7 @@ export async function startTestController(options: TestControllerOptions = {}): 
   const redis = new Redis(REDIS_URL);
   let handle: ControllerHandle;
   try {
-    handle = await startController(loadControllerConfig(env), { logger: createLogger('silent', 'test'), ...options.start });
+    handle = await startController(loadControllerConfig(env), { logger: createLogger('silent', 'test'), strictTransactions: true, ...options.start });
   } catch (err) {
     redis.disconnect();
     for (const c of cleanups.reverse()) await c();
@@ -375,6 +375,12 @@ export class SseReader {
       timeoutMs,
       25,
     );
+  }
+
+  /** Resolves when the server ends the stream; rejects if the connection broke instead. */
+  async ended(): Promise<void> {
+    await this.pump;
+    if (this.failure) throw this.failure;
   }
 
   /** Events not yet returned by `next`. */
