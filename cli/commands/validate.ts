@@ -32,14 +32,12 @@ export interface LocalVerb extends Command {
 
 export function defineLocalVerb(spec: {
   name: string;
-  summary: string;
   usage: string;
   run(argv: string[], out: Printer, env: Record<string, string | undefined>): Promise<number>;
 }): LocalVerb {
   const runWith = (argv: string[], io: LocalVerbIO): Promise<number> => spec.run(argv, printerFor(io.stdout, io.env), io.env);
   return {
     name: spec.name,
-    summary: spec.summary,
     usage: spec.usage,
     runWith,
     run: (argv) => runWith(argv, { stdout: process.stdout, env: process.env }),
@@ -58,7 +56,6 @@ Options:
 
 export const validateCommand = defineLocalVerb({
   name: 'validate',
-  summary: 'Check a sweep file and show what it searches (no server needed)',
   usage: USAGE,
   async run(argv, out) {
     const { values, positionals } = parseCliArgs(argv, { json: { type: 'boolean' } });

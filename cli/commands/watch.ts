@@ -40,7 +40,6 @@ const RECENT_KEPT = 200;
 
 export const watchCommand = defineApiVerb({
   name: 'watch',
-  summary: 'Follow a sweep live: run states, best so far, recent transitions',
   usage: USAGE,
   interruptible: true,
   async run(argv, ctx) {

@@ -146,7 +146,7 @@ export class AgentHarness {
   async startAgent(options: Partial<AgentOptions> = {}): Promise<AgentHandle> {
     const agent = await startAgent({
       sweepId: this.sweepId,
-      config: { redisUrl: REDIS_URL, prefix: this.prefix, heartbeatMs: 200, controlPollMs: 100, logLevel: 'silent' },
+      config: { redisUrl: REDIS_URL, prefix: this.prefix, heartbeatMs: 200, controlPollMs: 100, logLevel: 'silent', logFormat: 'json' },
       logger: pino({ level: process.env.HARROW_TEST_AGENT_LOG ?? 'silent' }),
       quiet: true,
       ...options,
