@@ -1,4 +1,4 @@
-import { LOG_FORMATS, type LogFormat } from '../../protocol/config-schema.js';
+import type { LogFormat } from '../../protocol/config-schema.js';
 import { parseCliArgs } from '../cli-args.js';
 import { UsageError, type Command } from '../command.js';
 
@@ -34,6 +34,9 @@ function positiveInt(name: string, text: string | undefined): number | undefined
   if (!/^\d+$/.test(text) || Number(text) < 1) throw new UsageError(`--${name} must be a whole number ≥ 1 (got '${text}')`);
   return Number(text);
 }
+
+/** As in protocol/config-schema.ts, without loading zod for `harrow agent --help`. */
+const LOG_FORMATS = ['auto', 'pretty', 'json'] as const satisfies readonly LogFormat[];
 
 function logFormat(text: string | undefined, json: boolean | undefined): LogFormat | undefined {
   if (json && text !== undefined && text !== 'json') throw new UsageError(`--json means --log-format json; leave out one of them`);

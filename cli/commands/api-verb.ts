@@ -3,7 +3,7 @@
  * one client built from the environment, and output to an injectable stream so tests can run a
  * verb in-process against a local server and read exactly what it printed.
  */
-import { HarrowClient, loadClientConfig } from '../client.js';
+import type { HarrowClient } from '../client.js';
 import type { Command } from '../command.js';
 import { detectStyle, type Style } from '../format.js';
 
@@ -59,7 +59,7 @@ export interface ApiVerbSpec {
 }
 
 export function defineApiVerb(spec: ApiVerbSpec): ApiVerb {
-  const runWith = (argv: string[], io: VerbIO): Promise<number> => spec.run(argv, contextOf(io));
+  const runWith = async (argv: string[], io: VerbIO): Promise<number> => spec.run(argv, await contextOf(io));
   return {
     name: spec.name,
     usage: spec.usage,
@@ -97,7 +97,10 @@ export function printerFor(stdout: OutputStream, env: Record<string, string | un
   };
 }
 
-function contextOf(io: VerbIO): VerbContext {
+async function contextOf(io: VerbIO): Promise<VerbContext> {
+  // Loaded when a verb runs, not when its module is: the client brings zod and the API schemas,
+  // which `harrow <verb> --help`, `validate` and `preview` (they share this file) do not need.
+  const { HarrowClient, loadClientConfig } = await import('../client.js');
   let client: HarrowClient | undefined;
   return {
     client: () => (client ??= new HarrowClient(loadClientConfig(io.env), io.fetch ? { fetch: io.fetch } : {})),
