@@ -96,7 +96,7 @@ Options:
     const yaml = await readFile(configPath, 'utf8');
 
     // Loaded here, not at the top: `harrow <any verb> --help` must not load the server.
-    const { loadControllerConfig } = await import('../../controller/config.js');
+    const { configSecrets, loadControllerConfig } = await import('../../controller/config.js');
     const { startController } = await import('../../controller/controller.js');
     const { createSweep } = await import('../../controller/sweep-service.js');
     const { createLogger } = await import('../../controller/logger.js');
@@ -131,7 +131,7 @@ Options:
 
     try {
       say('starting the controller on the embedded database (first start takes a few seconds)...');
-      handle = await startController(config, { logger: createLogger(config.HARROW_LOG_LEVEL, 'harrow-demo', { format: config.HARROW_LOG_FORMAT, stream: process.stderr }) });
+      handle = await startController(config, { logger: createLogger(config.HARROW_LOG_LEVEL, 'harrow-demo', { format: config.HARROW_LOG_FORMAT, stream: process.stderr, secrets: configSecrets(config) }) });
       const sweep = await createSweep(handle.ctx, yaml);
       say(`created sweep ${sweep.id} (${sweep.method}, metric ${sweep.metric?.name ?? '-'} ${sweep.metric?.goal ?? ''}, run cap ${sweep.runCap ?? 'none'})`);
       say(`dashboard: ${handle.url}/   API docs: ${handle.url}/docs`);

@@ -105,8 +105,10 @@ void test('URLs are redacted for logs; the logger scrubs the passwords and the t
   const log = createLogger('info', 'test', { stream: sink, secrets: configSecrets(config) });
   // As a library error or a careless line might: the whole URL, a decoded password, the header.
   log.info({ redis: config.REDIS_URL, db: config.DATABASE_URL, err: new Error('auth failed for db/pw-2') }, 'connecting');
-  log.warn({ authorization: 'Bearer token-3-abcdefgh' }, 'refused');
+  // fastify logs through a child of the controller's logger.
+  log.child({ component: 'http' }).warn({ authorization: 'Bearer token-3-abcdefgh' }, 'refused');
   assert.match(written, /connecting/);
+  assert.match(written, /"component":"http".*Bearer \*\*\*/);
   for (const secret of ['redis-pw-1', 'db%2Fpw-2', 'db/pw-2', 'token-3-abcdefgh']) assert.ok(!written.includes(secret), written);
 });
 
