@@ -1,48 +1,36 @@
 /**
  * The agent's environment, parsed once at start (`loadAgentConfig(process.env)`) and passed down.
- * The agent needs only Redis; everything else has a default.
+ * The agent needs only Redis; everything else has a default. Variables the controller also reads
+ * (`REDIS_URL`, `HARROW_PREFIX`, `HARROW_LOG_LEVEL`, `HARROW_LOG_FORMAT`) are validated by the
+ * same schemas (`protocol/config-schema.ts`), so an agent never accepts what the controller refuses.
  */
 import { z } from 'zod';
-import { HarrowError } from '../protocol/errors.js';
+import {
+  DEFAULT_PREFIX,
+  DEFAULT_REDIS_URL,
+  LogFormatSchema,
+  LogLevelSchema,
+  PrefixSchema,
+  RedisUrlSchema,
+  loadEnv,
+  millisSchema,
+  redactUrl,
+  type LogFormat,
+  type LogLevel,
+} from '../protocol/config-schema.js';
 import { SECOND } from '../protocol/time.js';
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-
-/** A positive integer of milliseconds given as an environment string. */
-function millis(defaultMs: number, min: number, max: number) {
-  return z
-    .string()
-    .trim()
-    .regex(/^\d+$/, { message: 'must be a whole number of milliseconds' })
-    .transform(Number)
-    .pipe(z.number().int().min(min).max(max))
-    .default(defaultMs);
-}
-
 export const AgentConfigSchema = z.object({
-  REDIS_URL: z
-    .string()
-    .trim()
-    .default('redis://127.0.0.1:6379')
-    .refine((u) => /^rediss?:\/\/[^\s]+$/.test(u) && URL.canParse(u), {
-      message: 'must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379',
-    })
-    .describe('Redis the controller uses; the agent needs nothing else.'),
-  HARROW_PREFIX: z
-    .string()
-    .trim()
-    .default('harrow')
-    .refine((p) => /^[A-Za-z0-9_.\-:]+$/.test(p), {
-      message: 'use letters, digits and _ . - : only (no spaces)',
-    })
-    .describe('Key prefix of this Harrow installation in Redis; must match the controller.'),
-  HARROW_HEARTBEAT_MS: millis(5 * SECOND, 100, 60 * SECOND).describe(
-    'How often the agent reports that its runs are alive; the controller marks a run crashed after several missed heartbeats.',
-  ),
-  HARROW_CONTROL_POLL_MS: millis(1 * SECOND, 10, 1 * SECOND).describe(
-    'How often the agent checks stop/cancel requests and the sweep state (at most 1 s).',
-  ),
-  HARROW_LOG_LEVEL: z.enum(LOG_LEVELS).default('info').describe('pino log level of the agent.'),
+  REDIS_URL: RedisUrlSchema.default(DEFAULT_REDIS_URL).describe('Redis the controller uses; the agent needs nothing else.'),
+  HARROW_PREFIX: PrefixSchema.default(DEFAULT_PREFIX).describe('Key prefix of this Harrow installation in Redis; must match the controller.'),
+  HARROW_HEARTBEAT_MS: millisSchema(100, 60 * SECOND)
+    .default(5 * SECOND)
+    .describe('How often the agent reports that its runs are alive; the controller marks a run crashed after several missed heartbeats.'),
+  HARROW_CONTROL_POLL_MS: millisSchema(10, 1 * SECOND)
+    .default(1 * SECOND)
+    .describe('How often the agent checks stop/cancel requests and the sweep state (at most 1 s).'),
+  HARROW_LOG_LEVEL: LogLevelSchema.default('info').describe('pino log level of the agent (LOG_LEVEL is the deprecated name).'),
+  HARROW_LOG_FORMAT: LogFormatSchema.default('auto').describe('auto: one readable line per entry on a terminal, JSON otherwise; or json, pretty.'),
 });
 
 export interface AgentConfig {
@@ -50,43 +38,36 @@ export interface AgentConfig {
   prefix: string;
   heartbeatMs: number;
   controlPollMs: number;
-  logLevel: (typeof LOG_LEVELS)[number];
+  logLevel: LogLevel;
+  logFormat: LogFormat;
 }
 
-/** Parses the agent's environment; a bad value is an INVALID_CONFIG error naming the variable. */
-export function loadAgentConfig(env: Record<string, string | undefined>): AgentConfig {
-  // Empty strings mean "unset" (`REDIS_URL= harrow agent ...`), as in most shells' habits.
-  const present = Object.fromEntries(
-    Object.keys(AgentConfigSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]),
-  );
-  const parsed = AgentConfigSchema.safeParse(present);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({
-      path: i.path.map(String).join('.'),
-      message: i.message,
-    }));
-    const text = issues
-      .map((i) => `${i.path}=${JSON.stringify(present[i.path] ?? '')}: ${i.message}`)
-      .join('; ');
-    throw new HarrowError('INVALID_CONFIG', `invalid agent environment: ${text}`, { details: { issues } });
-  }
-  const c = parsed.data;
+/**
+ * Parses the agent's environment; a bad value is an INVALID_CONFIG error naming the variable.
+ * Deprecation notes (an old variable name) go to `warn`, by default standard error, once.
+ */
+export function loadAgentConfig(
+  env: Record<string, string | undefined>,
+  warn: (message: string) => void = (m) => process.stderr.write(`harrow agent: warning: ${m}\n`),
+): AgentConfig {
+  const { config: c, warnings } = loadEnv(AgentConfigSchema, env, 'agent environment');
+  for (const w of warnings) warn(w);
   return {
     redisUrl: c.REDIS_URL,
     prefix: c.HARROW_PREFIX,
     heartbeatMs: c.HARROW_HEARTBEAT_MS,
     controlPollMs: c.HARROW_CONTROL_POLL_MS,
     logLevel: c.HARROW_LOG_LEVEL,
+    logFormat: c.HARROW_LOG_FORMAT,
   };
 }
 
 /** The URL without its password, for log lines and error messages. */
-export function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'redis://(unparseable URL)';
-  }
+export const redactRedisUrl = redactUrl;
+
+/** The Redis password, which the agent's logger scrubs from every line. */
+export function agentSecrets(config: AgentConfig): string[] {
+  if (!URL.canParse(config.redisUrl)) return [];
+  const password = new URL(config.redisUrl).password;
+  return password ? [password, decodeURIComponent(password)] : [];
 }

@@ -18,6 +18,7 @@ import {
   AgentPresenceSchema,
   ControlMessageSchema,
   RunJobSchema,
+  attemptOfJobId,
   SweepStateSchema,
   WIRE_VERSION,
   redisKeys,
@@ -25,7 +26,7 @@ import {
   type RedisKeys,
   type RunOutcome,
 } from '../protocol/wire.js';
-import { redactRedisUrl, type AgentConfig } from './agent-config.js';
+import { agentSecrets, redactRedisUrl, type AgentConfig } from './agent-config.js';
 import { createAgentLogger } from './agent-logger.js';
 import { OrphanGuard } from './orphan-guard.js';
 import { Reporter } from './reporter.js';
@@ -87,7 +88,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
   const { config, sweepId } = options;
   const host = options.host ?? hostname();
   const agentId = `${host}-${process.pid}-${randomBytes(3).toString('hex')}`;
-  const baseLog = options.logger ?? createAgentLogger({ level: config.logLevel });
+  const baseLog = options.logger ?? createAgentLogger({ level: config.logLevel, format: config.logFormat, secrets: agentSecrets(config) });
   const log = baseLog.child({ agentId, sweepId });
   const keys = redisKeys(config.prefix);
 
@@ -176,6 +177,8 @@ class Agent {
   private resolveClosed!: (exit: AgentExit) => void;
   private readonly slotRuns: Array<RunAttempt | null>;
   private readonly active = new Set<RunAttempt>();
+  /** Each active attempt's logger (runId, attempt), for lines about the run written here. */
+  private readonly runLogs = new WeakMap<RunAttempt, Logger>();
   private readonly reporter: Reporter;
   private readonly guard: OrphanGuard;
   private worker!: Worker<unknown, JobResult>;
@@ -264,7 +267,8 @@ class Agent {
 
     this.started++;
     if (this.o.count !== undefined && this.started >= this.o.count) this.stopAccepting('count-reached');
-    const attemptNo = (job.data as { attempt?: unknown }).attempt;
+    // The job id says which attempt this is (`<run>.r<n>` for a retry): every line about the run carries it.
+    const runLog = this.log.child({ runId: runJob.runId, attempt: attemptOfJobId(job.id, runJob.runId) });
     const attempt: RunAttempt = new RunAttempt({
       job: runJob,
       agentId: this.o.agentId,
@@ -275,12 +279,13 @@ class Agent {
       tmpRoot: this.o.tmpRoot ?? tmpdir(),
       reporter: this.reporter,
       guard: this.guard,
-      log: this.log.child({ runId: runJob.runId, attempt: typeof attemptNo === 'number' ? attemptNo : undefined }),
+      log: runLog,
       echo: this.echoFor(runJob.number),
       onClaimed: (a) => void this.checkControl(a),
     });
     this.slotRuns[slot] = attempt;
     this.active.add(attempt);
+    this.runLogs.set(attempt, runLog);
     void this.publishPresence();
     try {
       const result = await attempt.run();
@@ -290,7 +295,7 @@ class Agent {
       if (!(err instanceof ClaimError)) throw err;
       // Nothing ran and the controller never heard of this attempt: the run goes back to the queue.
       this.started--;
-      this.log.error({ err, runId: runJob.runId }, 'could not claim the run; returning it to the queue');
+      runLog.error({ err }, 'could not claim the run; returning it to the queue');
       await job.moveToWait(bullToken);
       throw new WaitingError();
     } finally {
@@ -374,7 +379,7 @@ class Agent {
     if (raw === null) return;
     const message = parseControl(raw);
     if (message === null) {
-      this.warnOnce(`control:${raw}`, { runId: attempt.runId, value: raw.slice(0, 200) }, 'ignored an invalid control message');
+      this.warnOnce(`control:${raw}`, { value: raw.slice(0, 200) }, 'ignored an invalid control message', this.runLogs.get(attempt));
       return;
     }
     attempt.applyControl(message);
@@ -443,10 +448,10 @@ class Agent {
     return this.shutdownPromise;
   }
 
-  private warnOnce(key: string, fields: object, message: string): void {
+  private warnOnce(key: string, fields: object, message: string, log: Logger = this.log): void {
     if (this.warned.has(key)) return;
     if (this.warned.size < 1000) this.warned.add(key);
-    this.log.warn(fields, message);
+    log.warn(fields, message);
   }
 }
 

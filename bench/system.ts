@@ -76,7 +76,7 @@ async function controllerOn(url: string, prefix: string): Promise<ControllerHand
     HARROW_PREFIX: prefix,
     HARROW_PORT: '0',
     HARROW_TICK_MS: '200',
-    LOG_LEVEL: 'error',
+    HARROW_LOG_LEVEL: 'error',
     HARROW_LOOKAHEAD: String(AGENTS * SLOTS_PER_AGENT),
   });
   return startController(config, { logger: createLogger('error', 'bench') });

@@ -25,6 +25,7 @@ import {
   type SweepDetail,
   type SweepSummary,
 } from '../protocol/api.js';
+import { HttpUrlSchema, loadEnv, millisSchema } from '../protocol/config-schema.js';
 import { ERROR_CODES, HarrowError, type ErrorCode, type ErrorIssue } from '../protocol/errors.js';
 import type { RunState, SweepStateName } from '../protocol/run-states.js';
 import { SECOND } from '../protocol/time.js';
@@ -32,23 +33,9 @@ import { SECOND } from '../protocol/time.js';
 export const DEFAULT_HARROW_URL = 'http://127.0.0.1:8080';
 
 export const ClientEnvSchema = z.object({
-  HARROW_URL: z
-    .string()
-    .trim()
-    .default(DEFAULT_HARROW_URL)
-    .refine((u) => /^https?:\/\/\S+$/.test(u) && URL.canParse(u), {
-      message: `must be an http:// or https:// URL such as ${DEFAULT_HARROW_URL}`,
-    })
-    .describe('Where the Harrow server (`harrow server`) listens.'),
+  HARROW_URL: HttpUrlSchema(DEFAULT_HARROW_URL).default(DEFAULT_HARROW_URL).describe('Where the Harrow server (`harrow server`) listens.'),
   HARROW_TOKEN: z.string().trim().optional().describe('The API token the server was started with, sent as a bearer token.'),
-  HARROW_TIMEOUT_MS: z
-    .string()
-    .trim()
-    .regex(/^\d+$/, { message: 'must be a whole number of milliseconds' })
-    .transform(Number)
-    .pipe(z.number().int().min(100).max(600 * SECOND))
-    .default(30 * SECOND)
-    .describe('How long the CLI waits for the server to answer a request.'),
+  HARROW_TIMEOUT_MS: millisSchema(100, 600 * SECOND).default(30 * SECOND).describe('How long the CLI waits for the server to answer a request.'),
 });
 
 export interface ClientConfig {
@@ -60,21 +47,7 @@ export interface ClientConfig {
 
 /** Parses the CLI's environment once; a bad value is an INVALID_CONFIG error naming the variable. */
 export function loadClientConfig(env: Record<string, string | undefined>): ClientConfig {
-  // Empty means unset, as in `HARROW_TOKEN= harrow status`.
-  const present = Object.fromEntries(Object.keys(ClientEnvSchema.shape).map((k) => [k, env[k] === '' ? undefined : env[k]]));
-  const parsed = ClientEnvSchema.safeParse(present);
-  if (!parsed.success) {
-    const text = parsed.error.issues
-      .map((i) => {
-        const key = i.path.map(String).join('.');
-        // Never echo a token back, even a malformed one.
-        const shown = key === 'HARROW_TOKEN' ? '' : `=${JSON.stringify(present[key] ?? '')}`;
-        return `${key}${shown}: ${i.message}`;
-      })
-      .join('; ');
-    throw new HarrowError('INVALID_CONFIG', `invalid environment: ${text}`);
-  }
-  const c = parsed.data;
+  const { config: c } = loadEnv(ClientEnvSchema, env, 'environment');
   return { url: c.HARROW_URL.replace(/\/+$/, ''), token: c.HARROW_TOKEN || undefined, timeoutMs: c.HARROW_TIMEOUT_MS };
 }
 

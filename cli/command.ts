@@ -1,8 +1,6 @@
-/** A CLI verb: `harrow <name> ...`. Each lives in `cli/commands/<name>.ts`. */
+/** A CLI verb: `harrow <name> ...`. Each lives in `cli/commands/<name>.ts`, listed in `cli/commands/index.ts`. */
 export interface Command {
   name: string;
-  /** One line for `harrow --help`. */
-  summary: string;
   /** Full usage text for `harrow <name> --help`. */
   usage: string;
   /** Returns the process exit code. Throw `UsageError` for bad arguments, `HarrowError` for the rest. */

@@ -1,21 +1,22 @@
 /**
- * `harrow` entry point: dispatches to a verb in `cli/commands/`. User mistakes print a message
- * and exit non-zero; only a bug prints a stack trace (and then asks for a report).
+ * `harrow` entry point: dispatches to a verb in `cli/commands/`, loaded only when it runs (see
+ * `commands/index.ts`). User mistakes print a message and exit non-zero; only a bug prints a
+ * stack trace (and then asks for a report).
  */
-import { HarrowError } from '../protocol/errors.js';
+import { closestMatch } from '../strategies/spec/closest-match.js';
 import { UsageError, type Command } from './command.js';
-import { commands } from './commands/index.js';
+import { verbs } from './commands/index.js';
 
 function help(): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
+  const width = Math.max(...verbs.map((c) => c.name.length));
   return [
     'harrow: self-hosted hyperparameter sweeps',
     '',
     'Usage: harrow <command> [options]',
     '',
-    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    ...verbs.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
     '',
-    'Run `harrow <command> --help` for a command\'s options.',
+    "Run `harrow <command> --help` for a command's options; every command takes --json.",
     'Server commands read HARROW_URL (default http://127.0.0.1:8080) and HARROW_TOKEN.',
   ].join('\n');
 }
@@ -32,11 +33,14 @@ export async function main(argv: string[]): Promise<number> {
     console.log(pkg.version);
     return 0;
   }
-  const command: Command | undefined = commands.find((c) => c.name === verb);
-  if (!command) {
-    console.error(`harrow: unknown command '${verb}'.\n\n${help()}`);
+  const entry = verbs.find((c) => c.name === verb);
+  if (!entry) {
+    const guess = closestMatch(verb, verbs.map((c) => c.name));
+    const hint = guess ? ` Did you mean '${guess}'?` : verb.startsWith('-') ? ' Options go after the command.' : '';
+    console.error(`harrow: unknown command '${verb}'.${hint}\n\n${help()}`);
     return 2;
   }
+  const command: Command = await entry.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     console.log(command.usage);
     return 0;
@@ -48,10 +52,6 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`harrow ${command.name}: ${err.message}\n\n${command.usage}`);
       return 2;
     }
-    if (err instanceof HarrowError) {
-      console.error(`harrow ${command.name}: ${err.message}`);
-      return 1;
-    }
     if (isUserFacing(err)) {
       console.error(`harrow ${command.name}: ${err.message}`);
       return 1;
@@ -62,14 +62,31 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-/** Errors that carry their own user-facing issue list (the sweep language's) or a system cause. */
+/**
+ * Our own errors (`HarrowError`, checked by name so that printing an error does not load the
+ * module graph behind it), errors that carry a user-facing issue list (the sweep language's), or
+ * a system error about a file or a connection.
+ */
 function isUserFacing(err: unknown): err is Error {
   if (!(err instanceof Error)) return false;
+  if (err.name === 'HarrowError') return true;
   if (Array.isArray((err as { issues?: unknown }).issues)) return true;
   const code = (err as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'EACCES' || code === 'ECONNREFUSED' || code === 'EISDIR';
 }
 
+/**
+ * `harrow runs X | head`: the reader left, so the output is done. Exit quietly instead of
+ * printing an EPIPE stack trace, whatever the verb.
+ */
+function quietOnClosedPipe(stream: NodeJS.WriteStream): void {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(0);
+    throw err;
+  });
+}
+
+quietOnClosedPipe(process.stdout);
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;

@@ -84,10 +84,11 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
   await app.register(browserGuard, { listenHost: ctx.config.HARROW_HOST, extraHosts: ctx.config.HARROW_ALLOWED_HOSTS });
   // A token, when configured, guards every mutating route.
   const token = ctx.config.HARROW_TOKEN;
+  const needsToken = (method: string): boolean => method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
   if (token) {
     const expected = Buffer.from(token);
     app.addHook('onRequest', (req, _reply, done) => {
-      if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return done();
+      if (!needsToken(req.method)) return done();
       // The scheme name is case-insensitive (RFC 9110); the token is compared in constant time.
       const match = /^bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
       const given = Buffer.from(match?.[1]?.trim() ?? '');
@@ -96,12 +97,20 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
       }
       done();
     });
+    // The OpenAPI document says which routes need the token, by the rule the hook above applies,
+    // so that /docs' "Authorize" sends it on exactly those (a scheme alone is sent on none).
+    // Added before the routes and before @fastify/swagger reads them.
+    app.addHook('onRoute', (route) => {
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      if (!methods.some(needsToken)) return;
+      route.schema = { ...(route.schema ?? {}), security: [{ bearer: [] }] };
+    });
   }
 
   await app.register(swagger, {
     openapi: {
       info: { title: 'Harrow API', version: '1', description: 'Hyperparameter sweeps: create sweeps, follow runs, read the best-so-far.' },
-      components: token ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } } : {},
+      components: token ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The HARROW_TOKEN the server was started with' } } } : {},
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });

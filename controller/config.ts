@@ -1,56 +1,77 @@
 /**
  * The controller's configuration, parsed once from the environment (and CLI flags layered on top
- * by `harrow server`). Nothing else in the controller reads `process.env`.
+ * by `harrow server`). Nothing else in the controller reads `process.env`. Variables that the
+ * agent or the CLI also read are built from the same pieces (`protocol/config-schema.ts`).
  */
 import { z } from 'zod';
-import { HarrowError } from '../protocol/errors.js';
-import { SECOND } from '../protocol/time.js';
+import {
+  DEFAULT_PREFIX,
+  DEFAULT_REDIS_URL,
+  DatabaseUrlSchema,
+  LogFormatSchema,
+  LogLevelSchema,
+  PrefixSchema,
+  RedisUrlSchema,
+  intSchema,
+  loadEnv,
+  millisSchema,
+  redactUrl,
+} from '../protocol/config-schema.js';
+import { HOUR, SECOND } from '../protocol/time.js';
 import { AllowedHostsSchema } from './security/allowed-hosts.js';
 
-const ms = (fallback: number, description: string) => z.coerce.number().int().positive().default(fallback).describe(description);
+const ms = (fallback: number, description: string) => millisSchema(1, 24 * HOUR).default(fallback).describe(description);
 
 export const ControllerConfigSchema = z.object({
-  DATABASE_URL: z.string().url().optional().describe('Postgres URL; when unset, an embedded PGlite database in HARROW_DATA_DIR'),
+  DATABASE_URL: DatabaseUrlSchema.optional().describe('Postgres URL; when unset, an embedded PGlite database in HARROW_DATA_DIR'),
   HARROW_DATA_DIR: z.string().default('.harrow').describe('Local state: the embedded database (when DATABASE_URL is unset)'),
-  REDIS_URL: z.string().default('redis://127.0.0.1:6379').describe('Redis that carries runs to agents'),
-  HARROW_PREFIX: z
-    .string()
-    .regex(/^[A-Za-z0-9_.-]+$/, 'letters, digits, _ . - only')
-    .default('harrow')
-    .describe('Prefix of every Redis key (one Harrow installation per prefix)'),
+  REDIS_URL: RedisUrlSchema.default(DEFAULT_REDIS_URL).describe('Redis that carries runs to agents'),
+  HARROW_PREFIX: PrefixSchema.default(DEFAULT_PREFIX).describe('Prefix of every Redis key (one Harrow installation per prefix)'),
   HARROW_HOST: z.string().default('127.0.0.1').describe('Address the HTTP API listens on'),
-  HARROW_PORT: z.coerce.number().int().min(0).max(65535).default(8080).describe('Port of the HTTP API'),
+  HARROW_PORT: intSchema(0, 65535).default(8080).describe('Port of the HTTP API'),
   HARROW_ALLOWED_HOSTS: AllowedHostsSchema.optional().describe('Host names the API answers to besides localhost, 127.0.0.1, [::1] and the listen address: name or name:port, comma-separated; * for any'),
   HARROW_TOKEN: z.string().min(8, 'use at least 8 characters').optional().describe('Bearer token required by mutating routes'),
   HARROW_CRASH_TIMEOUT_MS: ms(30 * SECOND, 'A running run with no heartbeat for this long is marked crashed'),
   HARROW_KILL_GRACE_MS: ms(30 * SECOND, 'Time between SIGTERM and SIGKILL when a run is stopped'),
-  HARROW_LOOKAHEAD: z.coerce.number().int().min(0).max(64).default(1).describe('Queued runs kept beyond the idle agent slots'),
+  HARROW_LOOKAHEAD: intSchema(0, 64).default(1).describe('Queued runs kept beyond the idle agent slots'),
   HARROW_TICK_MS: ms(1 * SECOND, 'Scheduler and reconciliation period'),
   HARROW_AGENT_STALE_MS: ms(15 * SECOND, 'An agent not seen for this long no longer counts as waiting for work'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HARROW_LOG_LEVEL: LogLevelSchema.default('info').describe('pino log level (LOG_LEVEL is the deprecated name)'),
+  HARROW_LOG_FORMAT: LogFormatSchema.default('auto').describe('auto: one readable line per entry on a terminal, JSON otherwise; or json, pretty'),
 });
 export type ControllerConfig = z.output<typeof ControllerConfigSchema>;
 
-export function loadControllerConfig(env: Record<string, string | undefined>): ControllerConfig {
-  // Empty variables count as unset (a common shell/compose idiom).
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
-  const parsed = ControllerConfigSchema.safeParse(cleaned);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
-    throw new HarrowError(
-      'INVALID_CONFIG',
-      `invalid server configuration:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`,
-      { details: { issues } },
-    );
-  }
-  return parsed.data;
+/**
+ * Parses the controller's environment. Deprecation notes (an old variable name) go to `warn`,
+ * by default standard error, once.
+ */
+export function loadControllerConfig(
+  env: Record<string, string | undefined>,
+  warn: (message: string) => void = (m) => process.stderr.write(`harrow: warning: ${m}\n`),
+): ControllerConfig {
+  const { config, warnings } = loadEnv(ControllerConfigSchema, env, 'server configuration');
+  for (const w of warnings) warn(w);
+  return config;
 }
 
-/** Redacts secrets for logging. */
+/** The configuration as it may be logged: URLs without their password, no token. */
 export function describeConfig(c: ControllerConfig): Record<string, unknown> {
   return {
     ...c,
-    DATABASE_URL: c.DATABASE_URL ? c.DATABASE_URL.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:***@') : undefined,
+    DATABASE_URL: c.DATABASE_URL === undefined ? undefined : redactUrl(c.DATABASE_URL),
+    REDIS_URL: redactUrl(c.REDIS_URL),
     HARROW_TOKEN: c.HARROW_TOKEN ? '***' : undefined,
   };
+}
+
+/** The secrets of this configuration, which the logger scrubs from every line it writes. */
+export function configSecrets(c: ControllerConfig): string[] {
+  const secrets: string[] = [];
+  if (c.HARROW_TOKEN) secrets.push(c.HARROW_TOKEN);
+  for (const url of [c.DATABASE_URL, c.REDIS_URL]) {
+    if (url === undefined || !URL.canParse(url)) continue;
+    const password = new URL(url).password;
+    if (password) secrets.push(password, decodeURIComponent(password));
+  }
+  return secrets;
 }

@@ -11,7 +11,7 @@ import { listSweeps } from '../db/sweeps.js';
 import { HarrowError } from '../protocol/errors.js';
 import { redisKeys } from '../protocol/wire.js';
 import { SECOND } from '../protocol/time.js';
-import { describeConfig, type ControllerConfig } from './config.js';
+import { configSecrets, describeConfig, type ControllerConfig } from './config.js';
 import { SpecCache, type ControllerContext } from './context.js';
 import { createLogger, type Logger } from './logger.js';
 import { DefaultProposer, type Proposer } from './proposer.js';
@@ -82,7 +82,8 @@ async function connectDatabase(config: ControllerConfig, log: Logger, strictTran
 }
 
 export async function startController(config: ControllerConfig, options: StartOptions = {}): Promise<ControllerHandle> {
-  const log = options.logger ?? createLogger(config.LOG_LEVEL, 'harrow-controller');
+  const log =
+    options.logger ?? createLogger(config.HARROW_LOG_LEVEL, 'harrow-controller', { format: config.HARROW_LOG_FORMAT, secrets: configSecrets(config) });
   if (!options.noHttp) await assertSafeListen(config.HARROW_HOST, { token: Boolean(config.HARROW_TOKEN), insecure: Boolean(options.insecure) });
   const db = await connectDatabase(config, log, options.strictTransactions ?? false);
   const keys = redisKeys(config.HARROW_PREFIX);
@@ -133,7 +134,7 @@ export async function startController(config: ControllerConfig, options: StartOp
     // fastify may report [::1] or 0.0.0.0; hand out the address users asked for.
     const port = new URL(url).port;
     url = `http://${config.HARROW_HOST.includes(':') ? `[${config.HARROW_HOST}]` : config.HARROW_HOST}:${port}`;
-    log.info({ url, database: db.kind, redis: config.REDIS_URL, prefix: config.HARROW_PREFIX }, 'harrow controller listening');
+    log.info({ url, database: db.kind, redis: describeConfig(config).REDIS_URL, prefix: config.HARROW_PREFIX }, 'harrow controller listening');
   }
 
   let closed: Promise<void> | undefined;

@@ -1,17 +1,13 @@
 /**
- * The BullMQ side of dispatch: one queue per sweep, the job id is the run id, enqueueing is
- * idempotent. Postgres decides what should be queued; this only mirrors it into Redis.
- *
- * A retry gets its own job id, `<run id>.r<attempts so far>`: the job of the attempt presumed
- * dead may still be locked by a frozen or partitioned agent, and BullMQ cannot remove a locked
- * job, so reusing the id would delay the retry until that lock expires.
+ * The BullMQ side of dispatch: one queue per sweep, the job id is the run id (`jobIdOf`, in the
+ * wire contract because the agent reads the attempt number from it), enqueueing is idempotent.
+ * Postgres decides what should be queued; this only mirrors it into Redis.
  */
-export function jobIdOf(run: { id: string; attempt: number }): string {
-  return run.attempt === 0 ? run.id : `${run.id}.r${run.attempt}`;
-}
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { RedisKeys, RunJob } from '../protocol/wire.js';
+import { jobIdOf, type RedisKeys, type RunJob } from '../protocol/wire.js';
+
+export { jobIdOf };
 
 export class RunQueue {
   private readonly queues = new Map<string, Queue>();

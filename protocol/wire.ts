@@ -39,6 +39,27 @@ export function redisKeys(prefix: string) {
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;
 
+/**
+ * The BullMQ job id of a run's next attempt: the run id for the first, `<run id>.r<claims so far>`
+ * for a retry. A retry gets its own id because the job of the attempt presumed dead may still be
+ * locked by a frozen or partitioned agent, and BullMQ cannot remove a locked job, so reusing the
+ * id would delay the retry until that lock expires.
+ */
+export function jobIdOf(run: { id: string; attempt: number }): string {
+  return run.attempt === 0 ? run.id : `${run.id}.r${run.attempt}`;
+}
+
+/**
+ * The 1-based number of the attempt a job starts (`attempt` in logs, as the controller counts
+ * claims): the inverse of `jobIdOf`. Undefined for an id `jobIdOf` cannot have made.
+ */
+export function attemptOfJobId(jobId: string | undefined, runId: string): number | undefined {
+  if (jobId === runId) return 1;
+  if (jobId === undefined || !jobId.startsWith(`${runId}.r`)) return undefined;
+  const rest = jobId.slice(runId.length + 2);
+  return /^[1-9]\d{0,5}$/.test(rest) ? Number(rest) + 1 : undefined;
+}
+
 /** The BullMQ job payload of one run. The agent renders `command` with the run's params. */
 export const RunJobSchema = z.object({
   v: z.literal(WIRE_VERSION),

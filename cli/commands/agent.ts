@@ -1,9 +1,8 @@
-import { parseArgs } from 'node:util';
-import { loadAgentConfig } from '../../agent/agent-config.js';
-import { startAgent } from '../../agent/start-agent.js';
+import type { LogFormat } from '../../protocol/config-schema.js';
+import { parseCliArgs } from '../cli-args.js';
 import { UsageError, type Command } from '../command.js';
 
-const usage = `Usage: harrow agent SWEEP [--count N] [--gpus 0,1,...] [--concurrency N] [--quiet]
+const usage = `Usage: harrow agent SWEEP [--count N] [--gpus 0,1,...] [--concurrency N] [--quiet] [--log-format F] [--json]
 
 Takes runs of sweep SWEEP from the queue and runs its training command, one run per slot.
 
@@ -12,6 +11,9 @@ Options:
   --gpus 0,1,...     One slot per GPU; each run sees only its GPU (CUDA_VISIBLE_DEVICES).
   --concurrency N    Concurrent runs without GPUs (default 1).
   --quiet            Do not echo the runs' output (it is still kept with each run).
+  --log-format F     auto (default: one readable line per entry on a terminal, JSON when
+                     piped), json or pretty; overrides HARROW_LOG_FORMAT.
+  --json             Same as --log-format json: every log line, the last included, is JSON.
 
 The agent exits when the sweep is finished or canceled, or after --count runs.
 Ctrl-C once: take no more runs, let the current ones finish, exit.
@@ -22,6 +24,7 @@ Environment:
   HARROW_PREFIX           Key prefix in Redis (default harrow); must match the controller's.
   HARROW_HEARTBEAT_MS     Heartbeat interval (default 5000).
   HARROW_LOG_LEVEL        Log level: error, warn, info (default), debug.
+  HARROW_LOG_FORMAT       Log format: auto (default), json, pretty.
 
 Each run gets HARROW_SWEEP_ID, HARROW_RUN_ID, HARROW_PARAMS_FILE (its parameters as JSON) and
 HARROW_METRICS_FILE (append JSON lines of metrics there, or print name=value lines on stdout).`;
@@ -30,6 +33,17 @@ function positiveInt(name: string, text: string | undefined): number | undefined
   if (text === undefined) return undefined;
   if (!/^\d+$/.test(text) || Number(text) < 1) throw new UsageError(`--${name} must be a whole number ≥ 1 (got '${text}')`);
   return Number(text);
+}
+
+/** As in protocol/config-schema.ts, without loading zod for `harrow agent --help`. */
+const LOG_FORMATS = ['auto', 'pretty', 'json'] as const satisfies readonly LogFormat[];
+
+function logFormat(text: string | undefined, json: boolean | undefined): LogFormat | undefined {
+  if (json && text !== undefined && text !== 'json') throw new UsageError(`--json means --log-format json; leave out one of them`);
+  if (json) return 'json';
+  if (text === undefined) return undefined;
+  if (!(LOG_FORMATS as readonly string[]).includes(text)) throw new UsageError(`--log-format takes ${LOG_FORMATS.join(', ')} (got '${text}')`);
+  return text as LogFormat;
 }
 
 function gpuList(text: string | undefined): string[] | undefined {
@@ -44,26 +58,16 @@ function gpuList(text: string | undefined): string[] | undefined {
 
 export const agentCommand: Command = {
   name: 'agent',
-  summary: 'Run a sweep\'s training runs on this machine',
   usage,
   async run(argv) {
-    let values: { count?: string; gpus?: string; concurrency?: string; quiet?: boolean };
-    let positionals: string[];
-    try {
-      ({ values, positionals } = parseArgs({
-        args: argv,
-        allowPositionals: true,
-        strict: true,
-        options: {
-          count: { type: 'string' },
-          gpus: { type: 'string' },
-          concurrency: { type: 'string' },
-          quiet: { type: 'boolean', short: 'q' },
-        },
-      }));
-    } catch (err) {
-      throw new UsageError(err instanceof Error ? err.message : String(err));
-    }
+    const { values, positionals } = parseCliArgs(argv, {
+      count: { type: 'string' },
+      gpus: { type: 'string' },
+      concurrency: { type: 'string' },
+      quiet: { type: 'boolean', short: 'q' },
+      'log-format': { type: 'string' },
+      json: { type: 'boolean' },
+    });
     const [sweepId, ...extra] = positionals;
     if (sweepId === undefined) throw new UsageError('which sweep? give its id (printed by `harrow create`)');
     if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
@@ -74,7 +78,14 @@ export const agentCommand: Command = {
       throw new UsageError('--gpus already sets one slot per GPU; leave out --concurrency');
     }
 
-    const config = loadAgentConfig(process.env);
+    const format = logFormat(values['log-format'], values.json);
+
+    // Loaded here, not at the top: `harrow agent --help` must not load BullMQ and the agent.
+    const { loadAgentConfig } = await import('../../agent/agent-config.js');
+    const { startAgent } = await import('../../agent/start-agent.js');
+    const config = loadAgentConfig({ ...process.env, ...(format ? { HARROW_LOG_FORMAT: format } : {}) });
+    // With JSON logs, the agent's own last log line ('agent exited', with reason and runs) says it.
+    const say = config.logFormat === 'json' ? () => undefined : (line: string) => console.error(line);
     const agent = await startAgent({ sweepId, config, env: process.env, count, gpus, concurrency, quiet: values.quiet });
 
     let signals = 0;
@@ -99,19 +110,19 @@ export const agentCommand: Command = {
       const exit = await agent.closed;
       switch (exit.reason) {
         case 'sweep-finished':
-          console.error(`harrow agent: sweep ${sweepId} is finished (${exit.runs} runs here).`);
+          say(`harrow agent: sweep ${sweepId} is finished (${exit.runs} runs here).`);
           return 0;
         case 'sweep-canceled':
-          console.error(`harrow agent: sweep ${sweepId} was canceled (${exit.runs} runs here).`);
+          say(`harrow agent: sweep ${sweepId} was canceled (${exit.runs} runs here).`);
           return 0;
         case 'count-reached':
-          console.error(`harrow agent: done: ${exit.runs} runs.`);
+          say(`harrow agent: done: ${exit.runs} runs.`);
           return 0;
         case 'stopped':
-          console.error(`harrow agent: stopped after ${exit.runs} runs.`);
+          say(`harrow agent: stopped after ${exit.runs} runs.`);
           return 0;
         case 'interrupted':
-          console.error(`harrow agent: interrupted after ${exit.runs} runs.`);
+          say(`harrow agent: interrupted after ${exit.runs} runs.`);
           return 130;
       }
     } finally {

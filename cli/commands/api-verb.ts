@@ -3,9 +3,8 @@
  * one client built from the environment, and output to an injectable stream so tests can run a
  * verb in-process against a local server and read exactly what it printed.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { HarrowClient, loadClientConfig } from '../client.js';
-import { UsageError, type Command } from '../command.js';
+import type { HarrowClient } from '../client.js';
+import type { Command } from '../command.js';
 import { detectStyle, type Style } from '../format.js';
 
 export interface OutputStream {
@@ -53,7 +52,6 @@ export interface ApiVerb extends Command {
 
 export interface ApiVerbSpec {
   name: string;
-  summary: string;
   usage: string;
   /** The verb runs until Ctrl-C and ends cleanly on it (`ctx.signal`); others just exit. */
   interruptible?: boolean;
@@ -61,26 +59,13 @@ export interface ApiVerbSpec {
 }
 
 export function defineApiVerb(spec: ApiVerbSpec): ApiVerb {
-  const runWith = (argv: string[], io: VerbIO): Promise<number> => spec.run(argv, contextOf(io));
+  const runWith = async (argv: string[], io: VerbIO): Promise<number> => spec.run(argv, await contextOf(io));
   return {
     name: spec.name,
-    summary: spec.summary,
     usage: spec.usage,
     runWith,
-    run: (argv) => {
-      quietOnClosedPipe();
-      return spec.interruptible ? runInterruptible(argv, runWith) : runWith(argv, { env: process.env, stdout: process.stdout });
-    },
+    run: (argv) => (spec.interruptible ? runInterruptible(argv, runWith) : runWith(argv, { env: process.env, stdout: process.stdout })),
   };
-}
-
-/** `harrow runs X | head`: the reader left, so the output is done; no EPIPE stack trace. */
-function quietOnClosedPipe(): void {
-  if (process.stdout.listenerCount('error') > 0) return;
-  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-    if (err.code === 'EPIPE') process.exit(0);
-    throw err;
-  });
 }
 
 /** Ctrl-C aborts the verb's signal; a second Ctrl-C exits at once in case it does not listen. */
@@ -112,7 +97,10 @@ export function printerFor(stdout: OutputStream, env: Record<string, string | un
   };
 }
 
-function contextOf(io: VerbIO): VerbContext {
+async function contextOf(io: VerbIO): Promise<VerbContext> {
+  // Loaded when a verb runs, not when its module is: the client brings zod and the API schemas,
+  // which `harrow <verb> --help`, `validate` and `preview` (they share this file) do not need.
+  const { HarrowClient, loadClientConfig } = await import('../client.js');
   let client: HarrowClient | undefined;
   return {
     client: () => (client ??= new HarrowClient(loadClientConfig(io.env), io.fetch ? { fetch: io.fetch } : {})),
@@ -122,36 +110,6 @@ function contextOf(io: VerbIO): VerbContext {
   };
 }
 
-type OptionsConfig = NonNullable<ParseArgsConfig['options']>;
-
-/** `node:util` parseArgs in strict mode; its errors become UsageErrors (printed with the usage). */
-export function parseCliArgs<const O extends OptionsConfig>(argv: string[], options: O) {
-  try {
-    return parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError(err instanceof Error ? err.message : String(err));
-  }
-}
-
-/** Exactly the positionals named (`SWEEP`, `FILE`...), or a UsageError saying which is missing or extra. */
-export function positionalArgs<const N extends readonly string[]>(positionals: string[], names: N, hint = ''): { [K in keyof N]: string } {
-  if (positionals.length < names.length) {
-    const missing = names.slice(positionals.length).join(' ');
-    throw new UsageError(`missing ${missing}${hint ? `: ${hint}` : ''}`);
-  }
-  if (positionals.length > names.length) {
-    throw new UsageError(`unexpected argument '${positionals[names.length]}' (expected ${names.length === 0 ? 'no arguments' : names.join(' ')})`);
-  }
-  return positionals as unknown as { [K in keyof N]: string };
-}
-
-/** A whole number within bounds from an option's text. */
-export function intOption(name: string, text: string | undefined, min: number, max: number): number | undefined {
-  if (text === undefined) return undefined;
-  if (!/^\d+$/.test(text.trim())) throw new UsageError(`--${name} must be a whole number (got '${text}')`);
-  const n = Number(text);
-  if (n < min || n > max) throw new UsageError(`--${name} must be between ${min} and ${max} (got ${n})`);
-  return n;
-}
+export { intOption, parseCliArgs, positionalArgs } from '../cli-args.js';
 
 export const SWEEP_HINT = 'give the sweep id that `harrow create` printed (`harrow status` lists them)';

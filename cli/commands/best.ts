@@ -18,7 +18,6 @@ const MAX_IMPROVEMENTS = 15;
 
 export const bestCommand = defineApiVerb({
   name: 'best',
-  summary: 'Show the best run so far and the best-so-far curve',
   usage: USAGE,
   async run(argv, ctx) {
     const { values, positionals } = parseCliArgs(argv, { json: { type: 'boolean' } });

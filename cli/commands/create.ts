@@ -18,7 +18,6 @@ Environment: HARROW_URL (default http://127.0.0.1:8080), HARROW_TOKEN.`;
 
 export const createCommand = defineApiVerb({
   name: 'create',
-  summary: 'Create a sweep from a sweep file and print the agent command',
   usage: USAGE,
   async run(argv, ctx) {
     const { values, positionals } = parseCliArgs(argv, { name: { type: 'string' }, json: { type: 'boolean' } });

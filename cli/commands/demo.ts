@@ -5,24 +5,19 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
+import type { ControllerHandle } from '../../controller/controller.js';
+import { SECOND } from '../../protocol/time.js';
+import { parseCliArgs, positionalArgs } from '../cli-args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
 import { canConnect, freePort } from '../net.js';
-import { loadControllerConfig } from '../../controller/config.js';
-import { startController, type ControllerHandle } from '../../controller/controller.js';
-import { createSweep } from '../../controller/sweep-service.js';
-import { createLogger } from '../../controller/logger.js';
-import { getSweep, runCounts } from '../../db/sweeps.js';
-import { bestRun, listRuns } from '../../db/runs.js';
-import { SECOND } from '../../protocol/time.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = fileURLToPath(new URL('../../../bin/harrow', import.meta.url));
 
 /** Redis from REDIS_URL, or a private redis-server from the PATH on a free port. */
-async function ensureRedis(url: string): Promise<{ url: string; child?: ChildProcess }> {
+async function ensureRedis(url: string, say: (line: string) => void): Promise<{ url: string; child?: ChildProcess }> {
   const u = new URL(url);
   if (await canConnect(u.hostname, Number(u.port || 6379))) return { url };
   const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
@@ -35,13 +30,26 @@ async function ensureRedis(url: string): Promise<{ url: string; child?: ChildPro
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
   for (let i = 0; i < 50; i++) {
     if (await canConnect('127.0.0.1', port)) {
-      console.log(`started a private redis-server on 127.0.0.1:${port} (stopped when the demo ends)`);
+      say(`started a private redis-server on 127.0.0.1:${port} (stopped when the demo ends)`);
       return { url: `redis://127.0.0.1:${port}`, child };
     }
     await new Promise((r) => setTimeout(r, 100));
   }
   child.kill('SIGKILL');
   throw new UsageError('redis-server did not start; set REDIS_URL to a running Redis');
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+function untilSignal(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
 }
 
 function fmt(v: number | null | undefined): string {
@@ -57,8 +65,7 @@ function fmtParams(params: Record<string, unknown>): string {
 
 export const demoCommand: Command = {
   name: 'demo',
-  summary: 'Run a real example sweep end to end on this box (embedded database, two agents)',
-  usage: `Usage: harrow demo [--config FILE] [--agents N]
+  usage: `Usage: harrow demo [--config FILE] [--agents N] [--keep] [--json]
 
 Starts the controller on the embedded database (HARROW_DATA_DIR, default .harrow), creates the
 example sweep (examples/sweep.yaml: a small neural network trained on a synthetic data set),
@@ -68,20 +75,35 @@ redis-server from the PATH is started on a free port.
 
 Options:
   --config FILE   the sweep file (default examples/sweep.yaml)
-  --agents N      agent processes to start (default 2)`,
+  --agents N      agent processes to start (default 2)
+  --keep          leave the server up after the sweep ends, so the dashboard link keeps
+                  working, until Ctrl-C
+  --json          print no progress, then the outcome as one JSON object
+                  ({ sweepId, state, counts, best, top, dashboard })`,
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({ args: argv, options: { config: { type: 'string' }, agents: { type: 'string', default: '2' } } }));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const { values, positionals } = parseCliArgs(argv, {
+      config: { type: 'string' },
+      agents: { type: 'string', default: '2' },
+      keep: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    });
+    positionalArgs(positionals, []);
+    // Progress lines; with --json only the final object goes to stdout.
+    const say = values.json ? (..._: unknown[]) => undefined : (...parts: unknown[]) => console.log(...parts);
     const agents = Number(values.agents);
     if (!Number.isInteger(agents) || agents < 1 || agents > 16) throw new UsageError('--agents takes a whole number from 1 to 16');
     const configPath = values.config ?? `${ROOT}examples/sweep.yaml`;
     const yaml = await readFile(configPath, 'utf8');
 
-    const redis = await ensureRedis(process.env.REDIS_URL || 'redis://127.0.0.1:6379');
+    // Loaded here, not at the top: `harrow <any verb> --help` must not load the server.
+    const { configSecrets, loadControllerConfig } = await import('../../controller/config.js');
+    const { startController } = await import('../../controller/controller.js');
+    const { createSweep } = await import('../../controller/sweep-service.js');
+    const { createLogger } = await import('../../controller/logger.js');
+    const { getSweep, runCounts } = await import('../../db/sweeps.js');
+    const { bestRun, listRuns } = await import('../../db/runs.js');
+
+    const redis = await ensureRedis(process.env.REDIS_URL || 'redis://127.0.0.1:6379', say);
     const prefix = `harrow-demo-${randomBytes(3).toString('hex')}`;
     const config = loadControllerConfig({
       ...process.env,
@@ -91,7 +113,8 @@ Options:
       HARROW_HOST: '127.0.0.1',
       HARROW_PORT: String(await freePort()),
       HARROW_CRASH_TIMEOUT_MS: String(15 * SECOND),
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'warn',
+      HARROW_LOG_LEVEL: process.env.HARROW_LOG_LEVEL || process.env.LOG_LEVEL || 'warn',
+      LOG_LEVEL: undefined,
     });
     let handle: ControllerHandle | undefined;
     const children: ChildProcess[] = [];
@@ -101,18 +124,18 @@ Options:
       redis.child?.kill('SIGTERM');
     };
     const onSignal = () => {
-      console.log('\ninterrupted: stopping agents and the controller');
+      console.error('\ninterrupted: stopping agents and the controller');
       void cleanup().then(() => process.exit(130));
     };
     process.once('SIGINT', onSignal);
 
     try {
-      console.log('starting the controller on the embedded database (first start takes a few seconds)...');
-      handle = await startController(config, { logger: createLogger(config.LOG_LEVEL, 'harrow-demo') });
+      say('starting the controller on the embedded database (first start takes a few seconds)...');
+      handle = await startController(config, { logger: createLogger(config.HARROW_LOG_LEVEL, 'harrow-demo', { format: config.HARROW_LOG_FORMAT, stream: process.stderr, secrets: configSecrets(config) }) });
       const sweep = await createSweep(handle.ctx, yaml);
-      console.log(`created sweep ${sweep.id} (${sweep.method}, metric ${sweep.metric?.name ?? '-'} ${sweep.metric?.goal ?? ''}, run cap ${sweep.runCap ?? 'none'})`);
-      console.log(`dashboard: ${handle.url}/   API docs: ${handle.url}/docs`);
-      console.log(`starting ${agents} agents: harrow agent ${sweep.id}\n`);
+      say(`created sweep ${sweep.id} (${sweep.method}, metric ${sweep.metric?.name ?? '-'} ${sweep.metric?.goal ?? ''}, run cap ${sweep.runCap ?? 'none'})`);
+      say(`dashboard: ${handle.url}/   API docs: ${handle.url}/docs`);
+      say(`starting ${agents} agents: harrow agent ${sweep.id}\n`);
       for (let i = 0; i < agents; i++) {
         const child = spawn(process.execPath, [BIN, 'agent', sweep.id, '--quiet'], {
           cwd: ROOT,
@@ -135,14 +158,14 @@ Options:
           if (r.state === 'queued') continue;
           const best = row!.goal ? await bestRun(db, sweep.id, row!.goal) : null;
           const what = r.state === 'running' ? `started on ${r.host ?? '?'}${r.gpu ? ` gpu ${r.gpu}` : ''}` : `${r.state.padEnd(8)} ${row!.metric_name}=${fmt(r.objective)}`;
-          console.log(`run ${String(r.number).padStart(3)} ${what.padEnd(40)} best so far: ${best ? `${fmt(best.objective)} (run ${best.number})` : '-'}`);
-          if (r.state === 'failed' || r.state === 'crashed') console.log(`         ${r.reason ?? ''}`);
+          say(`run ${String(r.number).padStart(3)} ${what.padEnd(40)} best so far: ${best ? `${fmt(best.objective)} (run ${best.number})` : '-'}`);
+          if (r.state === 'failed' || r.state === 'crashed') say(`         ${r.reason ?? ''}`);
         }
         const counts = await runCounts(db, sweep.id);
         const agentsDone = children.every((c) => c.exitCode !== null);
         if ((row!.state === 'finished' || row!.state === 'canceled') && counts.queued + counts.running === 0 && agentsDone) break;
         if (agentsDone && counts.running === 0) {
-          console.log('\nthe agents exited before the sweep finished; see their messages above');
+          say('\nthe agents exited before the sweep finished; see their messages above');
           break;
         }
       }
@@ -150,18 +173,38 @@ Options:
       const row = (await getSweep(db, sweep.id))!;
       const counts = await runCounts(db, sweep.id);
       const top = await listRuns(db, { sweepId: sweep.id, sort: 'metric', goal: row.goal, limit: 5, offset: 0, states: ['finished'] });
-      console.log(`\nsweep ${sweep.id} ${row.state}: ${row.state_reason ?? ''} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
-      console.log(
+      say(`\nsweep ${sweep.id} ${row.state}: ${row.state_reason ?? ''} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      say(
         `runs: ${counts.finished} finished, ${counts.failed} failed, ${counts.crashed} crashed, ${counts.stopped} stopped (early-terminated), ${counts.canceled} canceled`,
       );
-      console.log(`\ntop runs by ${row.metric_name} (${row.goal}):`);
-      for (const r of top.runs) console.log(`  run ${String(r.number).padStart(3)}  ${fmt(r.objective)}  ${fmtParams(r.params)}`);
+      say(`\ntop runs by ${row.metric_name} (${row.goal}):`);
+      for (const r of top.runs) say(`  run ${String(r.number).padStart(3)}  ${fmt(r.objective)}  ${fmtParams(r.params)}`);
       const best = top.runs[0];
       if (best) {
-        console.log(`\nbest: run ${best.number} with ${row.metric_name}=${fmt(best.objective)} at step ${best.objective_step ?? '-'}`);
-        console.log(`      ${fmtParams(best.params)}`);
+        say(`\nbest: run ${best.number} with ${row.metric_name}=${fmt(best.objective)} at step ${best.objective_step ?? '-'}`);
+        say(`      ${fmtParams(best.params)}`);
       }
-      console.log('\nnext: `harrow server` + `harrow create examples/sweep.yaml` + `harrow agent SWEEP` on each box (see README).');
+      say('\nnext: `harrow server` + `harrow create examples/sweep.yaml` + `harrow agent SWEEP` on each box (see README).');
+      if (values.json) {
+        console.log(
+          JSON.stringify({
+            sweepId: sweep.id,
+            state: row.state,
+            reason: row.state_reason,
+            counts,
+            metric: row.metric_name === null ? null : { name: row.metric_name, goal: row.goal },
+            best: best ? { runId: best.id, number: best.number, value: best.objective, step: best.objective_step, params: best.params } : null,
+            top: top.runs.map((r) => ({ runId: r.id, number: r.number, value: r.objective, params: r.params })),
+            dashboard: `${handle.url}/`,
+          }),
+        );
+      }
+      if (values.keep) {
+        // The agents have exited; the server stays for the dashboard link printed above.
+        process.removeListener('SIGINT', onSignal);
+        console.error(`\nthe server stays up for the dashboard at ${handle.url}/ (--keep); Ctrl-C stops it`);
+        await untilSignal();
+      }
       return counts.finished > 0 ? 0 : 1;
     } finally {
       process.removeListener('SIGINT', onSignal);

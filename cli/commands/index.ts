@@ -1,21 +1,34 @@
+/**
+ * Every verb, in the order `harrow --help` lists them, with its one-line summary and how to load
+ * it. Verbs are imported only when run: `harrow status` must not load the server, the database
+ * drivers and the Bayesian optimizer just to print a table (it once took 1 s to start for that).
+ * Add a verb by adding its module here.
+ */
 import type { Command } from '../command.js';
-import { agentCommand } from './agent.js';
-import { serverCommand } from './server.js';
-import { dbCommand } from './db.js';
-import { demoCommand } from './demo.js';
-import { createCommand } from './create.js';
-import { statusCommand } from './status.js';
-import { bestCommand } from './best.js';
-import { watchCommand } from './watch.js';
-import { runsCommand } from './runs.js';
-import { pauseCommand } from './pause.js';
-import { resumeCommand } from './resume.js';
-import { stopCommand } from './stop.js';
-import { cancelCommand } from './cancel.js';
-import { stopRunCommand } from './stop-run.js';
-import { validateCommand } from './validate.js';
-import { previewCommand } from './preview.js';
-import { reportCommand } from './report.js';
 
-/** Every verb, in the order `harrow --help` lists them. Add a verb by adding its module here. */
-export const commands: Command[] = [demoCommand, serverCommand, validateCommand, previewCommand, createCommand, agentCommand, statusCommand, bestCommand, watchCommand, runsCommand, pauseCommand, resumeCommand, stopCommand, cancelCommand, stopRunCommand, reportCommand, dbCommand];
+export interface VerbEntry {
+  name: string;
+  /** One line for `harrow --help`. */
+  summary: string;
+  load(): Promise<Command>;
+}
+
+export const verbs: readonly VerbEntry[] = [
+  { name: 'demo', summary: 'Run a real example sweep end to end on this box (embedded database, two agents)', load: async () => (await import('./demo.js')).demoCommand },
+  { name: 'server', summary: 'Run the controller: HTTP API, scheduler, report ingestion, crash detection', load: async () => (await import('./server.js')).serverCommand },
+  { name: 'validate', summary: 'Check a sweep file and show what it searches (no server needed)', load: async () => (await import('./validate.js')).validateCommand },
+  { name: 'preview', summary: 'Show the first configurations and the command a sweep file would run', load: async () => (await import('./preview.js')).previewCommand },
+  { name: 'create', summary: 'Create a sweep from a sweep file and print the agent command', load: async () => (await import('./create.js')).createCommand },
+  { name: 'agent', summary: "Run a sweep's training runs on this machine", load: async () => (await import('./agent.js')).agentCommand },
+  { name: 'status', summary: "List sweeps, or show one sweep's state, run counts and best run", load: async () => (await import('./status.js')).statusCommand },
+  { name: 'best', summary: 'Show the best run so far and the best-so-far curve', load: async () => (await import('./best.js')).bestCommand },
+  { name: 'watch', summary: 'Follow a sweep live: run states, best so far, recent transitions', load: async () => (await import('./watch.js')).watchCommand },
+  { name: 'runs', summary: "List a sweep's runs with their metric, parameters and stop reasons", load: async () => (await import('./runs.js')).runsCommand },
+  { name: 'pause', summary: 'Pause a sweep: no new runs start; running ones go on', load: async () => (await import('./pause.js')).pauseCommand },
+  { name: 'resume', summary: 'Resume a paused sweep', load: async () => (await import('./resume.js')).resumeCommand },
+  { name: 'stop', summary: 'Stop a sweep: no new runs; running ones finish', load: async () => (await import('./stop.js')).stopCommand },
+  { name: 'cancel', summary: 'Cancel a sweep: its running runs are killed', load: async () => (await import('./cancel.js')).cancelCommand },
+  { name: 'stop-run', summary: 'Stop one run (a queued run is canceled)', load: async () => (await import('./stop-run.js')).stopRunCommand },
+  { name: 'report', summary: 'Write a sweep as one self-contained HTML file', load: async () => (await import('./report.js')).reportCommand },
+  { name: 'db', summary: 'Database maintenance: `harrow db migrate` applies pending migrations', load: async () => (await import('./db.js')).dbCommand },
+];

@@ -29,7 +29,6 @@ const MAX_COUNT = 10_000;
 
 export const previewCommand = defineLocalVerb({
   name: 'preview',
-  summary: 'Show the first configurations and the command a sweep file would run',
   usage: USAGE,
   async run(argv, out, env) {
     const { values, positionals } = parseCliArgs(argv, {

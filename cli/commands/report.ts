@@ -16,7 +16,6 @@ Environment: HARROW_URL (default http://127.0.0.1:8080), HARROW_TOKEN.`;
 
 export const reportCommand = defineApiVerb({
   name: 'report',
-  summary: 'Write a sweep as one self-contained HTML file',
   usage: USAGE,
   async run(argv, ctx) {
     const { values, positionals } = parseCliArgs(argv, { output: { type: 'string', short: 'o' }, json: { type: 'boolean' } });

@@ -25,7 +25,6 @@ Environment: HARROW_URL (default http://127.0.0.1:8080), HARROW_TOKEN.`;
 
 export const runsCommand = defineApiVerb({
   name: 'runs',
-  summary: 'List a sweep\'s runs with their metric, parameters and stop reasons',
   usage: USAGE,
   async run(argv, ctx) {
     const { values, positionals } = parseCliArgs(joinSortValue(argv), {

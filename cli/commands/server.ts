@@ -1,8 +1,5 @@
-import { parseArgs } from 'node:util';
 import type { Command } from '../command.js';
-import { UsageError } from '../command.js';
-import { loadControllerConfig } from '../../controller/config.js';
-import { startController } from '../../controller/controller.js';
+import { parseCliArgs, positionalArgs } from '../cli-args.js';
 import { SECOND } from '../../protocol/time.js';
 
 /** How long a shutdown may take before the process exits anyway (a hung close must not hang forever). */
@@ -10,8 +7,7 @@ const SHUTDOWN_BACKSTOP_MS = 10 * SECOND;
 
 export const serverCommand: Command = {
   name: 'server',
-  summary: 'Run the controller: HTTP API, scheduler, report ingestion, crash detection',
-  usage: `Usage: harrow server [--host ADDR] [--port N] [--insecure]
+  usage: `Usage: harrow server [--host ADDR] [--port N] [--insecure] [--json]
 
 Runs the controller. Configuration comes from the environment (flags override):
   DATABASE_URL             Postgres URL; unset: an embedded database in HARROW_DATA_DIR/db
@@ -24,30 +20,37 @@ Runs the controller. Configuration comes from the environment (flags override):
   HARROW_CRASH_TIMEOUT_MS  no heartbeat for this long marks a run crashed (default 30000)
   HARROW_KILL_GRACE_MS     SIGTERM→SIGKILL grace when a run is stopped (default 30000)
   HARROW_LOOKAHEAD         queued runs beyond idle agent slots (default 1)
-  LOG_LEVEL                fatal|error|warn|info|debug|trace|silent (default info)
+  HARROW_LOG_LEVEL         fatal|error|warn|info|debug|trace|silent (default info)
+  HARROW_LOG_FORMAT        auto (readable on a terminal, JSON otherwise), json or pretty
 
 Options:
   --host ADDR    listen address (overrides HARROW_HOST)
   --port N       listen port (overrides HARROW_PORT)
-  --insecure     allow a non-loopback address without HARROW_TOKEN (trusted networks only)`,
+  --insecure     allow a non-loopback address without HARROW_TOKEN (trusted networks only)
+  --json         log JSON lines (HARROW_LOG_FORMAT=json); the start line is one of them`,
   async run(argv) {
-    let values;
-    try {
-      ({ values } = parseArgs({
-        args: argv,
-        options: { host: { type: 'string' }, port: { type: 'string' }, insecure: { type: 'boolean', default: false } },
-        allowPositionals: false,
-      }));
-    } catch (err) {
-      throw new UsageError((err as Error).message);
-    }
+    const { values, positionals } = parseCliArgs(argv, {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      insecure: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    });
+    positionalArgs(positionals, []);
+    // Loaded here, not at the top: `harrow <any verb> --help` must not load the server.
+    const { loadControllerConfig } = await import('../../controller/config.js');
+    const { startController } = await import('../../controller/controller.js');
     const config = loadControllerConfig({
       ...process.env,
       ...(values.host ? { HARROW_HOST: values.host } : {}),
       ...(values.port ? { HARROW_PORT: values.port } : {}),
+      ...(values.json ? { HARROW_LOG_FORMAT: 'json' } : {}),
     });
     const handle = await startController(config, { insecure: values.insecure });
-    console.error(`harrow server listening on ${handle.url} (API docs at ${handle.url}/docs, dashboard at ${handle.url}/)`);
+    if (values.json) {
+      handle.ctx.log.info({ url: handle.url, docs: `${handle.url}/docs`, dashboard: `${handle.url}/` }, 'harrow server ready');
+    } else {
+      console.error(`harrow server listening on ${handle.url} (API docs at ${handle.url}/docs, dashboard at ${handle.url}/)`);
+    }
     return new Promise<number>((resolve) => {
       let stopping = false;
       const stop = () => {

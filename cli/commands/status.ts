@@ -31,7 +31,6 @@ Environment: HARROW_URL (default http://127.0.0.1:8080), HARROW_TOKEN.`;
 
 export const statusCommand = defineApiVerb({
   name: 'status',
-  summary: 'List sweeps, or show one sweep\'s state, run counts and best run',
   usage: USAGE,
   async run(argv, ctx) {
     const { values, positionals } = parseCliArgs(argv, { state: { type: 'string' }, json: { type: 'boolean' } });

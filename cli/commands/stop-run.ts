@@ -18,7 +18,6 @@ Environment: HARROW_URL (default http://127.0.0.1:8080), HARROW_TOKEN (needed wh
 
 export const stopRunCommand = defineApiVerb({
   name: 'stop-run',
-  summary: 'Stop one run (a queued run is canceled)',
   usage: USAGE,
   async run(argv, ctx) {
     const { values, positionals } = parseCliArgs(argv, { reason: { type: 'string' }, json: { type: 'boolean' } });

@@ -4,30 +4,25 @@ import type { SweepAction } from '../client.js';
 import { formatCounts, paint, stateColor } from '../format.js';
 import { defineApiVerb, parseCliArgs, positionalArgs, SWEEP_HINT, type ApiVerb } from './api-verb.js';
 
-const ABOUT: Record<SweepAction, { summary: string; explain: string }> = {
+const ABOUT: Record<SweepAction, { explain: string }> = {
   pause: {
-    summary: 'Pause a sweep: no new runs start; running ones go on',
     explain: 'Agents start no new runs of the sweep until it is resumed; runs already running go on.',
   },
   resume: {
-    summary: 'Resume a paused sweep',
     explain: 'Agents start its runs again.',
   },
   stop: {
-    summary: 'Stop a sweep: no new runs; running ones finish',
     explain: 'The sweep ends (state finished): queued runs are canceled, running ones finish normally.',
   },
   cancel: {
-    summary: 'Cancel a sweep: its running runs are killed',
     explain: 'The sweep ends (state canceled): queued runs are canceled and running ones are killed.',
   },
 };
 
 export function sweepActionVerb(action: SweepAction): ApiVerb {
-  const { summary, explain } = ABOUT[action];
+  const { explain } = ABOUT[action];
   return defineApiVerb({
     name: action,
-    summary,
     usage: `Usage: harrow ${action} SWEEP [--json]
 
 ${explain}

@@ -3,18 +3,13 @@
  * parameters with their resolved distributions, or every problem as `PATH: message`.
  */
 import { readFile } from 'node:fs/promises';
-import {
-  flattenParameters,
-  gridSize,
-  leafCount,
-  validateSweepConfig,
-  type EarlyTerminateSpec,
-  type Issue,
-  type JsonValue,
-  type ParameterSpec,
-  type SweepSpec,
-  type ValidationResult,
-} from '../../strategies/index.js';
+// The sweep language only (not strategies/index.js, which loads the Bayesian optimizer too):
+// `harrow validate` is a quick check.
+import { validateSweepConfig, type ValidationResult } from '../../strategies/spec/validate-sweep-config.js';
+import { createGridStrategy } from '../../strategies/grid/grid-strategy.js';
+import { flattenParameters } from '../../strategies/space/flatten.js';
+import { leafCount } from '../../strategies/space/leaf-model.js';
+import type { EarlyTerminateSpec, Issue, JsonValue, ParameterSpec, SweepSpec } from '../../strategies/types.js';
 import type { Command } from '../command.js';
 import { formatNumber, paint, type Style } from '../format.js';
 import { parseCliArgs, positionalArgs, printerFor, type OutputStream, type Printer } from './api-verb.js';
@@ -32,14 +27,12 @@ export interface LocalVerb extends Command {
 
 export function defineLocalVerb(spec: {
   name: string;
-  summary: string;
   usage: string;
   run(argv: string[], out: Printer, env: Record<string, string | undefined>): Promise<number>;
 }): LocalVerb {
   const runWith = (argv: string[], io: LocalVerbIO): Promise<number> => spec.run(argv, printerFor(io.stdout, io.env), io.env);
   return {
     name: spec.name,
-    summary: spec.summary,
     usage: spec.usage,
     runWith,
     run: (argv) => runWith(argv, { stdout: process.stdout, env: process.env }),
@@ -58,7 +51,6 @@ Options:
 
 export const validateCommand = defineLocalVerb({
   name: 'validate',
-  summary: 'Check a sweep file and show what it searches (no server needed)',
   usage: USAGE,
   async run(argv, out) {
     const { values, positionals } = parseCliArgs(argv, { json: { type: 'boolean' } });
@@ -121,7 +113,7 @@ export function printWarnings(out: Printer, warnings: readonly Issue[]): void {
 
 /** `random sweep, up to 50 runs`, `grid sweep, 24 runs`: the one-line summary. */
 export function describeSweep(spec: SweepSpec): string {
-  const grid = gridSize(spec);
+  const grid = spec.method === 'grid' ? createGridStrategy(spec).size : null;
   const runs = grid !== null ? `${grid} run${grid === 1 ? '' : 's'}` : spec.runCap !== undefined ? `up to ${spec.runCap} runs` : 'no run cap';
   return `${spec.method} sweep, ${runs}`;
 }

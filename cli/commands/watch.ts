@@ -23,12 +23,16 @@ import {
 } from '../format.js';
 import { defineApiVerb, parseCliArgs, positionalArgs, SWEEP_HINT, type VerbContext } from './api-verb.js';
 
-const USAGE = `Usage: harrow watch SWEEP
+const USAGE = `Usage: harrow watch SWEEP [--json]
 
 Follows a sweep live: runs by state, the best so far and recent run transitions. Redraws in
 place on a terminal; when piped, prints one line per change. Exits when the sweep is finished
 or canceled and no run is active, or on Ctrl-C (the sweep carries on). A dropped connection is
 retried with backoff.
+
+Options:
+  --json   one JSON object per line instead: each event as { at, type, data } (type sweep, run,
+           best, connected or disconnected), then { at, type: "end", data: the sweep }
 
 Environment: HARROW_URL (default http://127.0.0.1:8080), HARROW_TOKEN.`;
 
@@ -40,16 +44,16 @@ const RECENT_KEPT = 200;
 
 export const watchCommand = defineApiVerb({
   name: 'watch',
-  summary: 'Follow a sweep live: run states, best so far, recent transitions',
   usage: USAGE,
   interruptible: true,
   async run(argv, ctx) {
-    const { positionals } = parseCliArgs(argv, {});
+    const { values, positionals } = parseCliArgs(argv, { json: { type: 'boolean' } });
     const [id] = positionalArgs(positionals, ['SWEEP'], SWEEP_HINT);
     const client = ctx.client();
     const stop = new AbortController();
     const signal = ctx.signal ? AbortSignal.any([ctx.signal, stop.signal]) : stop.signal;
-    const session = new WatchSession(ctx, client, id, signal, () => stop.abort());
+    const emit = values.json ? (event: object) => ctx.out.write(`${JSON.stringify({ at: new Date(ctx.now()).toISOString(), ...event })}\n`) : undefined;
+    const session = new WatchSession(ctx, client, id, signal, () => stop.abort(), emit);
     try {
       for await (const event of client.events(id, { signal })) {
         session.handle(event);
@@ -61,6 +65,7 @@ export const watchCommand = defineApiVerb({
     }
     if (session.ended) return 0;
     // Ctrl-C: the sweep goes on without us.
+    if (emit) return 130;
     if (ctx.out.isTTY) ctx.out.line('Stopped watching; the sweep carries on.');
     else session.log('stopped watching; the sweep carries on');
     return 130;
@@ -93,9 +98,16 @@ class WatchSession {
     private readonly id: string,
     private readonly signal: AbortSignal,
     private readonly onEnd: () => void,
+    /** With --json: every event goes out as one JSON line, and nothing else is printed. */
+    private readonly emit?: (event: object) => void,
   ) {}
 
+  private get isTTY(): boolean {
+    return this.ctx.out.isTTY && this.emit === undefined;
+  }
+
   handle(event: SweepStreamEvent): void {
+    this.emit?.(event);
     switch (event.type) {
       case 'connected':
         this.status = 'live';
@@ -124,15 +136,16 @@ class WatchSession {
 
   /** Appends a timestamped line (off a terminal only: on one, the frame shows everything). */
   log(line: string): void {
-    if (!this.ctx.out.isTTY) this.ctx.out.line(`${clockTime(this.ctx.now())}  ${line}`);
+    if (!this.isTTY && !this.emit) this.ctx.out.line(`${clockTime(this.ctx.now())}  ${line}`);
   }
 
   async close(): Promise<void> {
     clearTimeout(this.refreshTimer);
     clearTimeout(this.renderTimer);
     await this.refreshing;
-    if (this.ctx.out.isTTY) this.render();
-    if (this.ended) this.printSummary();
+    if (this.isTTY) this.render();
+    if (this.ended && this.emit && this.sweep) this.emit({ type: 'end', data: this.sweep });
+    else if (this.ended) this.printSummary();
   }
 
   private updateSweep(s: SweepSummary): void {
@@ -201,6 +214,8 @@ class WatchSession {
     try {
       const [sweep, curve] = await Promise.all([this.client.getSweep(this.id, this.signal), this.client.best(this.id, this.signal)]);
       if (this.signal.aborted) return;
+      // Counts change without a sweep event; a script following --json sees them too.
+      this.emit?.({ type: 'sweep', data: sweep });
       this.curve = curve;
       this.updateSweep(sweep);
       if (curve.best) this.updateBest(curve.best);
@@ -216,7 +231,7 @@ class WatchSession {
   }
 
   private scheduleRender(): void {
-    if (!this.ctx.out.isTTY || this.renderTimer) return;
+    if (!this.isTTY || this.renderTimer) return;
     this.renderTimer = setTimeout(() => {
       this.renderTimer = undefined;
       this.render();

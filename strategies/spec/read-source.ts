@@ -89,7 +89,8 @@ function readText(text: string): ReadResult {
   if (doc.errors.length > 0) {
     // Later syntax errors mostly cascade from the first one; it alone locates the problem.
     const more = doc.errors.length > 1 ? ` (${doc.errors.length - 1} more syntax error${doc.errors.length > 2 ? 's' : ''} may follow from it)` : '';
-    return fail(`YAML syntax: ${firstLine(doc.errors[0]!.message)}${more}`);
+    const first = doc.errors[0]!;
+    return fail(`YAML syntax: ${firstLine(first.message)}${more}${macroInFlowHint(text, first.linePos?.[0]?.line)}`);
   }
   const warnings: Issue[] = doc.warnings.map((w) => ({ path: '', message: `YAML: ${firstLine(w.message)}` }));
   const walker = new YamlWalker(doc);
@@ -101,6 +102,18 @@ function readText(text: string): ReadResult {
     if (err instanceof Budget) return fail(err.message);
     throw err;
   }
+}
+
+/**
+ * `command: [${env}, ${program}]` is W&B's own documented form, yet no YAML parser reads it:
+ * inside `[...]`, `{` opens a flow mapping. When the failing line (or, without a position, any
+ * line) has an unquoted `${` inside brackets, say how to write it instead.
+ */
+function macroInFlowHint(text: string, line: number | undefined): string {
+  const lines = text.split(/\r?\n|\r/);
+  const suspects = line === undefined ? lines : [lines[line - 1] ?? ''];
+  if (!suspects.some((l) => /\[[^\]'"#]*(?<!['"])\$\{/.test(l))) return '';
+  return '. A `${...}` macro inside [ ] opens a YAML mapping: use a block list (one `- ${env}` per line) or quote the element (`"${env}"`)';
 }
 
 /** The yaml package's pretty errors end their first line with ':' before a code excerpt. */

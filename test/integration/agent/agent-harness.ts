@@ -14,6 +14,7 @@ import {
   AgentReportSchema,
   REPORT_FIELD,
   WIRE_VERSION,
+  jobIdOf,
   redisKeys,
   type AgentPresence,
   type AgentReport,
@@ -89,8 +90,8 @@ export class AgentHarness {
     await this.redis.set(this.keys.sweepState(this.sweepId), state);
   }
 
-  /** Adds a run job as the controller would; returns it. */
-  async enqueue(command: string[], over: Partial<RunJob> = {}): Promise<RunJob> {
+  /** Adds a run job as the controller would (`claimsSoFar` > 0: a retry's job); returns it. */
+  async enqueue(command: string[], over: Partial<RunJob> = {}, claimsSoFar = 0): Promise<RunJob> {
     this.runs++;
     const job: RunJob = {
       v: WIRE_VERSION,
@@ -102,7 +103,7 @@ export class AgentHarness {
       killGraceMs: 1000,
       ...over,
     };
-    await this.queue.add('run', job, { jobId: job.runId });
+    await this.queue.add('run', job, { jobId: jobIdOf({ id: job.runId, attempt: claimsSoFar }) });
     return job;
   }
 
@@ -146,7 +147,7 @@ export class AgentHarness {
   async startAgent(options: Partial<AgentOptions> = {}): Promise<AgentHandle> {
     const agent = await startAgent({
       sweepId: this.sweepId,
-      config: { redisUrl: REDIS_URL, prefix: this.prefix, heartbeatMs: 200, controlPollMs: 100, logLevel: 'silent' },
+      config: { redisUrl: REDIS_URL, prefix: this.prefix, heartbeatMs: 200, controlPollMs: 100, logLevel: 'silent', logFormat: 'json' },
       logger: pino({ level: process.env.HARROW_TEST_AGENT_LOG ?? 'silent' }),
       quiet: true,
       ...options,

@@ -48,6 +48,27 @@ describe('controller auth (HARROW_TOKEN)', { ...opts, timeout: 30_000 }, () => {
     assert.deepEqual(list.sweeps, [], 'no sweep was created');
   });
 
+  test("/docs: the OpenAPI document marks exactly the routes that refuse a request without the token, so Authorize sends it there", async () => {
+    const doc = (await http<{ paths: Record<string, Record<string, { security?: unknown }>>; components?: { securitySchemes?: object } }>(c.url, '/docs/json')).body;
+    assert.deepEqual(Object.keys(doc.components?.securitySchemes ?? {}), ['bearer']);
+    let secured = 0;
+    for (const [path, operations] of Object.entries(doc.paths)) {
+      for (const [method, op] of Object.entries(operations)) {
+        // A stream would never end; its method already says it is a read.
+        if (path.endsWith('/events')) continue;
+        const res = await fetch(`${c.url}${path.replace(/\{[^}]+\}/g, 'nope-1')}`, {
+          method: method.toUpperCase(),
+          ...(method === 'get' ? {} : { headers: { 'content-type': 'application/json' }, body: '{}' }),
+        });
+        await res.body?.cancel();
+        const refused = res.status === 401;
+        assert.deepEqual(op.security, refused ? [{ bearer: [] }] : undefined, `${method.toUpperCase()} ${path} answered ${res.status}`);
+        if (refused) secured++;
+      }
+    }
+    assert.ok(secured >= 3, `${secured} routes need the token`);
+  });
+
   test('with the right bearer token POST works; GETs need no token', async () => {
     const auth = { authorization: `Bearer ${TOKEN}` };
     const created = await expectOk(

@@ -59,7 +59,7 @@ const TEST_ENV = {
 export async function startTestController(options: TestControllerOptions = {}): Promise<TestController> {
   const prefix = uniqueName('ctl');
   const cleanups: Array<() => Promise<void>> = [];
-  const env: Record<string, string> = { ...TEST_ENV, REDIS_URL, HARROW_PREFIX: prefix, LOG_LEVEL: 'silent', ...options.env };
+  const env: Record<string, string> = { ...TEST_ENV, REDIS_URL, HARROW_PREFIX: prefix, HARROW_LOG_LEVEL: 'silent', ...options.env };
   if ((options.backend ?? 'postgres') === 'postgres') {
     const pg = await freshPostgres('ctl');
     // freshPostgres migrated with its own pool; the controller opens its own.

@@ -11,6 +11,7 @@ void test('defaults: local Redis, prefix harrow, 5 s heartbeats, 1 s control pol
     heartbeatMs: 5000,
     controlPollMs: 1000,
     logLevel: 'info',
+    logFormat: 'auto',
   });
 });
 
@@ -32,7 +33,8 @@ void test('values from the environment; empty strings mean unset', () => {
 
 void test('bad values: an INVALID_CONFIG error naming each variable and what to do', () => {
   const cases: Array<[Record<string, string>, RegExp]> = [
-    [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL="localhost:6379": must be a redis:\/\/ or rediss:\/\/ URL/],
+    // A Redis URL may hold a password: it is named, never echoed.
+    [{ REDIS_URL: 'localhost:6379' }, /REDIS_URL: must be a redis:\/\/ or rediss:\/\/ URL/],
     [{ HARROW_HEARTBEAT_MS: '5s' }, /HARROW_HEARTBEAT_MS="5s": must be a whole number of milliseconds/],
     [{ HARROW_HEARTBEAT_MS: '10' }, /HARROW_HEARTBEAT_MS="10":.*100/],
     [{ HARROW_CONTROL_POLL_MS: '5000' }, /HARROW_CONTROL_POLL_MS="5000":.*1000/],

@@ -81,6 +81,35 @@ test('piped: one line per change, then a summary when the sweep has ended and no
   ]);
 });
 
+test('--json: every event as one JSON line, then the end with the sweep; no text', async () => {
+  const live = await liveServer(sweepDetail({ best: null }));
+  const out = captureOutput();
+  try {
+    const done = watchCommand.runWith(['k3x9q2ab', '--json'], { env: { HARROW_URL: live.server.url }, stdout: out, now: () => NOW });
+    await live.ready;
+    const run5 = runSummary({ number: 5, state: 'running', value: null, valueStep: null, endedAt: null });
+    live.send('run', run5);
+    const ended = sweepDetail({ state: 'finished', stateReason: 'run cap reached', counts: finishedCounts, best: null });
+    live.set(ended);
+    const { spec: _s, config: _c, ...summary } = ended;
+    live.send('sweep', summary);
+    assert.equal(await done, 0);
+  } finally {
+    await live.server.close();
+  }
+  const events = out
+    .text()
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { at: string; type: string; data?: { state?: string; number?: number } });
+  assert.ok(events.every((e) => e.at === new Date(NOW).toISOString()));
+  const types = events.map((e) => e.type);
+  assert.equal(types[0], 'connected');
+  assert.ok(types.includes('run') && events.find((e) => e.type === 'run')?.data?.number === 5);
+  assert.equal(types.at(-1), 'end');
+  assert.equal(events.at(-1)?.data?.state, 'finished');
+});
+
 test('a sweep that has already ended: the summary at once, exit 0', async () => {
   const live = await liveServer(sweepDetail({ state: 'canceled', stateReason: 'canceled by user', counts: finishedCounts }));
   const out = captureOutput();
@@ -161,5 +190,5 @@ test('on a terminal: a frame redrawn in place, with counts, best, recent transit
 test('watch needs exactly one SWEEP', async () => {
   const out = captureOutput();
   await assert.rejects(watchCommand.runWith([], { env: {}, stdout: out }), UsageError);
-  await assert.rejects(watchCommand.runWith(['a', '--json'], { env: {}, stdout: out }), /Unknown option '--json'/);
+  await assert.rejects(watchCommand.runWith(['a', 'b'], { env: {}, stdout: out }), UsageError);
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { previewCommand } from '../../../cli/commands/preview.js';
 import { validateCommand } from '../../../cli/commands/validate.js';
-import { commands } from '../../../cli/commands/index.js';
+import { verbs } from '../../../cli/commands/index.js';
 import { UsageError } from '../../../cli/command.js';
 import { pyStr } from '../../../strategies/index.js';
 
@@ -39,8 +39,9 @@ parameters:
 const BAD = file('bad.yaml', 'method: grid\nmetric: {name: acc, goal: maximise}\nparameters:\n  lr: {min: 0.1, max: 0.01}\n');
 
 describe('harrow validate', () => {
-  it('is registered as a CLI verb, with preview', () => {
-    assert.ok(commands.includes(validateCommand) && commands.includes(previewCommand));
+  it('is registered as a CLI verb, with preview', async () => {
+    assert.equal(await verbs.find((v) => v.name === 'validate')?.load(), validateCommand);
+    assert.equal(await verbs.find((v) => v.name === 'preview')?.load(), previewCommand);
   });
 
   it('prints the resolved parameters and the grid size, exit 0', async () => {
