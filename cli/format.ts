@@ -195,13 +195,13 @@ export function sparkline(values: readonly (number | null)[], maxWidth = 60): st
 }
 
 /**
- * The best-so-far curve as one value per finished run (the curve lists only improvements, each
- * at its 1-based position among the finished runs): the best value as of each finished run.
+ * The best-so-far curve as one value per counted run (the curve lists only improvements, each at
+ * its 1-based position among the finished and stopped runs): the best value as of each such run.
  */
-export function bestSoFarSeries(best: Pick<BestResponse, 'curve' | 'finished'>): (number | null)[] {
+export function bestSoFarSeries(best: Pick<BestResponse, 'curve' | 'counted'>): (number | null)[] {
   const series: (number | null)[] = [];
   const points = [...best.curve].sort((a, b) => a.index - b.index);
-  const length = Math.max(best.finished, ...points.map((p) => p.index));
+  const length = Math.max(best.counted, ...points.map((p) => p.index));
   let current: number | null = null;
   let next = 0;
   for (let i = 1; i <= length; i++) {

@@ -109,6 +109,29 @@ function badge(state) {
   return h('span', { class: `state state-${state}` }, state);
 }
 
+/** A sweep's state, never green when its runs failed (the API's `health`, protocol/run-states.ts). */
+function sweepBadge(s) {
+  if (s.health === 'failing') return h('span', { class: 'state state-failed', title: 'every run that ended failed or crashed' }, `${s.state} · all runs failed`);
+  const failures = (s.counts.failed ?? 0) + (s.counts.crashed ?? 0);
+  if (s.health === 'degraded') return [badge(s.state), h('span', { class: 'state-failed' }, ` · ${failures} failed`)];
+  return badge(s.state);
+}
+
+// Runs whose value counts for a sweep's best (BEST_RUN_STATES in protocol/run-states.ts): a stopped
+// run really reached its values.
+const BEST_STATES = ['finished', 'stopped'];
+
+/**
+ * "Better first" for a goal, with missing values last: the dashboard's copy of compareValues in
+ * strategies/objective.ts (this page loads no build output), the one rule for every ranking here.
+ */
+function compareValues(goal, a, b) {
+  const fa = typeof a === 'number' && Number.isFinite(a);
+  const fb = typeof b === 'number' && Number.isFinite(b);
+  if (!fa || !fb) return fa === fb ? 0 : fa ? -1 : 1;
+  return goal === 'maximize' ? b - a : a - b;
+}
+
 function stopText(info) {
   const { rule, message, value, threshold, band, rung, at } = info;
   if (rule === 'user' || typeof value !== 'number' || typeof threshold !== 'number') return message ?? 'stopped';
@@ -184,7 +207,7 @@ async function showList() {
         'tr',
         { class: 'clickable', onclick: () => (window.location.hash = `#/sweeps/${encodeURIComponent(s.id)}`) },
         h('td', {}, h('a', { href: `#/sweeps/${encodeURIComponent(s.id)}` }, s.name ?? s.id), s.name ? h('div', { class: 'muted mono' }, s.id) : null),
-        h('td', {}, badge(s.state)),
+        h('td', {}, sweepBadge(s)),
         h('td', {}, s.method),
         h('td', {}, s.metric ? `${s.metric.goal} ${s.metric.name}` : '–'),
         h('td', { class: 'num' }, limitText(s)),
@@ -319,7 +342,7 @@ function drawSweepHeader(el, state) {
   const s = state.sweep;
   const limits = [s.expectedRuns !== null ? `${s.expectedRuns} expected` : null, s.runCap !== null ? `run cap ${s.runCap}` : null].filter(Boolean);
   fill(el.header,
-    h('h1', {}, s.name ?? s.id, ' ', badge(s.state)),
+    h('h1', {}, s.name ?? s.id, ' ', sweepBadge(s)),
     h(
       'div',
       { class: 'muted' },
@@ -374,8 +397,7 @@ function drawRuns(el, state, redraw) {
     if (x === null && y === null) return b.number - a.number;
     if (x === null) return 1;
     if (y === null) return -1;
-    let d = x - y;
-    if (key === 'value' && goal === 'maximize') d = -d;
+    const d = key === 'value' ? compareValues(goal, x, y) : x - y;
     return (asc ? d : -d) || b.number - a.number;
   });
   const header = COLUMNS.map((c) => {
@@ -447,12 +469,13 @@ async function showRun(el, state, runId, redraw) {
 // ---- charts ----------------------------------------------------------------------------------
 
 function drawBestChart(c, state) {
-  // Every finished run with a value, in the order it finished, under the best-so-far steps.
+  // Every run that counts for the best (finished or stopped) with a value, in the order it ended,
+  // under the best-so-far steps.
   const finished = [...state.runs.values()]
-    .filter((r) => r.state === 'finished' && r.value !== null)
+    .filter((r) => BEST_STATES.includes(r.state) && r.value !== null)
     .sort((a, b) => Date.parse(a.endedAt) - Date.parse(b.endedAt) || a.number - b.number);
   const curve = state.best?.curve ?? [];
-  const total = Math.max(state.best?.finished ?? 0, finished.length);
+  const total = Math.max(state.best?.counted ?? 0, finished.length);
   const steps = curve.map((p) => [p.index, p.value]);
   if (steps.length > 0) steps.push([total, steps[steps.length - 1][1]]);
   c.setOption(
@@ -461,7 +484,7 @@ function drawBestChart(c, state) {
       animation: false,
       grid: { left: 56, right: 16, top: 16, bottom: 36 },
       tooltip: { trigger: 'item', formatter: (p) => (p.seriesIndex === 0 ? `run #${p.data[2]}: ${fmt(p.data[1])}` : `best ${fmt(p.data[1])}`) },
-      xAxis: { type: 'value', name: 'finished runs', nameLocation: 'middle', nameGap: 24, min: 1, max: Math.max(1, total), minInterval: 1 },
+      xAxis: { type: 'value', name: 'finished or stopped runs', nameLocation: 'middle', nameGap: 24, min: 1, max: Math.max(1, total), minInterval: 1 },
       yAxis: { type: 'value', scale: true, axisLabel: { formatter: (v) => fmt(v, 3) } },
       series: [
         { type: 'scatter', symbolSize: 6, itemStyle: { opacity: 0.45 }, data: finished.map((r, i) => [i + 1, r.value, r.number]) },
@@ -479,7 +502,7 @@ function curveRuns(state) {
   const running = all.filter((r) => r.state === 'running');
   const rest = all
     .filter((r) => r.state !== 'running' && r.value !== null)
-    .sort((a, b) => (goal === 'maximize' ? b.value - a.value : a.value - b.value));
+    .sort((a, b) => compareValues(goal, a.value, b.value) || a.number - b.number);
   return [...running, ...rest].slice(0, MAX_CURVES);
 }
 

@@ -248,7 +248,7 @@ class WatchSession {
     if (this.curve && this.curve.curve.length > 0) {
       const series = bestSoFarSeries(this.curve);
       const values = series.filter((v): v is number => v !== null);
-      lines.push(`        ${sparkline(series, 50)}  ${formatNumber(values[0])} → ${formatNumber(values.at(-1))} over ${this.curve.finished} finished runs`);
+      lines.push(`        ${sparkline(series, 50)}  ${formatNumber(values[0])} → ${formatNumber(values.at(-1))} over ${this.curve.counted} finished or stopped runs`);
     }
     const footer = `${paint(style, 'dim', `${this.status} · ${clockTime(this.ctx.now())} · Ctrl-C to stop watching`)}`;
     const room = maxLines - lines.length - 2;

@@ -453,7 +453,7 @@ describe('controller HTTP API (Postgres)', { ...opts, timeout: 90_000 }, () => {
     // Best so far: the lowest finished value (the failed run's 0.1 does not count); the curve
     // holds only the improving points, indexed 1-based by finishing order.
     const best = await expectOk(BestResponseSchema, http(url, `/api/sweeps/${s.id}/best`));
-    assert.equal(best.finished, 3);
+    assert.equal(best.counted, 3);
     assert.deepEqual(best.best, { runId: r2, number: 2, params: queued[1]!.params, value: 0.3, step: 1 });
     assert.deepEqual(
       best.curve.map((p) => ({ index: p.index, runId: p.runId, number: p.number, value: p.value })),

@@ -218,16 +218,16 @@ test('best: params, value, step, the sparkline and each improvement', async () =
     assert.match(text, /^ {2}lr {5}0\.00031$/m);
     // Five finished runs, improvements at 1, 2 and 4: 0.9, 0.5, 0.5, 0.12, 0.12.
     assert.match(text, /^ {2}█▄▄▁▁ {2}0\.9 → 0\.12$/m);
-    assert.match(text, /^ {2}FINISHED\s+RUN\s+val_loss\s+WHEN$/m);
+    assert.match(text, /^ {2}ENDED\s+RUN\s+val_loss\s+WHEN$/m);
     assert.match(text, /^ {2}\s*4\s+#4\s+0\.12\s+1m 00s ago$/m);
   });
 });
 
 test('best: none yet, and --json', async () => {
-  const empty = bestResponse({ best: null, finished: 0, curve: [] });
+  const empty = bestResponse({ best: null, counted: 0, curve: [] });
   await withServer({ 'GET /api/sweeps/k3x9q2ab': { body: sweepDetail({ best: null }) }, 'GET /api/sweeps/k3x9q2ab/best': { body: empty } }, async (server) => {
     const { text } = await run(bestCommand, ['k3x9q2ab'], server);
-    assert.equal(text, 'Best  none yet (no run has reported val_loss); 0 finished runs with a value.\n');
+    assert.equal(text, 'Best  none yet (no run has reported val_loss); 0 finished or stopped runs with a value.\n');
     assert.deepEqual(JSON.parse((await run(bestCommand, ['k3x9q2ab', '--json'], server)).text), empty);
   });
 });
