@@ -42,6 +42,15 @@ export function stateColor(state: RunState | SweepStateName): Color {
 }
 
 /**
+ * A sweep's state as shown to a user: a sweep whose runs all failed is never shown like a success
+ * (`finished, all runs failed` in red); the run counts next to it show any other failures.
+ */
+export function sweepStateCell(s: Pick<SweepSummary, 'state' | 'health'>): { text: string; color: Color } {
+  if (s.health === 'failing') return { text: `${s.state}, all runs failed`, color: 'red' };
+  return { text: s.state, color: stateColor(s.state) };
+}
+
+/**
  * A metric or parameter value: integers as they are, others to `digits` significant digits
  * without trailing zeros, exponent form for the very small and very large (learning rates).
  */
