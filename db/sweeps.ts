@@ -5,6 +5,7 @@ import {
   ENDED_SWEEP_STATES,
   INITIAL_RUN_STATE,
   INITIAL_SWEEP_STATE,
+  RUN_STATES,
   type RunState,
   type SweepStateName,
 } from '../protocol/run-states.js';
@@ -137,7 +138,7 @@ export async function runCounts(q: Queryable, sweepId: string): Promise<RunCount
 }
 
 export function emptyCounts(): RunCounts {
-  return { queued: 0, running: 0, finished: 0, failed: 0, crashed: 0, stopped: 0, canceled: 0, total: 0 };
+  return { ...(Object.fromEntries(RUN_STATES.map((s) => [s, 0])) as Record<RunState, number>), total: 0 };
 }
 
 export async function runCountsMany(q: Queryable, sweepIds: readonly string[]): Promise<Map<string, RunCounts>> {
