@@ -20,6 +20,7 @@ import {
   runNote,
   sparkline,
   stateColor,
+  sweepStateCell,
 } from '../format.js';
 import { defineApiVerb, parseCliArgs, positionalArgs, SWEEP_HINT, type VerbContext } from './api-verb.js';
 
@@ -239,7 +240,7 @@ class WatchSession {
     const s = this.sweep;
     if (!s) return [`${b('Sweep')}   ${this.id}`, this.status];
     const lines = [
-      `${b('Sweep')}   ${s.id}${s.name ? ` '${s.name}'` : ''}  ${this.paintState(s.state)}  ${s.method}, ${formatMetric(s.metric)}`,
+      `${b('Sweep')}   ${s.id}${s.name ? ` '${s.name}'` : ''}  ${paint(style, sweepStateCell(s).color, sweepStateCell(s).text)}  ${s.method}, ${formatMetric(s.metric)}`,
       `${b('Runs')}    ${formatProgress(s)}`,
       `        ${formatCounts(s.counts, style, { all: true })}`,
       `${b('Best')}    ${formatBest(this.best, s.metric)}`,
@@ -265,7 +266,7 @@ class WatchSession {
     if (!s) return;
     const { out } = this.ctx;
     const best = this.best ? `; best ${formatBest(this.best, s.metric)} ${formatParams(this.best.params, 100)}` : '';
-    const line = `Sweep ${s.id} ${s.state}${s.stateReason ? ` (${s.stateReason})` : ''}: ${formatProgress(s)}; ${formatCounts(s.counts, out.style)}${best}`;
+    const line = `Sweep ${s.id} ${sweepStateCell(s).text}${s.stateReason ? ` (${s.stateReason})` : ''}: ${formatProgress(s)}; ${formatCounts(s.counts, out.style)}${best}`;
     if (out.isTTY) out.line(line);
     else this.log(line);
   }
