@@ -1,11 +1,13 @@
 /** SQL for sweeps and their state changes. */
 import type { Queryable } from './database.js';
+import { HarrowError } from '../protocol/errors.js';
 import {
   ACTIVE_RUN_STATES,
   ENDED_SWEEP_STATES,
   INITIAL_RUN_STATE,
   INITIAL_SWEEP_STATE,
   RUN_STATES,
+  sweepStatesLeadingTo,
   type RunState,
   type SweepStateName,
 } from '../protocol/run-states.js';
@@ -83,6 +85,9 @@ export async function transitionSweep(
   to: SweepStateName,
   reason: string,
 ): Promise<{ row: SweepRow; previous: SweepStateName } | null> {
+  const allowed = sweepStatesLeadingTo(to);
+  const illegal = from.filter((f) => !allowed.includes(f));
+  if (illegal.length > 0) throw new HarrowError('INTERNAL', `sweep state machine: ${illegal.join(', ')} → ${to} is not an allowed transition`);
   const { rows } = await q.query<SweepRow & { previous: SweepStateName }>(
     `WITH prev AS (SELECT state FROM sweeps WHERE id = $1 FOR UPDATE)
      UPDATE sweeps s SET state = $3, state_reason = $4, updated_at = now(),

@@ -7,6 +7,7 @@ import {
   FAILURE_RUN_STATES,
   LIVE_RUN_STATES,
   RETRYABLE_RUN_STATES,
+  RUN_CAP_STATES,
   RUN_STATES,
   RUN_TRANSITIONS,
   TERMINAL_RUN_STATES,
@@ -26,6 +27,12 @@ describe('run states', () => {
     assert.deepEqual(RETRYABLE_RUN_STATES, ['failed', 'crashed']);
     assert.deepEqual(BEST_RUN_STATES, ['finished', 'stopped']);
     assert.deepEqual(FAILURE_RUN_STATES, ['failed', 'crashed']);
+  });
+
+  it('every run counts toward run_cap, canceled ones included', () => {
+    // The scheduler reads the count off the sweep's next run number (run numbers are allocated
+    // consecutively and never reused): a state that did not count would need a real count there.
+    assert.deepEqual(RUN_CAP_STATES, RUN_STATES);
   });
 
   it('only retryable states leave a terminal state, and only back to the queue', () => {
