@@ -21,7 +21,7 @@ import type { EndReport } from '../protocol/wire.js';
 import { FAILURE_RUN_STATES, LIVE_SWEEP_STATES, canTransitionSweep, isRetryableRunState, type RunState, type SweepStateName } from '../protocol/run-states.js';
 import type { Queryable } from '../db/database.js';
 import { crashStaleRuns, endRun, outcomesSinceResume, recordEndedValue, requeueRun, type OutcomeRow, type RunRow } from '../db/runs.js';
-import { getSweep, type SweepRow } from '../db/sweeps.js';
+import { getSweep, sweepOfRun, type SweepRow } from '../db/sweeps.js';
 import type { ControllerContext } from './context.js';
 import { runJobOf } from './scheduler.js';
 import { runSummary } from './serialize.js';
@@ -90,7 +90,8 @@ export async function endAttempt(
   let sweep: SweepRow | null = null;
   let failedByPolicy = false;
   if (e.outcome === 'failed' && e.tail !== '') {
-    sweep = await getSweep(tx, e.sweepId);
+    // The run's own sweep, not the one the report names: the report is the agent's word.
+    sweep = await sweepOfRun(tx, e.runId);
     const hit = sweep ? matchFailOn(failOnOf(sweep.spec as SweepSpec), e.tail) : null;
     if (hit) {
       failedByPolicy = true;

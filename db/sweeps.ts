@@ -64,6 +64,12 @@ export async function getSweep(q: Queryable, id: string, opts: { forUpdate?: boo
   return rows[0] ?? null;
 }
 
+/** The sweep a run belongs to. */
+export async function sweepOfRun(q: Queryable, runId: string): Promise<SweepRow | null> {
+  const { rows } = await q.query<SweepRow>(`SELECT s.* FROM sweeps s JOIN runs r ON r.sweep_id = s.id WHERE r.id = $1`, [runId]);
+  return rows[0] ?? null;
+}
+
 export async function listSweeps(q: Queryable, opts: { states?: readonly SweepStateName[]; limit?: number } = {}): Promise<SweepRow[]> {
   const { rows } = await q.query<SweepRow>(
     `SELECT * FROM sweeps

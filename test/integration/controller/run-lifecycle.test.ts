@@ -114,7 +114,8 @@ for (const backend of ['postgres', 'pglite'] as const) {
       assert.match(paused.stateReason ?? '', /^paused: the first 3 runs all failed or crashed \(last: run \d+ failed: exit code 1\); .*harrow resume /);
       assert.equal(paused.health, 'failing');
       assert.equal(paused.counts.queued, 1, 'the queued run waits; nothing is canceled');
-      assert.equal(await c.redis.get(c.keys.sweepState(s.id)), 'paused', 'agents see the pause');
+      // Postgres first, then Redis: agents see the pause right after it commits.
+      await waitFor('agents to see the pause', async () => ((await c.redis.get(c.keys.sweepState(s.id))) === 'paused' ? true : undefined));
 
       await expectOk(SweepDetailSchema, http(url, `/api/sweeps/${s.id}/resume`, { method: 'POST' }));
       await play(agent, runs[3]!.id, [], 'failed');
