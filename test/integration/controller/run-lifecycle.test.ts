@@ -28,13 +28,14 @@ import {
 
 const opts = await needServices();
 
-function sweepYaml(o: { name: string; runCap?: number; harrow?: string }): string {
+function sweepYaml(o: { name: string; runCap?: number; harrow?: string; early?: string }): string {
   return [
     `name: ${o.name}`,
     'method: random',
     'program: train.py',
     'metric: {name: loss, goal: minimize}',
     ...(o.runCap === undefined ? [] : [`run_cap: ${o.runCap}`]),
+    ...(o.early ? [o.early] : []),
     'parameters:',
     '  x: {min: 0.0, max: 1.0}',
     ...(o.harrow ? ['harrow:', o.harrow] : []),
@@ -103,6 +104,35 @@ for (const backend of ['postgres', 'pglite'] as const) {
       assert.equal(list.sweeps.find((x) => x.id === s.id)?.best?.runId, r2!.id, 'the list agrees with the detail');
       const byMetric = await listRuns(s.id, '?sort=metric&limit=1');
       assert.equal(byMetric.runs[0]?.id, r3!.id, 'run lists still rank every value (the failed run logged 0.01)');
+    });
+
+    test('hyperband stops a run that had reached a better value: that value is the sweep\'s best', async () => {
+      // The issue's case: the run stopped at a band (its value there is worse than the threshold)
+      // had logged a better value earlier than the finished run ever did.
+      const s = await createSweep(url, sweepYaml({ name: 'hb-real', early: 'early_terminate: {type: hyperband, min_iter: 2, eta: 2}' }));
+      const agent = new FakeAgent(c.redis, c.keys, s.id);
+      const [a, b, c3] = await queueRuns(agent, 2, 3);
+      const ta = await claim(agent, a!.id);
+      const tb = await claim(agent, b!.id);
+      const tc = await claim(agent, c3!.id);
+      // Band 2 (the 2nd logged value) holds 0.14621 and 0.15; with eta 2 the threshold at three
+      // values is the second best, 0.15.
+      await agent.metrics(a!.id, ta, [[0, 'loss', 0.2], [1, 'loss', 0.14621]]);
+      await agent.metrics(c3!.id, tc, [[0, 'loss', 0.3], [1, 'loss', 0.15]]);
+      await waitRun(url, a!.id, 'two values', (r) => r.value === 0.14621);
+      await waitRun(url, c3!.id, 'two values', (r) => r.value === 0.15);
+      await agent.metrics(b!.id, tb, [[0, 'loss', 0.14123], [1, 'loss', 0.9]]);
+      const stopping = await waitRun(url, b!.id, 'a hyperband stop decision', (r) => r.stopInfo !== null);
+      assert.equal(stopping.stopInfo?.rule, 'hyperband');
+      assert.equal((await agent.control(b!.id))?.action, 'stop');
+      await agent.end(b!.id, tb, 'stopped');
+      await agent.end(a!.id, ta, 'finished');
+      await agent.end(c3!.id, tc, 'finished');
+      await waitRun(url, a!.id, 'finished', (r) => r.state === 'finished');
+      await waitRun(url, c3!.id, 'finished', (r) => r.state === 'finished');
+      await waitRun(url, b!.id, 'stopped', (r) => r.state === 'stopped');
+      const sweep = await getSweep(url, s.id);
+      assert.deepEqual([sweep.best?.runId, sweep.best?.value], [b!.id, 0.14123]);
     });
 
     test('runs that keep failing pause the sweep with the reason shown; a resume counts afresh', async () => {
