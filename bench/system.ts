@@ -26,6 +26,7 @@ import { startController, type ControllerHandle } from '../controller/controller
 import { createSweep } from '../controller/sweep-service.js';
 import { createLogger } from '../controller/logger.js';
 import { runCounts } from '../db/sweeps.js';
+import { rebuildBest } from '../db/runs.js';
 import { openPostgres } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 
@@ -256,7 +257,7 @@ async function benchLatency(): Promise<void> {
       );
     }
     // The best-so-far curve is maintained as runs finish; runs loaded by SQL need it rebuilt.
-    await db.query(`SELECT harrow_rebuild_best($1)`, [sweepId]);
+    await rebuildBest(db, sweepId);
     await db.query('VACUUM ANALYZE');
     const seeded = ((now() - t0) / 1000).toFixed(1);
     await db.close();

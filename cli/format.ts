@@ -42,6 +42,15 @@ export function stateColor(state: RunState | SweepStateName): Color {
 }
 
 /**
+ * A sweep's state as shown to a user: a sweep whose runs all failed is never shown like a success
+ * (`finished, all runs failed` in red); the run counts next to it show any other failures.
+ */
+export function sweepStateCell(s: Pick<SweepSummary, 'state' | 'health'>): { text: string; color: Color } {
+  if (s.health === 'failing') return { text: `${s.state}, all runs failed`, color: 'red' };
+  return { text: s.state, color: stateColor(s.state) };
+}
+
+/**
  * A metric or parameter value: integers as they are, others to `digits` significant digits
  * without trailing zeros, exponent form for the very small and very large (learning rates).
  */
@@ -195,13 +204,13 @@ export function sparkline(values: readonly (number | null)[], maxWidth = 60): st
 }
 
 /**
- * The best-so-far curve as one value per finished run (the curve lists only improvements, each
- * at its 1-based position among the finished runs): the best value as of each finished run.
+ * The best-so-far curve as one value per counted run (the curve lists only improvements, each at
+ * its 1-based position among the finished and stopped runs): the best value as of each such run.
  */
-export function bestSoFarSeries(best: Pick<BestResponse, 'curve' | 'finished'>): (number | null)[] {
+export function bestSoFarSeries(best: Pick<BestResponse, 'curve' | 'counted'>): (number | null)[] {
   const series: (number | null)[] = [];
   const points = [...best.curve].sort((a, b) => a.index - b.index);
-  const length = Math.max(best.finished, ...points.map((p) => p.index));
+  const length = Math.max(best.counted, ...points.map((p) => p.index));
   let current: number | null = null;
   let next = 0;
   for (let i = 1; i <= length; i++) {

@@ -220,14 +220,14 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
     },
   );
 
-  app.get('/api/sweeps/:id/best', { schema: { summary: 'Best run and best-so-far curve over finished runs', params: doc(IdParamsSchema), response: responses(BestResponseSchema) } }, async (req): Promise<BestResponse> => {
+  app.get('/api/sweeps/:id/best', { schema: { summary: 'Best run and best-so-far curve over the runs that count for the best (finished and stopped)', params: doc(IdParamsSchema), response: responses(BestResponseSchema) } }, async (req): Promise<BestResponse> => {
     const { id } = parse(IdParamsSchema, req.params, 'params');
     const sweep = await sweepOr404(id);
-    if (!sweep.goal) return { best: null, finished: 0, curve: [] };
+    if (!sweep.goal) return { best: null, counted: 0, curve: [] };
     const { best, curve } = await readSnapshot(ctx.db, async (tx) => ({ best: await bestRun(tx, id, sweep.goal!), curve: await bestCurve(tx, id) }));
     return {
       best: bestRunOf(best),
-      finished: curve.finished,
+      counted: curve.counted,
       curve: curve.points.map((p) => ({ index: p.index, runId: p.runId, number: p.number, value: p.value, at: new Date(p.at).toISOString() })),
     };
   });

@@ -12,6 +12,7 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { decideStops, type RunCurve } from '../strategies/early-terminate/index.js';
 import type { SweepSpec } from '../strategies/types.js';
+import { isBetter, reachesTarget } from '../strategies/objective.js';
 import {
   AgentReportSchema,
   REPORT_FIELD,
@@ -22,12 +23,12 @@ import {
   type MetricsReport,
 } from '../protocol/wire.js';
 import { SECOND } from '../protocol/time.js';
-import { claimRun, endRun, getRunsForUpdate, recordFinishedValue, requeueRun, touchHeartbeats, type MetricSummary, type RunRow } from '../db/runs.js';
+import { claimRun, getRunsForUpdate, touchHeartbeats, type MetricSummary, type RunRow } from '../db/runs.js';
 import { attemptPoints, insertPoints, metricCurves, updateSummaries, type PointRow, type SummaryUpdate } from '../db/metrics.js';
 import { getSweep } from '../db/sweeps.js';
 import type { Queryable } from '../db/database.js';
 import type { ControllerContext } from './context.js';
-import { runJobOf } from './scheduler.js';
+import { afterRunEnd, endAttempt, type RunEnd } from './run-lifecycle.js';
 import { finishOrMoveSweep, requestStop } from './sweep-service.js';
 import { bestRunOf, runSummary } from './serialize.js';
 import { bestRun } from '../db/runs.js';
@@ -43,7 +44,8 @@ interface BatchEffects {
   refusedClaims: ClaimReport[];
   stops: Array<{ sweepId: string; runId: string; info: Record<string, unknown> & { message: string } }>;
   targetReached: Array<{ sweepId: string; runId: string; value: number }>;
-  retries: RunRow[];
+  /** Ended attempts: their retries and pauses are announced after commit. */
+  ends: RunEnd[];
   sweepsTouched: Set<string>;
   bestMaybeChanged: Set<string>;
 }
@@ -245,44 +247,18 @@ export class Ingestor {
     const pairs = heartbeats.flatMap((h) => h.runs);
     await touchHeartbeats(tx, pairs);
     for (const e of ends) {
-      const state = e.outcome;
-      const result = await endRun(tx, {
-        runId: e.runId,
-        token: e.token,
-        state,
-        exitCode: e.exitCode,
-        signal: e.signal,
-        reason: e.reason,
-        tail: e.tail,
-      });
+      const result = await endAttempt(this.ctx, tx, e);
       if (result.status === 'refused') {
         this.ctx.log.warn({ sweepId: e.sweepId, runId: e.runId, agentId: e.agentId, why: result.why }, 'end report refused (stale attempt)');
         continue;
       }
       if (result.status === 'duplicate') continue;
-      fx.changedRuns.push(result.run);
+      fx.changedRuns.push(result.end.run);
       fx.sweepsTouched.add(e.sweepId);
-      // Only a finished run with a value can be a new best.
-      if (state === 'finished' && result.run.objective !== null) {
-        const spec = await this.ctx.specs.get(tx, result.run.sweep_id);
-        if (spec.metric && (await recordFinishedValue(tx, result.run, spec.metric.goal))) fx.bestMaybeChanged.add(e.sweepId);
-      }
-      if (state === 'failed') {
-        const retried = await this.maybeRetry(tx, result.run, 'failed');
-        if (retried) fx.retries.push(retried);
-      }
+      if (result.end.bestImproved) fx.bestMaybeChanged.add(e.sweepId);
+      fx.ends.push(result.end);
     }
     return fx;
-  }
-
-  /** The sweep's retry policy; a retry is a new attempt of the same run. */
-  async maybeRetry(tx: Queryable, run: RunRow, why: 'failed' | 'crashed'): Promise<RunRow | null> {
-    const spec = await this.ctx.specs.get(tx, run.sweep_id);
-    const sweep = await getSweep(tx, run.sweep_id);
-    if (!sweep || (sweep.state !== 'running' && sweep.state !== 'paused')) return null;
-    const policy = spec.harrow.retry;
-    if (!policy.on.includes(why) || run.attempt >= policy.maxAttempts) return null;
-    return requeueRun(tx, run.id, `retry after ${why}: attempt ${run.attempt + 1} of ${policy.maxAttempts}`);
   }
 
   private async applyMetrics(tx: Queryable, reports: MetricsReport[], fx: BatchEffects): Promise<void> {
@@ -325,7 +301,7 @@ export class Ingestor {
       const values = pts.filter((p) => p.name === metric.name).map((p) => p.value);
       if (values.length === 0) continue;
       if (metric.target !== undefined) {
-        const hit = values.find((v) => Number.isFinite(v) && (metric.goal === 'minimize' ? v <= metric.target! : v >= metric.target!));
+        const hit = values.find((v) => reachesTarget(metric.goal, v, metric.target!));
         if (hit !== undefined) fx.targetReached.push({ sweepId: run.sweep_id, runId: id, value: hit });
       }
       if (spec.earlyTerminate) {
@@ -386,12 +362,7 @@ export class Ingestor {
       log.info({ sweepId: run.sweep_id, runId: run.id, attempt: run.attempt, agentId: run.agent_id, state: run.state, reason: run.reason }, `run ${run.state}`);
       await link.publish(run.sweep_id, 'run', runSummary(run));
     }
-    for (const run of fx.retries) {
-      const spec = await this.ctx.specs.get(this.ctx.db, run.sweep_id);
-      log.info({ sweepId: run.sweep_id, runId: run.id, reason: run.reason }, 'run retried');
-      await this.ctx.queue.enqueue(runJobOf(this.ctx, spec, run), run.attempt).catch(() => undefined);
-      await link.publish(run.sweep_id, 'run', runSummary(run));
-    }
+    for (const end of fx.ends) await afterRunEnd(this.ctx, end);
     for (const s of fx.stops) await requestStop(this.ctx, s.sweepId, s.runId, s.info);
     for (const t of fx.targetReached) {
       const sweep = await getSweep(this.ctx.db, t.sweepId);
@@ -427,7 +398,7 @@ function emptyEffects(): BatchEffects {
     refusedClaims: [],
     stops: [],
     targetReached: [],
-    retries: [],
+    ends: [],
     sweepsTouched: new Set(),
     bestMaybeChanged: new Set(),
   };
@@ -438,7 +409,7 @@ function mergeEffects(into: BatchEffects, from: BatchEffects): void {
   into.refusedClaims.push(...from.refusedClaims);
   into.stops.push(...from.stops);
   into.targetReached.push(...from.targetReached);
-  into.retries.push(...from.retries);
+  into.ends.push(...from.ends);
   for (const s of from.sweepsTouched) into.sweepsTouched.add(s);
   for (const s of from.bestMaybeChanged) into.bestMaybeChanged.add(s);
 }
@@ -481,8 +452,7 @@ export function summarize(run: RunRow, points: readonly PointRow[], spec: SweepS
     if (metric && p.name === metric.name) {
       count++;
       latest = p.value;
-      const better = objective === null || (metric.goal === 'minimize' ? p.value < objective : p.value > objective);
-      if (better) {
+      if (isBetter(metric.goal, p.value, objective)) {
         objective = p.value;
         objectiveStep = p.step;
       }

@@ -1,7 +1,7 @@
 /**
  * Liveness and reconciliation, on a timer:
- * - runs whose heartbeat stopped are marked `crashed` (and retried when the sweep's policy says
- *   so) within HARROW_CRASH_TIMEOUT_MS plus one tick;
+ * - runs whose heartbeat stopped are marked `crashed` within HARROW_CRASH_TIMEOUT_MS plus one tick,
+ *   and what follows (retry, pause on failures) is decided by `run-lifecycle.ts`;
  * - Redis is made to match Postgres again: sweep states for agents, and the jobs of runs that
  *   Postgres says are queued but Redis lost (a flush, or a restart without persistence).
  *
@@ -10,9 +10,10 @@
  */
 import type { ControllerContext } from './context.js';
 import type { Ingestor } from './ingestor.js';
-import { crashStaleRuns, queuedRunsOfRunningSweeps } from '../db/runs.js';
+import { queuedRunsOfRunningSweeps } from '../db/runs.js';
 import { listSweeps } from '../db/sweeps.js';
 import { runJobOf } from './scheduler.js';
+import { afterRunEnd, crashStaleAttempts } from './run-lifecycle.js';
 import { runSummary } from './serialize.js';
 import { SECOND } from '../protocol/time.js';
 
@@ -40,18 +41,10 @@ export class Reaper {
   }
 
   async reap(): Promise<void> {
-    const { db, log, link } = this.ctx;
-    const retried = await db.transaction(async (tx) => {
-      const crashed = await crashStaleRuns(tx, this.ctx.config.HARROW_CRASH_TIMEOUT_MS);
-      const out = [];
-      for (const run of crashed) {
-        log.warn({ sweepId: run.sweep_id, runId: run.id, attempt: run.attempt, agentId: run.agent_id }, `run crashed: ${run.reason}`);
-        const again = await this.ingestor.maybeRetry(tx, run, 'crashed');
-        out.push({ crashed: run, retry: again });
-      }
-      return out;
-    });
-    for (const { crashed, retry } of retried) {
+    const { db, link } = this.ctx;
+    const ends = await db.transaction((tx) => crashStaleAttempts(this.ctx, tx, this.ctx.config.HARROW_CRASH_TIMEOUT_MS));
+    for (const end of ends) {
+      const crashed = end.run;
       await link.publish(crashed.sweep_id, 'run', runSummary(crashed)).catch(() => undefined);
       // Should the "dead" agent still be alive, make sure it stops: its token is no longer valid.
       if (crashed.token) {
@@ -59,12 +52,7 @@ export class Reaper {
           .sendControl(crashed.id, { action: 'abort', token: crashed.token, reason: 'attempt declared crashed (no heartbeat)', at: Date.now() })
           .catch(() => undefined);
       }
-      if (retry) {
-        const spec = await this.ctx.specs.get(db, retry.sweep_id);
-        log.info({ sweepId: retry.sweep_id, runId: retry.id, reason: retry.reason }, 'run retried');
-        await this.ctx.queue.enqueue(runJobOf(this.ctx, spec, retry), retry.attempt).catch(() => undefined);
-        await link.publish(retry.sweep_id, 'run', runSummary(retry)).catch(() => undefined);
-      }
+      await afterRunEnd(this.ctx, end);
       this.ctx.poke(crashed.sweep_id);
     }
   }

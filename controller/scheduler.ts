@@ -70,7 +70,8 @@ export class Scheduler {
     if (!sweep || sweep.state !== 'running') return;
     const spec = await this.ctx.specs.get(db, sweepId);
     // Run numbers are allocated consecutively, so the sweep row already knows how many runs exist;
-    // this pass runs after every report batch, so it avoids counting the sweep's runs.
+    // this pass runs after every report batch, so it avoids counting the sweep's runs. That is the
+    // run_cap count because every state counts toward it (RUN_CAP_STATES in protocol/run-states.ts).
     const total = sweep.next_number - 1;
     const capLeft = sweep.run_cap === null ? Infinity : sweep.run_cap - total;
     if (capLeft <= 0) {

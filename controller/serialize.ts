@@ -2,6 +2,7 @@
 import type { RunRow } from '../db/runs.js';
 import type { SweepRow, RunCounts } from '../db/sweeps.js';
 import type { BestRun, RunSummary, SweepSummary } from '../protocol/api.js';
+import { sweepHealth } from '../protocol/run-states.js';
 
 const iso = (d: Date | null): string | null => (d ? new Date(d).toISOString() : null);
 
@@ -46,6 +47,7 @@ export function sweepSummary(s: SweepRow, counts: RunCounts, best: RunRow | null
     expectedRuns: s.expected_runs,
     counts,
     best: bestRunOf(best),
+    health: sweepHealth(counts),
     createdAt: iso(s.created_at)!,
     endedAt: iso(s.ended_at),
   };

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { CurvesResponse, ListRunsResponse, RunSummary, SweepDetail } from '../protocol/api.js';
 import { HarrowError } from '../protocol/errors.js';
+import { compareRuns } from '../strategies/objective.js';
 import { dashboardModules, packageRoot, resolveEcharts } from './web-assets.js';
 
 /** Runs whose full detail (every metric, events, output tail) the report carries. */
@@ -50,8 +51,7 @@ export async function collectReport(app: FastifyInstance, sweepId: string, heade
   for (let offset = PAGE; offset < first.total; offset += PAGE) runs.push(...(await get<ListRunsResponse>(`sweeps/${id}/runs?limit=${PAGE}&offset=${offset}&sort=-number`)).runs);
 
   const goal = sweep.metric?.goal ?? 'minimize';
-  const sign = goal === 'maximize' ? -1 : 1;
-  const ranked = [...runs].sort((a, b) => (a.value === null || b.value === null ? Number(a.value === null) - Number(b.value === null) : sign * (a.value - b.value)) || a.number - b.number);
+  const ranked = [...runs].sort((a, b) => compareRuns(goal, a, b));
   const failed = runs.filter((r) => r.state === 'failed' || r.state === 'crashed');
   const detailed = [...new Map([...ranked.slice(0, DETAILED_RUNS - Math.min(50, failed.length)), ...failed.slice(0, 50)].map((r) => [r.id, r])).values()];
   const runDetails: Record<string, unknown> = {};

@@ -7,10 +7,17 @@ import { parseSweepConfig } from '../strategies/index.js';
 import type { SweepSpec } from '../strategies/types.js';
 import { HarrowError } from '../protocol/errors.js';
 import type { SweepDetail } from '../protocol/api.js';
-import { sweepStatesLeadingTo, type SweepStateName } from '../protocol/run-states.js';
-import { readSnapshot } from '../db/database.js';
+import {
+  ENDED_SWEEP_STATES,
+  INITIAL_RUN_STATE,
+  LIVE_RUN_STATES,
+  isTerminalRunState,
+  sweepStatesLeadingTo,
+  type SweepStateName,
+} from '../protocol/run-states.js';
+import { readSnapshot, type Queryable } from '../db/database.js';
 import { getSweep, insertSweep, runCounts, transitionSweep, type SweepRow } from '../db/sweeps.js';
-import { bestRun, cancelQueuedRuns, getRun, runsInStates, setStopInfo } from '../db/runs.js';
+import { bestRun, cancelQueuedRun, cancelQueuedRuns, getRun, runsInStates, setStopInfo, type RunRow } from '../db/runs.js';
 import type { ControllerContext } from './context.js';
 import { newSeed, newSweepId } from './ids.js';
 import { runSummary, sweepSummary } from './serialize.js';
@@ -87,33 +94,57 @@ export async function changeSweep(ctx: ControllerContext, id: string, action: Sw
   return sweepDetail(ctx, id);
 }
 
+/** A sweep transition committed in some transaction, with what it did to the sweep's runs. */
+export interface SweepMove {
+  row: SweepRow;
+  previous: SweepStateName;
+  to: SweepStateName;
+  reason: string;
+  /** Queued runs canceled with it (the sweep ended). */
+  canceled: RunRow[];
+  /** Running runs whose agents must kill them (the sweep was canceled). */
+  running: RunRow[];
+}
+
 /**
- * The one place a sweep changes state. Stopping or finishing cancels queued runs (active ones
- * finish); canceling also kills the active ones. Returns false when the sweep was not in a state
- * that allows the move.
+ * The one place a sweep changes state, inside the caller's transaction. Stopping or finishing
+ * cancels queued runs (active ones finish); canceling also kills the active ones. Returns null
+ * when the sweep was not in a state that allows the move. `afterSweepMove` then tells Redis and
+ * live watchers, once the transaction committed.
  */
-export async function finishOrMoveSweep(ctx: ControllerContext, id: string, to: SweepStateName, reason: string): Promise<boolean> {
-  const result = await ctx.db.transaction(async (tx) => {
-    const moved = await transitionSweep(tx, id, sweepStatesLeadingTo(to), to, reason);
-    if (!moved) return null;
-    const canceled = to === 'finished' || to === 'canceled' ? await cancelQueuedRuns(tx, id, `sweep ${to}: ${reason}`) : [];
-    const running = to === 'canceled' ? await runsInStates(tx, id, ['running']) : [];
-    return { moved, canceled, running };
-  });
-  if (!result) return false;
-  ctx.log.info({ sweepId: id, from: result.moved.previous, to, reason }, 'sweep state changed');
-  await mirrorSweepState(ctx, id, to);
-  for (const run of result.canceled) {
+export async function moveSweep(tx: Queryable, id: string, to: SweepStateName, reason: string): Promise<SweepMove | null> {
+  const moved = await transitionSweep(tx, id, sweepStatesLeadingTo(to), to, reason);
+  if (!moved) return null;
+  const ended = ENDED_SWEEP_STATES.includes(to);
+  const canceled = ended ? await cancelQueuedRuns(tx, id, `sweep ${to}: ${reason}`) : [];
+  const running = to === 'canceled' ? await runsInStates(tx, id, LIVE_RUN_STATES) : [];
+  return { row: moved.row, previous: moved.previous, to, reason, canceled, running };
+}
+
+export async function afterSweepMove(ctx: ControllerContext, m: SweepMove): Promise<void> {
+  const id = m.row.id;
+  ctx.log.info({ sweepId: id, from: m.previous, to: m.to, reason: m.reason }, 'sweep state changed');
+  await mirrorSweepState(ctx, id, m.to);
+  for (const run of m.canceled) {
     await ctx.queue.remove(id, run);
     await ctx.link.publish(id, 'run', runSummary(run));
   }
-  for (const run of result.running) {
-    await ctx.link.sendControl(run.id, { action: 'cancel', reason: `sweep canceled: ${reason}`, at: Date.now() });
+  for (const run of m.running) {
+    await ctx.link.sendControl(run.id, { action: 'cancel', reason: `sweep canceled: ${m.reason}`, at: Date.now() });
   }
-  if (to === 'running') ctx.poke(id);
-  const counts = await runCounts(ctx.db, id);
-  const best = result.moved.row.goal ? await bestRun(ctx.db, id, result.moved.row.goal) : null;
-  await ctx.link.publish(id, 'sweep', sweepSummary(result.moved.row, counts, best));
+  if (m.to === 'running') ctx.poke(id);
+  const { counts, best } = await readSnapshot(ctx.db, async (tx) => ({
+    counts: await runCounts(tx, id),
+    best: m.row.goal ? await bestRun(tx, id, m.row.goal) : null,
+  }));
+  await ctx.link.publish(id, 'sweep', sweepSummary(m.row, counts, best));
+}
+
+/** `moveSweep` in its own transaction, then `afterSweepMove`. Returns false when the move was not allowed. */
+export async function finishOrMoveSweep(ctx: ControllerContext, id: string, to: SweepStateName, reason: string): Promise<boolean> {
+  const move = await ctx.db.transaction((tx) => moveSweep(tx, id, to, reason));
+  if (!move) return false;
+  await afterSweepMove(ctx, move);
   return true;
 }
 
@@ -133,31 +164,17 @@ export async function mirrorSweepState(ctx: ControllerContext, id: string, state
 export async function stopRun(ctx: ControllerContext, runId: string, reason = 'stopped by user'): Promise<void> {
   const run = await getRun(ctx.db, runId);
   if (!run) throw new HarrowError('RUN_NOT_FOUND', `run '${runId}' not found; \`harrow runs SWEEP\` lists a sweep's runs`);
-  if (run.state === 'queued') {
-    const canceled = await ctx.db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ id: string }>(
-        `UPDATE runs SET state = 'canceled', reason = $2, ended_at = now() WHERE id = $1 AND state = 'queued' RETURNING id`,
-        [runId, reason],
-      );
-      if (rows.length > 0) {
-        await tx.query(`INSERT INTO run_events (run_id, attempt, from_state, to_state, reason) VALUES ($1, $2, 'queued', 'canceled', $3)`, [
-          runId,
-          run.attempt,
-          reason,
-        ]);
-      }
-      return rows.length > 0;
-    });
+  if (run.state === INITIAL_RUN_STATE) {
+    const canceled = await ctx.db.transaction((tx) => cancelQueuedRun(tx, runId, reason));
     if (canceled) {
       await ctx.queue.remove(run.sweep_id, run);
       ctx.log.info({ sweepId: run.sweep_id, runId }, 'queued run canceled by user');
-      const updated = await getRun(ctx.db, runId);
-      if (updated) await ctx.link.publish(run.sweep_id, 'run', runSummary(updated));
+      await ctx.link.publish(run.sweep_id, 'run', runSummary(canceled));
       ctx.poke(run.sweep_id);
       return;
     }
   }
-  if (run.state !== 'running' && run.state !== 'queued') {
+  if (isTerminalRunState(run.state)) {
     throw new HarrowError('INVALID_STATE_TRANSITION', `run ${runId} is already ${run.state}`);
   }
   await requestStop(ctx, run.sweep_id, runId, { rule: 'user', message: reason });
@@ -169,7 +186,7 @@ export async function requestStop(ctx: ControllerContext, sweepId: string, runId
   const info = { ...decision, decidedAt: new Date().toISOString() };
   const first = await setStopInfo(ctx.db, runId, info);
   const run = await getRun(ctx.db, runId);
-  if (!run || run.state !== 'running' || !run.token) return;
+  if (!run || !LIVE_RUN_STATES.includes(run.state) || !run.token) return;
   await ctx.link.sendControl(runId, { action: 'stop', token: run.token, reason: String((run.stop_info ?? info).message), at: Date.now() });
   if (first) {
     ctx.log.info({ sweepId, runId, attempt: run.attempt, stop: info }, 'stop requested');

@@ -1,12 +1,13 @@
 /** Reads for the analysis views (parameter importance): the runs that have a value, and a cheap version stamp. */
 import type { Queryable } from './database.js';
-import type { RunState } from '../protocol/run-states.js';
+import { BEST_RUN_STATES } from '../protocol/run-states.js';
 
 /**
- * Runs whose value counts for analysis. A stopped run's value is what it reached before it was
- * stopped: real, if pessimistic, evidence about its configuration.
+ * Runs whose value counts for analysis: the same as for a sweep's best (finished and stopped). A
+ * stopped run's value is what it reached before it was stopped: real, if pessimistic, evidence
+ * about its configuration.
  */
-export const ANALYZED_RUN_STATES: readonly RunState[] = ['finished', 'stopped'];
+export const ANALYZED_RUN_STATES = BEST_RUN_STATES;
 
 /** Changes whenever a run enters or leaves the analyzed set, or its value changes (ended_at moves). */
 export async function analyzedRunsVersion(q: Queryable, sweepId: string): Promise<string> {

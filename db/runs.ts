@@ -4,7 +4,22 @@
  * Every transition writes one `run_events` row.
  */
 import type { Queryable } from './database.js';
-import type { RunState } from '../protocol/run-states.js';
+import { HarrowError } from '../protocol/errors.js';
+import {
+  ACTIVE_RUN_STATES,
+  BEST_RUN_STATES,
+  INITIAL_RUN_STATE,
+  LIVE_RUN_STATES,
+  RUN_STATE_TRAITS,
+  isTerminalRunState,
+  runStatesLeadingTo,
+  LIVE_SWEEP_STATES,
+  INITIAL_SWEEP_STATE,
+  OUTCOME_RUN_STATES,
+  type RunState,
+} from '../protocol/run-states.js';
+import { bestFirstOrder, isBetter } from '../strategies/objective.js';
+import type { Goal } from '../strategies/types.js';
 
 export interface RunRow {
   id: string;
@@ -58,7 +73,7 @@ export async function insertRuns(q: Queryable, runs: readonly NewRun[], reason: 
   if (runs.length === 0) return [];
   const { rows } = await q.query<RunRow>(
     `INSERT INTO runs (id, sweep_id, number, state, params, params_hash, proposal, reason)
-     SELECT u.id, u.sweep_id, u.number, 'queued', u.params, u.hash, u.proposal, $7
+     SELECT u.id, u.sweep_id, u.number, $8, u.params, u.hash, u.proposal, $7
      FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[], $5::text[], $6::jsonb[])
        AS u(id, sweep_id, number, params, hash, proposal)
      RETURNING *`,
@@ -70,12 +85,13 @@ export async function insertRuns(q: Queryable, runs: readonly NewRun[], reason: 
       runs.map((r) => r.paramsHash),
       runs.map((r) => (r.proposal ? JSON.stringify(r.proposal) : null)),
       reason,
+      INITIAL_RUN_STATE,
     ],
   );
   await q.query(
     `INSERT INTO run_events (run_id, attempt, from_state, to_state, reason)
-     SELECT id, 0, NULL, 'queued', $2 FROM unnest($1::text[]) AS id`,
-    [runs.map((r) => r.id), reason],
+     SELECT id, 0, NULL, $3, $2 FROM unnest($1::text[]) AS id`,
+    [runs.map((r) => r.id), reason, INITIAL_RUN_STATE],
   );
   return rows.sort((a, b) => a.number - b.number);
 }
@@ -90,18 +106,96 @@ export async function getRunsForUpdate(q: Queryable, ids: readonly string[]): Pr
   return new Map(rows.map((r) => [r.id, r]));
 }
 
-async function recordEvent(
-  q: Queryable,
-  run: Pick<RunRow, 'id' | 'attempt'>,
-  from: RunState | null,
-  to: RunState,
-  reason: string,
-  details: unknown = null,
-): Promise<void> {
-  await q.query(
-    `INSERT INTO run_events (run_id, attempt, from_state, to_state, reason, details) VALUES ($1, $2, $3, $4, $5, $6)`,
-    [run.id, run.attempt, from, to, reason, details === null ? null : JSON.stringify(details)],
+/** Which runs a transition applies to. */
+export type RunSelector =
+  /** One run; with `token`, only while that attempt is current (fencing). */
+  | { runId: string; token?: string }
+  /** Every run of a sweep that is in a from-state. */
+  | { sweepId: string }
+  /** Live runs whose heartbeat is older than this. */
+  | { heartbeatOlderThanMs: number };
+
+export interface RunTransition {
+  to: RunState;
+  /** Narrows the from-states the table allows (cancel only queued runs, say); never widens them. */
+  from?: readonly RunState[];
+  reason: string;
+  details?: Record<string, unknown> | null;
+  /** Entering `running`: the new attempt's fencing token and where it runs. */
+  attempt?: { token: string; agentId: string; host: string; gpu: string | null };
+  /** An end the agent reported: how the command exited and its output tail. */
+  exit?: { exitCode: number | null; signal: string | null; tail: string };
+}
+
+export interface TransitionedRun {
+  run: RunRow;
+  from: RunState;
+}
+
+/** A new attempt starts from nothing: its value, summary and stop are its own. */
+const NEW_ATTEMPT = `attempt = r.attempt + 1, started_at = now(), heartbeat_at = now(), ended_at = NULL, exit_code = NULL,
+  signal = NULL, summary = '{}'::jsonb, objective = NULL, objective_step = NULL, latest_value = NULL, metric_count = 0,
+  stop_info = NULL, output_tail = NULL`;
+
+/**
+ * The one guarded run transition: moves the selected runs that are in a state the table
+ * (`protocol/run-states.ts`) allows to lead to `t.to`, applies what entering that state means
+ * (a new attempt, an end, a return to the queue), keeps the attempt's row in step, and records
+ * exactly one run_events row per run moved. One statement, so a claim or an end (hot paths) costs
+ * one round trip. Returns the runs moved; none when another writer moved them first.
+ */
+export async function transitionRun(q: Queryable, selector: RunSelector, t: RunTransition): Promise<TransitionedRun[]> {
+  const allowed = runStatesLeadingTo(t.to);
+  const from = t.from ?? allowed;
+  const illegal = from.filter((s) => !allowed.includes(s));
+  if (illegal.length > 0 || from.length === 0) {
+    throw new HarrowError('INTERNAL', `run state machine: ${illegal.join(', ') || 'nothing'} → ${t.to} is not an allowed transition`);
+  }
+  if (RUN_STATE_TRAITS[t.to].live && !t.attempt) throw new HarrowError('INTERNAL', 'entering running needs the new attempt (token, agent)');
+  const params: unknown[] = [from, t.to, t.reason, t.details ? JSON.stringify(t.details) : null];
+  const p = (v: unknown): string => `$${params.push(v)}`;
+
+  let where: string;
+  if ('runId' in selector) {
+    where = `id = ${p(selector.runId)}${selector.token !== undefined ? ` AND token = ${p(selector.token)}` : ''}`;
+  } else if ('sweepId' in selector) {
+    where = `sweep_id = ${p(selector.sweepId)}`;
+  } else {
+    where = `state = ANY(${p(LIVE_RUN_STATES)}::text[]) AND heartbeat_at < now() - (${p(selector.heartbeatOlderThanMs)}::float8 * interval '1 millisecond')`;
+  }
+
+  let enter: string;
+  let attempts = '';
+  if (RUN_STATE_TRAITS[t.to].live) {
+    const a = t.attempt!;
+    enter = `${NEW_ATTEMPT}, token = ${p(a.token)}, agent_id = ${p(a.agentId)}, host = ${p(a.host)}, gpu = ${p(a.gpu)}`;
+    attempts = `, a AS (INSERT INTO run_attempts (run_id, attempt, token, agent_id, host, gpu, state)
+       SELECT id, attempt, token, agent_id, host, gpu, state FROM u)`;
+  } else if (isTerminalRunState(t.to)) {
+    enter = 'ended_at = now()';
+    if (t.exit) enter += `, exit_code = ${p(t.exit.exitCode)}, signal = ${p(t.exit.signal)}, output_tail = ${p(t.exit.tail)}`;
+    // Only a run that held a live attempt has a token (a queued run's is cleared): that attempt ends too.
+    attempts = `, a AS (UPDATE run_attempts a SET state = u.state, exit_code = u.exit_code, reason = u.reason, ended_at = u.ended_at
+       FROM u WHERE a.run_id = u.id AND a.token = u.token)`;
+  } else {
+    // Back to the queue for a new attempt: the old token is void, so its late reports are refused.
+    enter = 'token = NULL, ended_at = NULL, heartbeat_at = NULL';
+  }
+
+  const { rows } = await q.query<RunRow & { previous: RunState }>(
+    `WITH prev AS (
+       SELECT id, state AS previous FROM runs WHERE ${where} AND state = ANY($1::text[]) ORDER BY id FOR UPDATE),
+     u AS (
+       UPDATE runs r SET state = $2, reason = $3, ${enter}
+       FROM prev WHERE r.id = prev.id
+       RETURNING r.*, prev.previous)${attempts},
+     e AS (
+       INSERT INTO run_events (run_id, attempt, from_state, to_state, reason, details)
+       SELECT id, attempt, previous, $2, $3, $4::jsonb FROM u)
+     SELECT * FROM u ORDER BY number`,
+    params,
   );
+  return rows.map(({ previous, ...run }) => ({ run, from: previous }));
 }
 
 export type ClaimResult =
@@ -114,27 +208,17 @@ export async function claimRun(
   q: Queryable,
   c: { runId: string; token: string; agentId: string; host: string; gpu: string | null },
 ): Promise<ClaimResult> {
-  // One statement (a claim is on every run's path): the run, its attempt and its event.
-  const { rows } = await q.query<RunRow>(
-    `WITH u AS (
-       UPDATE runs SET state = 'running', attempt = attempt + 1, token = $2, agent_id = $3, host = $4, gpu = $5,
-         started_at = now(), heartbeat_at = now(), ended_at = NULL, exit_code = NULL, signal = NULL,
-         reason = 'claimed by agent ' || $3,
-         -- A new attempt starts from nothing: its value, summary and stop are its own.
-         summary = '{}'::jsonb, objective = NULL, objective_step = NULL, latest_value = NULL, metric_count = 0,
-         stop_info = NULL, output_tail = NULL
-       WHERE id = $1 AND state = 'queued' RETURNING *),
-     a AS (
-       INSERT INTO run_attempts (run_id, attempt, token, agent_id, host, gpu, state)
-       SELECT id, attempt, $2, $3, $4, $5, 'running' FROM u),
-     e AS (
-       INSERT INTO run_events (run_id, attempt, from_state, to_state, reason, details)
-       SELECT id, attempt, 'queued', 'running', 'claimed by agent ' || $3 || ' (attempt ' || attempt || ')', $6::jsonb FROM u)
-     SELECT * FROM u`,
-    [c.runId, c.token, c.agentId, c.host, c.gpu, JSON.stringify({ agentId: c.agentId, host: c.host, gpu: c.gpu })],
+  const [moved] = await transitionRun(
+    q,
+    { runId: c.runId },
+    {
+      to: 'running',
+      reason: `claimed by agent ${c.agentId}`,
+      details: { agentId: c.agentId, host: c.host, gpu: c.gpu },
+      attempt: { token: c.token, agentId: c.agentId, host: c.host, gpu: c.gpu },
+    },
   );
-  const run = rows[0];
-  if (run) return { status: 'accepted', run };
+  if (moved) return { status: 'accepted', run: moved.run };
   const current = await getRun(q, c.runId);
   if (!current) return { status: 'refused', run: null, why: 'no such run' };
   if (current.token === c.token) return { status: 'duplicate', run: current };
@@ -147,8 +231,8 @@ export async function touchHeartbeats(q: Queryable, pairs: ReadonlyArray<{ runId
   const { rowCount } = await q.query(
     `UPDATE runs r SET heartbeat_at = now()
      FROM unnest($1::text[], $2::text[]) AS u(id, token)
-     WHERE r.id = u.id AND r.token = u.token AND r.state = 'running'`,
-    [pairs.map((p) => p.runId), pairs.map((p) => p.token)],
+     WHERE r.id = u.id AND r.token = u.token AND r.state = ANY($3::text[])`,
+    [pairs.map((p) => p.runId), pairs.map((p) => p.token), LIVE_RUN_STATES],
   );
   return rowCount;
 }
@@ -161,85 +245,88 @@ export interface EndRun {
   signal: string | null;
   reason: string;
   tail: string;
+  /** Recorded with the event (a failure policy that matched, say). */
+  details?: Record<string, unknown>;
 }
 
 export type EndResult = { status: 'ended'; run: RunRow } | { status: 'duplicate' } | { status: 'refused'; why: string };
 
 /** Ends the current attempt; a report with a stale token is refused. */
 export async function endRun(q: Queryable, e: EndRun): Promise<EndResult> {
-  const { rows } = await q.query<RunRow>(
-    `WITH u AS (
-       UPDATE runs SET state = $3, exit_code = $4, signal = $5, reason = $6, output_tail = $7, ended_at = now()
-       WHERE id = $1 AND token = $2 AND state = 'running' RETURNING *),
-     a AS (
-       UPDATE run_attempts SET state = $3, exit_code = $4, reason = $6, ended_at = now() WHERE run_id = $1 AND token = $2
-         AND EXISTS (SELECT 1 FROM u)),
-     e AS (
-       INSERT INTO run_events (run_id, attempt, from_state, to_state, reason, details)
-       SELECT id, attempt, 'running', $3, $6, $8::jsonb FROM u)
-     SELECT * FROM u`,
-    [e.runId, e.token, e.state, e.exitCode, e.signal, e.reason, e.tail, JSON.stringify({ exitCode: e.exitCode, signal: e.signal })],
+  const [moved] = await transitionRun(
+    q,
+    { runId: e.runId, token: e.token },
+    {
+      to: e.state,
+      from: LIVE_RUN_STATES,
+      reason: e.reason,
+      details: { exitCode: e.exitCode, signal: e.signal, ...e.details },
+      exit: { exitCode: e.exitCode, signal: e.signal, tail: e.tail },
+    },
   );
-  const run = rows[0];
-  if (!run) {
-    const current = await getRun(q, e.runId);
-    if (current && current.token === e.token && current.state !== 'running') return { status: 'duplicate' };
-    return { status: 'refused', why: current ? `stale attempt: run is ${current.state}, attempt ${current.attempt}` : 'no such run' };
-  }
-  return { status: 'ended', run };
+  if (moved) return { status: 'ended', run: moved.run };
+  const current = await getRun(q, e.runId);
+  if (current && current.token === e.token && !LIVE_RUN_STATES.includes(current.state)) return { status: 'duplicate' };
+  return { status: 'refused', why: current ? `stale attempt: run is ${current.state}, attempt ${current.attempt}` : 'no such run' };
 }
 
-/** Marks running runs whose heartbeat is older than `timeoutMs` as crashed. */
+/** Marks live runs whose heartbeat is older than `timeoutMs` as crashed. */
 export async function crashStaleRuns(q: Queryable, timeoutMs: number): Promise<RunRow[]> {
   const reason = `no heartbeat for ${Math.round(timeoutMs / 1000)} s (agent lost)`;
-  const { rows } = await q.query<RunRow>(
-    `UPDATE runs SET state = 'crashed', reason = $2, ended_at = now()
-     WHERE state = 'running' AND heartbeat_at < now() - ($1::float8 * interval '1 millisecond')
-     RETURNING *`,
-    [timeoutMs, reason],
-  );
-  for (const run of rows) {
-    await q.query(`UPDATE run_attempts SET state = 'crashed', reason = $3, ended_at = now() WHERE run_id = $1 AND attempt = $2`, [
-      run.id,
-      run.attempt,
-      reason,
-    ]);
-    await recordEvent(q, run, 'running', 'crashed', reason);
-  }
-  return rows;
+  const moved = await transitionRun(q, { heartbeatOlderThanMs: timeoutMs }, { to: 'crashed', reason });
+  return moved.map((m) => m.run);
 }
 
 /** A retry: the run goes back to the queue for a new attempt. */
 export async function requeueRun(q: Queryable, runId: string, reason: string): Promise<RunRow | null> {
-  const { rows } = await q.query<RunRow & { previous: RunState }>(
-    `WITH prev AS (SELECT state FROM runs WHERE id = $1 FOR UPDATE)
-     UPDATE runs r SET state = 'queued', token = NULL, reason = $2, ended_at = NULL, heartbeat_at = NULL
-     FROM prev WHERE r.id = $1 AND prev.state IN ('failed', 'crashed')
-     RETURNING r.*, prev.state AS previous`,
-    [runId, reason],
-  );
-  const row = rows[0];
-  if (!row) return null;
-  const { previous, ...run } = row;
-  await recordEvent(q, run, previous, 'queued', reason);
-  return run;
+  const [moved] = await transitionRun(q, { runId }, { to: INITIAL_RUN_STATE, reason });
+  return moved?.run ?? null;
 }
 
 /** Cancels queued runs of a sweep (a stopped or canceled sweep starts nothing new). */
 export async function cancelQueuedRuns(q: Queryable, sweepId: string, reason: string): Promise<RunRow[]> {
-  const { rows } = await q.query<RunRow>(
-    `UPDATE runs SET state = 'canceled', reason = $2, ended_at = now() WHERE sweep_id = $1 AND state = 'queued' RETURNING *`,
-    [sweepId, reason],
+  const moved = await transitionRun(q, { sweepId }, { to: 'canceled', from: [INITIAL_RUN_STATE], reason });
+  return moved.map((m) => m.run);
+}
+
+/** Cancels one queued run (a user stopped it before it started); null when it is no longer queued. */
+export async function cancelQueuedRun(q: Queryable, runId: string, reason: string): Promise<RunRow | null> {
+  const [moved] = await transitionRun(q, { runId }, { to: 'canceled', from: [INITIAL_RUN_STATE], reason });
+  return moved?.run ?? null;
+}
+
+export interface OutcomeRow {
+  number: number;
+  state: RunState;
+  reason: string | null;
+}
+
+/**
+ * The first `first` and the last `last` runs of a sweep to end with an outcome (finished, stopped,
+ * failed or crashed; a canceled run says nothing about the command) since the sweep last started
+ * or resumed, in the order they ended. What the pause-on-failures rules look at.
+ */
+export async function outcomesSinceResume(q: Queryable, sweepId: string, first: number, last: number): Promise<{ first: OutcomeRow[]; last: OutcomeRow[] }> {
+  const { rows } = await q.query<OutcomeRow & { part: 'first' | 'last' }>(
+    `WITH since AS (
+       SELECT coalesce(max(at), '-infinity'::timestamptz) AS t FROM sweep_events WHERE sweep_id = $1 AND to_state = $2),
+     o AS (
+       SELECT r.number, r.state, r.reason, r.ended_at FROM runs r, since
+       WHERE r.sweep_id = $1 AND r.state = ANY($3::text[]) AND r.ended_at >= since.t)
+     (SELECT 'first' AS part, number, state, reason FROM o ORDER BY ended_at, number LIMIT $4)
+     UNION ALL
+     (SELECT 'last' AS part, number, state, reason FROM o ORDER BY ended_at DESC, number DESC LIMIT $5)`,
+    [sweepId, INITIAL_SWEEP_STATE, OUTCOME_RUN_STATES, first, last],
   );
-  for (const run of rows) await recordEvent(q, run, 'queued', 'canceled', reason);
-  return rows;
+  const pick = (part: 'first' | 'last') => rows.filter((r) => r.part === part).map(({ number, state, reason }) => ({ number, state, reason }));
+  return { first: pick('first'), last: pick('last') };
 }
 
 /** Records why a running run is being stopped; the agent's end report then moves it to `stopped`. */
 export async function setStopInfo(q: Queryable, runId: string, info: Record<string, unknown>): Promise<boolean> {
   const { rowCount } = await q.query(
-    `UPDATE runs SET stop_info = $2 WHERE id = $1 AND state = 'running' AND stop_info IS NULL`,
-    [runId, JSON.stringify(info)],
+    `UPDATE runs SET stop_info = $2 WHERE id = $1 AND state = ANY($3::text[]) AND stop_info IS NULL`,
+    [runId, JSON.stringify(info), LIVE_RUN_STATES],
   );
   return rowCount > 0;
 }
@@ -252,10 +339,12 @@ export async function runsInStates(q: Queryable, sweepId: string, states: readon
   return rows;
 }
 
+/** Queued runs of sweeps that have not ended: what Redis must hold. */
 export async function queuedRunsOfRunningSweeps(q: Queryable): Promise<RunRow[]> {
   const { rows } = await q.query<RunRow>(
     `SELECT r.* FROM runs r JOIN sweeps s ON s.id = r.sweep_id
-     WHERE r.state = 'queued' AND s.state IN ('running', 'paused') ORDER BY r.sweep_id, r.number`,
+     WHERE r.state = $1 AND s.state = ANY($2::text[]) ORDER BY r.sweep_id, r.number`,
+    [INITIAL_RUN_STATE, LIVE_SWEEP_STATES],
   );
   return rows;
 }
@@ -274,8 +363,8 @@ export async function strategyHistory(
     `SELECT params, state, objective, latest_value FROM runs WHERE sweep_id = $1 ORDER BY ended_at NULLS LAST, number`,
     [sweepId],
   );
-  const ended = rows.filter((r) => r.state !== 'queued' && r.state !== 'running');
-  const pending = rows.filter((r) => r.state === 'queued' || r.state === 'running').map((r) => r.params);
+  const ended = rows.filter((r) => isTerminalRunState(r.state));
+  const pending = rows.filter((r) => ACTIVE_RUN_STATES.includes(r.state)).map((r) => r.params);
   return { ended, pending };
 }
 
@@ -288,10 +377,10 @@ export type RunSort = 'number' | '-number' | 'metric' | '-metric' | 'started' | 
 
 export async function listRuns(
   q: Queryable,
-  o: { sweepId: string; states?: readonly RunState[]; sort: RunSort; goal: 'minimize' | 'maximize' | null; limit: number; offset: number },
+  o: { sweepId: string; states?: readonly RunState[]; sort: RunSort; goal: Goal | null; limit: number; offset: number },
 ): Promise<{ runs: RunRow[]; total: number }> {
-  const bestFirst = o.goal === 'maximize' ? 'DESC' : 'ASC';
-  const worstFirst = o.goal === 'maximize' ? 'ASC' : 'DESC';
+  const bestFirst = bestFirstOrder(o.goal ?? 'minimize');
+  const worstFirst = bestFirst === 'ASC' ? 'DESC' : 'ASC';
   const order = {
     number: 'number ASC',
     '-number': 'number DESC',
@@ -320,27 +409,35 @@ export async function listRuns(
   return { runs, total };
 }
 
-/** The best finished run of a sweep (by its best logged value of the sweep metric). */
-export async function bestRun(q: Queryable, sweepId: string, goal: 'minimize' | 'maximize'): Promise<RunRow | null> {
-  const { rows } = await q.query<RunRow>(
-    `SELECT * FROM runs WHERE sweep_id = $1 AND state = 'finished' AND objective IS NOT NULL
-     ORDER BY objective ${goal === 'maximize' ? 'DESC' : 'ASC'}, number ASC LIMIT 1`,
-    [sweepId],
-  );
-  return rows[0] ?? null;
+/**
+ * A sweep's best run: the best value among runs whose state counts for the best (finished and
+ * stopped, `BEST_RUN_STATES`); ties go to the earlier run. The same rule as `compareRuns` in
+ * `strategies/objective.ts`, written as an ORDER BY.
+ */
+export async function bestRun(q: Queryable, sweepId: string, goal: Goal): Promise<RunRow | null> {
+  const best = await bestRunsMany(q, [{ id: sweepId, goal }]);
+  return best.get(sweepId) ?? null;
 }
 
-export async function bestRunsMany(q: Queryable, sweeps: ReadonlyArray<{ id: string; goal: 'minimize' | 'maximize' }>): Promise<Map<string, RunRow>> {
+/** The best run of each sweep, in one statement per goal. */
+export async function bestRunsMany(q: Queryable, sweeps: ReadonlyArray<{ id: string; goal: Goal }>): Promise<Map<string, RunRow>> {
   const out = new Map<string, RunRow>();
-  for (const s of sweeps) {
-    const best = await bestRun(q, s.id, s.goal);
-    if (best) out.set(s.id, best);
+  for (const goal of ['minimize', 'maximize'] as const) {
+    const ids = sweeps.filter((s) => s.goal === goal).map((s) => s.id);
+    if (ids.length === 0) continue;
+    const { rows } = await q.query<RunRow>(
+      `SELECT DISTINCT ON (sweep_id) * FROM runs
+       WHERE sweep_id = ANY($1::text[]) AND state = ANY($2::text[]) AND objective IS NOT NULL
+       ORDER BY sweep_id, objective ${bestFirstOrder(goal)}, number ASC`,
+      [ids, BEST_RUN_STATES],
+    );
+    for (const r of rows) out.set(r.sweep_id, r);
   }
   return out;
 }
 
 export interface CurvePoint {
-  /** 1-based index among finished runs with a value, in the order they finished. */
+  /** 1-based index among the runs that count for the best, in the order they ended. */
   index: number;
   runId: string;
   number: number;
@@ -349,38 +446,39 @@ export interface CurvePoint {
 }
 
 /**
- * Counts a run that finished with a value and, when it beats the sweep's best, appends a point to
- * the best-so-far curve. Called in the transaction that ends the run; the sweep row lock orders
- * concurrent finishes. Returns whether the best improved.
+ * Counts a run that ended with a value in a state that counts for the best (finished, stopped)
+ * and, when it beats the sweep's best, appends a point to the best-so-far curve. Called in the
+ * transaction that ends the run; the sweep row lock orders concurrent ends. Returns whether the
+ * best improved. A later run with an equal value is no improvement (the earlier run keeps it).
  */
-export async function recordFinishedValue(
-  q: Queryable,
-  run: Pick<RunRow, 'id' | 'sweep_id' | 'objective'>,
-  goal: 'minimize' | 'maximize',
-): Promise<boolean> {
-  if (run.objective === null) return false;
-  const { rows } = await q.query<{ finished_count: number; best_value: number | null }>(
-    `UPDATE sweeps SET finished_count = finished_count + 1 WHERE id = $1 RETURNING finished_count, best_value`,
+export async function recordEndedValue(q: Queryable, run: Pick<RunRow, 'id' | 'sweep_id' | 'state' | 'objective'>): Promise<boolean> {
+  if (run.objective === null || !BEST_RUN_STATES.includes(run.state)) return false;
+  const { rows } = await q.query<{ counted_runs: number; best_value: number | null; goal: Goal | null }>(
+    `UPDATE sweeps SET counted_runs = counted_runs + 1 WHERE id = $1 RETURNING counted_runs, best_value, goal`,
     [run.sweep_id],
   );
   const row = rows[0];
-  if (!row) return false;
-  const better = row.best_value === null || (goal === 'minimize' ? run.objective < row.best_value : run.objective > row.best_value);
-  if (!better) return false;
+  if (!row?.goal) return false;
+  if (!isBetter(row.goal, run.objective, row.best_value)) return false;
   await q.query(`UPDATE sweeps SET best_value = $2 WHERE id = $1`, [run.sweep_id, run.objective]);
   await q.query(`INSERT INTO best_points (sweep_id, idx, run_id, value, at) VALUES ($1, $2, $3, $4, now())`, [
     run.sweep_id,
-    row.finished_count,
+    row.counted_runs,
     run.id,
     run.objective,
   ]);
   return true;
 }
 
-/** The best-so-far curve over finished runs: the points where the best improved. */
-export async function bestCurve(q: Queryable, sweepId: string): Promise<{ points: CurvePoint[]; finished: number }> {
-  const { rows } = await q.query<{ idx: number; run_id: string; number: number; value: number; at: Date; finished: number }>(
-    `SELECT b.idx, b.run_id, r.number, b.value, b.at, s.finished_count AS finished
+/** Recomputes a sweep's counter, best and curve from its runs (for runs loaded by SQL, say). */
+export async function rebuildBest(q: Queryable, sweepId: string): Promise<void> {
+  await q.query(`SELECT harrow_rebuild_best($1, $2::text[])`, [sweepId, BEST_RUN_STATES]);
+}
+
+/** The best-so-far curve: the points where the best improved, and how many runs were counted. */
+export async function bestCurve(q: Queryable, sweepId: string): Promise<{ points: CurvePoint[]; counted: number }> {
+  const { rows } = await q.query<{ idx: number; run_id: string; number: number; value: number; at: Date; counted: number }>(
+    `SELECT b.idx, b.run_id, r.number, b.value, b.at, s.counted_runs AS counted
      FROM sweeps s LEFT JOIN best_points b ON b.sweep_id = s.id LEFT JOIN runs r ON r.id = b.run_id
      WHERE s.id = $1 ORDER BY b.idx`,
     [sweepId],
@@ -388,7 +486,7 @@ export async function bestCurve(q: Queryable, sweepId: string): Promise<{ points
   const points = rows
     .filter((r) => r.idx !== null)
     .map((r) => ({ index: r.idx, runId: r.run_id, number: r.number, value: r.value, at: r.at }));
-  return { points, finished: rows[0]?.finished ?? 0 };
+  return { points, counted: rows[0]?.counted ?? 0 };
 }
 
 export async function runEvents(

@@ -1,6 +1,16 @@
 /** SQL for sweeps and their state changes. */
 import type { Queryable } from './database.js';
-import type { RunState, SweepStateName } from '../protocol/run-states.js';
+import { HarrowError } from '../protocol/errors.js';
+import {
+  ACTIVE_RUN_STATES,
+  ENDED_SWEEP_STATES,
+  INITIAL_RUN_STATE,
+  INITIAL_SWEEP_STATE,
+  RUN_STATES,
+  sweepStatesLeadingTo,
+  type RunState,
+  type SweepStateName,
+} from '../protocol/run-states.js';
 
 export interface SweepRow {
   id: string;
@@ -38,11 +48,11 @@ export interface NewSweep {
 export async function insertSweep(q: Queryable, s: NewSweep): Promise<SweepRow> {
   const { rows } = await q.query<SweepRow>(
     `INSERT INTO sweeps (id, name, state, method, spec, config_text, seed, metric_name, goal, run_cap, expected_runs)
-     VALUES ($1, $2, 'running', $3, $4, $5, $6, $7, $8, $9, $10)
+     VALUES ($1, $2, $11, $3, $4, $5, $6, $7, $8, $9, $10)
      RETURNING *`,
-    [s.id, s.name, s.method, JSON.stringify(s.spec), s.configText, s.seed, s.metricName, s.goal, s.runCap, s.expectedRuns],
+    [s.id, s.name, s.method, JSON.stringify(s.spec), s.configText, s.seed, s.metricName, s.goal, s.runCap, s.expectedRuns, INITIAL_SWEEP_STATE],
   );
-  await q.query(`INSERT INTO sweep_events (sweep_id, from_state, to_state, reason) VALUES ($1, NULL, 'running', 'created')`, [s.id]);
+  await q.query(`INSERT INTO sweep_events (sweep_id, from_state, to_state, reason) VALUES ($1, NULL, $2, 'created')`, [s.id, INITIAL_SWEEP_STATE]);
   return rows[0]!;
 }
 
@@ -51,6 +61,12 @@ export async function getSweep(q: Queryable, id: string, opts: { forUpdate?: boo
     `SELECT * FROM sweeps WHERE id = $1${opts.forUpdate ? ' FOR UPDATE' : ''}`,
     [id],
   );
+  return rows[0] ?? null;
+}
+
+/** The sweep a run belongs to. */
+export async function sweepOfRun(q: Queryable, runId: string): Promise<SweepRow | null> {
+  const { rows } = await q.query<SweepRow>(`SELECT s.* FROM sweeps s JOIN runs r ON r.sweep_id = s.id WHERE r.id = $1`, [runId]);
   return rows[0] ?? null;
 }
 
@@ -75,13 +91,16 @@ export async function transitionSweep(
   to: SweepStateName,
   reason: string,
 ): Promise<{ row: SweepRow; previous: SweepStateName } | null> {
+  const allowed = sweepStatesLeadingTo(to);
+  const illegal = from.filter((f) => !allowed.includes(f));
+  if (illegal.length > 0) throw new HarrowError('INTERNAL', `sweep state machine: ${illegal.join(', ')} → ${to} is not an allowed transition`);
   const { rows } = await q.query<SweepRow & { previous: SweepStateName }>(
     `WITH prev AS (SELECT state FROM sweeps WHERE id = $1 FOR UPDATE)
      UPDATE sweeps s SET state = $3, state_reason = $4, updated_at = now(),
-       ended_at = CASE WHEN $3 IN ('finished', 'canceled') THEN now() ELSE NULL END
+       ended_at = CASE WHEN $3 = ANY($5::text[]) THEN now() ELSE NULL END
      FROM prev WHERE s.id = $1 AND prev.state = ANY($2::text[])
      RETURNING s.*, prev.state AS previous`,
-    [id, from, to, reason],
+    [id, from, to, reason, ENDED_SWEEP_STATES],
   );
   const row = rows[0];
   if (!row) return null;
@@ -106,15 +125,18 @@ export async function allocateRunNumbers(q: Queryable, sweepId: string, n: numbe
 
 /** Runs of a sweep waiting for an agent (an index-only count). */
 export async function queuedRuns(q: Queryable, sweepId: string): Promise<number> {
-  const { rows } = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM runs WHERE sweep_id = $1 AND state = 'queued'`, [sweepId]);
+  const { rows } = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM runs WHERE sweep_id = $1 AND state = $2`, [
+    sweepId,
+    INITIAL_RUN_STATE,
+  ]);
   return rows[0]!.n;
 }
 
 /** Runs of a sweep that are queued or running. */
 export async function activeRuns(q: Queryable, sweepId: string): Promise<number> {
   const { rows } = await q.query<{ n: number }>(
-    `SELECT count(*)::int AS n FROM runs WHERE sweep_id = $1 AND state IN ('queued', 'running')`,
-    [sweepId],
+    `SELECT count(*)::int AS n FROM runs WHERE sweep_id = $1 AND state = ANY($2::text[])`,
+    [sweepId, ACTIVE_RUN_STATES],
   );
   return rows[0]!.n;
 }
@@ -127,7 +149,7 @@ export async function runCounts(q: Queryable, sweepId: string): Promise<RunCount
 }
 
 export function emptyCounts(): RunCounts {
-  return { queued: 0, running: 0, finished: 0, failed: 0, crashed: 0, stopped: 0, canceled: 0, total: 0 };
+  return { ...(Object.fromEntries(RUN_STATES.map((s) => [s, 0])) as Record<RunState, number>), total: 0 };
 }
 
 export async function runCountsMany(q: Queryable, sweepIds: readonly string[]): Promise<Map<string, RunCounts>> {

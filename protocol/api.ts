@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { RUN_STATES, SWEEP_STATES } from './run-states.js';
 
+export const SWEEP_HEALTH = ['ok', 'degraded', 'failing'] as const;
+
 export const RunStateSchema = z.enum(RUN_STATES);
 export const SweepStateNameSchema = z.enum(SWEEP_STATES);
 
@@ -132,6 +134,11 @@ export const SweepSummarySchema = z.object({
   expectedRuns: z.number().nullable(),
   counts: RunCountsSchema,
   best: BestRunSchema.nullable(),
+  /**
+   * How its runs are doing (`sweepHealth` in protocol/run-states.ts): `failing` when runs ended
+   * and all of them failed or crashed, `degraded` when some did, else `ok`.
+   */
+  health: z.enum(SWEEP_HEALTH),
   createdAt: z.string(),
   endedAt: z.string().nullable(),
 });
@@ -149,9 +156,12 @@ export type SweepDetail = z.output<typeof SweepDetailSchema>;
 
 export const BestResponseSchema = z.object({
   best: BestRunSchema.nullable(),
-  /** Finished runs with a value, in the order they finished. */
-  finished: z.number(),
-  /** The points where the best-so-far improved: `index` is the finished run's position. */
+  /**
+   * Runs counted for the best: finished and stopped (early-terminated) runs with a value, in the
+   * order they ended. Failed, crashed and canceled runs are not counted.
+   */
+  counted: z.number(),
+  /** The points where the best-so-far improved: `index` is the counted run's position. */
   curve: z.array(z.object({ index: z.number(), runId: z.string(), number: z.number(), value: z.number(), at: z.string() })),
 });
 export type BestResponse = z.output<typeof BestResponseSchema>;

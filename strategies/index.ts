@@ -19,6 +19,9 @@ export { parseSweepConfig } from './spec/parse-sweep-config.js';
 export { validateSweepConfig, type ValidationResult } from './spec/validate-sweep-config.js';
 export { SweepConfigError, formatIssue } from './spec/sweep-config-error.js';
 export { DISTRIBUTIONS } from './spec/validate-parameters.js';
+export { DEFAULT_FAIL_ON, DEFAULT_PAUSE_ON_FAILURES, failOnOf, matchFailOn, pauseOnFailuresOf } from './spec/failure-policy.js';
+
+export { bestFirstOrder, bestValue, compareRuns, compareValues, higherIsBetterSign, isBetter, lowerIsBetterSign, reachesTarget } from './objective.js';
 
 export { renderCommand, renderArgsJson, type RenderContext } from './command/render-command.js';
 export { defaultCommand, checkCommandTemplate, MACROS } from './command/command-template.js';

@@ -132,6 +132,26 @@ export interface RetrySpec {
 }
 
 /**
+ * When runs that keep failing pause the sweep (`harrow.pause_on_failures`): after the first
+ * `first` runs that ended all failed or crashed, or after `consecutive` such runs in a row,
+ * counted since the sweep last started or resumed. `null` turns a rule off.
+ */
+export interface PauseOnFailuresSpec {
+  first: number | null;
+  consecutive: number | null;
+}
+
+/**
+ * A failure policy read from a failed run's output (`harrow.fail_on`): when a line of the output
+ * tail matches `pattern` (a JavaScript regular expression), the run is failed with the reason
+ * `<name>: <line>` and never retried (the same configuration would fail the same way).
+ */
+export interface FailOnRule {
+  pattern: string;
+  name: string;
+}
+
+/**
  * Tuning of the Bayesian optimizer (`harrow.bayes`, only with `method: bayes`). Only what the file
  * sets is present; `createBayesStrategy` fills the rest with the strategy's defaults.
  */
@@ -171,6 +191,10 @@ export interface SweepSpec {
   harrow: {
     seed?: number;
     retry: RetrySpec;
+    /** Filled in by `parseSweepConfig`; specs stored by older versions lack it and get the default. */
+    pauseOnFailures?: PauseOnFailuresSpec;
+    /** Filled in by `parseSweepConfig`; specs stored by older versions lack it and get the default. */
+    failOn?: FailOnRule[];
     /** The Bayesian optimizer's tuning (`harrow.bayes`); present only when the file has the block. */
     bayes?: BayesSpec;
   };

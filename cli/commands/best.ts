@@ -41,7 +41,7 @@ function printBest(ctx: VerbContext, sweep: SweepDetail, res: BestResponse): voi
     return;
   }
   if (!res.best) {
-    out.line(`${b('Best')}  ${formatBest(null, sweep.metric)}; ${res.finished} finished run${res.finished === 1 ? '' : 's'} with a value.`);
+    out.line(`${b('Best')}  ${formatBest(null, sweep.metric)}; ${countedText(res.counted)} with a value.`);
     return;
   }
   out.line(`${b('Best')}  ${formatBest(res.best, sweep.metric)}, ${sweep.metric.goal}`, `${b('Run')}   ${res.best.runId}`);
@@ -56,13 +56,18 @@ function printBest(ctx: VerbContext, sweep: SweepDetail, res: BestResponse): voi
   const values = series.filter((v): v is number => v !== null);
   out.line(
     '',
-    `${b('Best so far')} over ${res.finished} finished run${res.finished === 1 ? '' : 's'} (${sweep.metric.goal}):`,
+    `${b('Best so far')} over ${countedText(res.counted)} (${sweep.metric.goal}):`,
     `  ${sparkline(series, Math.min(60, Math.max(10, (out.columns ?? 80) - 30)))}  ${formatNumber(values[0])} → ${formatNumber(values.at(-1))}`,
   );
   const shown = res.curve.slice(-MAX_IMPROVEMENTS);
   const now = ctx.now();
   const rows = shown.map((p) => [`${p.index}`, `#${p.number}`, formatNumber(p.value), formatAge(p.at, now)]);
-  const columns = [{ header: 'FINISHED', align: 'right' }, { header: 'RUN', align: 'right' }, { header: sweep.metric.name, align: 'right' }, { header: 'WHEN' }] as const;
+  const columns = [{ header: 'ENDED', align: 'right' }, { header: 'RUN', align: 'right' }, { header: sweep.metric.name, align: 'right' }, { header: 'WHEN' }] as const;
   out.line('', ...renderTable(columns, rows, { style: out.style }).map((l) => `  ${l}`));
   if (res.curve.length > shown.length) out.line(`  (${res.curve.length - shown.length} earlier improvements not shown; --json has them all)`);
+}
+
+/** Stopped (early-terminated) runs count for the best too: say so, so the number is not misread. */
+function countedText(n: number): string {
+  return `${n} finished or stopped run${n === 1 ? '' : 's'}`;
 }

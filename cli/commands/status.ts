@@ -12,7 +12,7 @@ import {
   formatProgress,
   paint,
   renderTable,
-  stateColor,
+  sweepStateCell,
   truncate,
   type Cell,
 } from '../format.js';
@@ -70,7 +70,7 @@ function printSweeps(ctx: VerbContext, sweeps: SweepSummary[], filtered: boolean
   const rows: Cell[][] = sweeps.map((s) => [
     s.id,
     s.name ?? '',
-    { text: s.state, color: stateColor(s.state) },
+    sweepStateCell(s),
     s.method,
     s.metric ? `${s.metric.goal === 'minimize' ? 'min' : 'max'} ${s.metric.name}` : '-',
     limitText(s),
@@ -108,10 +108,11 @@ function printSweep(ctx: VerbContext, s: SweepDetail): void {
   const now = ctx.now();
   const b = (t: string): string => paint(out.style, 'bold', t);
   const reason = s.stateReason ? ` (${s.stateReason})` : '';
+  const state = sweepStateCell(s);
   const ended = s.endedAt ? `, ended ${formatAge(s.endedAt, now)}` : '';
   out.line(
     `${b('Sweep')}    ${s.id}${s.name ? `  '${s.name}'` : ''}`,
-    `${b('State')}    ${paint(out.style, stateColor(s.state), s.state)}${reason}`,
+    `${b('State')}    ${paint(out.style, state.color, state.text)}${reason}`,
     `${b('Method')}   ${s.method}, ${formatMetric(s.metric)}`,
     `${b('Runs')}     ${formatProgress(s)}`,
     `         ${formatCounts(s.counts, out.style)}`,

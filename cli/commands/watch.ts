@@ -20,6 +20,7 @@ import {
   runNote,
   sparkline,
   stateColor,
+  sweepStateCell,
 } from '../format.js';
 import { defineApiVerb, parseCliArgs, positionalArgs, SWEEP_HINT, type VerbContext } from './api-verb.js';
 
@@ -254,7 +255,7 @@ class WatchSession {
     const s = this.sweep;
     if (!s) return [`${b('Sweep')}   ${this.id}`, this.status];
     const lines = [
-      `${b('Sweep')}   ${s.id}${s.name ? ` '${s.name}'` : ''}  ${this.paintState(s.state)}  ${s.method}, ${formatMetric(s.metric)}`,
+      `${b('Sweep')}   ${s.id}${s.name ? ` '${s.name}'` : ''}  ${paint(style, sweepStateCell(s).color, sweepStateCell(s).text)}  ${s.method}, ${formatMetric(s.metric)}`,
       `${b('Runs')}    ${formatProgress(s)}`,
       `        ${formatCounts(s.counts, style, { all: true })}`,
       `${b('Best')}    ${formatBest(this.best, s.metric)}`,
@@ -263,7 +264,7 @@ class WatchSession {
     if (this.curve && this.curve.curve.length > 0) {
       const series = bestSoFarSeries(this.curve);
       const values = series.filter((v): v is number => v !== null);
-      lines.push(`        ${sparkline(series, 50)}  ${formatNumber(values[0])} → ${formatNumber(values.at(-1))} over ${this.curve.finished} finished runs`);
+      lines.push(`        ${sparkline(series, 50)}  ${formatNumber(values[0])} → ${formatNumber(values.at(-1))} over ${this.curve.counted} finished or stopped runs`);
     }
     const footer = `${paint(style, 'dim', `${this.status} · ${clockTime(this.ctx.now())} · Ctrl-C to stop watching`)}`;
     const room = maxLines - lines.length - 2;
@@ -280,7 +281,7 @@ class WatchSession {
     if (!s) return;
     const { out } = this.ctx;
     const best = this.best ? `; best ${formatBest(this.best, s.metric)} ${formatParams(this.best.params, 100)}` : '';
-    const line = `Sweep ${s.id} ${s.state}${s.stateReason ? ` (${s.stateReason})` : ''}: ${formatProgress(s)}; ${formatCounts(s.counts, out.style)}${best}`;
+    const line = `Sweep ${s.id} ${sweepStateCell(s).text}${s.stateReason ? ` (${s.stateReason})` : ''}: ${formatProgress(s)}; ${formatCounts(s.counts, out.style)}${best}`;
     if (out.isTTY) out.line(line);
     else this.log(line);
   }

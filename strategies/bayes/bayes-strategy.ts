@@ -24,6 +24,7 @@
  * The instance keeps the last fit for warm starts; the output is a function of (spec, seed, the
  * sequence of propose calls). It is synchronous and pure; the controller runs it in a worker.
  */
+import { higherIsBetterSign } from '../objective.js';
 import type { Dimension, EncodedSpace, MetricSpec, Params, Proposal, ProposeInput, Strategy } from '../types.js';
 import { Rng } from '../space/rng.js';
 import { valueKey } from '../space/value-key.js';
@@ -493,7 +494,7 @@ export class BayesStrategy implements Strategy {
       known.add(pick.x, pick.params);
       chosen.push(pick.x);
       const pred = acq.predict(pick.x);
-      const sign = this.metric.goal === 'maximize' ? 1 : -1;
+      const sign = higherIsBetterSign(this.metric.goal);
       out.push({
         params: pick.params,
         info: {

@@ -9,6 +9,7 @@
  * Canceled runs carry no information about their parameters and stay out of the model (they
  * still count as known points, so they are not proposed again).
  */
+import { higherIsBetterSign } from '../objective.js';
 import type { EncodedSpace, MetricSpec, Observation, Params } from '../types.js';
 
 export interface TrainingSet {
@@ -32,7 +33,7 @@ function finite(v: number | null | undefined): v is number {
 
 export function buildTrainingSet(space: EncodedSpace, metric: MetricSpec, observations: readonly Observation[]): TrainingSet {
   const d = space.dimensions.length;
-  const sign = metric.goal === 'maximize' ? 1 : -1;
+  const sign = higherIsBetterSign(metric.goal);
   const warnings: string[] = [];
   const known: TrainingSet['known'] = [];
   // Rows stay in observation order (imputed ones filled in afterwards) so that a new run extends

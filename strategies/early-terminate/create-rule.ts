@@ -1,4 +1,5 @@
 import type { EarlyTerminateSpec, Goal } from '../types.js';
+import { lowerIsBetterSign } from '../objective.js';
 import { ashaRule } from './asha-rule.js';
 import { hyperbandRule } from './hyperband-rule.js';
 import { medianRule } from './median-rule.js';
@@ -19,7 +20,5 @@ export function createRule(spec: EarlyTerminateSpec, goal: Goal): TerminationRul
   }
 }
 
-/** W&B negates `maximize` metrics so that lower is always better. */
-export function goalSign(goal: Goal): 1 | -1 {
-  return goal === 'maximize' ? -1 : 1;
-}
+/** W&B negates `maximize` metrics so that lower is always better (the one definition is in objective.ts). */
+export const goalSign = lowerIsBetterSign;

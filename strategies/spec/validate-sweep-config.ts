@@ -11,12 +11,14 @@ import type {
   AshaSpec,
   BayesSpec,
   EarlyTerminateSpec,
+  FailOnRule,
   HyperbandSpec,
   Impute,
   Issue,
   MedianSpec,
   Method,
   MetricSpec,
+  PauseOnFailuresSpec,
   RetrySpec,
   SweepSpec,
 } from '../types.js';
@@ -27,6 +29,7 @@ import { PRIOR_PRESETS } from '../bayes/priors.js';
 import { hyperbandBands } from '../early-terminate/bands.js';
 import { leafCount } from '../space/leaf-model.js';
 import { closestMatch } from './closest-match.js';
+import { DEFAULT_FAIL_ON, DEFAULT_PAUSE_ON_FAILURES } from './failure-policy.js';
 import { describe, isMapping, IssueCollector, type Path } from './issue-collector.js';
 import { readSource } from './read-source.js';
 import { validateParameters, type LeafRecord, type NodeRecord, type ParametersOutput } from './validate-parameters.js';
@@ -168,6 +171,8 @@ function validateTop(c: IssueCollector, raw: unknown): SweepSpec | undefined {
     command,
     harrow: {
       retry: harrow.retry,
+      pauseOnFailures: harrow.pauseOnFailures,
+      failOn: harrow.failOn,
       ...(harrow.seed !== undefined ? { seed: harrow.seed } : {}),
       ...(harrow.bayes !== undefined ? { bayes: harrow.bayes } : {}),
     },
@@ -263,6 +268,8 @@ function validateHyperband(c: IssueCollector, raw: unknown, path: Path): Hyperba
 interface HarrowBlock {
   seed?: number;
   retry: RetrySpec;
+  pauseOnFailures: PauseOnFailuresSpec;
+  failOn: FailOnRule[];
   earlyTerminate?: AshaSpec | MedianSpec;
   earlyTerminatePresent: boolean;
   bayes?: BayesSpec;
@@ -270,19 +277,34 @@ interface HarrowBlock {
 }
 
 function validateHarrow(c: IssueCollector, raw: unknown): HarrowBlock {
-  const block: HarrowBlock = { retry: { maxAttempts: 3, on: ['crashed'] }, earlyTerminatePresent: false, bayesPresent: false };
+  const block: HarrowBlock = {
+    retry: { maxAttempts: 3, on: ['crashed'] },
+    pauseOnFailures: { ...DEFAULT_PAUSE_ON_FAILURES },
+    failOn: DEFAULT_FAIL_ON.map((r) => ({ ...r })),
+    earlyTerminatePresent: false,
+    bayesPresent: false,
+  };
   if (raw === undefined) return block;
   const path = ['harrow'];
+  const keys = ['seed', 'retry', 'pause_on_failures', 'fail_on', 'early_terminate', 'bayes'];
   if (!isMapping(raw)) {
-    c.error(path, `must be a mapping of Harrow settings (seed, retry, early_terminate, bayes) (got ${describe(raw)})`);
+    c.error(path, `must be a mapping of Harrow settings (${keys.join(', ')}) (got ${describe(raw)})`);
     return block;
   }
-  c.unknownKeys(raw, path, ['seed', 'retry', 'early_terminate', 'bayes'], 'harrow');
+  c.unknownKeys(raw, path, keys, 'harrow');
   const seed = c.number(raw, 'seed', path, { integer: true });
   if (seed !== undefined) block.seed = seed;
   if (raw.retry !== undefined) {
     const retry = validateRetry(c, raw.retry, [...path, 'retry']);
     if (retry) block.retry = retry;
+  }
+  if (raw.pause_on_failures !== undefined) {
+    const pause = validatePauseOnFailures(c, raw.pause_on_failures, [...path, 'pause_on_failures']);
+    if (pause) block.pauseOnFailures = pause;
+  }
+  if (raw.fail_on !== undefined) {
+    const failOn = validateFailOn(c, raw.fail_on, [...path, 'fail_on']);
+    if (failOn) block.failOn = failOn;
   }
   if (raw.early_terminate !== undefined) {
     block.earlyTerminatePresent = true;
@@ -347,6 +369,65 @@ function validateRetry(c: IssueCollector, raw: unknown, path: Path): RetrySpec |
     }
   }
   return { maxAttempts: maxAttempts ?? 3, on };
+}
+
+/** `harrow.pause_on_failures`: `false`, or `{first, consecutive}`, each an integer ≥ 1 or false. */
+function validatePauseOnFailures(c: IssueCollector, raw: unknown, path: Path): PauseOnFailuresSpec | undefined {
+  if (raw === false) return { first: null, consecutive: null };
+  const example = 'such as {first: 3, consecutive: 5}, or false to never pause on failures';
+  if (!isMapping(raw)) return c.error(path, `must be a mapping ${example} (got ${describe(raw)})`);
+  c.unknownKeys(raw, path, ['first', 'consecutive'], 'pause_on_failures');
+  const rule = (key: 'first' | 'consecutive', what: string): number | null | undefined => {
+    const v = raw[key];
+    if (v === undefined) return DEFAULT_PAUSE_ON_FAILURES[key];
+    if (v === false) return null;
+    if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 1 && !c.isFloat([...path, key])) return v;
+    return c.error([...path, key], `must be an integer ≥ 1 or false (got ${describe(v)}): ${what}`);
+  };
+  const first = rule('first', 'pause when this many first runs to end all failed or crashed');
+  const consecutive = rule('consecutive', 'pause when this many runs in a row failed or crashed');
+  if (first === undefined || consecutive === undefined) return undefined;
+  return { first, consecutive };
+}
+
+/**
+ * `harrow.fail_on`: a list of regular expressions (or `{pattern, name}` mappings) matched against
+ * the lines of a failed run's output; it replaces the default (out-of-memory messages), so `[]`
+ * turns the policy off.
+ */
+function validateFailOn(c: IssueCollector, raw: unknown, path: Path): FailOnRule[] | undefined {
+  if (!Array.isArray(raw)) {
+    return c.error(path, `must be a list of regular expressions, such as ['CUDA out of memory', {pattern: 'NCCL error', name: 'NCCL failure'}] (got ${describe(raw)})`);
+  }
+  const rules: FailOnRule[] = [];
+  (raw as unknown[]).forEach((item, i) => {
+    const at = [...path, String(i)];
+    let pattern: string | undefined;
+    let name = 'output matched fail_on';
+    if (typeof item === 'string') pattern = item;
+    else if (isMapping(item)) {
+      c.unknownKeys(item, at, ['pattern', 'name'], 'fail_on entry');
+      pattern = c.string(item, 'pattern', at, { nonEmpty: true });
+      if (item.pattern === undefined) c.error([...at, 'pattern'], 'is missing: the regular expression to look for in the output');
+      name = c.string(item, 'name', at, { nonEmpty: true }) ?? name;
+    } else {
+      c.error(at, `must be a regular expression (a string) or {pattern, name} (got ${describe(item)})`);
+      return;
+    }
+    if (pattern === undefined) return;
+    if (pattern.trim() === '') {
+      c.error(at, 'must not be empty: an empty pattern matches every line');
+      return;
+    }
+    try {
+      new RegExp(pattern);
+    } catch (err) {
+      c.error(typeof item === 'string' ? at : [...at, 'pattern'], `is not a valid regular expression: ${(err as Error).message}`);
+      return;
+    }
+    rules.push({ pattern, name });
+  });
+  return rules;
 }
 
 function validateHarrowRule(c: IssueCollector, raw: unknown, path: Path): AshaSpec | MedianSpec | undefined {

@@ -122,7 +122,7 @@ describe('dashboard in a browser', { ...opts, timeout: 120_000 }, () => {
       assert.equal(total, RUN_CAP);
       assert.equal(runs.length, RUN_CAP);
       assert.ok(best.best, 'the API has a best run');
-      assert.equal(best.finished, RUN_CAP);
+      assert.equal(best.counted, RUN_CAP);
 
       await untilEqual('the header state', async () => page.locator('#main h1 .state').textContent(), () => 'finished');
       // The best so far: value (as the page formats it) and which run.
@@ -136,10 +136,10 @@ describe('dashboard in a browser', { ...opts, timeout: 120_000 }, () => {
       const runsCard = page.locator('#main .summary .card').filter({ has: page.locator('h2', { hasText: /^runs$/i }) });
       assert.match((await runsCard.locator('.big').textContent()) ?? '', new RegExp(`^${RUN_CAP}\\b`));
 
-      // The best-so-far chart: the step line is the API's curve (each improvement at its
-      // finished-run index, then held to the last finished run); the dots are every finished run.
+      // The best-so-far chart: the step line is the API's curve (each improvement at its index among
+      // counted runs, then held to the last one); the dots are every finished or stopped run.
       const bestChart = page.locator('#main .grid .card').filter({ has: page.locator('h2', { hasText: /^best so far$/i }) }).locator('.chart');
-      const finishedValues = runs.filter((r) => r.state === 'finished' && r.value !== null).map((r) => r.value!);
+      const finishedValues = runs.filter((r) => (r.state === 'finished' || r.state === 'stopped') && r.value !== null).map((r) => r.value!);
       await untilEqual(
         'the best-so-far chart',
         async () => {
@@ -156,7 +156,7 @@ describe('dashboard in a browser', { ...opts, timeout: 120_000 }, () => {
         () => ({
           instance: true,
           types: ['scatter', 'line'],
-          line: [...best.curve.map((p) => [p.index, p.value]), [best.finished, best.curve.at(-1)!.value]],
+          line: [...best.curve.map((p) => [p.index, p.value]), [best.counted, best.curve.at(-1)!.value]],
           dots: [...finishedValues].sort((a, b) => a - b),
           painted: true,
         }),

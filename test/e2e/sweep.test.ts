@@ -114,8 +114,8 @@ describe('end to end', { ...opts, timeout: 240_000 }, () => {
       );
       await assertMetricsExactlyOnce(env.db, sweep.id);
 
-      const best = await api<{ best: { value: number; runId: string } | null; finished: number; curve: unknown[] }>(env.url, `/api/sweeps/${sweep.id}/best`);
-      assert.equal(best.finished, 8);
+      const best = await api<{ best: { value: number; runId: string } | null; counted: number; curve: unknown[] }>(env.url, `/api/sweeps/${sweep.id}/best`);
+      assert.equal(best.counted, 8);
       assert.ok(best.best && best.curve.length >= 1);
       const { rows: min } = await env.db.query<{ v: number }>(`SELECT min(objective) AS v FROM runs WHERE sweep_id = $1`, [sweep.id]);
       assert.equal(best.best.value, min[0]!.v);

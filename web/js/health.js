@@ -1,20 +1,11 @@
-// A sweep's health at a glance, from its run counts: a sweep whose runs all fail must never look
-// like a success, whatever its state says.
+// A sweep's health at a glance. The server decides it (protocol/run-states.ts: a sweep whose runs
+// all fail is 'failing', whatever its state says); the page only turns it into colours.
 
-/** 'failing' when runs ended and none of them has a result; 'degraded' when some failed; else 'ok'. */
 export function sweepHealth(sweep) {
-  if (sweep.health) return sweep.health; // The server's word when it gives one.
-  const c = sweep.counts;
-  const bad = c.failed + c.crashed;
-  const good = c.finished + c.stopped;
-  if (bad > 0 && good === 0) return 'failing';
-  if (bad > 0) return 'degraded';
-  return 'ok';
+  return sweep.health ?? 'ok';
 }
 
-/** The badge class of a sweep: its state's colour, unless its runs say otherwise. */
+/** The badge colour of a sweep: its state's, unless its runs all fail. */
 export function sweepBadgeState(sweep) {
-  const health = sweepHealth(sweep);
-  if (health === 'failing') return 'failed';
-  return sweep.state;
+  return sweepHealth(sweep) === 'failing' ? 'failed' : sweep.state;
 }

@@ -15,10 +15,13 @@ export function limitText(s) {
   return limits.length > 0 ? `${s.counts.total} / ${Math.min(...limits)}` : String(s.counts.total);
 }
 
+/** A sweep's state, never green when its runs failed (the API's `health`, protocol/run-states.ts). */
 export function sweepBadge(s) {
   const health = sweepHealth(s);
-  const label = health === 'failing' ? `${s.state} · all failing` : s.state;
-  return h('span', { class: `state state-${sweepBadgeState(s)}`, title: s.stateReason ?? '' }, label);
+  if (health === 'failing') return h('span', { class: 'state state-failed', title: 'every run that ended failed or crashed' }, `${s.state} · all runs failed`);
+  const failures = (s.counts.failed ?? 0) + (s.counts.crashed ?? 0);
+  if (health === 'degraded') return h('span', {}, h('span', { class: `state state-${sweepBadgeState(s)}`, title: s.stateReason ?? '' }, s.state), h('span', { class: 'state-failed' }, ` · ${failures} failed`));
+  return h('span', { class: `state state-${sweepBadgeState(s)}`, title: s.stateReason ?? '' }, s.state);
 }
 
 export async function showList(ui) {

@@ -385,7 +385,7 @@ describe('controller HTTP API (Postgres)', { ...opts, timeout: 90_000 }, () => {
       d1.events.map((e) => ({ attempt: e.attempt, from: e.from, to: e.to, reason: e.reason })),
       [
         { attempt: 0, from: null, to: 'queued', reason: 'proposed by random' },
-        { attempt: 1, from: 'queued', to: 'running', reason: `claimed by agent ${agent.agentId} (attempt 1)` },
+        { attempt: 1, from: 'queued', to: 'running', reason: `claimed by agent ${agent.agentId}` },
         { attempt: 1, from: 'running', to: 'finished', reason: 'exit code 0' },
       ],
     );
@@ -453,7 +453,7 @@ describe('controller HTTP API (Postgres)', { ...opts, timeout: 90_000 }, () => {
     // Best so far: the lowest finished value (the failed run's 0.1 does not count); the curve
     // holds only the improving points, indexed 1-based by finishing order.
     const best = await expectOk(BestResponseSchema, http(url, `/api/sweeps/${s.id}/best`));
-    assert.equal(best.finished, 3);
+    assert.equal(best.counted, 3);
     assert.deepEqual(best.best, { runId: r2, number: 2, params: queued[1]!.params, value: 0.3, step: 1 });
     assert.deepEqual(
       best.curve.map((p) => ({ index: p.index, runId: p.runId, number: p.number, value: p.value })),
@@ -544,7 +544,7 @@ describe('controller HTTP API (Postgres)', { ...opts, timeout: 90_000 }, () => {
       201,
     );
     assert.equal(s.metric, null);
-    assert.deepEqual(await expectOk(BestResponseSchema, http(url, `/api/sweeps/${s.id}/best`)), { best: null, finished: 0, curve: [] });
+    assert.deepEqual(await expectOk(BestResponseSchema, http(url, `/api/sweeps/${s.id}/best`)), { best: null, counted: 0, curve: [] });
   });
 
   test('run_cap is respected exactly, however many idle slots are advertised; the sweep then finishes', async () => {

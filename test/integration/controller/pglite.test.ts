@@ -94,7 +94,7 @@ describe('controller HTTP API on the embedded database (PGlite)', { ...opts, tim
         [b, d],
       );
       const best = await expectOk(BestResponseSchema, http(c.url, `/api/sweeps/${s.id}/best`));
-      assert.equal(best.finished, 3);
+      assert.equal(best.counted, 3);
       assert.deepEqual(
         best.curve.map((p) => [p.index, p.runId, p.value]),
         [

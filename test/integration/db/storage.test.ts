@@ -11,7 +11,8 @@ import { allocateRunNumbers, getSweep, insertSweep, runCounts, transitionSweep }
 import {
   bestCurve,
   bestRun,
-  recordFinishedValue,
+  rebuildBest,
+  recordEndedValue,
   cancelQueuedRuns,
   claimRun,
   crashStaleRuns,
@@ -71,7 +72,7 @@ for (const backend of BACKENDS) {
     test('migrations applied twice change nothing', async () => {
       assert.deepEqual(await migrate(db), []);
       const { rows } = await db.query<{ n: number }>('SELECT count(*)::int AS n FROM harrow_migrations');
-      assert.equal(rows[0]!.n, 2);
+      assert.equal(rows[0]!.n, 3);
     });
 
     test('run numbers are allocated consecutively', async () => {
@@ -164,7 +165,7 @@ for (const backend of BACKENDS) {
           assert.equal(ended.status, 'ended');
           if (ended.status === 'ended') {
             // Improves at runs 1, 2 and 4 (3 → 1 → 0.5); run 3's 2 is no improvement.
-            assert.equal(await recordFinishedValue(db, ended.run, 'minimize'), i !== 2);
+            assert.equal(await recordEndedValue(db, ended.run), i !== 2);
           }
           await db.query(`UPDATE runs SET ended_at = now() + ($2::int * interval '1 second') WHERE id = $1`, [id, i]);
         }
@@ -172,13 +173,13 @@ for (const backend of BACKENDS) {
       assert.equal((await bestRun(db, 'best', 'minimize'))!.id, 'best-4');
       assert.equal((await bestRun(db, 'best', 'maximize'))!.id, 'best-1');
       const curve = await bestCurve(db, 'best');
-      assert.equal(curve.finished, 4);
+      assert.equal(curve.counted, 4);
       assert.deepEqual(curve.points.map((p) => [p.index, p.value]), [[1, 3], [2, 1], [4, 0.5]]);
       // Rebuilding from the runs (as the migration does for older sweeps) gives the same curve.
-      await db.query(`SELECT harrow_rebuild_best('best')`);
+      await rebuildBest(db, 'best');
       const rebuilt = await bestCurve(db, 'best');
       assert.deepEqual(rebuilt.points.map((p) => [p.index, p.runId, p.value]), curve.points.map((p) => [p.index, p.runId, p.value]));
-      assert.equal(rebuilt.finished, 4);
+      assert.equal(rebuilt.counted, 4);
       const byMetric = await listRuns(db, { sweepId: 'best', sort: 'metric', goal: 'minimize', limit: 2, offset: 0 });
       assert.equal(byMetric.total, 5);
       assert.deepEqual(byMetric.runs.map((r) => r.id), ['best-4', 'best-5']);

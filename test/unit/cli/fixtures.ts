@@ -13,6 +13,7 @@ export function sweepDetail(over: Partial<SweepDetail> = {}): SweepDetail {
     expectedRuns: null,
     counts: { queued: 1, running: 2, finished: 5, failed: 1, crashed: 0, stopped: 2, canceled: 0, total: 11 },
     best: { runId: 'k3x9q2ab-4', number: 4, params: { lr: 0.00031, batch: 64, optimizer: 'adam' }, value: 0.123456789, step: 30 },
+    health: 'degraded',
     createdAt: '2025-01-01T10:00:00.000Z',
     endedAt: null,
     spec: { method: 'bayes' },
@@ -53,7 +54,7 @@ export function runSummary(over: Partial<RunSummary> = {}): RunSummary {
 export function bestResponse(over: Partial<BestResponse> = {}): BestResponse {
   return {
     best: { runId: 'k3x9q2ab-4', number: 4, params: { lr: 0.00031, batch: 64 }, value: 0.12, step: 30 },
-    finished: 5,
+    counted: 5,
     curve: [
       { index: 1, runId: 'k3x9q2ab-1', number: 1, value: 0.9, at: '2025-01-01T10:01:00.000Z' },
       { index: 2, runId: 'k3x9q2ab-2', number: 2, value: 0.5, at: '2025-01-01T10:02:00.000Z' },

@@ -111,7 +111,7 @@ test('sparkline: lowest to highest block, gaps for missing values, resampled to 
 
 test('best-so-far series: one value per finished run from the 1-based improvement points', () => {
   const series = bestSoFarSeries({
-    finished: 6,
+    counted: 6,
     curve: [
       { index: 2, runId: 'a', number: 3, value: 0.9, at: '' },
       { index: 5, runId: 'b', number: 7, value: 0.4, at: '' },

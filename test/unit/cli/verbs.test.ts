@@ -158,6 +158,20 @@ test('status SWEEP on a terminal colors the state; NO_COLOR turns it off', async
   });
 });
 
+test('status: a sweep whose runs all failed never looks like a success, and says why it paused', async () => {
+  const counts = { queued: 0, running: 0, finished: 0, failed: 3, crashed: 0, stopped: 0, canceled: 0, total: 3 };
+  const failing = sweepDetail({ id: 'ff', state: 'finished', health: 'failing', best: null, counts });
+  const paused = sweepDetail({ id: 'pp', state: 'paused', health: 'failing', best: null, counts, stateReason: 'paused: the first 3 runs all failed or crashed' });
+  await withServer({ 'GET /api/sweeps': { body: { sweeps: [failing, paused] } }, 'GET /api/sweeps/ff': { body: failing }, 'GET /api/sweeps/pp': { body: paused } }, async (server) => {
+    const table = (await run(statusCommand, [], server)).text;
+    assert.match(table, /^ff\s+mnist-lr\s+finished, all runs failed\s+bayes/m);
+    assert.match(table, /^pp\s+mnist-lr\s+paused, all runs failed\s+bayes/m);
+    const tty = await run(statusCommand, ['ff'], server, { tty: true, columns: 100 });
+    assert.ok(tty.text.includes('\x1b[31mfinished, all runs failed\x1b[0m'), 'in red, not in the green of a finished sweep');
+    assert.match((await run(statusCommand, ['pp'], server)).text, /^State {4}paused, all runs failed \(paused: the first 3 runs all failed or crashed\)$/m);
+  });
+});
+
 const RUNS = [
   runSummary({ number: 3, state: 'stopped', value: 0.61, valueStep: 9, stopInfo: { rule: 'hyperband', band: 9, at: 9, threshold: 0.45, value: 0.61, message: 'Run: k3x9q2ab-3 Step: 9 (Band: 9 Metric: 0.61 Threshold: 0.45) STOP' } }),
   runSummary({ number: 2, state: 'failed', value: null, valueStep: null, exitCode: 1, reason: 'CUDA out of memory', params: { lr: 0.1, batch: 512, optimizer: 'sgd-with-a-very-long-name-indeed', schedule: 'cosine-with-warm-restarts' } }),
@@ -218,16 +232,16 @@ test('best: params, value, step, the sparkline and each improvement', async () =
     assert.match(text, /^ {2}lr {5}0\.00031$/m);
     // Five finished runs, improvements at 1, 2 and 4: 0.9, 0.5, 0.5, 0.12, 0.12.
     assert.match(text, /^ {2}█▄▄▁▁ {2}0\.9 → 0\.12$/m);
-    assert.match(text, /^ {2}FINISHED\s+RUN\s+val_loss\s+WHEN$/m);
+    assert.match(text, /^ {2}ENDED\s+RUN\s+val_loss\s+WHEN$/m);
     assert.match(text, /^ {2}\s*4\s+#4\s+0\.12\s+1m 00s ago$/m);
   });
 });
 
 test('best: none yet, and --json', async () => {
-  const empty = bestResponse({ best: null, finished: 0, curve: [] });
+  const empty = bestResponse({ best: null, counted: 0, curve: [] });
   await withServer({ 'GET /api/sweeps/k3x9q2ab': { body: sweepDetail({ best: null }) }, 'GET /api/sweeps/k3x9q2ab/best': { body: empty } }, async (server) => {
     const { text } = await run(bestCommand, ['k3x9q2ab'], server);
-    assert.equal(text, 'Best  none yet (no run has reported val_loss); 0 finished runs with a value.\n');
+    assert.equal(text, 'Best  none yet (no run has reported val_loss); 0 finished or stopped runs with a value.\n');
     assert.deepEqual(JSON.parse((await run(bestCommand, ['k3x9q2ab', '--json'], server)).text), empty);
   });
 });

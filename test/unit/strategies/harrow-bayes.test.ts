@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseSweepConfig, validateSweepConfig } from '../../../strategies/index.js';
+import { DEFAULT_FAIL_ON, DEFAULT_PAUSE_ON_FAILURES, parseSweepConfig, validateSweepConfig } from '../../../strategies/index.js';
 import type { Issue, SweepSpec } from '../../../strategies/types.js';
 
 const HEAD = 'program: train.py\nmetric: {name: loss}\nparameters:\n  lr: {values: [0.1, 0.01, 0.001]}\n';
@@ -24,6 +24,8 @@ describe('harrow.bayes', () => {
     assert.deepEqual(spec.harrow, {
       seed: 3,
       retry: { maxAttempts: 3, on: ['crashed'] },
+      pauseOnFailures: DEFAULT_PAUSE_ON_FAILURES,
+      failOn: DEFAULT_FAIL_ON,
       bayes: { prior: 'hvarfner', deterministic: true, initialDesign: 8 },
     });
     assert.deepEqual(spec.warnings, []);

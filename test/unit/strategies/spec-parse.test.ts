@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { SweepConfigError, parseSweepConfig, validateSweepConfig } from '../../../strategies/index.js';
+import { DEFAULT_FAIL_ON, DEFAULT_PAUSE_ON_FAILURES, SweepConfigError, parseSweepConfig, validateSweepConfig } from '../../../strategies/index.js';
 import { MAX_SOURCE_CHARS } from '../../../strategies/spec/read-source.js';
 import type { ParameterSpec, SweepSpec } from '../../../strategies/types.js';
 
@@ -43,7 +43,7 @@ parameters:
         epochs: { distribution: 'constant', value: 20 },
       },
       command: ['${env}', '${interpreter}', '${program}', '${args}'],
-      harrow: { retry: { maxAttempts: 3, on: ['crashed'] } },
+      harrow: { retry: { maxAttempts: 3, on: ['crashed'] }, pauseOnFailures: DEFAULT_PAUSE_ON_FAILURES, failOn: DEFAULT_FAIL_ON },
       warnings: [],
       runCap: 50,
       program: 'train.py',
@@ -189,7 +189,7 @@ harrow:
 parameters:
   x: {values: [1]}
 `);
-    assert.deepEqual(spec.harrow, { seed: 1234, retry: { maxAttempts: 5, on: ['crashed', 'failed'] } });
+    assert.deepEqual(spec.harrow, { seed: 1234, retry: { maxAttempts: 5, on: ['crashed', 'failed'] }, pauseOnFailures: DEFAULT_PAUSE_ON_FAILURES, failOn: DEFAULT_FAIL_ON });
     assert.deepEqual(spec.earlyTerminate, { type: 'asha', gracePeriod: 1, eta: 3, minRunsPerRung: 3 });
     assert.deepEqual(spec.metric, { name: 'loss', goal: 'maximize', target: 0.99, impute: 'latest', imputeWhileRunning: 'best' });
     const median = parse('metric: {name: loss}\nharrow: {early_terminate: {type: median, min_runs: 8}}\nparameters:\n  x: {values: [1]}\n');

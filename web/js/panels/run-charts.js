@@ -42,7 +42,7 @@ export async function mountBestChart(el, state) {
       .filter((r) => r.endedAt && r.value !== null && (r.state === 'finished' || r.state === 'stopped'))
       .sort((a, b) => Date.parse(a.endedAt) - Date.parse(b.endedAt) || a.number - b.number);
     const curve = state.best?.curve ?? [];
-    const total = Math.max(state.best?.finished ?? 0, ended.length);
+    const total = Math.max(state.best?.counted ?? 0, ended.length);
     const steps = curve.map((p) => [p.index, p.value]);
     if (steps.length > 0) steps.push([total, steps[steps.length - 1][1]]);
     c.setOption(
