@@ -42,6 +42,9 @@ export const AgentConfigSchema = z.object({
   HARROW_CONTROL_POLL_MS: millis(1 * SECOND, 10, 1 * SECOND).describe(
     'How often the agent checks stop/cancel requests and the sweep state (at most 1 s).',
   ),
+  HARROW_CLAIM_WAIT_MS: millis(5 * 60 * SECOND, 1 * SECOND, 24 * 60 * 60 * SECOND).describe(
+    'How long a claimed run waits for the controller to accept the claim (it may be restarting, or its database away) before the agent gives the job back. Nothing starts before the acceptance.',
+  ),
   HARROW_LOG_LEVEL: z.enum(LOG_LEVELS).default('info').describe('pino log level of the agent.'),
 });
 
@@ -50,6 +53,7 @@ export interface AgentConfig {
   prefix: string;
   heartbeatMs: number;
   controlPollMs: number;
+  claimWaitMs: number;
   logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -76,6 +80,7 @@ export function loadAgentConfig(env: Record<string, string | undefined>): AgentC
     prefix: c.HARROW_PREFIX,
     heartbeatMs: c.HARROW_HEARTBEAT_MS,
     controlPollMs: c.HARROW_CONTROL_POLL_MS,
+    claimWaitMs: c.HARROW_CLAIM_WAIT_MS,
     logLevel: c.HARROW_LOG_LEVEL,
   };
 }

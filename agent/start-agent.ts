@@ -27,6 +27,7 @@ import {
 } from '../protocol/wire.js';
 import { redactRedisUrl, type AgentConfig } from './agent-config.js';
 import { createAgentLogger } from './agent-logger.js';
+import { ClaimAnswers } from './claim-answers.js';
 import { OrphanGuard } from './orphan-guard.js';
 import { Reporter } from './reporter.js';
 import { ClaimError, RunAttempt } from './run-attempt.js';
@@ -177,6 +178,7 @@ class Agent {
   private readonly slotRuns: Array<RunAttempt | null>;
   private readonly active = new Set<RunAttempt>();
   private readonly reporter: Reporter;
+  private readonly answers: ClaimAnswers;
   private readonly guard: OrphanGuard;
   private worker!: Worker<unknown, JobResult>;
   private accepting = true;
@@ -198,6 +200,10 @@ class Agent {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.slotRuns = o.slots.map(() => null);
     this.reporter = new Reporter(o.redis, o.keys.reports);
+    // Its own connection: a subscribed connection can do nothing else.
+    const subscriber = o.redis.duplicate({ connectionName: `harrow-agent-${o.agentId}-claims` });
+    subscriber.on('error', (err) => o.redisErrors.report(err));
+    this.answers = new ClaimAnswers(subscriber, o.log);
     this.log = o.log;
     this.guard = OrphanGuard.start(o.log);
     this.workerErrors = new ErrorThrottle(o.log, 'job queue (BullMQ) error');
@@ -274,10 +280,14 @@ class Agent {
       cwd: this.o.cwd ?? process.cwd(),
       tmpRoot: this.o.tmpRoot ?? tmpdir(),
       reporter: this.reporter,
+      answers: this.answers,
+      answerChannel: this.o.keys.claimAnswer,
+      claimWaitMs: this.o.config.claimWaitMs,
       guard: this.guard,
       log: this.log.child({ runId: runJob.runId, attempt: typeof attemptNo === 'number' ? attemptNo : undefined }),
       echo: this.echoFor(runJob.number),
       onClaimed: (a) => void this.checkControl(a),
+      beforeStart: (a) => this.checkControl(a),
     });
     this.slotRuns[slot] = attempt;
     this.active.add(attempt);
@@ -288,10 +298,16 @@ class Agent {
       return { outcome: result?.outcome ?? 'aborted' };
     } catch (err) {
       if (!(err instanceof ClaimError)) throw err;
-      // Nothing ran and the controller never heard of this attempt: the run goes back to the queue.
+      // Nothing ran: the run goes back to the queue. Should the controller accept the claim
+      // later, the attempt gets no heartbeat from us and is declared crashed (and retried).
       this.started--;
       this.log.error({ err, runId: runJob.runId }, 'could not claim the run; returning it to the queue');
-      await job.moveToWait(bullToken);
+      try {
+        await job.moveToWait(bullToken);
+      } catch (moveErr) {
+        // Redis lost the job (a flush): the controller enqueues the run again from Postgres.
+        this.log.warn({ err: moveErr, runId: runJob.runId }, 'could not return the job; the controller will enqueue the run again');
+      }
       throw new WaitingError();
     } finally {
       this.slotRuns[slot] = null;
@@ -432,6 +448,7 @@ class Agent {
         }
         await withTimeout(this.o.redis.hdel(this.o.keys.agents(this.o.sweepId), this.o.agentId), CLOSE_TIMEOUT_MS);
         await this.guard.close();
+        await this.answers.close();
         await closeRedis(this.o.redis);
       } catch (err) {
         this.log.error({ err }, 'error while closing the agent');

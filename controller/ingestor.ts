@@ -16,6 +16,7 @@ import {
   AgentReportSchema,
   REPORT_FIELD,
   type AgentReport,
+  type ClaimAnswer,
   type ClaimReport,
   type EndReport,
   type HeartbeatReport,
@@ -40,7 +41,8 @@ type Entry = { id: string; report: AgentReport | null };
 
 interface BatchEffects {
   changedRuns: RunRow[];
-  refusedClaims: ClaimReport[];
+  /** Claims to answer once the batch is committed (the agent starts nothing before). */
+  claimAnswers: Array<{ claim: ClaimReport; answer: ClaimAnswer }>;
   stops: Array<{ sweepId: string; runId: string; info: Record<string, unknown> & { message: string } }>;
   targetReached: Array<{ sweepId: string; runId: string; value: number }>;
   retries: RunRow[];
@@ -236,9 +238,20 @@ export class Ingestor {
       if (result.status === 'accepted') {
         fx.changedRuns.push(result.run);
         fx.sweepsTouched.add(c.sweepId);
-      } else if (result.status === 'refused') {
+        fx.claimAnswers.push({ claim: c, answer: { verdict: 'accepted', attempt: result.run.attempt } });
+      } else if (result.status === 'duplicate') {
+        // The same claim again: re-delivered after a restart, or re-sent by an agent that missed
+        // the answer. It still owns the run only while the attempt it opened is running.
+        const owns = result.run.state === 'running';
+        fx.claimAnswers.push({
+          claim: c,
+          answer: owns
+            ? { verdict: 'accepted', attempt: result.run.attempt }
+            : { verdict: 'refused', reason: `the attempt of this claim is already ${result.run.state}` },
+        });
+      } else {
         this.ctx.log.warn({ sweepId: c.sweepId, runId: c.runId, agentId: c.agentId, why: result.why }, 'claim refused');
-        fx.refusedClaims.push(c);
+        fx.claimAnswers.push({ claim: c, answer: { verdict: 'refused', reason: `claim refused: ${result.why}` } });
       }
     }
     if (metrics.length > 0) await this.applyMetrics(tx, metrics, fx);
@@ -379,9 +392,9 @@ export class Ingestor {
 
   private async afterCommit(fx: BatchEffects): Promise<void> {
     const { link, log } = this.ctx;
-    for (const c of fx.refusedClaims) {
-      await link.sendControl(c.runId, { action: 'abort', token: c.token, reason: 'claim refused: another attempt owns this run', at: Date.now() });
-    }
+    // Only now, after the commit, may an agent start a run: an answer sent before it could be
+    // followed by a rollback, and a second claimant would then be accepted too.
+    for (const { claim, answer } of fx.claimAnswers) await link.answerClaim(claim.runId, claim.token, answer);
     for (const run of fx.changedRuns) {
       log.info({ sweepId: run.sweep_id, runId: run.id, attempt: run.attempt, agentId: run.agent_id, state: run.state, reason: run.reason }, `run ${run.state}`);
       await link.publish(run.sweep_id, 'run', runSummary(run));
@@ -424,7 +437,7 @@ export class Ingestor {
 function emptyEffects(): BatchEffects {
   return {
     changedRuns: [],
-    refusedClaims: [],
+    claimAnswers: [],
     stops: [],
     targetReached: [],
     retries: [],
@@ -435,7 +448,7 @@ function emptyEffects(): BatchEffects {
 
 function mergeEffects(into: BatchEffects, from: BatchEffects): void {
   into.changedRuns.push(...from.changedRuns);
-  into.refusedClaims.push(...from.refusedClaims);
+  into.claimAnswers.push(...from.claimAnswers);
   into.stops.push(...from.stops);
   into.targetReached.push(...from.targetReached);
   into.retries.push(...from.retries);

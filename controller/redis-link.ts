@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import {
   AgentPresenceSchema,
   type AgentPresence,
+  type ClaimAnswer,
   type ControlMessage,
   type RedisKeys,
   type SweepState,
@@ -38,6 +39,15 @@ export class RedisLink {
 
   async sendControl(runId: string, msg: ControlMessage): Promise<void> {
     await this.redis.set(this.keys.control(runId), JSON.stringify(msg), 'PX', CONTROL_TTL_MS);
+  }
+
+  /**
+   * Answers a claim on its own channel. Published, never stored: nothing outlives the call, so a
+   * flood of forged claims costs Redis nothing, and an agent that missed the answer re-sends its
+   * claim to get it again. Returns how many agents heard it.
+   */
+  async answerClaim(runId: string, token: string, answer: ClaimAnswer): Promise<number> {
+    return this.redis.publish(this.keys.claimAnswer(runId, token), JSON.stringify(answer));
   }
 
   /** Live agents of a sweep; entries older than `staleMs` are dropped (and deleted). */

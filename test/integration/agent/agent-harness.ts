@@ -17,6 +17,8 @@ import {
   redisKeys,
   type AgentPresence,
   type AgentReport,
+  type ClaimAnswer,
+  type ClaimReport,
   type ControlMessage,
   type EndReport,
   type RedisKeys,
@@ -71,6 +73,13 @@ export class AgentHarness {
   readonly queue: Queue;
   private readonly agents: AgentHandle[] = [];
   private runs = 0;
+  /**
+   * How the playing controller answers each claim (once per claim entry, as the controller does
+   * after its commit); null leaves it unanswered. Default: accepted as attempt 1.
+   */
+  answerClaim: (claim: ClaimReport) => ClaimAnswer | null = () => ({ verdict: 'accepted', attempt: 1 });
+  private readonly answered = new Set<string>();
+  private answering: NodeJS.Timeout | null = null;
 
   constructor() {
     this.queue = new Queue(this.keys.queueName(this.sweepId), {
@@ -82,7 +91,20 @@ export class AgentHarness {
   static async create(state: SweepState = 'running'): Promise<AgentHarness> {
     const h = new AgentHarness();
     await h.setState(state);
+    h.answering = setInterval(() => void h.answerClaims().catch(() => undefined), 20);
     return h;
+  }
+
+  private async answerClaims(): Promise<void> {
+    const entries = await this.redis.xrange(this.keys.reports, '-', '+');
+    for (const [id, fields] of entries) {
+      if (this.answered.has(id)) continue;
+      this.answered.add(id);
+      const report = AgentReportSchema.parse(JSON.parse(fields[fields.indexOf(REPORT_FIELD) + 1]!));
+      if (report.type !== 'claim') continue;
+      const answer = this.answerClaim(report);
+      if (answer) await this.redis.publish(this.keys.claimAnswer(report.runId, report.token), JSON.stringify(answer));
+    }
   }
 
   async setState(state: SweepState): Promise<void> {
@@ -146,7 +168,7 @@ export class AgentHarness {
   async startAgent(options: Partial<AgentOptions> = {}): Promise<AgentHandle> {
     const agent = await startAgent({
       sweepId: this.sweepId,
-      config: { redisUrl: REDIS_URL, prefix: this.prefix, heartbeatMs: 200, controlPollMs: 100, logLevel: 'silent' },
+      config: { redisUrl: REDIS_URL, prefix: this.prefix, heartbeatMs: 200, controlPollMs: 100, claimWaitMs: 60_000, logLevel: 'silent' },
       logger: pino({ level: process.env.HARROW_TEST_AGENT_LOG ?? 'silent' }),
       quiet: true,
       ...options,
@@ -158,6 +180,7 @@ export class AgentHarness {
   /** Terminates any agent still running, then removes every key of this test. */
   async close(): Promise<void> {
     await Promise.all(this.agents.map((a) => a.terminate()));
+    if (this.answering) clearInterval(this.answering);
     await this.queue.close();
     let cursor = '0';
     do {
