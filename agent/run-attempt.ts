@@ -234,6 +234,7 @@ export class RunAttempt {
   private async runClaimed(): Promise<AttemptResult> {
     const { job } = this.o;
     const dir = await mkdtemp(join(this.o.tmpRoot, `harrow-${safeName(job.runId)}-`));
+    this.o.guard.watchDir(dir);
     let end: ProcessEnd;
     try {
       const paramsFile = join(dir, 'params.json');
@@ -246,8 +247,9 @@ export class RunAttempt {
       end = await this.execute(paramsFile, metricsFile);
       await this.metrics.flush();
     } finally {
-      await rm(dir, { recursive: true, force: true }).catch((err: unknown) =>
-        this.log.warn({ err, dir }, 'could not remove the run directory'),
+      await rm(dir, { recursive: true, force: true }).then(
+        () => this.o.guard.unwatchDir(dir),
+        (err: unknown) => this.log.warn({ err, dir }, 'could not remove the run directory'),
       );
     }
 

@@ -6,7 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -180,8 +180,9 @@ void describe('agent lifecycle', await needRedis(), () => {
     });
   });
 
-  void test('an agent process killed with SIGKILL leaves no orphan: its run\'s group is terminated', async () => {
+  void test('an agent process killed with SIGKILL leaves no orphan: its run\'s group is terminated and its run directory removed', async () => {
     const h = await AgentHarness.create();
+    const tmpRoot = await mkdtemp(join(tmpdir(), 'harrow-orphan-'));
     try {
       const job = await h.enqueue(
         nodeCommand(`console.log('leader=' + process.pid); setInterval(() => {}, 1000);`),
@@ -192,7 +193,7 @@ void describe('agent lifecycle', await needRedis(), () => {
         process.execPath,
         ['--input-type=module', '-e', AGENT_VERB, '--', h.sweepId, '--quiet'],
         {
-          env: { ...process.env, REDIS_URL, HARROW_PREFIX: h.prefix, HARROW_LOG_LEVEL: 'warn' },
+          env: { ...process.env, REDIS_URL, HARROW_PREFIX: h.prefix, HARROW_LOG_LEVEL: 'warn', TMPDIR: tmpRoot },
           stdio: ['ignore', 'ignore', 'inherit'],
         },
       );
@@ -204,11 +205,15 @@ void describe('agent lifecycle', await needRedis(), () => {
         return typeof value === 'number' ? value : undefined;
       });
       assert.ok(alive(leader));
+      const runDirs = await readdir(tmpRoot);
+      assert.equal(runDirs.length, 1, `the run's directory is in TMPDIR (${runDirs.join(', ')})`);
       agentProcess.kill('SIGKILL');
       await exited;
       await eventually('the orphaned run to be terminated', () => (alive(leader) ? undefined : true));
+      await eventually('the run directory to be removed', async () => ((await readdir(tmpRoot)).length === 0 ? true : undefined));
     } finally {
       await h.close();
+      await rm(tmpRoot, { recursive: true, force: true });
     }
   });
 
