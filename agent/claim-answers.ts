@@ -50,7 +50,7 @@ export class ClaimAnswers {
           const timer = setTimeout(done, timeoutMs);
           wake = done;
           if (latest !== null) done();
-          else interrupt.then(done, done);
+          else void interrupt.finally(() => done());
         }),
       close: async () => {
         this.waiting.delete(channel);
@@ -59,7 +59,7 @@ export class ClaimAnswers {
     };
   }
 
-  async close(): Promise<void> {
+  close(): void {
     this.waiting.clear();
     this.subscriber.disconnect();
   }

@@ -448,7 +448,7 @@ class Agent {
         }
         await withTimeout(this.o.redis.hdel(this.o.keys.agents(this.o.sweepId), this.o.agentId), CLOSE_TIMEOUT_MS);
         await this.guard.close();
-        await this.answers.close();
+        this.answers.close();
         await closeRedis(this.o.redis);
       } catch (err) {
         this.log.error({ err }, 'error while closing the agent');
