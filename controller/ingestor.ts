@@ -233,7 +233,17 @@ export class Ingestor {
     const heartbeats = reports.filter((r): r is HeartbeatReport => r.type === 'heartbeat');
     const ends = reports.filter((r): r is EndReport => r.type === 'end');
 
+    // One query tells which runs exist: claims and ends for runs that do not (forged, or from
+    // another installation sharing the prefix) are refused without a statement each, so a flood
+    // of them costs the database one lookup per batch.
+    const named = [...new Set([...claims, ...ends].map((r) => r.runId))];
+    const existing = named.length > 0 ? await getRunsForUpdate(tx, named) : new Map<string, RunRow>();
     for (const c of claims) {
+      if (!existing.has(c.runId)) {
+        this.ctx.log.debug({ sweepId: c.sweepId, runId: c.runId, agentId: c.agentId }, 'claim refused: no such run');
+        fx.claimAnswers.push({ claim: c, answer: { verdict: 'refused', reason: 'claim refused: no such run' } });
+        continue;
+      }
       const result = await claimRun(tx, { runId: c.runId, token: c.token, agentId: c.agentId, host: c.host, gpu: c.gpu });
       if (result.status === 'accepted') {
         fx.changedRuns.push(result.run);
@@ -258,6 +268,10 @@ export class Ingestor {
     const pairs = heartbeats.flatMap((h) => h.runs);
     await touchHeartbeats(tx, pairs);
     for (const e of ends) {
+      if (!existing.has(e.runId)) {
+        this.ctx.log.debug({ sweepId: e.sweepId, runId: e.runId, agentId: e.agentId }, 'end report refused: no such run');
+        continue;
+      }
       const state = e.outcome;
       const result = await endRun(tx, {
         runId: e.runId,
@@ -394,7 +408,7 @@ export class Ingestor {
     const { link, log } = this.ctx;
     // Only now, after the commit, may an agent start a run: an answer sent before it could be
     // followed by a rollback, and a second claimant would then be accepted too.
-    for (const { claim, answer } of fx.claimAnswers) await link.answerClaim(claim.runId, claim.token, answer);
+    await link.answerClaims(fx.claimAnswers.map(({ claim, answer }) => ({ runId: claim.runId, token: claim.token, answer })));
     for (const run of fx.changedRuns) {
       log.info({ sweepId: run.sweep_id, runId: run.id, attempt: run.attempt, agentId: run.agent_id, state: run.state, reason: run.reason }, `run ${run.state}`);
       await link.publish(run.sweep_id, 'run', runSummary(run));

@@ -42,12 +42,17 @@ export class RedisLink {
   }
 
   /**
-   * Answers a claim on its own channel. Published, never stored: nothing outlives the call, so a
-   * flood of forged claims costs Redis nothing, and an agent that missed the answer re-sends its
-   * claim to get it again. Returns how many agents heard it.
+   * Answers claims, each on its own channel, in one round trip. Published, never stored: nothing
+   * outlives the call, so a flood of forged claims costs Redis nothing, and an agent that missed
+   * its answer re-sends its claim to get it again.
    */
-  async answerClaim(runId: string, token: string, answer: ClaimAnswer): Promise<number> {
-    return this.redis.publish(this.keys.claimAnswer(runId, token), JSON.stringify(answer));
+  async answerClaims(answers: ReadonlyArray<{ runId: string; token: string; answer: ClaimAnswer }>): Promise<void> {
+    if (answers.length === 0) return;
+    const pipe = this.redis.pipeline();
+    for (const a of answers) pipe.publish(this.keys.claimAnswer(a.runId, a.token), JSON.stringify(a.answer));
+    const results = await pipe.exec();
+    const failed = results?.find(([err]) => err !== null)?.[0];
+    if (failed) throw failed;
   }
 
   /** Live agents of a sweep; entries older than `staleMs` are dropped (and deleted). */
