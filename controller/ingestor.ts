@@ -189,6 +189,10 @@ export class Ingestor {
         backoff = Math.min(backoff * 2, 5 * SECOND);
       }
     }
+    // Claims are answered first, right after the commit: agents wait for this to start their runs.
+    // Only now: an answer sent before the commit could be followed by a rollback, and a second
+    // claimant would then be accepted too. An answer lost here is asked for again by the agent.
+    await this.ctx.link.answerClaims(effects.claimAnswers.map(({ claim, answer }) => ({ runId: claim.runId, token: claim.token, answer })));
     const ids = entries.map((e) => e.id);
     await this.redis.xack(this.ctx.keys.reports, this.ctx.keys.reportsGroup, ...ids);
     await this.redis.xdel(this.ctx.keys.reports, ...ids);
@@ -406,9 +410,6 @@ export class Ingestor {
 
   private async afterCommit(fx: BatchEffects): Promise<void> {
     const { link, log } = this.ctx;
-    // Only now, after the commit, may an agent start a run: an answer sent before it could be
-    // followed by a rollback, and a second claimant would then be accepted too.
-    await link.answerClaims(fx.claimAnswers.map(({ claim, answer }) => ({ runId: claim.runId, token: claim.token, answer })));
     for (const run of fx.changedRuns) {
       log.info({ sweepId: run.sweep_id, runId: run.id, attempt: run.attempt, agentId: run.agent_id, state: run.state, reason: run.reason }, `run ${run.state}`);
       await link.publish(run.sweep_id, 'run', runSummary(run));
