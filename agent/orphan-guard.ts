@@ -41,6 +41,14 @@ export class OrphanGuard {
     this.write(`del ${pgid}\n`);
   }
 
+  /**
+   * The agent's pulse: should the next one be more than `limitMs` away (the agent frozen), the
+   * guard freezes the run groups until it comes (see orphan-guard-process.ts).
+   */
+  alive(limitMs: number): void {
+    this.write(`alive ${Math.round(limitMs)}\n`);
+  }
+
   /** Registers a run's directory: removed (after the groups are gone) if the agent dies. */
   watchDir(path: string): void {
     this.write(`dir+ ${encodeURIComponent(path)}\n`);

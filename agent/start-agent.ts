@@ -34,6 +34,11 @@ import { ClaimError, RunAttempt } from './run-attempt.js';
 
 /** Shutdown steps that talk to Redis give up after this long (Redis may be the reason we stop). */
 const CLOSE_TIMEOUT_MS = 5 * SECOND;
+/**
+ * Missing this many control polls in a row means the agent was frozen (or its event loop stalled):
+ * the orphan guard then freezes its runs until a fresh poll has read their controls.
+ */
+const FROZEN_AFTER_POLLS = 3;
 /** A repeated connection error is logged at most this often. */
 const ERROR_LOG_INTERVAL_MS = 30 * SECOND;
 
@@ -188,6 +193,9 @@ class Agent {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private polling = false;
+  private lastPollTick = Date.now();
+  /** Set when polls were missed (frozen): the guard's pulse waits for a poll started after it. */
+  private pulseAfter: number | null = null;
   private heartbeating = false;
   private presenceBusy = false;
   private presenceAgain = false;
@@ -359,8 +367,18 @@ class Agent {
     }
   }
 
-  /** Control keys of the live runs and the sweep state, in one round trip. */
+  /**
+   * Control keys of the live runs and the sweep state, in one round trip. Each tick is also the
+   * pulse of the orphan guard, which freezes the runs of an agent that stops pulsing. After a gap
+   * (this agent was frozen), the pulse waits until a poll has applied the controls that came
+   * meanwhile, so an attempt declared crashed is aborted before its group runs again.
+   */
   private async poll(): Promise<void> {
+    const tick = Date.now();
+    const limit = FROZEN_AFTER_POLLS * this.o.config.controlPollMs;
+    if (tick - this.lastPollTick > limit) this.pulseAfter = tick;
+    this.lastPollTick = tick;
+    if (this.pulseAfter === null) this.guard.alive(limit);
     if (this.polling || this.shutdownPromise) return;
     this.polling = true;
     try {
@@ -371,6 +389,10 @@ class Agent {
       );
       live.forEach((attempt, i) => this.applyControl(attempt, values[i + 1] ?? null));
       this.onSweepState(values[0] ?? null);
+      if (this.pulseAfter !== null && tick >= this.pulseAfter) {
+        this.pulseAfter = null;
+        this.guard.alive(limit);
+      }
     } catch (err) {
       this.o.redisErrors.report(err);
     } finally {

@@ -6,6 +6,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -217,6 +218,42 @@ void describe('agent lifecycle', await needRedis(), () => {
     }
   });
 
+  void test('an agent frozen with SIGSTOP freezes its runs; thawed, it aborts an attempt declared crashed before that run goes on', async () => {
+    const h = await AgentHarness.create();
+    try {
+      const job = await h.enqueue(nodeCommand(`console.log('leader=' + process.pid); setInterval(() => {}, 50);`), { killGraceMs: 300 });
+      const agentProcess = spawn(process.execPath, ['--input-type=module', '-e', AGENT_VERB, '--', h.sweepId, '--quiet'], {
+        env: { ...process.env, REDIS_URL, HARROW_PREFIX: h.prefix, HARROW_LOG_LEVEL: 'warn', HARROW_CONTROL_POLL_MS: '100' },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      const exited = new Promise((resolve) => agentProcess.once('exit', resolve));
+      try {
+        const leader = await h.metric(job.runId, 'leader');
+        const claim = (await h.reportsOf(job.runId)).find((r): r is ClaimReport => r.type === 'claim')!;
+        // A short freeze: the run is frozen with its agent, and goes on when the agent does.
+        agentProcess.kill('SIGSTOP');
+        await eventually('the run to be frozen with its agent', () => (processState(leader) === 'T' ? true : undefined));
+        agentProcess.kill('SIGCONT');
+        await eventually('the run to go on', () => (processState(leader) !== 'T' ? true : undefined));
+        assert.ok(alive(leader));
+        // A long one: meanwhile the controller declared the attempt crashed and told it to abort.
+        agentProcess.kill('SIGSTOP');
+        await eventually('the run to be frozen again', () => (processState(leader) === 'T' ? true : undefined));
+        await h.control(job.runId, { action: 'abort', token: claim.token, reason: 'attempt declared crashed (no heartbeat)' });
+        agentProcess.kill('SIGCONT');
+        await eventually('the aborted run to be gone', () => (alive(leader) ? undefined : true));
+        await sleep(300);
+        assert.ok(!(await h.reportsOf(job.runId)).some((r) => r.type === 'end'), 'nothing reported for an aborted attempt');
+      } finally {
+        agentProcess.kill('SIGCONT');
+        agentProcess.kill('SIGKILL');
+        await exited;
+      }
+    } finally {
+      await h.close();
+    }
+  });
+
   void test('CLI: an unknown sweep prints what to check and exits 1; bad flags exit 2', async () => {
     const run = (args: string[]) =>
       new Promise<{ code: number | null; stderr: string }>((resolve) => {
@@ -239,3 +276,13 @@ void describe('agent lifecycle', await needRedis(), () => {
     assert.match(conflict.stderr, /leave out --concurrency/);
   });
 });
+
+/** The state letter of /proc/<pid>/stat (R, S, T for stopped, Z...), or null when it is gone. */
+function processState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? null;
+  } catch {
+    return null;
+  }
+}
