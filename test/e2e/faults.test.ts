@@ -5,9 +5,10 @@
  * persistence, Postgres stopped for 8 s, in rounds, then all at once.
  *
  * It counts EXECUTIONS, not only stored points: the training fixture appends one line per start
- * (with its HARROW_ATTEMPT) to a file named after the run. At most one execution per attempt, and
- * no more executions of a run than the attempts Postgres recorded for it: a second claimant of a
- * run must never start it. It prints the figures (runs exposed to each fault, executions, points
+ * (with its HARROW_ATTEMPT) and one per step, with the time, to a file named after the run. At
+ * most one execution per attempt, no more executions of a run than the attempts Postgres recorded
+ * for it (a second claimant of a run must never start it), and no two attempts of a run live
+ * together (a frozen agent's runs freeze with it before their retry starts). It prints the figures (runs exposed to each fault, executions, points
  * printed and stored). HARROW_FAULT_ROUNDS (default 4) sets the number of rounds.
  */
 import { describe, test } from 'node:test';
@@ -86,7 +87,15 @@ class Installation {
       HARROW_KILL_GRACE_MS: '1000',
       HARROW_AGENT_STALE_MS: '3000',
     };
-    this.agentEnv = { REDIS_URL: this.redis.url, HARROW_PREFIX: PREFIX, HARROW_HEARTBEAT_MS: '300', HARROW_TEST_EXEC_DIR: this.execDir };
+    // Polls every 200 ms: a frozen agent's runs are frozen after 600 ms, well within the 2.5 s
+    // crash timeout after which they are retried elsewhere.
+    this.agentEnv = {
+      REDIS_URL: this.redis.url,
+      HARROW_PREFIX: PREFIX,
+      HARROW_HEARTBEAT_MS: '300',
+      HARROW_CONTROL_POLL_MS: '200',
+      HARROW_TEST_EXEC_DIR: this.execDir,
+    };
     await this.startController();
     const sweep = await api<SweepDetail>(this.url, '/api/sweeps', { method: 'POST', body: JSON.stringify({ config: YAML }) });
     this.sweepId = sweep.id;
@@ -253,10 +262,21 @@ describe('fault suite', { skip: problem ?? undefined, timeout: 9 * 60_000 }, () 
       );
       await Promise.all(inst.agents.map((a) => Promise.race([a.exited, sleep(15_000)])));
 
-      // Executions, as the training fixture recorded them.
+      // Executions, as the training fixture recorded them: `<attempt> start|step <time>` lines.
       const starts = new Map<string, string[]>();
+      /** Per run, per attempt: when that execution was first and last seen doing something. */
+      const activity = new Map<string, Map<string, { from: number; to: number }>>();
       for (const file of readdirSync(execDir)) {
-        starts.set(file, readFileSync(join(execDir, file), 'utf8').trim().split('\n').map((l) => l.split(' ')[0]!));
+        const lines = readFileSync(join(execDir, file), 'utf8').trim().split('\n').map((l) => l.split(' '));
+        starts.set(file, lines.filter((l) => l[1] === 'start').map((l) => l[0]!));
+        const byAttempt = new Map<string, { from: number; to: number }>();
+        for (const [a, , t] of lines) {
+          const at = Number(t);
+          const span = byAttempt.get(a!);
+          if (span) span.to = Math.max(span.to, at);
+          else byAttempt.set(a!, { from: at, to: at });
+        }
+        activity.set(file, byAttempt);
       }
       const { rows: runs } = await db.query<{ id: string; state: string; attempt: number; stored: number; dup: number }>(
         `SELECT r.id, r.state, r.attempt,
@@ -274,6 +294,7 @@ describe('fault suite', { skip: problem ?? undefined, timeout: 9 * 60_000 }, () 
       let sameAttemptTwice = 0;
       let beyondAttempts = 0;
       let unrecorded = 0;
+      let overlapping = 0;
       const problems: string[] = [];
       for (const run of runs) {
         const list = starts.get(run.id) ?? [];
@@ -286,6 +307,14 @@ describe('fault suite', { skip: problem ?? undefined, timeout: 9 * 60_000 }, () 
         if (list.length > run.attempt) {
           beyondAttempts += list.length - run.attempt;
           problems.push(`run ${run.id}: ${list.length} executions for ${run.attempt} attempts`);
+        }
+        // At most one live execution: an attempt does nothing once the next one has started.
+        const spans = [...(activity.get(run.id) ?? new Map<string, { from: number; to: number }>())].sort((x, y) => Number(x[0]) - Number(y[0]));
+        for (let i = 1; i < spans.length; i++) {
+          if (spans[i - 1]![1].to > spans[i]![1].from) {
+            overlapping++;
+            problems.push(`run ${run.id}: attempt ${spans[i - 1]![0]} was still running ${((spans[i - 1]![1].to - spans[i]![1].from) * 1000).toFixed(0)} ms after attempt ${spans[i]![0]} started`);
+          }
         }
         for (const a of distinct) {
           if (!recorded.has(`${run.id}:${a}`)) {
@@ -306,7 +335,7 @@ describe('fault suite', { skip: problem ?? undefined, timeout: 9 * 60_000 }, () 
           `fault suite: ${ROUNDS} rounds + all mixed, ${((Date.now() - t0) / 1000).toFixed(0)} s`,
           `  runs running when each fault hit: ${[...exposure].map(([f, n]) => `${f} ${n}`).join(', ')}`,
           `  runs ${runs.length} (${[...states].map(([s, n]) => `${s} ${n}`).join(', ')}), attempts ${attemptRows.length}, executions ${executions}`,
-          `  duplicate executions: same attempt twice ${sameAttemptTwice}, beyond recorded attempts ${beyondAttempts}, never accepted ${unrecorded}`,
+          `  duplicate executions: same attempt twice ${sameAttemptTwice}, beyond recorded attempts ${beyondAttempts}, never accepted ${unrecorded}; attempts live together ${overlapping}`,
           `  finished runs: points printed ${printed}, stored ${stored} (missing ${printed - stored}), stored twice ${dups}`,
         ].join('\n'),
       );
