@@ -29,6 +29,11 @@ export const AgentConfigSchema = z.object({
   HARROW_CONTROL_POLL_MS: millisSchema(10, 1 * SECOND)
     .default(1 * SECOND)
     .describe('How often the agent checks stop/cancel requests and the sweep state (at most 1 s).'),
+  HARROW_CLAIM_WAIT_MS: millisSchema(1 * SECOND, 24 * 60 * 60 * SECOND)
+    .default(5 * 60 * SECOND)
+    .describe(
+      'How long a claimed run waits for the controller to accept the claim (it may be restarting, or its database away) before the agent gives the job back. Nothing starts before the acceptance.',
+    ),
   HARROW_LOG_LEVEL: LogLevelSchema.default('info').describe('pino log level of the agent (LOG_LEVEL is the deprecated name).'),
   HARROW_LOG_FORMAT: LogFormatSchema.default('auto').describe('auto: one readable line per entry on a terminal, JSON otherwise; or json, pretty.'),
 });
@@ -38,6 +43,7 @@ export interface AgentConfig {
   prefix: string;
   heartbeatMs: number;
   controlPollMs: number;
+  claimWaitMs: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
 }
@@ -57,6 +63,7 @@ export function loadAgentConfig(
     prefix: c.HARROW_PREFIX,
     heartbeatMs: c.HARROW_HEARTBEAT_MS,
     controlPollMs: c.HARROW_CONTROL_POLL_MS,
+    claimWaitMs: c.HARROW_CLAIM_WAIT_MS,
     logLevel: c.HARROW_LOG_LEVEL,
     logFormat: c.HARROW_LOG_FORMAT,
   };

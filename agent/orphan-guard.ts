@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
  * interpret), which also means they would outlive an agent killed with SIGKILL, holding a GPU
  * while the controller retries the run elsewhere. This small companion process holds a pipe
  * from the agent and, when the pipe closes for any reason, terminates the groups the agent
- * had registered. One per agent, not per run, so it costs nothing per run.
+ * had registered, then removes the run directories the agent had registered (their params and
+ * metrics files). One per agent, not per run, so it costs nothing per run.
  */
 export class OrphanGuard {
   private readonly child: ChildProcess | null;
@@ -38,6 +39,23 @@ export class OrphanGuard {
 
   unwatch(pgid: number): void {
     this.write(`del ${pgid}\n`);
+  }
+
+  /**
+   * The agent's pulse: should the next one be more than `limitMs` away (the agent frozen), the
+   * guard freezes the run groups until it comes (see orphan-guard-process.ts).
+   */
+  alive(limitMs: number): void {
+    this.write(`alive ${Math.round(limitMs)}\n`);
+  }
+
+  /** Registers a run's directory: removed (after the groups are gone) if the agent dies. */
+  watchDir(path: string): void {
+    this.write(`dir+ ${encodeURIComponent(path)}\n`);
+  }
+
+  unwatchDir(path: string): void {
+    this.write(`dir- ${encodeURIComponent(path)}\n`);
   }
 
   /** Ends the guard; groups still registered are terminated by it, so unwatch them first. */

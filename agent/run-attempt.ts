@@ -1,6 +1,7 @@
 /**
- * One attempt of one run on this agent: claim it, start the training command in its own process
- * group, read its metrics, obey the controller's stop/cancel/abort, and report how it ended.
+ * One attempt of one run on this agent: claim it, wait until the controller has committed the
+ * claim, start the training command in its own process group, read its metrics, obey the
+ * controller's stop/cancel/abort, and report how it ended.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -18,6 +19,7 @@ import { MetricsFileTail } from './metrics-file-tail.js';
 import type { OrphanGuard } from './orphan-guard.js';
 import { OutputTail } from './output-tail.js';
 import { groupAlive, signalGroup } from './process-group.js';
+import type { ClaimAnswers, ClaimListener } from './claim-answers.js';
 import type { Reporter } from './reporter.js';
 import { RunMetrics } from './run-metrics.js';
 import { runPythonPath } from './python-path.js';
@@ -28,6 +30,12 @@ const METRICS_FILE_POLL_MS = 100;
 const GROUP_POLL_MS = 50;
 /** After the group is gone, how long to wait for pipes held by a process that left the group. */
 const STDIO_CLOSE_WAIT_MS = 1 * SECOND;
+/**
+ * An unanswered claim is sent again this often: the answer (or the claim itself) may have been
+ * lost to a Redis restart or flush, or to a controller killed between its commit and its answer.
+ * The controller answers a repeated claim like the first, so this only costs a stream entry.
+ */
+export const CLAIM_RESEND_MS = 3 * SECOND;
 
 export interface RunAttemptOptions {
   job: RunJob;
@@ -41,12 +49,23 @@ export interface RunAttemptOptions {
   /** Where the per-run directory (params and metrics files) is made. */
   tmpRoot: string;
   reporter: Reporter;
+  /** Where the controller's answers to claims arrive. */
+  answers: ClaimAnswers;
+  /** The claim channel of this run and token (`redisKeys(prefix).claimAnswer`). */
+  answerChannel: (runId: string, token: string) => string;
+  /** How long an unanswered claim waits (the controller may be restarting) before the job is given back. */
+  claimWaitMs: number;
   guard: OrphanGuard;
   log: Logger;
   /** Echo of the run's output lines (already prefixed with the run number), or null (--quiet). */
   echo: ((line: string) => void) | null;
   /** Called once the claim is sent: the agent checks controls right away and starts heartbeats. */
   onClaimed?: (attempt: RunAttempt) => void;
+  /**
+   * Called once the claim is accepted, just before the command starts: reads this run's control
+   * key, so an agent that was frozen past its crash timeout sees its abort before it starts.
+   */
+  beforeStart?: (attempt: RunAttempt) => Promise<void>;
   now?: () => number;
 }
 
@@ -66,7 +85,11 @@ type ProcessEnd =
 export class RunAttempt {
   readonly token = randomUUID();
   readonly runId: string;
+  /** The attempt number Postgres gave this claim (HARROW_ATTEMPT); 0 until it is accepted. */
+  attempt = 0;
   private claimed = false;
+  /** Wakes a claim waiting for its answer when a control arrives. */
+  private wakeClaim: (() => void) | null = null;
   private stopRequest: StopRequest | null = null;
   private pid: number | null = null;
   private exited = false;
@@ -109,15 +132,34 @@ export class RunAttempt {
    * could not be sent: then nothing was started and the job can go back to the queue.
    */
   async run(): Promise<AttemptResult> {
+    let verdict: 'accepted' | 'refused' | 'stopped';
+    const channel = this.o.answerChannel(this.runId, this.token);
+    let listener: ClaimListener;
     try {
-      await this.sendClaim();
+      listener = await this.o.answers.listen(channel);
     } catch (err) {
-      throw new ClaimError(`could not send the claim of run ${this.runId}: ${errorMessage(err)}`, { cause: err });
+      throw new ClaimError(`could not listen for the answer to the claim of run ${this.runId}: ${errorMessage(err)}`, { cause: err });
     }
-    this.claimed = true;
-    this.log.info({ gpu: this.o.gpu ?? undefined }, 'run claimed');
-    this.o.onClaimed?.(this);
     try {
+      try {
+        await this.sendClaim();
+      } catch (err) {
+        throw new ClaimError(`could not send the claim of run ${this.runId}: ${errorMessage(err)}`, { cause: err });
+      }
+      this.claimed = true;
+      this.log.debug({ gpu: this.o.gpu ?? undefined }, 'claim sent; waiting for the controller to accept it');
+      this.o.onClaimed?.(this);
+      verdict = await this.awaitAnswer(listener);
+    } finally {
+      await listener.close();
+    }
+    if (verdict === 'refused') return null;
+    try {
+      if (verdict === 'accepted') await this.o.beforeStart?.(this);
+      if (this.stopRequest?.kind === 'abort') {
+        this.log.info({ reason: this.stopRequest.reason }, 'run aborted before it started; nothing reported');
+        return null;
+      }
       return await this.runClaimed();
     } catch (err) {
       // An agent-side fault (disk full, temp dir gone): an infrastructure problem, not the
@@ -128,6 +170,49 @@ export class RunAttempt {
       this.stopRequest ??= { kind: 'abort', reason: 'agent error' };
       if (this.pid !== null && !this.exited) this.beginKill();
       return null;
+    }
+  }
+
+  /**
+   * Waits for the controller's answer, sending the claim again every CLAIM_RESEND_MS. Nothing
+   * runs before `accepted`: Postgres accepts only the first claim of a queued run, so a second
+   * claimant of the same run (its job enqueued again) is refused and never starts. A stop or
+   * cancel while waiting ends the wait (the run then reports its end without starting); an
+   * answer that never comes within claimWaitMs gives the job back (ClaimError).
+   */
+  private async awaitAnswer(listener: ClaimListener): Promise<'accepted' | 'refused' | 'stopped'> {
+    const since = this.now();
+    for (;;) {
+      const interrupt = new Promise<void>((resolve) => (this.wakeClaim = resolve));
+      const left = since + this.o.claimWaitMs - this.now();
+      const answer = this.stopRequest ? null : await listener.next(Math.min(CLAIM_RESEND_MS, Math.max(0, left)), interrupt);
+      this.wakeClaim = null;
+      if (answer?.verdict === 'accepted') {
+        this.attempt = answer.attempt;
+        this.log.info({ gpu: this.o.gpu ?? undefined, attempt: answer.attempt, waitedMs: this.now() - since }, 'run claimed');
+        return 'accepted';
+      }
+      if (answer?.verdict === 'refused') {
+        this.log.info({ reason: answer.reason }, 'claim refused by the controller: another attempt owns the run; nothing started');
+        this.stopRequest = { kind: 'abort', reason: answer.reason };
+        return 'refused';
+      }
+      if (this.stopRequest) {
+        if (this.stopRequest.kind === 'abort') return 'refused';
+        return 'stopped';
+      }
+      if (this.now() - since >= this.o.claimWaitMs) {
+        this.stopRequest = { kind: 'abort', reason: 'claim unanswered' };
+        throw new ClaimError(
+          `the controller did not answer the claim of run ${this.runId} within ${this.o.claimWaitMs} ms (is it running?); nothing was started`,
+        );
+      }
+      this.log.debug({ waitedMs: this.now() - since }, 'claim not answered yet; sending it again');
+      try {
+        await this.sendClaim();
+      } catch (err) {
+        this.log.warn({ err }, 'could not send the claim again');
+      }
     }
   }
 
@@ -150,6 +235,7 @@ export class RunAttempt {
   private async runClaimed(): Promise<AttemptResult> {
     const { job } = this.o;
     const dir = await mkdtemp(join(this.o.tmpRoot, `harrow-${safeName(job.runId)}-`));
+    this.o.guard.watchDir(dir);
     let end: ProcessEnd;
     try {
       const paramsFile = join(dir, 'params.json');
@@ -162,8 +248,9 @@ export class RunAttempt {
       end = await this.execute(paramsFile, metricsFile);
       await this.metrics.flush();
     } finally {
-      await rm(dir, { recursive: true, force: true }).catch((err: unknown) =>
-        this.log.warn({ err, dir }, 'could not remove the run directory'),
+      await rm(dir, { recursive: true, force: true }).then(
+        () => this.o.guard.unwatchDir(dir),
+        (err: unknown) => this.log.warn({ err, dir }, 'could not remove the run directory'),
       );
     }
 
@@ -205,6 +292,7 @@ export class RunAttempt {
     if (message.token !== undefined && message.token !== this.token) return false;
     if (this.stopRequest !== null || this.exited) return false;
     this.log.info({ action: message.action, reason: message.reason }, 'control received');
+    this.wakeClaim?.();
     switch (message.action) {
       case 'stop':
         this.requestStop({ kind: 'stop', reason: message.reason });
@@ -223,6 +311,7 @@ export class RunAttempt {
   interrupt(): void {
     if (this.stopRequest !== null || this.exited) return;
     this.requestStop({ kind: 'interrupt', reason: 'agent interrupted' });
+    this.wakeClaim?.();
   }
 
   private requestStop(request: StopRequest): void {
@@ -266,6 +355,9 @@ export class RunAttempt {
       PYTHONPATH: runPythonPath(this.o.env),
       HARROW_SWEEP_ID: job.sweepId,
       HARROW_RUN_ID: job.runId,
+      // 1 for the first attempt, 2 for the first retry...: a program can tell a retry (resume
+      // from its checkpoint) from a fresh start.
+      HARROW_ATTEMPT: String(this.attempt),
       HARROW_PARAMS_FILE: paramsFile,
       HARROW_METRICS_FILE: metricsFile,
     };

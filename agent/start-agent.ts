@@ -28,12 +28,18 @@ import {
 } from '../protocol/wire.js';
 import { agentSecrets, redactRedisUrl, type AgentConfig } from './agent-config.js';
 import { createAgentLogger } from './agent-logger.js';
+import { ClaimAnswers } from './claim-answers.js';
 import { OrphanGuard } from './orphan-guard.js';
 import { Reporter } from './reporter.js';
 import { ClaimError, RunAttempt } from './run-attempt.js';
 
 /** Shutdown steps that talk to Redis give up after this long (Redis may be the reason we stop). */
 const CLOSE_TIMEOUT_MS = 5 * SECOND;
+/**
+ * Missing this many control polls in a row means the agent was frozen (or its event loop stalled):
+ * the orphan guard then freezes its runs until a fresh poll has read their controls.
+ */
+const FROZEN_AFTER_POLLS = 3;
 /** A repeated connection error is logged at most this often. */
 const ERROR_LOG_INTERVAL_MS = 30 * SECOND;
 
@@ -180,6 +186,7 @@ class Agent {
   /** Each active attempt's logger (runId, attempt), for lines about the run written here. */
   private readonly runLogs = new WeakMap<RunAttempt, Logger>();
   private readonly reporter: Reporter;
+  private readonly answers: ClaimAnswers;
   private readonly guard: OrphanGuard;
   private worker!: Worker<unknown, JobResult>;
   private accepting = true;
@@ -189,6 +196,9 @@ class Agent {
   private heartbeatTimer: NodeJS.Timeout | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private polling = false;
+  private lastPollTick = Date.now();
+  /** Set when polls were missed (frozen): the guard's pulse waits for a poll started after it. */
+  private pulseAfter: number | null = null;
   private heartbeating = false;
   private presenceBusy = false;
   private presenceAgain = false;
@@ -201,6 +211,10 @@ class Agent {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.slotRuns = o.slots.map(() => null);
     this.reporter = new Reporter(o.redis, o.keys.reports);
+    // Its own connection: a subscribed connection can do nothing else.
+    const subscriber = o.redis.duplicate({ connectionName: `harrow-agent-${o.agentId}-claims` });
+    subscriber.on('error', (err) => o.redisErrors.report(err));
+    this.answers = new ClaimAnswers(subscriber, o.log);
     this.log = o.log;
     this.guard = OrphanGuard.start(o.log);
     this.workerErrors = new ErrorThrottle(o.log, 'job queue (BullMQ) error');
@@ -278,10 +292,14 @@ class Agent {
       cwd: this.o.cwd ?? process.cwd(),
       tmpRoot: this.o.tmpRoot ?? tmpdir(),
       reporter: this.reporter,
+      answers: this.answers,
+      answerChannel: this.o.keys.claimAnswer,
+      claimWaitMs: this.o.config.claimWaitMs,
       guard: this.guard,
       log: runLog,
       echo: this.echoFor(runJob.number),
       onClaimed: (a) => void this.checkControl(a),
+      beforeStart: (a) => this.checkControl(a),
     });
     this.slotRuns[slot] = attempt;
     this.active.add(attempt);
@@ -293,10 +311,16 @@ class Agent {
       return { outcome: result?.outcome ?? 'aborted' };
     } catch (err) {
       if (!(err instanceof ClaimError)) throw err;
-      // Nothing ran and the controller never heard of this attempt: the run goes back to the queue.
+      // Nothing ran: the run goes back to the queue. Should the controller accept the claim
+      // later, the attempt gets no heartbeat from us and is declared crashed (and retried).
       this.started--;
       runLog.error({ err }, 'could not claim the run; returning it to the queue');
-      await job.moveToWait(bullToken);
+      try {
+        await job.moveToWait(bullToken);
+      } catch (moveErr) {
+        // Redis lost the job (a flush): the controller enqueues the run again from Postgres.
+        runLog.warn({ err: moveErr }, 'could not return the job; the controller will enqueue the run again');
+      }
       throw new WaitingError();
     } finally {
       this.slotRuns[slot] = null;
@@ -348,8 +372,18 @@ class Agent {
     }
   }
 
-  /** Control keys of the live runs and the sweep state, in one round trip. */
+  /**
+   * Control keys of the live runs and the sweep state, in one round trip. Each tick is also the
+   * pulse of the orphan guard, which freezes the runs of an agent that stops pulsing. After a gap
+   * (this agent was frozen), the pulse waits until a poll has applied the controls that came
+   * meanwhile, so an attempt declared crashed is aborted before its group runs again.
+   */
   private async poll(): Promise<void> {
+    const tick = Date.now();
+    const limit = FROZEN_AFTER_POLLS * this.o.config.controlPollMs;
+    if (tick - this.lastPollTick > limit) this.pulseAfter = tick;
+    this.lastPollTick = tick;
+    if (this.pulseAfter === null) this.guard.alive(limit);
     if (this.polling || this.shutdownPromise) return;
     this.polling = true;
     try {
@@ -360,6 +394,10 @@ class Agent {
       );
       live.forEach((attempt, i) => this.applyControl(attempt, values[i + 1] ?? null));
       this.onSweepState(values[0] ?? null);
+      if (this.pulseAfter !== null && tick >= this.pulseAfter) {
+        this.pulseAfter = null;
+        this.guard.alive(limit);
+      }
     } catch (err) {
       this.o.redisErrors.report(err);
     } finally {
@@ -437,6 +475,7 @@ class Agent {
         }
         await withTimeout(this.o.redis.hdel(this.o.keys.agents(this.o.sweepId), this.o.agentId), CLOSE_TIMEOUT_MS);
         await this.guard.close();
+        this.answers.close();
         await closeRedis(this.o.redis);
       } catch (err) {
         this.log.error({ err }, 'error while closing the agent');

@@ -17,6 +17,7 @@ import {
   AgentReportSchema,
   REPORT_FIELD,
   type AgentReport,
+  type ClaimAnswer,
   type ClaimReport,
   type EndReport,
   type HeartbeatReport,
@@ -41,7 +42,8 @@ type Entry = { id: string; report: AgentReport | null };
 
 interface BatchEffects {
   changedRuns: RunRow[];
-  refusedClaims: ClaimReport[];
+  /** Claims to answer once the batch is committed (the agent starts nothing before). */
+  claimAnswers: Array<{ claim: ClaimReport; answer: ClaimAnswer }>;
   stops: Array<{ sweepId: string; runId: string; info: Record<string, unknown> & { message: string } }>;
   targetReached: Array<{ sweepId: string; runId: string; value: number }>;
   /** Ended attempts: their retries and pauses are announced after commit. */
@@ -189,6 +191,10 @@ export class Ingestor {
         backoff = Math.min(backoff * 2, 5 * SECOND);
       }
     }
+    // Claims are answered first, right after the commit: agents wait for this to start their runs.
+    // Only now: an answer sent before the commit could be followed by a rollback, and a second
+    // claimant would then be accepted too. An answer lost here is asked for again by the agent.
+    await this.ctx.link.answerClaims(effects.claimAnswers.map(({ claim, answer }) => ({ runId: claim.runId, token: claim.token, answer })));
     const ids = entries.map((e) => e.id);
     await this.redis.xack(this.ctx.keys.reports, this.ctx.keys.reportsGroup, ...ids);
     await this.redis.xdel(this.ctx.keys.reports, ...ids);
@@ -233,20 +239,45 @@ export class Ingestor {
     const heartbeats = reports.filter((r): r is HeartbeatReport => r.type === 'heartbeat');
     const ends = reports.filter((r): r is EndReport => r.type === 'end');
 
+    // One query tells which runs exist: claims and ends for runs that do not (forged, or from
+    // another installation sharing the prefix) are refused without a statement each, so a flood
+    // of them costs the database one lookup per batch.
+    const named = [...new Set([...claims, ...ends].map((r) => r.runId))];
+    const existing = named.length > 0 ? await getRunsForUpdate(tx, named) : new Map<string, RunRow>();
     for (const c of claims) {
+      if (!existing.has(c.runId)) {
+        this.ctx.log.debug({ sweepId: c.sweepId, runId: c.runId, agentId: c.agentId }, 'claim refused: no such run');
+        fx.claimAnswers.push({ claim: c, answer: { verdict: 'refused', reason: 'claim refused: no such run' } });
+        continue;
+      }
       const result = await claimRun(tx, { runId: c.runId, token: c.token, agentId: c.agentId, host: c.host, gpu: c.gpu });
       if (result.status === 'accepted') {
         fx.changedRuns.push(result.run);
         fx.sweepsTouched.add(c.sweepId);
-      } else if (result.status === 'refused') {
+        fx.claimAnswers.push({ claim: c, answer: { verdict: 'accepted', attempt: result.run.attempt } });
+      } else if (result.status === 'duplicate') {
+        // The same claim again: re-delivered after a restart, or re-sent by an agent that missed
+        // the answer. It still owns the run only while the attempt it opened is running.
+        const owns = result.run.state === 'running';
+        fx.claimAnswers.push({
+          claim: c,
+          answer: owns
+            ? { verdict: 'accepted', attempt: result.run.attempt }
+            : { verdict: 'refused', reason: `the attempt of this claim is already ${result.run.state}` },
+        });
+      } else {
         this.ctx.log.warn({ sweepId: c.sweepId, runId: c.runId, agentId: c.agentId, why: result.why }, 'claim refused');
-        fx.refusedClaims.push(c);
+        fx.claimAnswers.push({ claim: c, answer: { verdict: 'refused', reason: `claim refused: ${result.why}` } });
       }
     }
     if (metrics.length > 0) await this.applyMetrics(tx, metrics, fx);
     const pairs = heartbeats.flatMap((h) => h.runs);
     await touchHeartbeats(tx, pairs);
     for (const e of ends) {
+      if (!existing.has(e.runId)) {
+        this.ctx.log.debug({ sweepId: e.sweepId, runId: e.runId, agentId: e.agentId }, 'end report refused: no such run');
+        continue;
+      }
       const result = await endAttempt(this.ctx, tx, e);
       if (result.status === 'refused') {
         this.ctx.log.warn({ sweepId: e.sweepId, runId: e.runId, agentId: e.agentId, why: result.why }, 'end report refused (stale attempt)');
@@ -355,9 +386,6 @@ export class Ingestor {
 
   private async afterCommit(fx: BatchEffects): Promise<void> {
     const { link, log } = this.ctx;
-    for (const c of fx.refusedClaims) {
-      await link.sendControl(c.runId, { action: 'abort', token: c.token, reason: 'claim refused: another attempt owns this run', at: Date.now() });
-    }
     for (const run of fx.changedRuns) {
       log.info({ sweepId: run.sweep_id, runId: run.id, attempt: run.attempt, agentId: run.agent_id, state: run.state, reason: run.reason }, `run ${run.state}`);
       await link.publish(run.sweep_id, 'run', runSummary(run));
@@ -395,7 +423,7 @@ export class Ingestor {
 function emptyEffects(): BatchEffects {
   return {
     changedRuns: [],
-    refusedClaims: [],
+    claimAnswers: [],
     stops: [],
     targetReached: [],
     ends: [],
@@ -406,7 +434,7 @@ function emptyEffects(): BatchEffects {
 
 function mergeEffects(into: BatchEffects, from: BatchEffects): void {
   into.changedRuns.push(...from.changedRuns);
-  into.refusedClaims.push(...from.refusedClaims);
+  into.claimAnswers.push(...from.claimAnswers);
   into.stops.push(...from.stops);
   into.targetReached.push(...from.targetReached);
   into.ends.push(...from.ends);

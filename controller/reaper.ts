@@ -78,6 +78,9 @@ export class Reaper {
       }
       if (s.state === 'running') this.ctx.poke(s.id);
     }
+    // Enqueuing again a run whose claim still sits unread in the reports stream (a controller
+    // restart, a database outage) is safe: its agent starts nothing before the claim is accepted,
+    // and Postgres accepts only the first claim of a queued run, so a second claimant is refused.
     for (const run of await queuedRunsOfRunningSweeps(db)) {
       if (await queue.holds(run.sweep_id, run)) continue;
       const spec = await this.ctx.specs.get(db, run.sweep_id);

@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import {
   AgentPresenceSchema,
   type AgentPresence,
+  type ClaimAnswer,
   type ControlMessage,
   type RedisKeys,
   type SweepState,
@@ -38,6 +39,20 @@ export class RedisLink {
 
   async sendControl(runId: string, msg: ControlMessage): Promise<void> {
     await this.redis.set(this.keys.control(runId), JSON.stringify(msg), 'PX', CONTROL_TTL_MS);
+  }
+
+  /**
+   * Answers claims, each on its own channel, in one round trip. Published, never stored: nothing
+   * outlives the call, so a flood of forged claims costs Redis nothing, and an agent that missed
+   * its answer re-sends its claim to get it again.
+   */
+  async answerClaims(answers: ReadonlyArray<{ runId: string; token: string; answer: ClaimAnswer }>): Promise<void> {
+    if (answers.length === 0) return;
+    const pipe = this.redis.pipeline();
+    for (const a of answers) pipe.publish(this.keys.claimAnswer(a.runId, a.token), JSON.stringify(a.answer));
+    const results = await pipe.exec();
+    const failed = results?.find(([err]) => err !== null)?.[0];
+    if (failed) throw failed;
   }
 
   /** Live agents of a sweep; entries older than `staleMs` are dropped (and deleted). */

@@ -6,11 +6,18 @@
  *   controller ──(control key per run, sweep state key)─────────────▶ agent   (agent polls ≤ 1 s)
  *   agent ──(presence hash: slots, busy)─────────────────────────────▶ controller (scheduler demand)
  *   agent ──(reports stream: claim, metrics, heartbeat, end)─────────▶ controller (consumer group)
+ *   controller ──(claim answer, pub/sub on the claim's own channel)──▶ agent   (after the commit)
  *
  * Fencing: every claim of a run carries a fresh `token` made by the agent. The controller accepts
- * the first claim of a queued run; reports whose token is not the run's current token are refused
- * (and the controller answers a refused claim with an `abort` control), so a late report from an
- * agent presumed dead can never overwrite a retry.
+ * the first claim of a queued run; reports whose token is not the run's current token are refused,
+ * so a late report from an agent presumed dead can never overwrite a retry.
+ *
+ * The claim is the fence of the execution too: the agent starts the training command only once
+ * the controller has committed its claim in Postgres and answered `accepted` on the claim's
+ * channel. A second claimant of the same run (a job enqueued again after a controller restart or a
+ * Redis flush) is answered `refused` and starts nothing. The answer is published, never stored:
+ * a claim nobody waits for (forged, or from an agent that gave up) leaves nothing in Redis. A lost
+ * answer is recovered by the agent re-sending the same claim, which the controller answers again.
  *
  * Exactly-once metrics: each point carries `seq`, increasing per attempt. The controller stores
  * points under (run, attempt, seq) and ignores repeats, so re-delivered reports are harmless.
@@ -35,6 +42,8 @@ export function redisKeys(prefix: string) {
     agents: (sweepId: string) => `${prefix}:sweep:${sweepId}:agents`,
     /** String JSON `ControlMessage` for one run, written by the controller, polled by agents. */
     control: (runId: string) => `${prefix}:run:${runId}:control`,
+    /** Pub/sub channel of the controller's `ClaimAnswer` to the claim with `token`. */
+    claimAnswer: (runId: string, token: string) => `${prefix}:run:${runId}:claim:${token}`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;
@@ -161,6 +170,16 @@ export type MetricsReport = z.output<typeof MetricsReportSchema>;
 export type HeartbeatReport = z.output<typeof HeartbeatReportSchema>;
 export type EndReport = z.output<typeof EndReportSchema>;
 
+/**
+ * The controller's answer to a claim, published on `claimAnswer(runId, token)` after the claim's
+ * batch committed. `accepted` carries the attempt number Postgres gave it (HARROW_ATTEMPT).
+ */
+export const ClaimAnswerSchema = z.discriminatedUnion('verdict', [
+  z.object({ verdict: z.literal('accepted'), attempt: z.number().int().positive() }),
+  z.object({ verdict: z.literal('refused'), reason: z.string() }),
+]);
+export type ClaimAnswer = z.output<typeof ClaimAnswerSchema>;
+
 /** The stream entry field holding a JSON report. */
 export const REPORT_FIELD = 'r';
 
@@ -168,7 +187,7 @@ export const REPORT_FIELD = 'r';
  * Control of one run, written by the controller at `control(runId)`:
  * - `stop`: early-terminated or stopped by a user → SIGTERM the group, SIGKILL after the grace; ends `stopped`.
  * - `cancel`: the sweep was canceled → same signals; ends `canceled`.
- * - `abort`: the claim with `token` was refused (another attempt owns the run) → kill, send nothing more.
+ * - `abort`: the attempt with `token` no longer owns the run (declared crashed) → kill, send nothing more.
  */
 export const ControlMessageSchema = z.object({
   action: z.enum(['stop', 'cancel', 'abort']),

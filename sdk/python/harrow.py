@@ -86,6 +86,18 @@ def run_id():
     return os.environ.get("HARROW_RUN_ID")
 
 
+def attempt():
+    """This run's attempt: 1 the first time, 2 for the first retry (after a crash), ...
+
+    1 outside a sweep. A program that writes checkpoints by run id resumes when it is above 1.
+    """
+    value = os.environ.get("HARROW_ATTEMPT")
+    try:
+        return max(1, int(value)) if value else 1
+    except ValueError:
+        return 1
+
+
 def _number(name, value):
     if isinstance(value, bool):
         raise TypeError("harrow.log: metric %r is a bool; log 1 or 0 instead" % name)

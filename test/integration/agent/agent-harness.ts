@@ -18,6 +18,8 @@ import {
   redisKeys,
   type AgentPresence,
   type AgentReport,
+  type ClaimAnswer,
+  type ClaimReport,
   type ControlMessage,
   type EndReport,
   type RedisKeys,
@@ -72,6 +74,15 @@ export class AgentHarness {
   readonly queue: Queue;
   private readonly agents: AgentHandle[] = [];
   private runs = 0;
+  /**
+   * How the playing controller answers each claim (once per claim entry, as the controller does
+   * after its commit); null leaves it unanswered. Default: accepted as attempt 1.
+   */
+  /** As the controller: accept, with the attempt number Postgres would give (claims so far + 1). */
+  answerClaim: (claim: ClaimReport) => ClaimAnswer | null = (claim) => ({ verdict: 'accepted', attempt: (this.claimsSoFar.get(claim.runId) ?? 0) + 1 });
+  private readonly claimsSoFar = new Map<string, number>();
+  private readonly answered = new Set<string>();
+  private answering: NodeJS.Timeout | null = null;
 
   constructor() {
     this.queue = new Queue(this.keys.queueName(this.sweepId), {
@@ -83,7 +94,20 @@ export class AgentHarness {
   static async create(state: SweepState = 'running'): Promise<AgentHarness> {
     const h = new AgentHarness();
     await h.setState(state);
+    h.answering = setInterval(() => void h.answerClaims().catch(() => undefined), 20);
     return h;
+  }
+
+  private async answerClaims(): Promise<void> {
+    const entries = await this.redis.xrange(this.keys.reports, '-', '+');
+    for (const [id, fields] of entries) {
+      if (this.answered.has(id)) continue;
+      this.answered.add(id);
+      const report = AgentReportSchema.parse(JSON.parse(fields[fields.indexOf(REPORT_FIELD) + 1]!));
+      if (report.type !== 'claim') continue;
+      const answer = this.answerClaim(report);
+      if (answer) await this.redis.publish(this.keys.claimAnswer(report.runId, report.token), JSON.stringify(answer));
+    }
   }
 
   async setState(state: SweepState): Promise<void> {
@@ -103,6 +127,7 @@ export class AgentHarness {
       killGraceMs: 1000,
       ...over,
     };
+    this.claimsSoFar.set(job.runId, claimsSoFar);
     await this.queue.add('run', job, { jobId: jobIdOf({ id: job.runId, attempt: claimsSoFar }) });
     return job;
   }
@@ -147,7 +172,7 @@ export class AgentHarness {
   async startAgent(options: Partial<AgentOptions> = {}): Promise<AgentHandle> {
     const agent = await startAgent({
       sweepId: this.sweepId,
-      config: { redisUrl: REDIS_URL, prefix: this.prefix, heartbeatMs: 200, controlPollMs: 100, logLevel: 'silent', logFormat: 'json' },
+      config: { redisUrl: REDIS_URL, prefix: this.prefix, heartbeatMs: 200, controlPollMs: 100, claimWaitMs: 60_000, logLevel: 'silent', logFormat: 'json' },
       logger: pino({ level: process.env.HARROW_TEST_AGENT_LOG ?? 'silent' }),
       quiet: true,
       ...options,
@@ -159,6 +184,7 @@ export class AgentHarness {
   /** Terminates any agent still running, then removes every key of this test. */
   async close(): Promise<void> {
     await Promise.all(this.agents.map((a) => a.terminate()));
+    if (this.answering) clearInterval(this.answering);
     await this.queue.close();
     let cursor = '0';
     do {

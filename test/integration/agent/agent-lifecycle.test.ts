@@ -6,7 +6,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -180,8 +181,9 @@ void describe('agent lifecycle', await needRedis(), () => {
     });
   });
 
-  void test('an agent process killed with SIGKILL leaves no orphan: its run\'s group is terminated', async () => {
+  void test('an agent process killed with SIGKILL leaves no orphan: its run\'s group is terminated and its run directory removed', async () => {
     const h = await AgentHarness.create();
+    const tmpRoot = await mkdtemp(join(tmpdir(), 'harrow-orphan-'));
     try {
       const job = await h.enqueue(
         nodeCommand(`console.log('leader=' + process.pid); setInterval(() => {}, 1000);`),
@@ -192,7 +194,7 @@ void describe('agent lifecycle', await needRedis(), () => {
         process.execPath,
         ['--input-type=module', '-e', AGENT_VERB, '--', h.sweepId, '--quiet'],
         {
-          env: { ...process.env, REDIS_URL, HARROW_PREFIX: h.prefix, HARROW_LOG_LEVEL: 'warn' },
+          env: { ...process.env, REDIS_URL, HARROW_PREFIX: h.prefix, HARROW_LOG_LEVEL: 'warn', TMPDIR: tmpRoot },
           stdio: ['ignore', 'ignore', 'inherit'],
         },
       );
@@ -204,9 +206,49 @@ void describe('agent lifecycle', await needRedis(), () => {
         return typeof value === 'number' ? value : undefined;
       });
       assert.ok(alive(leader));
+      const runDirs = await readdir(tmpRoot);
+      assert.equal(runDirs.length, 1, `the run's directory is in TMPDIR (${runDirs.join(', ')})`);
       agentProcess.kill('SIGKILL');
       await exited;
       await eventually('the orphaned run to be terminated', () => (alive(leader) ? undefined : true));
+      await eventually('the run directory to be removed', async () => ((await readdir(tmpRoot)).length === 0 ? true : undefined));
+    } finally {
+      await h.close();
+      await rm(tmpRoot, { recursive: true, force: true });
+    }
+  });
+
+  void test('an agent frozen with SIGSTOP freezes its runs; thawed, it aborts an attempt declared crashed before that run goes on', async () => {
+    const h = await AgentHarness.create();
+    try {
+      const job = await h.enqueue(nodeCommand(`console.log('leader=' + process.pid); setInterval(() => {}, 50);`), { killGraceMs: 300 });
+      const agentProcess = spawn(process.execPath, ['--input-type=module', '-e', AGENT_VERB, '--', h.sweepId, '--quiet'], {
+        env: { ...process.env, REDIS_URL, HARROW_PREFIX: h.prefix, HARROW_LOG_LEVEL: 'warn', HARROW_CONTROL_POLL_MS: '100' },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      const exited = new Promise((resolve) => agentProcess.once('exit', resolve));
+      try {
+        const leader = await h.metric(job.runId, 'leader');
+        const claim = (await h.reportsOf(job.runId)).find((r): r is ClaimReport => r.type === 'claim')!;
+        // A short freeze: the run is frozen with its agent, and goes on when the agent does.
+        agentProcess.kill('SIGSTOP');
+        await eventually('the run to be frozen with its agent', () => (processState(leader) === 'T' ? true : undefined));
+        agentProcess.kill('SIGCONT');
+        await eventually('the run to go on', () => (processState(leader) !== 'T' ? true : undefined));
+        assert.ok(alive(leader));
+        // A long one: meanwhile the controller declared the attempt crashed and told it to abort.
+        agentProcess.kill('SIGSTOP');
+        await eventually('the run to be frozen again', () => (processState(leader) === 'T' ? true : undefined));
+        await h.control(job.runId, { action: 'abort', token: claim.token, reason: 'attempt declared crashed (no heartbeat)' });
+        agentProcess.kill('SIGCONT');
+        await eventually('the aborted run to be gone', () => (alive(leader) ? undefined : true));
+        await sleep(300);
+        assert.ok(!(await h.reportsOf(job.runId)).some((r) => r.type === 'end'), 'nothing reported for an aborted attempt');
+      } finally {
+        agentProcess.kill('SIGCONT');
+        agentProcess.kill('SIGKILL');
+        await exited;
+      }
     } finally {
       await h.close();
     }
@@ -234,3 +276,13 @@ void describe('agent lifecycle', await needRedis(), () => {
     assert.match(conflict.stderr, /leave out --concurrency/);
   });
 });
+
+/** The state letter of /proc/<pid>/stat (R, S, T for stopped, Z...), or null when it is gone. */
+function processState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] ?? null;
+  } catch {
+    return null;
+  }
+}

@@ -41,6 +41,12 @@ void describe('python sdk', { skip: hasPython ? false : 'python3 is not on PATH'
     }
   });
 
+  void test('attempt(): HARROW_ATTEMPT as a number; 1 outside a sweep', () => {
+    const code = 'import harrow; print(harrow.attempt())';
+    assert.equal(python(code, { HARROW_ATTEMPT: '3' }).stdout.trim(), '3');
+    assert.equal(python(code).stdout.trim(), '1');
+  });
+
   void test('log(): one JSON line per call in HARROW_METRICS_FILE, read back by the agent\'s parser', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'harrow-sdk-'));
     try {

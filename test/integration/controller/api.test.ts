@@ -721,22 +721,21 @@ describe('controller HTTP API (Postgres)', { ...opts, timeout: 90_000 }, () => {
     assert.equal(best.best?.value, 0.8, 'best-so-far must not report a value the finished attempt never logged');
   });
 
-  test('a stale token: a second claim is refused with an abort control; its metrics and end are ignored', async () => {
+  test('a stale token: a second claim is answered refused (nothing stored in Redis); its metrics and end are ignored', async () => {
     const s = await createSweep(url, randomSweep({ name: 'fencing' }));
     const agentA = new FakeAgent(c.redis, c.keys, s.id, 'agent-a');
     const agentB = new FakeAgent(c.redis, c.keys, s.id, 'agent-b');
     const [run] = await queueRuns(agentA, 1, 2);
     const id = run!.id;
-    const tokenA = await claim(agentA, id);
+    const tokenA = newToken();
+    assert.deepEqual(await agentA.claimAndAwait(id, tokenA), { verdict: 'accepted', attempt: 1 }, 'the first claim is accepted as attempt 1');
+    assert.deepEqual(await agentA.claimAndAwait(id, tokenA), { verdict: 'accepted', attempt: 1 }, 'the same claim again (a lost answer) is answered again');
     assert.equal(await agentA.control(id), null, 'an accepted claim gets no control');
 
     const tokenB = newToken();
-    await agentB.claim(id, tokenB);
-    const abort = await waitFor('abort control for token B', async () => {
-      const msg = await agentB.control(id);
-      return msg?.token === tokenB ? msg : undefined;
-    });
-    assert.equal(abort.action, 'abort');
+    const refused = await agentB.claimAndAwait(id, tokenB);
+    assert.equal(refused.verdict, 'refused');
+    assert.equal(await agentB.control(id), null, 'a refused claim leaves no control key behind');
 
     await agentB.metrics(id, tokenB, [
       [0, 'loss', 0.123],

@@ -14,12 +14,14 @@ import { loadControllerConfig } from '../../../controller/config.js';
 import { startController, type ControllerHandle, type StartOptions } from '../../../controller/controller.js';
 import { createLogger } from '../../../controller/logger.js';
 import {
+  ClaimAnswerSchema,
   ControlMessageSchema,
   REPORT_FIELD,
   WIRE_VERSION,
   redisKeys,
   type AgentPresence,
   type AgentReport,
+  type ClaimAnswer,
   type ControlMessage,
   type EndReport,
   type RedisKeys,
@@ -239,6 +241,30 @@ export class FakeAgent {
       pid: null,
       at: Date.now(),
     });
+  }
+
+  /**
+   * Claims and waits for the controller's answer on the claim's channel, as `harrow agent` does:
+   * subscribed before the claim is sent, so the answer cannot be missed.
+   */
+  async claimAndAwait(runId: string, token: string, timeoutMs = 10_000): Promise<ClaimAnswer> {
+    const sub = this.redis.duplicate();
+    try {
+      const channel = this.keys.claimAnswer(runId, token);
+      const answer = new Promise<ClaimAnswer>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no answer to the claim of ${runId} within ${timeoutMs} ms`)), timeoutMs);
+        sub.on('message', (ch: string, message: string) => {
+          if (ch !== channel) return;
+          clearTimeout(timer);
+          resolve(ClaimAnswerSchema.parse(JSON.parse(message)));
+        });
+      });
+      await sub.subscribe(channel);
+      await this.claim(runId, token);
+      return await answer;
+    } finally {
+      sub.disconnect();
+    }
   }
 
   /** Points as [step, name, value]; returns the highest seq sent for this attempt. */

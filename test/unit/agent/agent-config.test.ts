@@ -10,6 +10,7 @@ void test('defaults: local Redis, prefix harrow, 5 s heartbeats, 1 s control pol
     prefix: 'harrow',
     heartbeatMs: 5000,
     controlPollMs: 1000,
+    claimWaitMs: 300_000,
     logLevel: 'info',
     logFormat: 'auto',
   });
@@ -21,6 +22,7 @@ void test('values from the environment; empty strings mean unset', () => {
     HARROW_PREFIX: 'team-a',
     HARROW_HEARTBEAT_MS: ' 2000 ',
     HARROW_CONTROL_POLL_MS: '',
+    HARROW_CLAIM_WAIT_MS: '60000',
     HARROW_LOG_LEVEL: 'debug',
     UNRELATED: 'x',
   });
@@ -28,6 +30,7 @@ void test('values from the environment; empty strings mean unset', () => {
   assert.equal(config.prefix, 'team-a');
   assert.equal(config.heartbeatMs, 2000);
   assert.equal(config.controlPollMs, 1000);
+  assert.equal(config.claimWaitMs, 60_000);
   assert.equal(config.logLevel, 'debug');
 });
 
