@@ -10,7 +10,6 @@
  */
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { decideStops, type RunCurve } from '../strategies/early-terminate/index.js';
 import type { SweepSpec } from '../strategies/types.js';
 import {
   AgentReportSchema,
@@ -22,8 +21,9 @@ import {
   type MetricsReport,
 } from '../protocol/wire.js';
 import { SECOND } from '../protocol/time.js';
-import { claimRun, endRun, getRunsForUpdate, recordFinishedValue, requeueRun, touchHeartbeats, type MetricSummary, type RunRow } from '../db/runs.js';
-import { attemptPoints, insertPoints, metricCurves, updateSummaries, type PointRow, type SummaryUpdate } from '../db/metrics.js';
+import { claimRun, endRun, getRunsForUpdate, recordFinishedValue, requeueRun, setStopInfo, touchHeartbeats, type MetricSummary, type RunRow } from '../db/runs.js';
+import { attemptPoints, insertPoints, lockCurveVersions, updateSummaries, type PointRow, type SummaryUpdate } from '../db/metrics.js';
+import { EarlyStopper } from './early-stopper.js';
 import { getSweep } from '../db/sweeps.js';
 import type { Queryable } from '../db/database.js';
 import type { ControllerContext } from './context.js';
@@ -41,7 +41,8 @@ type Entry = { id: string; report: AgentReport | null };
 interface BatchEffects {
   changedRuns: RunRow[];
   refusedClaims: ClaimReport[];
-  stops: Array<{ sweepId: string; runId: string; info: Record<string, unknown> & { message: string } }>;
+  /** `recorded`: the stop info was written by the batch's transaction (first reason for this run). */
+  stops: Array<{ sweepId: string; runId: string; info: Record<string, unknown> & { message: string }; recorded: boolean }>;
   targetReached: Array<{ sweepId: string; runId: string; value: number }>;
   retries: RunRow[];
   sweepsTouched: Set<string>;
@@ -53,8 +54,8 @@ export class Ingestor {
   private readonly consumer: string;
   private stopped = false;
   private loop: Promise<void> | undefined;
-  /** Early termination needs each run's curve of the sweep metric; kept per sweep, loaded once. */
-  private readonly curves = new Map<string, Map<string, { attempt: number; values: number[] }>>();
+  /** Early termination, with its per-sweep cache kept equal to storage. */
+  readonly stopper = new EarlyStopper();
   private lastOrphanCheck = 0;
   private readonly lastBest = new Map<string, string>();
   /**
@@ -170,10 +171,11 @@ export class Ingestor {
     for (;;) {
       try {
         effects = await this.ctx.db.transaction((tx) => this.apply(tx, reports));
+        this.stopper.committed();
         break;
       } catch (err) {
-        // Curves were extended inside the rolled-back transaction: reload them from Postgres.
-        this.curves.clear();
+        // The stopper absorbed points inside the rolled-back transaction: drop what it touched.
+        this.stopper.rolledBack();
         if (this.stopped) throw err;
         // A bad report must not wedge the stream: if the database answers, apply one at a time.
         if (await this.databaseAnswers()) {
@@ -216,8 +218,10 @@ export class Ingestor {
     for (const r of reports) {
       try {
         const e = await this.ctx.db.transaction((tx) => this.apply(tx, [r]));
+        this.stopper.committed();
         mergeEffects(all, e);
       } catch (err) {
+        this.stopper.rolledBack();
         this.ctx.log.error({ err: (err as Error).message, report: { type: r.type, sweepId: r.sweepId } }, 'report dropped: it cannot be applied');
       }
     }
@@ -298,9 +302,17 @@ export class Ingestor {
         points.push({ runId: r.runId, attempt: run.attempt, seq: p.seq, step: p.step, name: p.name, value: decodeValue(p.value), time: new Date(p.t) });
       }
     }
+    // Early termination judges on the stored curves: lock them (the sweeps' rows) before inserting,
+    // so the version read here is the one this batch's points are added to.
+    const stopping = new Set<string>();
+    for (const p of points) {
+      const sweepId = runs.get(p.runId)!.sweep_id;
+      if (!stopping.has(sweepId) && (await this.ctx.specs.get(sweepId)).earlyTerminate) stopping.add(sweepId);
+    }
+    const versions = await lockCurveVersions(tx, [...stopping]);
     const stored = await insertPoints(tx, points);
     this.points += stored;
-    // The common case: every point is new, and summaries and curves extend what they had. After a
+    // The common case: every point is new, and summaries extend what they had. After a
     // re-delivery, the touched runs are rebuilt from what is stored instead (rare and exact).
     const redelivered = stored < points.length;
     const source = redelivered
@@ -313,68 +325,41 @@ export class Ingestor {
       list.push(p);
     }
     const updates: SummaryUpdate[] = [];
-    const candidatesBySweep = new Map<string, string[]>();
     for (const [id, pts] of byRun) {
       const run = runs.get(id)!;
       const spec = await this.ctx.specs.get(run.sweep_id);
       const base = redelivered ? { ...run, summary: {}, objective: null, objective_step: null, latest_value: null, metric_count: 0 } : run;
       updates.push(summarize(base, pts, spec));
-      if (redelivered) this.curves.delete(run.sweep_id);
       const metric = spec.metric;
-      if (!metric) continue;
-      const values = pts.filter((p) => p.name === metric.name).map((p) => p.value);
-      if (values.length === 0) continue;
-      if (metric.target !== undefined) {
-        const hit = values.find((v) => Number.isFinite(v) && (metric.goal === 'minimize' ? v <= metric.target! : v >= metric.target!));
-        if (hit !== undefined) fx.targetReached.push({ sweepId: run.sweep_id, runId: id, value: hit });
-      }
-      if (spec.earlyTerminate) {
-        const curve = await this.curveOf(tx, run);
-        curve.values.push(...values);
-        let list = candidatesBySweep.get(run.sweep_id);
-        if (!list) candidatesBySweep.set(run.sweep_id, (list = []));
-        list.push(id);
-      }
+      if (!metric || metric.target === undefined) continue;
+      const hit = pts.find((p) => p.name === metric.name && Number.isFinite(p.value) && (metric.goal === 'minimize' ? p.value <= metric.target! : p.value >= metric.target!));
+      if (hit !== undefined) fx.targetReached.push({ sweepId: run.sweep_id, runId: id, value: hit.value });
     }
     await updateSummaries(tx, updates);
-    for (const [sweepId, candidates] of candidatesBySweep) {
-      const spec = await this.ctx.specs.get(sweepId);
-      const decisions = decideStops(spec.earlyTerminate!, spec.metric!.goal, await this.sweepCurves(tx, sweepId), candidates);
-      for (const d of decisions) {
-        fx.stops.push({ sweepId, runId: d.runId, info: { ...d } });
-      }
-    }
+    for (const sweepId of stopping) await this.decideStops(tx, sweepId, versions.get(sweepId)!, points, runs, fx);
   }
 
-  private async sweepCurveMap(tx: Queryable, sweepId: string): Promise<Map<string, { attempt: number; values: number[] }>> {
-    let map = this.curves.get(sweepId);
-    if (!map) {
-      const spec = await this.ctx.specs.get(sweepId);
-      const loaded = await metricCurves(tx, sweepId, spec.metric!.name);
-      const { rows } = await tx.query<{ id: string; attempt: number }>(`SELECT id, attempt FROM runs WHERE sweep_id = $1`, [sweepId]);
-      map = new Map(rows.map((r) => [r.id, { attempt: r.attempt, values: loaded.get(r.id) ?? [] }]));
-      this.curves.set(sweepId, map);
+  /**
+   * Early termination of one sweep after its points of this batch were stored: judges the runs
+   * that reported its metric, and records each stop in this transaction (so a decision is never
+   * lost to a crash between commit and telling the agent; the first recorded reason wins).
+   */
+  private async decideStops(tx: Queryable, sweepId: string, versionBefore: string, points: readonly PointRow[], runs: Map<string, RunRow>, fx: BatchEffects): Promise<void> {
+    const spec = await this.ctx.specs.get(sweepId);
+    const metric = spec.metric!;
+    const given = points.filter((p) => runs.get(p.runId)!.sweep_id === sweepId);
+    const reported = new Set(given.filter((p) => p.name === metric.name).map((p) => p.runId));
+    const candidates = [...reported].map((id) => {
+      const run = runs.get(id)!;
+      return { id, attempt: run.attempt, state: run.state };
+    });
+    const decisions = await this.stopper.decide(tx, { sweepId, spec: spec.earlyTerminate!, metric, versionBefore, given, candidates });
+    for (const d of decisions) {
+      // decidedAt lets users (and tests) see how long the stop took to take effect.
+      const info = { ...d, decidedAt: new Date().toISOString() };
+      const recorded = await setStopInfo(tx, d.runId, info);
+      fx.stops.push({ sweepId, runId: d.runId, info, recorded });
     }
-    return map;
-  }
-
-  private async curveOf(tx: Queryable, run: RunRow): Promise<{ attempt: number; values: number[] }> {
-    const map = await this.sweepCurveMap(tx, run.sweep_id);
-    let curve = map.get(run.id);
-    if (!curve || curve.attempt !== run.attempt) {
-      // A new attempt starts a new curve (a retry does not inherit the crashed attempt's values).
-      map.set(run.id, (curve = { attempt: run.attempt, values: [] }));
-    }
-    return curve;
-  }
-
-  private async sweepCurves(tx: Queryable, sweepId: string): Promise<RunCurve[]> {
-    const map = await this.sweepCurveMap(tx, sweepId);
-    const { rows } = await tx.query<{ id: string; state: RunCurve['state'] }>(
-      `SELECT id, state FROM runs WHERE sweep_id = $1 AND metric_count > 0 OR (sweep_id = $1 AND state = 'running')`,
-      [sweepId],
-    );
-    return rows.map((r) => ({ runId: r.id, state: r.state, values: map.get(r.id)?.values ?? [] }));
   }
 
   private async afterCommit(fx: BatchEffects): Promise<void> {
@@ -392,7 +377,7 @@ export class Ingestor {
       await this.ctx.queue.enqueue(runJobOf(this.ctx, spec, run), run.attempt).catch(() => undefined);
       await link.publish(run.sweep_id, 'run', runSummary(run));
     }
-    for (const s of fx.stops) await requestStop(this.ctx, s.sweepId, s.runId, s.info);
+    for (const s of fx.stops) await requestStop(this.ctx, s.sweepId, s.runId, s.info, { recorded: s.recorded });
     for (const t of fx.targetReached) {
       const sweep = await getSweep(this.ctx.db, t.sweepId);
       if (sweep && (sweep.state === 'running' || sweep.state === 'paused')) {
@@ -416,7 +401,7 @@ export class Ingestor {
 
   /** Forget a sweep's cached curves (it ended). */
   forget(sweepId: string): void {
-    this.curves.delete(sweepId);
+    this.stopper.forget(sweepId);
     this.lastBest.delete(sweepId);
   }
 }
