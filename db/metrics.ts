@@ -169,9 +169,11 @@ export interface StoredCurve {
 /** Every claimed run of a sweep with its current attempt's curve of `name`, in run-number order. */
 export async function storedCurves(q: Queryable, sweepId: string, name: string): Promise<StoredCurve[]> {
   const { rows: runs } = await q.query<{ id: string; attempt: number; state: string; last_seq: number }>(
-    `SELECT r.id, r.attempt, r.state,
-       coalesce((SELECT max(m.seq) FROM metrics m WHERE m.run_id = r.id AND m.attempt = r.attempt), 0)::int AS last_seq
-     FROM runs r WHERE r.sweep_id = $1 AND r.attempt > 0 ORDER BY r.number`,
+    `SELECT r.id, r.attempt, r.state, coalesce(l.last_seq, 0)::int AS last_seq
+     FROM runs r
+     LEFT JOIN (SELECT m.run_id, max(m.seq) AS last_seq FROM metrics m JOIN runs x ON x.id = m.run_id AND m.attempt = x.attempt
+                WHERE x.sweep_id = $1 GROUP BY m.run_id) l ON l.run_id = r.id
+     WHERE r.sweep_id = $1 AND r.attempt > 0 ORDER BY r.number`,
     [sweepId],
   );
   const values = await metricCurves(q, sweepId, name);
