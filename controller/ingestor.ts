@@ -13,6 +13,7 @@ import type { Redis } from 'ioredis';
 import type { SweepSpec } from '../strategies/types.js';
 import {
   AgentReportSchema,
+  parseMetricPoint,
   REPORT_FIELD,
   type AgentReport,
   type ClaimReport,
@@ -21,9 +22,10 @@ import {
   type MetricsReport,
 } from '../protocol/wire.js';
 import { SECOND } from '../protocol/time.js';
-import { claimRun, endRun, getRunsForUpdate, recordFinishedValue, requeueRun, setStopInfo, touchHeartbeats, type MetricSummary, type RunRow } from '../db/runs.js';
+import { claimRun, endRun, getRun, getRunsForUpdate, recordFinishedValue, requeueRun, setStopInfo, touchHeartbeats, type MetricSummary, type RunRow } from '../db/runs.js';
 import { attemptPoints, insertPoints, lockCurveVersions, updateSummaries, type PointRow, type SummaryUpdate } from '../db/metrics.js';
 import { EarlyStopper } from './early-stopper.js';
+import { checkPointsComplete, recordRefusedPoints, type RefusedPointRow } from '../db/run-warnings.js';
 import { getSweep } from '../db/sweeps.js';
 import type { Queryable } from '../db/database.js';
 import type { ControllerContext } from './context.js';
@@ -264,6 +266,14 @@ export class Ingestor {
         continue;
       }
       if (result.status === 'duplicate') continue;
+      // Every point up to the last the agent sent must be here (stored or refused); what is not was
+      // lost on the way, and the run says so.
+      const missing = await checkPointsComplete(tx, result.run.id, result.run.attempt, e.lastSeq);
+      if (missing > 0) {
+        this.ctx.log.warn({ sweepId: e.sweepId, runId: e.runId, attempt: result.run.attempt, missing, lastSeq: e.lastSeq }, 'metric points lost before they reached the controller');
+        const updated = await getRun(tx, result.run.id);
+        if (updated) result.run.warnings = updated.warnings;
+      }
       fx.changedRuns.push(result.run);
       fx.sweepsTouched.add(e.sweepId);
       // Only a finished run with a value can be a new best.
@@ -292,14 +302,32 @@ export class Ingestor {
   private async applyMetrics(tx: Queryable, reports: MetricsReport[], fx: BatchEffects): Promise<void> {
     const runs = await getRunsForUpdate(tx, [...new Set(reports.map((r) => r.runId))]);
     const points: PointRow[] = [];
+    const refused: RefusedPointRow[] = [];
     for (const r of reports) {
       const run = runs.get(r.runId);
       if (!run || run.token !== r.token || run.state !== 'running') {
         this.ctx.log.debug({ runId: r.runId, agentId: r.agentId }, 'metrics from a stale attempt refused');
         continue;
       }
-      for (const p of r.points) {
+      for (const raw of r.points) {
+        // Each point alone: one that cannot be stored must not cost the good ones of its batch.
+        const checked = parseMetricPoint(raw);
+        if (!checked.ok) {
+          refused.push({ runId: r.runId, attempt: run.attempt, ...checked.refused });
+          continue;
+        }
+        const p = checked.point;
         points.push({ runId: r.runId, attempt: run.attempt, seq: p.seq, step: p.step, name: p.name, value: decodeValue(p.value), time: new Date(p.t) });
+      }
+    }
+    if (refused.length > 0) {
+      await recordRefusedPoints(tx, refused);
+      for (const [runId, n] of countBy(refused.map((x) => x.runId))) {
+        const run = runs.get(runId)!;
+        this.ctx.log.warn(
+          { sweepId: run.sweep_id, runId, attempt: run.attempt, refused: n, first: refused.find((x) => x.runId === runId)!.reason },
+          'metric points refused (the others of the report were kept)',
+        );
       }
     }
     // Early termination judges on the stored curves: lock them (the sweeps' rows) before inserting,
@@ -474,6 +502,12 @@ export function summarize(run: RunRow, points: readonly PointRow[], spec: SweepS
     }
   }
   return { runId: run.id, summary, objective, objectiveStep, latestValue: latest, metricCount: count };
+}
+
+function countBy(keys: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const k of keys) out.set(k, (out.get(k) ?? 0) + 1);
+  return out;
 }
 
 function sleep(ms: number): Promise<void> {
