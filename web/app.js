@@ -117,11 +117,24 @@ function stopText(info) {
 }
 
 function runNote(run) {
+  return [stateNote(run), warningNote(run)].filter(Boolean).join('; ');
+}
+
+function stateNote(run) {
   if (run.stopInfo) return run.state === 'running' ? `stopping: ${stopText(run.stopInfo)}` : stopText(run.stopInfo);
   if (run.state === 'failed' && run.exitCode !== null && !/exit|signal/i.test(run.reason ?? '')) return `exit ${run.exitCode}${run.reason ? `: ${run.reason}` : ''}`;
   if (run.state === 'running') return [run.host, run.gpu !== null ? `gpu ${run.gpu}` : null].filter(Boolean).join(' ');
   if (run.state === 'finished') return '';
   return run.reason ?? '';
+}
+
+/** Refused metric points and data loss in a few words (the run view shows the full messages). */
+function warningNote(run) {
+  const plural = (n) => (n === 1 ? '' : 's');
+  const parts = (run.warnings ?? []).map((w) =>
+    w.kind === 'data_loss' ? `data loss: ${w.count} point${plural(w.count)} missing` : `${w.count} point${plural(w.count)} refused`,
+  );
+  return parts.length ? `⚠ ${parts.join(', ')}` : '';
 }
 
 function setLive(state, text) {
@@ -435,6 +448,9 @@ async function showRun(el, state, runId, redraw) {
         run.exitCode !== null ? kv('exit code', run.exitCode) : null,
         run.host ? kv('host', `${run.host}${run.gpu !== null ? ` · gpu ${run.gpu}` : ''}`) : null,
       ),
+      run.warnings?.length
+        ? [h('h2', {}, 'Warnings'), h('ul', { class: 'warnings' }, run.warnings.map((w) => h('li', {}, `attempt ${w.attempt}: ${w.message}`)))]
+        : null,
       h('h2', {}, 'Params'),
       h('pre', { class: 'mono' }, JSON.stringify(run.params, null, 2)),
       run.events.length ? [h('h2', {}, 'Events'), h('pre', { class: 'mono' }, run.events.map((e) => `${e.at}  ${e.from ?? '·'} → ${e.to}  ${e.reason}`).join('\n'))] : null,
