@@ -181,7 +181,10 @@ export const EndReportSchema = ReportBase.extend({
   reason: z.string(),
   /** The last lines of stdout+stderr (bounded, see OUTPUT_TAIL_BYTES). */
   tail: z.string(),
-  /** Highest `seq` the agent sent for this attempt. */
+  /**
+   * Highest `seq` the agent numbered for this attempt. The controller checks that it stored (or
+   * refused) every point up to it and records a gap on the run as data loss.
+   */
   lastSeq: z.number().int().nonnegative(),
   at: z.number(),
 });
