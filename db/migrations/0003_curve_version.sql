@@ -4,6 +4,8 @@
 -- to a sweep's stored curves bumps it, by triggers in the same transaction, so no writer can
 -- forget to. A controller whose cache was built at version V and that finds V before its own
 -- insert knows it has seen every stored point; otherwise it reloads the sweep from here.
+-- Only sweeps with early termination keep the counter (`spec.earlyTerminate`, fixed at creation):
+-- the others' ingestion takes no lock on the sweep's row.
 
 ALTER TABLE sweeps ADD COLUMN curve_version bigint NOT NULL DEFAULT 0;
 
@@ -13,7 +15,7 @@ CREATE FUNCTION harrow_bump_curve_version_points() RETURNS trigger LANGUAGE plpg
 BEGIN
   UPDATE sweeps s SET curve_version = s.curve_version + c.n
   FROM (SELECT r.sweep_id, count(*) AS n FROM new_points p JOIN runs r ON r.id = p.run_id GROUP BY r.sweep_id) c
-  WHERE s.id = c.sweep_id;
+  WHERE s.id = c.sweep_id AND s.spec ? 'earlyTerminate';
   RETURN NULL;
 END $$;
 
@@ -24,7 +26,7 @@ CREATE TRIGGER metrics_curve_version AFTER INSERT ON metrics
 -- inherit the crashed attempt's values). A first claim (attempt 0 to 1) changes no curve.
 CREATE FUNCTION harrow_bump_curve_version_attempt() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  UPDATE sweeps SET curve_version = curve_version + 1 WHERE id = NEW.sweep_id;
+  UPDATE sweeps SET curve_version = curve_version + 1 WHERE id = NEW.sweep_id AND spec ? 'earlyTerminate';
   RETURN NULL;
 END $$;
 

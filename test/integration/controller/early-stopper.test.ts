@@ -47,7 +47,7 @@ for (const backend of ['postgres', 'pglite'] as const) {
           await rm(dir, { recursive: true, force: true });
         };
       }
-      await insertSweep(db, { id: SWEEP, name: null, method: 'random', spec: {}, configText: '', seed: 1, metricName: 'loss', goal: 'minimize', runCap: null, expectedRuns: null });
+      await insertSweep(db, { id: SWEEP, name: null, method: 'random', spec: { earlyTerminate: SPEC }, configText: '', seed: 1, metricName: 'loss', goal: 'minimize', runCap: null, expectedRuns: null });
       await insertRuns(db, RUNS.map((id, i) => ({ id, sweepId: SWEEP, number: i + 1, params: {}, paramsHash: id, proposal: null })), 'test');
       for (const id of RUNS) await claim(id);
     });
