@@ -364,7 +364,7 @@ export class Ingestor {
       if (hit !== undefined) fx.targetReached.push({ sweepId: run.sweep_id, runId: id, value: hit.value });
     }
     await updateSummaries(tx, updates);
-    for (const sweepId of stopping) await this.decideStops(tx, sweepId, versions.get(sweepId)!, points, runs, fx);
+    for (const sweepId of stopping) await this.judgeStops(tx, sweepId, versions.get(sweepId)!, points, runs, fx);
   }
 
   /**
@@ -372,7 +372,7 @@ export class Ingestor {
    * that reported its metric, and records each stop in this transaction (so a decision is never
    * lost to a crash between commit and telling the agent; the first recorded reason wins).
    */
-  private async decideStops(tx: Queryable, sweepId: string, versionBefore: string, points: readonly PointRow[], runs: Map<string, RunRow>, fx: BatchEffects): Promise<void> {
+  private async judgeStops(tx: Queryable, sweepId: string, versionBefore: string, points: readonly PointRow[], runs: Map<string, RunRow>, fx: BatchEffects): Promise<void> {
     const spec = await this.ctx.specs.get(sweepId);
     const metric = spec.metric!;
     const given = points.filter((p) => runs.get(p.runId)!.sweep_id === sweepId);
