@@ -10,8 +10,10 @@
  * `step` (or `_step`) gives the step and is never a metric. Anything else is plain output.
  */
 
+import { MAX_INT32, MAX_METRIC_NAME, metricNameProblem } from '../protocol/wire.js';
+
 /** Longest metric name the wire contract carries. */
-export const MAX_METRIC_NAME = 256;
+export { MAX_METRIC_NAME };
 
 export interface MetricValue {
   name: string;
@@ -84,12 +86,20 @@ function collect(entries: Array<[string, number]>): ParsedMetrics | null {
   const byName = new Map<string, number>();
   for (const [name, value] of entries) {
     if (STEP_KEYS.has(name)) {
-      if (Number.isSafeInteger(value) && value >= 0) step = value;
-      else stepProblem = `${name} must be a whole number ≥ 0 (got ${value}); the line's metrics were ignored`;
+      // The controller stores steps as 32-bit integers: a larger one is refused here, with the line.
+      if (Number.isSafeInteger(value) && value >= 0 && value <= MAX_INT32) step = value;
+      else stepProblem = `${name} must be a whole number from 0 to ${MAX_INT32} (got ${value}); the line's metrics were ignored`;
       continue;
     }
     if (name.length > MAX_METRIC_NAME) {
       warnings.push(`metric name '${name.slice(0, 40)}…' is longer than ${MAX_METRIC_NAME} characters; ignored`);
+      continue;
+    }
+    // The same rule the controller applies (protocol/wire.ts): a name it could not store is
+    // dropped here, alone, with a warning the user sees, instead of being refused later.
+    const problem = metricNameProblem(name);
+    if (problem !== null) {
+      warnings.push(`metric ${JSON.stringify(name.slice(0, 40))}: ${problem}; ignored`);
       continue;
     }
     byName.set(name, value);

@@ -271,7 +271,9 @@ export class RunAttempt {
       signal: result.signal,
       reason: result.reason,
       tail: this.tail.text(),
-      lastSeq: this.metrics.lastSeq,
+      // Every point numbered, sent or not: one whose batch could not be sent is lost too, and the
+      // controller's check of this number against what it stored must see it.
+      lastSeq: this.metrics.count,
       at: this.now(),
     };
     try {

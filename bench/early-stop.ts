@@ -40,7 +40,11 @@
  *    tuning-seed table replace it). Nothing here may be changed after looking at test figures.
  *
  * A last part times one decision at the scale of a 10,000-run sweep: `decideStops` re-reads
- * every curve; `EarlyTerminator` keeps sorted values per band and decides in O(log N).
+ * every curve; `EarlyTerminator` keeps sorted values per band and decides in O(log N). Then the
+ * controller's path at the same scale, on the embedded database: per report, one transaction that
+ * locks the sweep's curve version, stores the point and asks `EarlyStopper` (version check, append,
+ * decide), and the cost of one rebuild from storage (what a restart or another replica's points cost).
+ * `--scale-only` runs only these parts.
  */
 import { performance } from 'node:perf_hooks';
 import { createStrategy, parseSweepConfig } from '../strategies/index.js';
@@ -52,6 +56,12 @@ import {
 } from '../strategies/early-terminate/index.js';
 import type { EarlyTerminateSpec, Observation, Params, SweepSpec } from '../strategies/types.js';
 import { Rng } from '../strategies/space/rng.js';
+import { openPglite } from '../db/database.js';
+import { migrate } from '../db/migrate.js';
+import { insertSweep } from '../db/sweeps.js';
+import { claimRun, endRun, insertRuns } from '../db/runs.js';
+import { insertPoints, lockCurveVersions } from '../db/metrics.js';
+import { EarlyStopper } from '../controller/early-stopper.js';
 
 const EPOCHS = 27;
 const RUNS = 100;
@@ -82,6 +92,7 @@ interface Options {
   /** Runs in the decision-cost part. */
   scaleRuns: number;
   quick: boolean;
+  scaleOnly: boolean;
 }
 
 const range = (from: number, count: number): number[] => Array.from({ length: count }, (_, k) => from + k);
@@ -92,13 +103,16 @@ const range = (from: number, count: number): number[] => Array.from({ length: co
  * seeds are not the real test seeds), no verdict.
  */
 function optionsFromArgv(argv: string[]): Options {
-  const usage = 'usage: node dist/bench/early-stop.js [--seeds N] [--quick]';
+  const usage = 'usage: node dist/bench/early-stop.js [--seeds N] [--quick] [--scale-only]';
   let quick = false;
+  let scaleOnly = false;
   let n: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--quick') {
       quick = true;
+    } else if (a === '--scale-only') {
+      scaleOnly = true;
     } else if (a === '--seeds') {
       const v = argv[i + 1];
       const k = Number(v);
@@ -120,6 +134,7 @@ function optionsFromArgv(argv: string[]): Options {
     testSeeds: quick ? range(3000, 4) : range(2000, 20),
     scaleRuns: quick ? 2_000 : 10_000,
     quick,
+    scaleOnly,
   };
 }
 
@@ -605,10 +620,8 @@ function heldOutPart(tuningSeeds: number[], testSeeds: number[]): Map<RuleName, 
   return tuned;
 }
 
-/** One decision at the scale of a large sweep (10,000 runs by default), both APIs, on the same state. */
-function scalePart(N: number): void {
-  const spec: EarlyTerminateSpec = { type: 'asha', gracePeriod: 3, eta: 3, maxIter: EPOCHS, minRunsPerRung: 3 };
-  const next = rng(99);
+/** Curves of a large ASHA sweep: about 10% running, the rest finished, 1..EPOCHS values each. */
+function scaleCurves(N: number, next: () => number): { runId: string; state: RunCurveState; values: number[] }[] {
   const curves: { runId: string; state: RunCurveState; values: number[] }[] = [];
   for (let i = 0; i < N; i++) {
     const length = 1 + Math.floor(next() * EPOCHS);
@@ -616,6 +629,81 @@ function scalePart(N: number): void {
     const values = Array.from({ length }, (_, t) => q + Math.exp(-t / 5) + 0.01 * gaussian(next));
     curves.push({ runId: `r${i}`, state: next() < 0.1 ? 'running' : 'finished', values });
   }
+  return curves;
+}
+
+const SCALE_SPEC: EarlyTerminateSpec = { type: 'asha', gracePeriod: 3, eta: 3, maxIter: EPOCHS, minRunsPerRung: 3 };
+
+/**
+ * The controller's path at scale, on embedded PGlite (in memory): the same sweep as `scalePart`
+ * stored as runs and metric points; each report is one transaction as the ingestor runs it for
+ * early termination (lock the curve version, insert the point, EarlyStopper.decide). Summaries,
+ * Redis and the HTTP side are left out: they cost the same with or without early termination.
+ */
+async function controllerPart(N: number): Promise<void> {
+  const db = await openPglite();
+  await migrate(db);
+  const sweepId = 'bench';
+  const spec = { ...parseSweepConfig({ method: 'random', program: 'train.py', metric: { name: 'loss', goal: 'minimize' }, parameters: { x: { min: 0, max: 1 } } }), earlyTerminate: SCALE_SPEC };
+  await insertSweep(db, { id: sweepId, name: 'bench', method: 'random', spec, configText: '', seed: 1, metricName: 'loss', goal: 'minimize', runCap: null, expectedRuns: null });
+  const next = rng(99);
+  const curves = scaleCurves(N, next);
+  const t0 = performance.now();
+  const ids = curves.map((_, i) => `${sweepId}-${i + 1}`);
+  for (let i = 0; i < N; i += 1000) {
+    await insertRuns(db, ids.slice(i, i + 1000).map((id, k) => ({ id, sweepId, number: i + k + 1, params: {}, paramsHash: id, proposal: null })), 'bench');
+  }
+  const seqs = new Map<string, number>();
+  const now = new Date();
+  await db.transaction(async (tx) => {
+    for (const [i, c] of curves.entries()) {
+      const id = ids[i]!;
+      await claimRun(tx, { runId: id, token: `t${i}`, agentId: 'bench', host: 'bench', gpu: null });
+      await insertPoints(tx, c.values.map((value, k) => ({ runId: id, attempt: 1, seq: k + 1, step: k, name: 'loss', value, time: now })));
+      seqs.set(id, c.values.length);
+      if (c.state === 'finished') await endRun(tx, { runId: id, token: `t${i}`, state: 'finished', exitCode: 0, signal: null, reason: 'bench', tail: '' });
+    }
+  });
+  const loadSeconds = (performance.now() - t0) / 1000;
+  const stopper = new EarlyStopper();
+  const metric = { name: 'loss', goal: 'minimize' as const };
+  let decideMs = 0;
+  const report = async (i: number, value: number): Promise<number> => {
+    const id = ids[i]!;
+    const seq = seqs.get(id)! + 1;
+    seqs.set(id, seq);
+    const t = performance.now();
+    await db.transaction(async (tx) => {
+      const versions = await lockCurveVersions(tx, [sweepId]);
+      const given = [{ runId: id, attempt: 1, seq, step: seq - 1, name: 'loss', value, time: now }];
+      await insertPoints(tx, given);
+      const d = performance.now();
+      await stopper.decide(tx, { sweepId, spec: SCALE_SPEC, metric, versionBefore: versions.get(sweepId)!, given, candidates: [{ id, attempt: 1, state: 'running' }] });
+      decideMs += performance.now() - d;
+    });
+    return performance.now() - t;
+  };
+  const running = curves.map((c, i) => ({ c, i })).filter(({ c }) => c.state === 'running' && c.values.length < EPOCHS);
+  // The first report builds the cache from storage: that is the cost of a restart's first batch.
+  const rebuildMs = await report(running[0]!.i, 1);
+  const reports = Math.min(200, running.length - 1);
+  decideMs = 0;
+  let ms = 0;
+  for (let k = 1; k <= reports; k++) ms += await report(running[k]!.i, 0.5 + next());
+  await db.close();
+  const points = curves.reduce((s, c) => s + c.values.length, 0);
+  console.log(`Controller path at scale (embedded PGlite, ${N} runs, ${points} stored points, loaded in ${loadSeconds.toFixed(1)} s), ${reports} reports of one value each:`);
+  console.log(`  transaction per report (lock curve version, insert, EarlyStopper): ${fmt(ms / reports, 3)} ms per report`);
+  console.log(`    of which EarlyStopper.decide (its version query, append, decide):  ${fmt(decideMs / reports, 3)} ms per report`);
+  console.log(`  first report after a start (rebuild of the sweep from storage):   ${fmt(rebuildMs, 1)} ms`);
+  console.log(`  rebuilds: ${stopper.rebuilds} (1 expected: the cache stayed equal to storage)`);
+}
+
+/** One decision at the scale of a large sweep (10,000 runs by default), both APIs, on the same state. */
+function scalePart(N: number): void {
+  const spec = SCALE_SPEC;
+  const next = rng(99);
+  const curves = scaleCurves(N, next);
   const totalValues = curves.reduce((s, c) => s + c.values.length, 0);
   const terminator = new EarlyTerminator(spec, 'minimize', curves);
   const running = curves.filter((c) => c.state === 'running' && c.values.length < EPOCHS);
@@ -672,7 +760,13 @@ function summary(options: Options, fixed: Map<RuleName, Aggregate>, tuned: Map<R
 
 const options = optionsFromArgv(process.argv.slice(2));
 const t0 = performance.now();
-const fixed = fixedPart(options.fixedSeeds);
-const tuned = heldOutPart(options.tuningSeeds, options.testSeeds);
-scalePart(options.scaleRuns);
-summary(options, fixed, tuned, (performance.now() - t0) / 1000);
+if (options.scaleOnly) {
+  scalePart(options.scaleRuns);
+  await controllerPart(options.scaleRuns);
+} else {
+  const fixed = fixedPart(options.fixedSeeds);
+  const tuned = heldOutPart(options.tuningSeeds, options.testSeeds);
+  scalePart(options.scaleRuns);
+  await controllerPart(options.scaleRuns);
+  summary(options, fixed, tuned, (performance.now() - t0) / 1000);
+}

@@ -278,8 +278,24 @@ export function describeStop(info: Record<string, unknown>): string {
   return `${rule}${where}: ${formatNumber(value)} vs ${against} ${formatNumber(threshold)}`;
 }
 
-/** The one-line note beside a run: why it stopped, failed or crashed, or where it runs. */
+/** The one-line note beside a run: why it stopped, failed or crashed, or where it runs, and its warnings. */
 export function runNote(run: RunSummary): string {
+  return [stateNote(run), warningNote(run)].filter((s) => s !== '').join('; ');
+}
+
+/**
+ * A run's warnings in a few words (`⚠ 3 points refused, data loss: 2 points missing`), or '' when
+ * every point it sent was stored. The full messages are in `run.warnings[].message`.
+ */
+export function warningNote(run: Pick<RunSummary, 'warnings'>): string {
+  const plural = (n: number) => (n === 1 ? '' : 's');
+  const parts = run.warnings.map((w) =>
+    w.kind === 'data_loss' ? `data loss: ${w.count} point${plural(w.count)} missing` : `${w.count} point${plural(w.count)} refused`,
+  );
+  return parts.length > 0 ? `⚠ ${parts.join(', ')}` : '';
+}
+
+function stateNote(run: RunSummary): string {
   const reason = run.reason ?? '';
   switch (run.state) {
     case 'stopped':

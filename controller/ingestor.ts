@@ -10,11 +10,11 @@
  */
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { decideStops, type RunCurve } from '../strategies/early-terminate/index.js';
 import type { SweepSpec } from '../strategies/types.js';
 import { isBetter, reachesTarget } from '../strategies/objective.js';
 import {
   AgentReportSchema,
+  parseMetricPoint,
   REPORT_FIELD,
   type AgentReport,
   type ClaimAnswer,
@@ -24,8 +24,10 @@ import {
   type MetricsReport,
 } from '../protocol/wire.js';
 import { SECOND } from '../protocol/time.js';
-import { claimRun, getRunsForUpdate, touchHeartbeats, type MetricSummary, type RunRow } from '../db/runs.js';
-import { attemptPoints, insertPoints, metricCurves, updateSummaries, type PointRow, type SummaryUpdate } from '../db/metrics.js';
+import { claimRun, getRun, getRunsForUpdate, setStopInfo, touchHeartbeats, type MetricSummary, type RunRow } from '../db/runs.js';
+import { attemptPoints, insertPoints, lockCurveVersions, updateSummaries, type PointRow, type SummaryUpdate } from '../db/metrics.js';
+import { EarlyStopper } from './early-stopper.js';
+import { checkPointsComplete, recordRefusedPoints, type RefusedPointRow } from '../db/run-warnings.js';
 import { getSweep } from '../db/sweeps.js';
 import type { Queryable } from '../db/database.js';
 import type { ControllerContext } from './context.js';
@@ -44,7 +46,8 @@ interface BatchEffects {
   changedRuns: RunRow[];
   /** Claims to answer once the batch is committed (the agent starts nothing before). */
   claimAnswers: Array<{ claim: ClaimReport; answer: ClaimAnswer }>;
-  stops: Array<{ sweepId: string; runId: string; info: Record<string, unknown> & { message: string } }>;
+  /** `recorded`: the stop info was written by the batch's transaction (first reason for this run). */
+  stops: Array<{ sweepId: string; runId: string; info: Record<string, unknown> & { message: string }; recorded: boolean }>;
   targetReached: Array<{ sweepId: string; runId: string; value: number }>;
   /** Ended attempts: their retries and pauses are announced after commit. */
   ends: RunEnd[];
@@ -57,8 +60,8 @@ export class Ingestor {
   private readonly consumer: string;
   private stopped = false;
   private loop: Promise<void> | undefined;
-  /** Early termination needs each run's curve of the sweep metric; kept per sweep, loaded once. */
-  private readonly curves = new Map<string, Map<string, { attempt: number; values: number[] }>>();
+  /** Early termination, with its per-sweep cache kept equal to storage. */
+  readonly stopper = new EarlyStopper();
   private lastOrphanCheck = 0;
   private readonly lastBest = new Map<string, string>();
   /**
@@ -174,10 +177,11 @@ export class Ingestor {
     for (;;) {
       try {
         effects = await this.ctx.db.transaction((tx) => this.apply(tx, reports));
+        this.stopper.committed();
         break;
       } catch (err) {
-        // Curves were extended inside the rolled-back transaction: reload them from Postgres.
-        this.curves.clear();
+        // The stopper absorbed points inside the rolled-back transaction: drop what it touched.
+        this.stopper.rolledBack();
         if (this.stopped) throw err;
         // A bad report must not wedge the stream: if the database answers, apply one at a time.
         if (await this.databaseAnswers()) {
@@ -224,8 +228,10 @@ export class Ingestor {
     for (const r of reports) {
       try {
         const e = await this.ctx.db.transaction((tx) => this.apply(tx, [r]));
+        this.stopper.committed();
         mergeEffects(all, e);
       } catch (err) {
+        this.stopper.rolledBack();
         this.ctx.log.error({ err: (err as Error).message, report: { type: r.type, sweepId: r.sweepId } }, 'report dropped: it cannot be applied');
       }
     }
@@ -284,7 +290,16 @@ export class Ingestor {
         continue;
       }
       if (result.status === 'duplicate') continue;
-      fx.changedRuns.push(result.end.run);
+      // Every point up to the last the agent sent must be here (stored or refused); what is not was
+      // lost on the way, and the run says so.
+      const ended = result.end.run;
+      const missing = await checkPointsComplete(tx, ended.id, ended.attempt, e.lastSeq);
+      if (missing > 0) {
+        this.ctx.log.warn({ sweepId: e.sweepId, runId: e.runId, attempt: ended.attempt, missing, lastSeq: e.lastSeq }, 'metric points lost before they reached the controller');
+        const updated = await getRun(tx, ended.id);
+        if (updated) ended.warnings = updated.warnings;
+      }
+      fx.changedRuns.push(ended);
       fx.sweepsTouched.add(e.sweepId);
       if (result.end.bestImproved) fx.bestMaybeChanged.add(e.sweepId);
       fx.ends.push(result.end);
@@ -295,19 +310,45 @@ export class Ingestor {
   private async applyMetrics(tx: Queryable, reports: MetricsReport[], fx: BatchEffects): Promise<void> {
     const runs = await getRunsForUpdate(tx, [...new Set(reports.map((r) => r.runId))]);
     const points: PointRow[] = [];
+    const refused: RefusedPointRow[] = [];
     for (const r of reports) {
       const run = runs.get(r.runId);
       if (!run || run.token !== r.token || run.state !== 'running') {
         this.ctx.log.debug({ runId: r.runId, agentId: r.agentId }, 'metrics from a stale attempt refused');
         continue;
       }
-      for (const p of r.points) {
+      for (const raw of r.points) {
+        // Each point alone: one that cannot be stored must not cost the good ones of its batch.
+        const checked = parseMetricPoint(raw);
+        if (!checked.ok) {
+          refused.push({ runId: r.runId, attempt: run.attempt, ...checked.refused });
+          continue;
+        }
+        const p = checked.point;
         points.push({ runId: r.runId, attempt: run.attempt, seq: p.seq, step: p.step, name: p.name, value: decodeValue(p.value), time: new Date(p.t) });
       }
     }
+    if (refused.length > 0) {
+      await recordRefusedPoints(tx, refused);
+      for (const [runId, n] of countBy(refused.map((x) => x.runId))) {
+        const run = runs.get(runId)!;
+        this.ctx.log.warn(
+          { sweepId: run.sweep_id, runId, attempt: run.attempt, refused: n, first: refused.find((x) => x.runId === runId)!.reason },
+          'metric points refused (the others of the report were kept)',
+        );
+      }
+    }
+    // Early termination judges on the stored curves: lock them (the sweeps' rows) before inserting,
+    // so the version read here is the one this batch's points are added to.
+    const stopping = new Set<string>();
+    for (const p of points) {
+      const sweepId = runs.get(p.runId)!.sweep_id;
+      if (!stopping.has(sweepId) && (await this.ctx.specs.get(tx, sweepId)).earlyTerminate) stopping.add(sweepId);
+    }
+    const versions = await lockCurveVersions(tx, [...stopping]);
     const stored = await insertPoints(tx, points);
     this.points += stored;
-    // The common case: every point is new, and summaries and curves extend what they had. After a
+    // The common case: every point is new, and summaries extend what they had. After a
     // re-delivery, the touched runs are rebuilt from what is stored instead (rare and exact).
     const redelivered = stored < points.length;
     const source = redelivered
@@ -320,68 +361,41 @@ export class Ingestor {
       list.push(p);
     }
     const updates: SummaryUpdate[] = [];
-    const candidatesBySweep = new Map<string, string[]>();
     for (const [id, pts] of byRun) {
       const run = runs.get(id)!;
       const spec = await this.ctx.specs.get(tx, run.sweep_id);
       const base = redelivered ? { ...run, summary: {}, objective: null, objective_step: null, latest_value: null, metric_count: 0 } : run;
       updates.push(summarize(base, pts, spec));
-      if (redelivered) this.curves.delete(run.sweep_id);
       const metric = spec.metric;
-      if (!metric) continue;
-      const values = pts.filter((p) => p.name === metric.name).map((p) => p.value);
-      if (values.length === 0) continue;
-      if (metric.target !== undefined) {
-        const hit = values.find((v) => reachesTarget(metric.goal, v, metric.target!));
-        if (hit !== undefined) fx.targetReached.push({ sweepId: run.sweep_id, runId: id, value: hit });
-      }
-      if (spec.earlyTerminate) {
-        const curve = await this.curveOf(tx, run);
-        curve.values.push(...values);
-        let list = candidatesBySweep.get(run.sweep_id);
-        if (!list) candidatesBySweep.set(run.sweep_id, (list = []));
-        list.push(id);
-      }
+      if (!metric || metric.target === undefined) continue;
+      const hit = pts.find((p) => p.name === metric.name && reachesTarget(metric.goal, p.value, metric.target!));
+      if (hit !== undefined) fx.targetReached.push({ sweepId: run.sweep_id, runId: id, value: hit.value });
     }
     await updateSummaries(tx, updates);
-    for (const [sweepId, candidates] of candidatesBySweep) {
-      const spec = await this.ctx.specs.get(tx, sweepId);
-      const decisions = decideStops(spec.earlyTerminate!, spec.metric!.goal, await this.sweepCurves(tx, sweepId), candidates);
-      for (const d of decisions) {
-        fx.stops.push({ sweepId, runId: d.runId, info: { ...d } });
-      }
-    }
+    for (const sweepId of stopping) await this.judgeStops(tx, sweepId, versions.get(sweepId)!, points, runs, fx);
   }
 
-  private async sweepCurveMap(tx: Queryable, sweepId: string): Promise<Map<string, { attempt: number; values: number[] }>> {
-    let map = this.curves.get(sweepId);
-    if (!map) {
-      const spec = await this.ctx.specs.get(tx, sweepId);
-      const loaded = await metricCurves(tx, sweepId, spec.metric!.name);
-      const { rows } = await tx.query<{ id: string; attempt: number }>(`SELECT id, attempt FROM runs WHERE sweep_id = $1`, [sweepId]);
-      map = new Map(rows.map((r) => [r.id, { attempt: r.attempt, values: loaded.get(r.id) ?? [] }]));
-      this.curves.set(sweepId, map);
+  /**
+   * Early termination of one sweep after its points of this batch were stored: judges the runs
+   * that reported its metric, and records each stop in this transaction (so a decision is never
+   * lost to a crash between commit and telling the agent; the first recorded reason wins).
+   */
+  private async judgeStops(tx: Queryable, sweepId: string, versionBefore: string, points: readonly PointRow[], runs: Map<string, RunRow>, fx: BatchEffects): Promise<void> {
+    const spec = await this.ctx.specs.get(tx, sweepId);
+    const metric = spec.metric!;
+    const given = points.filter((p) => runs.get(p.runId)!.sweep_id === sweepId);
+    const reported = new Set(given.filter((p) => p.name === metric.name).map((p) => p.runId));
+    const candidates = [...reported].map((id) => {
+      const run = runs.get(id)!;
+      return { id, attempt: run.attempt, state: run.state };
+    });
+    const decisions = await this.stopper.decide(tx, { sweepId, spec: spec.earlyTerminate!, metric, versionBefore, given, candidates });
+    for (const d of decisions) {
+      // decidedAt lets users (and tests) see how long the stop took to take effect.
+      const info = { ...d, decidedAt: new Date().toISOString() };
+      const recorded = await setStopInfo(tx, d.runId, info);
+      fx.stops.push({ sweepId, runId: d.runId, info, recorded });
     }
-    return map;
-  }
-
-  private async curveOf(tx: Queryable, run: RunRow): Promise<{ attempt: number; values: number[] }> {
-    const map = await this.sweepCurveMap(tx, run.sweep_id);
-    let curve = map.get(run.id);
-    if (!curve || curve.attempt !== run.attempt) {
-      // A new attempt starts a new curve (a retry does not inherit the crashed attempt's values).
-      map.set(run.id, (curve = { attempt: run.attempt, values: [] }));
-    }
-    return curve;
-  }
-
-  private async sweepCurves(tx: Queryable, sweepId: string): Promise<RunCurve[]> {
-    const map = await this.sweepCurveMap(tx, sweepId);
-    const { rows } = await tx.query<{ id: string; state: RunCurve['state'] }>(
-      `SELECT id, state FROM runs WHERE sweep_id = $1 AND metric_count > 0 OR (sweep_id = $1 AND state = 'running')`,
-      [sweepId],
-    );
-    return rows.map((r) => ({ runId: r.id, state: r.state, values: map.get(r.id)?.values ?? [] }));
   }
 
   private async afterCommit(fx: BatchEffects): Promise<void> {
@@ -391,7 +405,7 @@ export class Ingestor {
       await link.publish(run.sweep_id, 'run', runSummary(run));
     }
     for (const end of fx.ends) await afterRunEnd(this.ctx, end);
-    for (const s of fx.stops) await requestStop(this.ctx, s.sweepId, s.runId, s.info);
+    for (const s of fx.stops) await requestStop(this.ctx, s.sweepId, s.runId, s.info, { recorded: s.recorded });
     for (const t of fx.targetReached) {
       const sweep = await getSweep(this.ctx.db, t.sweepId);
       if (sweep && (sweep.state === 'running' || sweep.state === 'paused')) {
@@ -415,7 +429,7 @@ export class Ingestor {
 
   /** Forget a sweep's cached curves (it ended). */
   forget(sweepId: string): void {
-    this.curves.delete(sweepId);
+    this.stopper.forget(sweepId);
     this.lastBest.delete(sweepId);
   }
 }
@@ -487,6 +501,12 @@ export function summarize(run: RunRow, points: readonly PointRow[], spec: SweepS
     }
   }
   return { runId: run.id, summary, objective, objectiveStep, latestValue: latest, metricCount: count };
+}
+
+function countBy(keys: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const k of keys) out.set(k, (out.get(k) ?? 0) + 1);
+  return out;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -20,6 +20,7 @@ export function runSummary(r: RunRow): RunSummary {
     summary: r.summary,
     reason: r.reason,
     stopInfo: r.stop_info,
+    warnings: r.warnings ?? [],
     exitCode: r.exit_code,
     agentId: r.agent_id,
     host: r.host,

@@ -180,11 +180,21 @@ export async function stopRun(ctx: ControllerContext, runId: string, reason = 's
   await requestStop(ctx, run.sweep_id, runId, { rule: 'user', message: reason });
 }
 
-/** Records why a running run must stop and tells its agent. Idempotent: the first reason wins. */
-export async function requestStop(ctx: ControllerContext, sweepId: string, runId: string, decision: Record<string, unknown> & { message: string }): Promise<void> {
+/**
+ * Records why a running run must stop and tells its agent. Idempotent: the first reason wins.
+ * `recorded`: the caller already wrote this (first) reason in its own transaction (early
+ * termination does, with the batch that decided it); only the agent is told, and the change published.
+ */
+export async function requestStop(
+  ctx: ControllerContext,
+  sweepId: string,
+  runId: string,
+  decision: Record<string, unknown> & { message: string },
+  o: { recorded?: boolean } = {},
+): Promise<void> {
   // decidedAt lets users (and tests) see how long the stop took to take effect.
-  const info = { ...decision, decidedAt: new Date().toISOString() };
-  const first = await setStopInfo(ctx.db, runId, info);
+  const info = o.recorded ? decision : { ...decision, decidedAt: new Date().toISOString() };
+  const first = o.recorded === true || (await setStopInfo(ctx.db, runId, info));
   const run = await getRun(ctx.db, runId);
   if (!run || !LIVE_RUN_STATES.includes(run.state) || !run.token) return;
   await ctx.link.sendControl(runId, { action: 'stop', token: run.token, reason: String((run.stop_info ?? info).message), at: Date.now() });

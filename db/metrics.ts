@@ -133,3 +133,49 @@ export async function metricCurves(q: Queryable, sweepId: string, name: string):
   }
   return out;
 }
+
+/**
+ * Locks the sweeps' rows (their curves cannot change until this transaction ends) and returns
+ * their curve versions (`0004_curve_version.sql`). Versions are decimal strings: bigint.
+ */
+export async function lockCurveVersions(q: Queryable, sweepIds: readonly string[]): Promise<Map<string, string>> {
+  if (sweepIds.length === 0) return new Map();
+  // NO KEY UPDATE: serializes writers of the sweep's curves without blocking the scheduler's
+  // inserts of new runs, which only take a key-share lock on the sweep.
+  const { rows } = await q.query<{ id: string; v: string }>(
+    `SELECT id, curve_version::text AS v FROM sweeps WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE`,
+    [sweepIds],
+  );
+  return new Map(rows.map((r) => [r.id, r.v]));
+}
+
+/** The sweep's curve version as this transaction sees it. */
+export async function curveVersion(q: Queryable, sweepId: string): Promise<string> {
+  const { rows } = await q.query<{ v: string }>(`SELECT curve_version::text AS v FROM sweeps WHERE id = $1`, [sweepId]);
+  return rows[0]?.v ?? '0';
+}
+
+/** One claimed run's current attempt as stored: what early termination rebuilds itself from. */
+export interface StoredCurve {
+  runId: string;
+  attempt: number;
+  state: string;
+  /** Highest seq stored for the attempt, any metric name; 0 when none. */
+  lastSeq: number;
+  /** The metric's values, in seq order. */
+  values: number[];
+}
+
+/** Every claimed run of a sweep with its current attempt's curve of `name`, in run-number order. */
+export async function storedCurves(q: Queryable, sweepId: string, name: string): Promise<StoredCurve[]> {
+  const { rows: runs } = await q.query<{ id: string; attempt: number; state: string; last_seq: number }>(
+    `SELECT r.id, r.attempt, r.state, coalesce(l.last_seq, 0)::int AS last_seq
+     FROM runs r
+     LEFT JOIN (SELECT m.run_id, max(m.seq) AS last_seq FROM metrics m JOIN runs x ON x.id = m.run_id AND m.attempt = x.attempt
+                WHERE x.sweep_id = $1 GROUP BY m.run_id) l ON l.run_id = r.id
+     WHERE r.sweep_id = $1 AND r.attempt > 0 ORDER BY r.number`,
+    [sweepId],
+  );
+  const values = await metricCurves(q, sweepId, name);
+  return runs.map((r) => ({ runId: r.id, attempt: r.attempt, state: r.state, lastSeq: r.last_seq, values: values.get(r.id) ?? [] }));
+}

@@ -44,10 +44,21 @@ export interface RunRow {
   objective_step: number | null;
   latest_value: number | null;
   metric_count: number;
+  /** Refused metric points and data loss, per attempt (`db/run-warnings.ts`). */
+  warnings: RunWarning[];
   created_at: Date;
   started_at: Date | null;
   heartbeat_at: Date | null;
   ended_at: Date | null;
+}
+
+/** One warning recorded on a run; `message` says it in words. */
+export interface RunWarning {
+  kind: 'points_refused' | 'data_loss';
+  attempt: number;
+  count: number;
+  message: string;
+  [detail: string]: unknown;
 }
 
 /** Per-metric summary kept with each run so best-so-far queries never scan history. */
@@ -371,7 +382,7 @@ export async function strategyHistory(
 /** Every column but the output tail (up to 16 KiB a run), which lists never show. */
 const LIST_COLUMNS = `id, sweep_id, number, state, params, params_hash, proposal, attempt, token, agent_id, host, gpu,
   exit_code, signal, reason, stop_info, NULL::text AS output_tail, summary, objective, objective_step, latest_value,
-  metric_count, created_at, started_at, heartbeat_at, ended_at`;
+  metric_count, warnings, created_at, started_at, heartbeat_at, ended_at`;
 
 export type RunSort = 'number' | '-number' | 'metric' | '-metric' | 'started' | '-started';
 

@@ -67,6 +67,18 @@ export const MetricSummarySchema = z.object({
   step: z.number(),
 });
 
+/** Something about a run's data the user must know: points refused alone, or points lost on the way. */
+export const RunWarningSchema = z
+  .object({
+    kind: z.enum(['points_refused', 'data_loss']),
+    attempt: z.number(),
+    /** Points refused, or points missing. */
+    count: z.number(),
+    message: z.string(),
+  })
+  .passthrough();
+export type RunWarning = z.output<typeof RunWarningSchema>;
+
 export const RunSummarySchema = z.object({
   id: z.string(),
   sweepId: z.string(),
@@ -81,6 +93,8 @@ export const RunSummarySchema = z.object({
   summary: z.record(z.string(), MetricSummarySchema),
   reason: z.string().nullable(),
   stopInfo: z.record(z.string(), z.unknown()).nullable(),
+  /** Refused metric points and data loss, per attempt; empty when every point was kept. */
+  warnings: z.array(RunWarningSchema),
   exitCode: z.number().nullable(),
   agentId: z.string().nullable(),
   host: z.string().nullable(),

@@ -100,17 +100,71 @@ export const AgentPresenceSchema = z.object({
 });
 export type AgentPresence = z.output<typeof AgentPresenceSchema>;
 
+/** Largest step and seq: they are stored as Postgres `integer`. */
+export const MAX_INT32 = 2 ** 31 - 1;
+/** Longest metric name carried and stored. */
+export const MAX_METRIC_NAME = 256;
+/** Point times (ms since epoch) that a JavaScript Date, and so Postgres through the driver, can hold. */
+const MAX_TIME_MS = 8.64e15;
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const LONE_SURROGATES = new RegExp(LONE_SURROGATE.source, 'g');
+
+/**
+ * Why a metric name cannot be stored, or null when it can: empty, too long, a NUL (Postgres text
+ * cannot hold one) or a lone UTF-16 surrogate (it has no UTF-8 form; the driver would silently
+ * turn it into U+FFFD and two names could collide).
+ */
+export function metricNameProblem(name: string): string | null {
+  if (name.length === 0) return 'the metric name is empty';
+  if (name.length > MAX_METRIC_NAME) return `the metric name is longer than ${MAX_METRIC_NAME} characters`;
+  if (name.includes('\u0000')) return 'the metric name contains a NUL character';
+  if (LONE_SURROGATE.test(name)) return 'the metric name contains a lone UTF-16 surrogate (not valid Unicode)';
+  return null;
+}
+
 export const MetricPointSchema = z.object({
   /** Increasing per attempt, from 1; the idempotency key of the point. */
-  seq: z.number().int().positive(),
-  step: z.number().int().nonnegative(),
-  name: z.string().min(1).max(256),
+  seq: z.number().int().min(1).max(MAX_INT32),
+  step: z.number().int().min(0).max(MAX_INT32),
+  name: z.string().superRefine((name, ctx) => {
+    const problem = metricNameProblem(name);
+    if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+  }),
   /** JSON has no NaN or ±Infinity; a diverged loss travels as the strings 'nan', 'inf', '-inf'. */
   value: z.union([z.number(), z.enum(['nan', 'inf', '-inf'])]),
   /** ms since epoch, agent clock. */
-  t: z.number(),
+  t: z.number().min(-MAX_TIME_MS).max(MAX_TIME_MS),
 });
 export type MetricPoint = z.output<typeof MetricPointSchema>;
+
+/** A point the controller could not store, as recorded with the run. */
+export interface RefusedPoint {
+  /** Its seq when that was valid (then the refusal is recorded once however often it is re-delivered). */
+  seq: number | null;
+  /** What could be shown of its name (NULs and lone surrogates replaced, cut to MAX_METRIC_NAME). */
+  name: string | null;
+  /** Its step as sent, in text (it may be out of range). */
+  step: string | null;
+  /** Why, in words: `step: ...`, `name: ...`. */
+  reason: string;
+}
+
+/**
+ * Checks one point of a metrics report. A report is accepted as long as its envelope is valid;
+ * each point is then checked alone, so one bad point (a step above 2^31-1, a NUL in a name) is
+ * refused alone and the good points around it are kept.
+ */
+export function parseMetricPoint(raw: unknown): { ok: true; point: MetricPoint } | { ok: false; refused: RefusedPoint } {
+  const parsed = MetricPointSchema.safeParse(raw);
+  if (parsed.success) return { ok: true, point: parsed.data };
+  const o = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
+  const seq = typeof o.seq === 'number' && Number.isInteger(o.seq) && o.seq >= 1 && o.seq <= MAX_INT32 ? o.seq : null;
+  const name = typeof o.name === 'string' ? o.name.replace(LONE_SURROGATES, '\uFFFD').replaceAll('\u0000', '\uFFFD').slice(0, MAX_METRIC_NAME) : null;
+  const step = o.step === undefined ? null : String(typeof o.step === 'string' ? o.step : JSON.stringify(o.step)).slice(0, 40);
+  const reason = parsed.error.issues.map((i) => `${i.path.join('.') || 'point'}: ${i.message}`).join('; ');
+  return { ok: false, refused: { seq, name, step, reason } };
+}
 
 const ReportBase = z.object({ v: z.literal(WIRE_VERSION), sweepId: z.string(), agentId: z.string() });
 
@@ -128,7 +182,11 @@ export const MetricsReportSchema = ReportBase.extend({
   type: z.literal('metrics'),
   runId: z.string(),
   token: z.string(),
-  points: z.array(MetricPointSchema),
+  /**
+   * Each one a `MetricPointSchema` point, checked alone by the receiver (`parseMetricPoint`), so a
+   * bad point never costs the good ones of its report.
+   */
+  points: z.array(z.unknown()),
 });
 
 export const HeartbeatReportSchema = ReportBase.extend({
@@ -153,7 +211,10 @@ export const EndReportSchema = ReportBase.extend({
   reason: z.string(),
   /** The last lines of stdout+stderr (bounded, see OUTPUT_TAIL_BYTES). */
   tail: z.string(),
-  /** Highest `seq` the agent sent for this attempt. */
+  /**
+   * Highest `seq` the agent numbered for this attempt. The controller checks that it stored (or
+   * refused) every point up to it and records a gap on the run as data loss.
+   */
   lastSeq: z.number().int().nonnegative(),
   at: z.number(),
 });

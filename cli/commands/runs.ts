@@ -10,7 +10,8 @@ const USAGE = `Usage: harrow runs SWEEP [--state STATES] [--sort ORDER] [--limit
 
 The sweep's runs: number, id, state, the sweep metric, duration, parameters, and for runs that
 did not finish normally why (the early-termination rule with its band or rung, threshold and
-value; the exit code; the lost heartbeat).
+value; the exit code; the lost heartbeat). Metric points a run sent that could not be stored
+(refused alone) or never arrived (data loss) are listed under Warnings.
 
 Options:
   --state STATES  only runs in these states, comma-separated
@@ -117,4 +118,10 @@ function printRuns(ctx: VerbContext, sweep: SweepDetail, page: ListRunsResponse,
   const last = view.offset + page.runs.length;
   const more = last < page.total ? `; next page: --offset ${last}` : '';
   out.line('', `Runs ${first}-${last} of ${page.total}, sorted by ${view.sort}${more}.`);
+  // Refused points and data loss are never only a symbol in a cut-off column: say them in full.
+  const warned = page.runs.filter((r) => r.warnings.length > 0);
+  if (warned.length > 0) {
+    out.line('', 'Warnings:');
+    for (const r of warned) for (const w of r.warnings) out.line(`  #${r.number} (attempt ${w.attempt}): ${w.message}`);
+  }
 }

@@ -110,3 +110,12 @@ export function errorLine(tail) {
 }
 
 export const ERROR_LINE = /error|exception|traceback|out of memory|killed|fatal|assert|nan|segmentation/i;
+
+/** Refused metric points and data loss in a few words (the run page shows the full messages). */
+export function warningNote(run) {
+  const plural = (n) => (n === 1 ? '' : 's');
+  const parts = (run.warnings ?? []).map((w) =>
+    w.kind === 'data_loss' ? `data loss: ${w.count} point${plural(w.count)} missing` : `${w.count} point${plural(w.count)} refused`,
+  );
+  return parts.length ? `⚠ ${parts.join(', ')}` : '';
+}

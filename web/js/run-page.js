@@ -74,7 +74,7 @@ function fillRun(el, run, sweep) {
     h('div', { class: 'title-row' }, h('h1', {}, `Run #${run.number} `, badge(run.state), run.attempt > 1 ? h('span', { class: 'muted small' }, ` attempt ${run.attempt}`) : null), runControls(run)),
     quiet,
     run.stopInfo ? h('div', { class: 'banner info' }, run.state === 'running' ? 'Stopping: ' : 'Stopped: ', stopText(run.stopInfo)) : null,
-    (run.warnings ?? []).length ? h('div', { class: 'banner warn' }, (run.warnings ?? []).map((w) => h('div', {}, `⚠ ${w.message ?? w}`))) : null,
+    (run.warnings ?? []).length ? h('div', { class: 'banner warn', role: 'alert' }, h('strong', {}, 'Warnings'), h('ul', { class: 'warnings' }, run.warnings.map((w) => h('li', {}, `attempt ${w.attempt}: ${w.message}`)))) : null,
     h(
       'div',
       { class: 'grid' },

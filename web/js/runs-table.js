@@ -5,7 +5,7 @@
 
 import { runColour } from './charts.js';
 import { runClock, since } from './clocks.js';
-import { badge, fill, fmt, h, runNote, runTime, valueText } from './dom.js';
+import { badge, fill, fmt, h, runNote, runTime, valueText, warningNote } from './dom.js';
 import { describeParams } from './params.js';
 import { RUN_STATES, byValue, flatOf, metricNames, selectionActive, visibleRuns } from './sweep-state.js';
 import { throttle } from './view.js';
@@ -50,7 +50,7 @@ function columnsOf(state) {
 }
 
 function noteText(r) {
-  return [r.errorLine && (r.state === 'failed' || r.state === 'crashed') ? r.errorLine : runNote(r), ...(r.warnings ?? []).map((w) => `⚠ ${w.message ?? w}`)].filter(Boolean).join(' · ');
+  return [r.errorLine && (r.state === 'failed' || r.state === 'crashed') ? r.errorLine : runNote(r), warningNote(r)].filter(Boolean).join(' · ');
 }
 
 function noteCell(r) {

@@ -12,6 +12,7 @@ import { startAgent, type AgentHandle, type AgentOptions } from '../../../agent/
 import {
   AgentPresenceSchema,
   AgentReportSchema,
+  MetricPointSchema,
   REPORT_FIELD,
   WIRE_VERSION,
   jobIdOf,
@@ -158,7 +159,7 @@ export class AgentHarness {
   /** The latest value of a metric of the run, once one arrived. */
   async metric(runId: string, name: string): Promise<number> {
     return eventually(`metric ${name} of ${runId}`, async () => {
-      const points = (await this.reportsOf(runId)).flatMap((r) => (r.type === 'metrics' ? r.points : []));
+      const points = (await this.reportsOf(runId)).flatMap((r) => (r.type === 'metrics' ? r.points.map((p) => MetricPointSchema.parse(p)) : []));
       const value = points.filter((p) => p.name === name).at(-1)?.value;
       return typeof value === 'number' ? value : undefined;
     });

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HarrowError } from '../../../protocol/errors.js';
-import type { ClaimReport, HeartbeatReport } from '../../../protocol/wire.js';
+import { MetricPointSchema, type ClaimReport, type HeartbeatReport } from '../../../protocol/wire.js';
 import { AgentHarness, REDIS_URL, alive, eventually, needRedis, nodeCommand, sleep } from './agent-harness.js';
 
 const CLI = fileURLToPath(new URL('../../../cli/main.js', import.meta.url));
@@ -201,7 +201,7 @@ void describe('agent lifecycle', await needRedis(), () => {
       const exited = new Promise((resolve) => agentProcess.once('exit', resolve));
       const leader = await eventually('the run to start', async () => {
         if (agentProcess.exitCode !== null) throw new Error(`the agent exited early (${agentProcess.exitCode})`);
-        const points = (await h.reportsOf(job.runId)).flatMap((r) => (r.type === 'metrics' ? r.points : []));
+        const points = (await h.reportsOf(job.runId)).flatMap((r) => (r.type === 'metrics' ? r.points.map((p) => MetricPointSchema.parse(p)) : []));
         const value = points.find((p) => p.name === 'leader')?.value;
         return typeof value === 'number' ? value : undefined;
       });

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { EndReport, MetricPoint } from '../../../protocol/wire.js';
+import { MetricPointSchema, type EndReport, type MetricPoint } from '../../../protocol/wire.js';
 import { AgentHarness, needRedis, nodeCommand } from './agent-harness.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -60,7 +60,7 @@ void describe('agent runs', await needRedis(), () => {
       assert.equal(claim.agentId, agent.agentId);
       assert.equal(claim.gpu, null);
 
-      const points: MetricPoint[] = reports.flatMap((r) => (r.type === 'metrics' ? r.points : []));
+      const points: MetricPoint[] = reports.flatMap((r) => (r.type === 'metrics' ? r.points.map((p) => MetricPointSchema.parse(p)) : []));
       assert.deepEqual(
         points.map((p) => p.seq),
         points.map((_, i) => i + 1),
@@ -174,7 +174,7 @@ void describe('agent runs', await needRedis(), () => {
       const end = await h.end(job.runId);
       await agent.closed;
       assert.equal(end.outcome, 'finished', end.tail);
-      const points = (await h.reportsOf(job.runId)).flatMap((r) => (r.type === 'metrics' ? r.points : []));
+      const points = (await h.reportsOf(job.runId)).flatMap((r) => (r.type === 'metrics' ? r.points.map((p) => MetricPointSchema.parse(p)) : []));
       for (const name of ['train_loss', 'val_loss', 'val_acc']) {
         assert.deepEqual(
           points.filter((p) => p.name === name).map((p) => p.step),

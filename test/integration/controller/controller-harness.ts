@@ -224,7 +224,21 @@ export class FakeAgent {
     await this.redis.hdel(this.keys.agents(this.sweepId), this.agentId);
   }
 
-  async report(r: AgentReport): Promise<void> {
+  /**
+   * XADDs a report. `lose`: Redis loses it, as on a flush or a restart without persistence: the
+   * entry is added and deleted in one atomic script, so no consumer can ever read it.
+   */
+  async report(r: AgentReport, o: { lose?: boolean } = {}): Promise<void> {
+    if (o.lose) {
+      await this.redis.eval(
+        `local id = redis.call('XADD', KEYS[1], '*', ARGV[1], ARGV[2]); redis.call('XDEL', KEYS[1], id); return id`,
+        1,
+        this.keys.reports,
+        REPORT_FIELD,
+        JSON.stringify(r),
+      );
+      return;
+    }
     await this.redis.xadd(this.keys.reports, '*', REPORT_FIELD, JSON.stringify(r));
   }
 
@@ -267,14 +281,14 @@ export class FakeAgent {
     }
   }
 
-  /** Points as [step, name, value]; returns the highest seq sent for this attempt. */
-  async metrics(runId: string, token: string, points: Array<[number, string, number | 'nan' | 'inf' | '-inf']>): Promise<number> {
+  /** Points as [step, name, value]; returns the highest seq sent for this attempt. `lose`: see `report`. */
+  async metrics(runId: string, token: string, points: Array<[number, string, number | 'nan' | 'inf' | '-inf']>, o: { lose?: boolean } = {}): Promise<number> {
     const key = `${runId}/${token}`;
     let seq = this.seqs.get(key) ?? 0;
     const t = Date.now();
     const out = points.map(([step, name, value]) => ({ seq: ++seq, step, name, value, t }));
     this.seqs.set(key, seq);
-    await this.report({ v: WIRE_VERSION, type: 'metrics', sweepId: this.sweepId, agentId: this.agentId, runId, token, points: out });
+    await this.report({ v: WIRE_VERSION, type: 'metrics', sweepId: this.sweepId, agentId: this.agentId, runId, token, points: out }, o);
     return seq;
   }
 

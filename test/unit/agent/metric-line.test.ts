@@ -131,3 +131,21 @@ void test('parseNumber accepts decimals and non-finite words only', () => {
   assert.equal(parseNumber('nanx'), null);
   assert.equal(parseNumber('infinit'), null);
 });
+
+void test('a step the controller cannot store (above 2^31-1) drops its line with a warning; 2^31-1 itself is fine', () => {
+  const over = parseMetricLine('loss=1 step=2147483648');
+  assert.ok(over);
+  assert.deepEqual(over.values, []);
+  assert.match(over.warnings[0]!, /step must be a whole number from 0 to 2147483647 \(got 2147483648\)/);
+  assert.deepEqual(parseMetricLine('loss=1 step=2147483647'), { step: 2147483647, values: [{ name: 'loss', value: 1 }], warnings: [] });
+});
+
+void test('JSON names the controller cannot store (empty, NUL, lone surrogate) are dropped alone with a warning', () => {
+  const parsed = parseMetricLine('{"": 1, "a\\u0000b": 2, "c\\ud800": 3, "loss": 0.5}');
+  assert.ok(parsed);
+  assert.deepEqual(parsed.values, [{ name: 'loss', value: 0.5 }], 'the good metric of the line is kept');
+  assert.equal(parsed.warnings.length, 3);
+  assert.match(parsed.warnings.join('\n'), /empty/);
+  assert.match(parsed.warnings.join('\n'), /NUL/);
+  assert.match(parsed.warnings.join('\n'), /surrogate/);
+});

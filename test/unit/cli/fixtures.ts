@@ -40,6 +40,7 @@ export function runSummary(over: Partial<RunSummary> = {}): RunSummary {
     summary: {},
     reason: null,
     stopInfo: null,
+    warnings: [],
     exitCode: 0,
     agentId: 'agent-1',
     host: 'gpu-box-1',

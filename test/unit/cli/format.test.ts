@@ -139,6 +139,14 @@ test('run notes: why a run stopped, failed or crashed, and where a running one r
   assert.equal(runNote(runSummary({ state: 'finished' })), '');
 });
 
+test('run notes: refused points and data loss are never silent', () => {
+  const refused = { kind: 'points_refused' as const, attempt: 1, count: 3, message: '3 metric points could not be stored ...' };
+  const lost = { kind: 'data_loss' as const, attempt: 1, count: 1, message: 'data loss: 1 of the 20 metric points ...' };
+  assert.equal(runNote(runSummary({ state: 'finished', warnings: [refused] })), '⚠ 3 points refused');
+  assert.equal(runNote(runSummary({ state: 'finished', warnings: [refused, lost] })), '⚠ 3 points refused, data loss: 1 point missing');
+  assert.equal(runNote(runSummary({ state: 'failed', exitCode: 3, reason: 'CUDA out of memory', warnings: [lost] })), 'exit 3: CUDA out of memory; ⚠ data loss: 1 point missing');
+});
+
 test('fitLine cuts to the visible width without breaking or counting color codes', () => {
   const line = `ab\x1b[32mcdef\x1b[0mgh`;
   assert.equal(fitLine(line, 8), line);

@@ -195,6 +195,23 @@ test('runs: the table shows the metric, duration, params and why runs stopped or
   });
 });
 
+test('runs: a run with refused points or data loss says so in its note and in full under Warnings', async () => {
+  const warned = runSummary({
+    number: 4,
+    state: 'finished',
+    warnings: [
+      { kind: 'points_refused', attempt: 1, count: 2, message: "2 metric points could not be stored and were refused alone (the other points were kept); first: 'loss' step 2147483648 (step: Too big)" },
+      { kind: 'data_loss', attempt: 1, count: 3, message: 'data loss: 3 of the 20 metric points the agent sent never reached the controller (Redis lost them?); 17 stored' },
+    ],
+  });
+  await withServer({ 'GET /api/sweeps/k3x9q2ab': { body: sweepDetail() }, 'GET /api/sweeps/k3x9q2ab/runs': { body: { runs: [warned], total: 1 } } }, async (server) => {
+    ListRunsResponseSchema.parse({ runs: [warned], total: 1 });
+    const { text } = await run(runsCommand, ['k3x9q2ab'], server);
+    assert.match(text, /^4\s+k3x9q2ab-4\s+finished\s+.*⚠ 2 points refused, data loss: 3 points missing$/m);
+    assert.match(text, /^Warnings:\n {2}#4 \(attempt 1\): 2 metric points could not be stored .*\n {2}#4 \(attempt 1\): data loss: 3 of the 20 metric points/m);
+  });
+});
+
 test('runs: long params are cut to fit the terminal', async () => {
   await withServer({ 'GET /api/sweeps/k3x9q2ab': { body: sweepDetail() }, 'GET /api/sweeps/k3x9q2ab/runs': { body: { runs: RUNS, total: 3 } } }, async (server) => {
     const { text } = await run(runsCommand, ['k3x9q2ab'], server, { tty: true, columns: 110, env: { NO_COLOR: '1' } });
