@@ -115,6 +115,25 @@ export function formatParams(params: Record<string, unknown>, maxWidth = Infinit
   return truncate(text, maxWidth);
 }
 
+/** Nested parameter blocks as dotted names (`optimizer.lr`), as the sweep file names them. */
+export function flattenValues(params: Record<string, unknown>, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
+  for (const [k, v] of Object.entries(params)) {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) flattenValues(v as Record<string, unknown>, `${prefix}${k}.`, out);
+    else out[`${prefix}${k}`] = v;
+  }
+  return out;
+}
+
+/** One CSV line (RFC 4180): fields with a comma, quote or line break are quoted. */
+export function csvLine(fields: readonly unknown[]): string {
+  return fields
+    .map((f) => {
+      const s = f === null || f === undefined ? '' : typeof f === 'string' ? f : typeof f === 'number' || typeof f === 'boolean' ? String(f) : JSON.stringify(f);
+      return /[",\r\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+    })
+    .join(',');
+}
+
 export function truncate(text: string, width: number): string {
   const chars = [...text];
   if (chars.length <= width) return text;

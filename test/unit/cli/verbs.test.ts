@@ -186,11 +186,12 @@ test('runs: the table shows the metric, duration, params and why runs stopped or
     const q = server.requests.find((r) => r.path.endsWith('/runs'))!.query;
     assert.deepEqual([q.get('state'), q.get('sort'), q.get('limit'), q.get('offset')], ['stopped,failed,running', '-number', '3', '3']);
     const lines = text.split('\n');
-    assert.match(lines[0]!, /^#\s+RUN\s+STATE\s+val_loss\s+STEP\s+TIME\s+PARAMS\s+NOTE$/);
-    assert.match(text, /^3\s+k3x9q2ab-3\s+stopped\s+0\.61\s+9\s+1m 05s\s+batch=32 lr=0\.001\s+hyperband at band 9: 0\.61 vs threshold 0\.45$/m);
-    assert.match(text, /^2\s+k3x9q2ab-2\s+failed\s+-\s+-\s+1m 05s\s+.*exit 1: CUDA out of memory$/m);
+    // One column per parameter that varies (a parameter a run lacks shows as -).
+    assert.match(lines[0]!, /^#\s+RUN\s+STATE\s+val_loss\s+STEP\s+TIME\s+batch\s+lr\s+optimizer\s+schedule\s+NOTE$/);
+    assert.match(text, /^3\s+k3x9q2ab-3\s+stopped\s+0\.61\s+9\s+1m 05s\s+32\s+0\.001\s+-\s+-\s+hyperband at band 9: 0\.61 vs threshold 0\.45$/m);
+    assert.match(text, /^2\s+k3x9q2ab-2\s+failed\s+-\s+-\s+1m 05s\s+512\s+0\.1\s+sgd-with-a-very-long-name-indeed\s+cosine-with-warm-restarts\s+exit 1: CUDA out of memory$/m);
     // Still running: the time so far, and the attempt number.
-    assert.match(text, /^1\s+k3x9q2ab-1\s+running \(2\)\s+0\.42\s+4\s+5m 00s\s+batch=32 lr=0\.001\s+on gpu-box-1 gpu 0$/m);
+    assert.match(text, /^1\s+k3x9q2ab-1\s+running \(2\)\s+0\.42\s+4\s+5m 00s\s+32\s+0\.001\s+-\s+-\s+on gpu-box-1 gpu 0$/m);
     assert.match(text, /^Runs 4-6 of 12, sorted by -number; next page: --offset 6\.$/m);
   });
 });
@@ -212,7 +213,23 @@ test('runs: a run with refused points or data loss says so in its note and in fu
   });
 });
 
-test('runs: long params are cut to fit the terminal', async () => {
+test('runs: --csv has every parameter and metric as columns, quoted where needed', async () => {
+  const runs = [
+    runSummary({ number: 2, state: 'finished', value: 0.5, valueStep: 3, params: { lr: 0.1, opt: { name: 'adam, fast' } }, summary: { val_loss: { last: 0.5, min: 0.5, max: 0.9, count: 4, step: 3 }, acc: { last: 0.8, min: 0.1, max: 0.8, count: 4, step: 3 } } }),
+    runSummary({ number: 1, state: 'failed', value: null, valueStep: null, exitCode: 1, reason: 'boom "quoted"', params: { lr: 0.01, opt: { name: 'sgd' } }, summary: {} }),
+  ];
+  await withServer({ 'GET /api/sweeps/k3x9q2ab': { body: sweepDetail() }, 'GET /api/sweeps/k3x9q2ab/runs': { body: { runs, total: 2 } } }, async (server) => {
+    const { code, text } = await run(runsCommand, ['k3x9q2ab', '--csv'], server);
+    assert.equal(code, 0);
+    const lines = text.trimEnd().split('\n');
+    assert.equal(lines[0], 'number,id,state,attempt,val_loss,step,seconds,lr,opt.name,acc,note');
+    assert.match(lines[1]!, /^2,k3x9q2ab-2,finished,1,0\.5,3,[\d.]+,0\.1,"adam, fast",0\.8,$/);
+    assert.match(lines[2]!, /^1,k3x9q2ab-1,failed,1,,,[\d.]+,0\.01,sgd,,"exit 1: boom ""quoted"""$/);
+    await rejectsWith(run(runsCommand, ['k3x9q2ab', '--csv', '--json'], server), UsageError, /choose one/);
+  });
+});
+
+test('runs: on a narrow terminal the parameters share one column, cut to fit', async () => {
   await withServer({ 'GET /api/sweeps/k3x9q2ab': { body: sweepDetail() }, 'GET /api/sweeps/k3x9q2ab/runs': { body: { runs: RUNS, total: 3 } } }, async (server) => {
     const { text } = await run(runsCommand, ['k3x9q2ab'], server, { tty: true, columns: 110, env: { NO_COLOR: '1' } });
     const table = text.split('\n\n')[0]!.split('\n');
