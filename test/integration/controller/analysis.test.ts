@@ -5,6 +5,8 @@
  * metric in one request, current attempt only, thinned to a bound.
  */
 import { after, before, describe, test } from 'node:test';
+import { get, type IncomingHttpHeaders } from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { CurvesResponseSchema, ImportanceResponseSchema, ListRunsResponseSchema } from '../../../protocol/api.js';
 import { needServices } from '../../helpers/services.js';
@@ -100,5 +102,26 @@ describe('analysis API: importance and curves (Postgres)', { ...opts, timeout: 6
 
     await expectError(http(c.url, `/api/sweeps/${s.id}/curves?name=loss`), 400, 'INVALID_REQUEST');
     await expectError(http(c.url, `/api/sweeps/${s.id}/curves?name=loss&runs=${Array.from({ length: 201 }, (_, i) => `r${i}`).join(',')}`), 400, 'INVALID_REQUEST');
+  });
+
+  test('API answers are gzipped for clients that ask, identical once unzipped; small ones are not', async () => {
+    const s = await createSweep(c.url, SWEEP);
+    await finishRuns(c.url, new FakeAgent(c.redis, c.keys, s.id), 12, () => 1);
+    const raw = (path: string, encoding?: string) =>
+      new Promise<{ headers: IncomingHttpHeaders; body: Buffer }>((resolve, reject) => {
+        get(`${c.url}${path}`, { headers: encoding ? { 'accept-encoding': encoding } : {} }, (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () => resolve({ headers: res.headers, body: Buffer.concat(chunks) }));
+        }).on('error', reject);
+      });
+    const plain = await raw(`/api/sweeps/${s.id}/runs?limit=100`);
+    const zipped = await raw(`/api/sweeps/${s.id}/runs?limit=100`, 'gzip');
+    assert.equal(plain.headers['content-encoding'], undefined);
+    assert.equal(zipped.headers['content-encoding'], 'gzip');
+    assert.ok(zipped.body.length < plain.body.length / 2, `${zipped.body.length} bytes gzipped vs ${plain.body.length}`);
+    assert.deepEqual(JSON.parse(gunzipSync(zipped.body).toString('utf8')), JSON.parse(plain.body.toString('utf8')));
+    const health = await raw('/healthz', 'gzip');
+    assert.equal(health.headers['content-encoding'], undefined, 'a small answer is sent as it is');
   });
 });
