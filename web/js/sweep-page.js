@@ -15,6 +15,7 @@ import { mountRunsTable } from './runs-table.js';
 import { limitText, sweepBadge } from './sweep-list.js';
 import { RUN_STATES, createState } from './sweep-state.js';
 import { throttle, viewFlag } from './view.js';
+import { loadECharts } from './charts.js';
 import { liveStream } from './live-stream.js';
 
 const PAGE_SIZE = 1000;
@@ -33,6 +34,8 @@ export async function showSweep(ui, id) {
   const state = createState(id);
   const view = viewFlag();
   const path = `sweeps/${encodeURIComponent(id)}`;
+  // Every sweep page draws charts: fetch ECharts while the data loads, not after.
+  void loadECharts().catch(() => undefined);
 
   try {
     const [sweep, best, runs] = await Promise.all([api(path), api(`${path}/best`), loadRuns(id)]);

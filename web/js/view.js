@@ -22,15 +22,23 @@ export function viewFlag() {
   return view;
 }
 
-/** Coalesces bursts (a run event per second per agent) into one call per `ms`. */
+/**
+ * Coalesces bursts (a run event per second per agent) into at most one call per `ms`: a call after
+ * a quiet spell runs at once; calls during the window run once, at its end.
+ */
 export function throttle(fn, ms) {
   let timer = null;
+  let last = -Infinity;
+  const run = () => {
+    timer = null;
+    last = Date.now();
+    fn();
+  };
   const wrapped = () => {
     if (timer !== null) return;
-    timer = setTimeout(() => {
-      timer = null;
-      fn();
-    }, ms);
+    const wait = last + ms - Date.now();
+    if (wait <= 0) run();
+    else timer = setTimeout(run, wait);
   };
   onLeave(() => clearTimeout(timer));
   return wrapped;
