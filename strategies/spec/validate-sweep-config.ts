@@ -97,7 +97,8 @@ function validateTop(c: IssueCollector, raw: unknown): SweepSpec | undefined {
   }
   for (const key of Object.keys(raw)) {
     if ((TOP_LEVEL_KEYS as readonly string[]).includes(key)) continue;
-    const unsupported = UNSUPPORTED_KEYS[key];
+    // hasOwn: a key such as __proto__ or constructor must not find Object.prototype's members.
+    const unsupported = Object.hasOwn(UNSUPPORTED_KEYS, key) ? UNSUPPORTED_KEYS[key] : undefined;
     if (unsupported) {
       c.error([key], unsupported);
       continue;

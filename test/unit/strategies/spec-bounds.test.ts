@@ -46,6 +46,17 @@ describe('sweep files: text that cannot be stored', () => {
   });
 });
 
+describe('sweep files: keys named after Object.prototype members', () => {
+  it('reports __proto__, constructor and toString as unknown keys, with string messages (an object message made the API answer 500)', () => {
+    for (const key of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) {
+      const r = validateSweepConfig(`${key}: random\nmethod: random\nprogram: t.py\nparameters:\n  x: {values: [1]}\n`);
+      assert.equal(r.valid, false);
+      assert.deepEqual(r.errors.map((e) => [e.path, typeof e.message]), [[key, 'string']]);
+      assert.match(r.errors[0]!.message, /unknown top-level key/);
+    }
+  });
+});
+
 describe('sweep files: bounded sizes', () => {
   it('bounds keys and string values, with the limit in the message', () => {
     only(`${HEAD}parameters:\n  ${'k'.repeat(MAX_KEY_CHARS + 1)}: {values: [1]}\n`, 'parameters', new RegExp(`limit is ${MAX_KEY_CHARS}`));
