@@ -30,6 +30,7 @@ import { classifyDatabaseError } from '../db/database-errors.js';
 import { SECOND } from '../protocol/time.js';
 import { readSnapshot } from '../db/database.js';
 import { getSweep, listSweeps, runCountsMany } from '../db/sweeps.js';
+import { ControllerMetrics } from './metrics.js';
 import { bestCurve, bestRun, bestRunsMany, getRun, listRuns, runEvents } from '../db/runs.js';
 import { runHistory } from '../db/metrics.js';
 import type { ControllerContext } from './context.js';
@@ -118,6 +119,12 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
     else if (harrow.status >= 500) req.log.error({ err }, 'request failed');
     void reply.status(harrow.status).send(harrow.toBody());
   });
+  const metrics = new ControllerMetrics(ctx, ingestor);
+  app.addHook('onResponse', (req, reply, done) => {
+    metrics.observeRequest(req.method, req.routeOptions.url, reply.statusCode, reply.elapsedTime);
+    done();
+  });
+
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send(new HarrowError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url}; the API is documented at /docs`).toBody());
   });
@@ -157,28 +164,8 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
     return reply.status(db && redis ? 200 : 503).send({ ok: db && redis, database: db ? 'up' : 'down', redis: redis ? 'up' : 'down' });
   });
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics' } }, async (_req, reply) => {
-    const sweeps = await listSweeps(ctx.db, { states: ['running', 'paused'] });
-    const counts = await runCountsMany(ctx.db, sweeps.map((s) => s.id));
-    const lines = ['# HELP harrow_runs Runs of active sweeps by state.', '# TYPE harrow_runs gauge'];
-    for (const s of sweeps) {
-      const c = counts.get(s.id)!;
-      for (const [state, n] of Object.entries(c)) {
-        if (state !== 'total') lines.push(`harrow_runs{sweep="${s.id}",state="${state}"} ${n}`);
-      }
-    }
-    lines.push('# HELP harrow_active_sweeps Sweeps running or paused.', '# TYPE harrow_active_sweeps gauge', `harrow_active_sweeps ${sweeps.length}`);
-    if (ingestor) {
-      lines.push(
-        '# HELP harrow_ingested_points_total Metric points stored.',
-        '# TYPE harrow_ingested_points_total counter',
-        `harrow_ingested_points_total ${ingestor.points}`,
-        '# HELP harrow_report_batches_total Report batches committed.',
-        '# TYPE harrow_report_batches_total counter',
-        `harrow_report_batches_total ${ingestor.batches}`,
-      );
-    }
-    return reply.type('text/plain; version=0.0.4').send(`${lines.join('\n')}\n`);
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics: process, event-loop lag, request latency, runs' } }, async (_req, reply) => {
+    return reply.type(metrics.contentType).send(await metrics.render());
   });
 
   app.post(
