@@ -19,8 +19,11 @@ import type { Issue } from '../types.js';
 export const MAX_SOURCE_CHARS = 256 * 1024;
 /** Aliases are rare in sweep files; a few hundred covers anchors for shared blocks. */
 export const MAX_ALIASES = 1000;
-/** Nodes after alias expansion. A 200-parameter sweep with 50 values each is ~15k nodes. */
-export const MAX_NODES = 200_000;
+/**
+ * Nodes after alias expansion. A 200-parameter sweep with 50 values each is ~15k nodes; a file past
+ * this holds data, and the server would spend its event loop storing and sending it back.
+ */
+export const MAX_NODES = 50_000;
 /** Nesting depth of the data (parameters nest a few levels; values rarely more). */
 export const MAX_DEPTH = 64;
 /** Length of one mapping key: W&B keys and parameter names are words, not text. */
