@@ -4,11 +4,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import { ListRunsResponseSchema } from '../../../protocol/api.js';
 import { validateSweepConfig } from '../../../strategies/index.js';
 import { PG_URL, freshPostgres, needServices } from '../../helpers/services.js';
 import { CuttableProxy, waitFor } from '../../helpers/processes.js';
-import { FakeAgent, createSweep, expectError, expectOk, http, postJson, postYaml, settled, startTestController, type TestController } from './controller-harness.js';
+import { FakeAgent, createSweep, deletePrefix, expectError, expectOk, http, postJson, postYaml, settled, startTestController, type TestController } from './controller-harness.js';
 
 const opts = await needServices();
 
@@ -145,7 +146,12 @@ describe('reads while the database is down answer 503 DATABASE_UNAVAILABLE', { .
       await c.handle.ctx.db.close();
       for (const path of ['/api/sweeps', `/api/sweeps/${s.id}`, `/api/runs/${s.id}-1`]) await expectError(http(c.url, path), 503, 'DATABASE_UNAVAILABLE');
     } finally {
+      // Closing reports the database that is already closed and stops before the harness's own
+      // cleanup; finish that here so no connection keeps the test process alive.
       await c.close().catch(() => undefined);
+      await deletePrefix(c.redis, c.prefix);
+      c.redis.disconnect();
+      await rm(c.handle.ctx.config.HARROW_DATA_DIR, { recursive: true, force: true });
     }
   });
 });
