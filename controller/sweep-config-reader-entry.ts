@@ -7,5 +7,6 @@ if (parentPort === null) throw new Error('sweep-config-reader-entry.js runs only
 const port = parentPort;
 
 port.on('message', (msg: ReaderRequest) => {
-  port.postMessage({ id: msg.id, result: validateSweepConfig(msg.input) } satisfies ReaderResponse);
+  const input = 'text' in msg.input ? msg.input.text : (JSON.parse(msg.input.json) as unknown);
+  port.postMessage({ id: msg.id, result: validateSweepConfig(input) } satisfies ReaderResponse);
 });

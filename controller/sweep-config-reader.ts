@@ -25,15 +25,16 @@ const IDLE_MS = 30 * SECOND;
 
 export interface ReaderRequest {
   id: number;
-  input: unknown;
+  input: ReaderInput;
 }
+export type ReaderInput = { text: string } | { json: string };
 export interface ReaderResponse {
   id: number;
   result: ValidationResult;
 }
 
 interface Job {
-  input: unknown;
+  input: ReaderInput;
   resolve: (r: ValidationResult) => void;
   reject: (e: Error) => void;
 }
@@ -49,15 +50,16 @@ export class SweepConfigReader {
 
   /** The normalized spec, or throws `SweepConfigError` (mapped to 400 INVALID_SWEEP_CONFIG). */
   async parse(config: string | Record<string, unknown>): Promise<SweepSpec> {
-    if (typeof config === 'string' ? config.length <= INLINE_MAX_CHARS : jsonLength(config) <= INLINE_MAX_CHARS) {
-      return parseSweepConfig(config);
-    }
-    const result = await this.inWorker(config);
+    const json = typeof config === 'string' ? undefined : jsonText(config);
+    if ((json ?? (config as string)).length <= INLINE_MAX_CHARS) return parseSweepConfig(config);
+    // An object crosses as its JSON text: copying one string is far cheaper for this thread than
+    // a structured clone of a large object (it came from JSON, so nothing is lost).
+    const result = await this.inWorker(json === undefined ? { text: config as string } : { json });
     if (!result.valid || !result.spec) throw new SweepConfigError(result.errors, result.warnings);
     return result.spec;
   }
 
-  private inWorker(input: unknown): Promise<ValidationResult> {
+  private inWorker(input: ReaderInput): Promise<ValidationResult> {
     if (this.waiting.length >= MAX_WAITING) {
       return Promise.reject(new HarrowError('SERVICE_UNAVAILABLE', `too many large sweep files are being read at once (${MAX_WAITING} waiting); try again`));
     }
@@ -141,13 +143,13 @@ export class SweepConfigReader {
   }
 }
 
-/** The size of an object as JSON text, the measure the inline bound is in. */
-function jsonLength(value: unknown): number {
+/** An object as JSON text, the measure the inline bound is in; '' when it has none (a cycle). */
+function jsonText(value: object): string {
   try {
-    return JSON.stringify(value)?.length ?? 0;
+    return JSON.stringify(value) ?? '';
   } catch {
-    // A cycle or a BigInt: the reader refuses it either way; let the worker-free path say why.
-    return 0;
+    // A cycle or a BigInt: read inline, where the reader refuses it with its reason.
+    return '';
   }
 }
 
