@@ -26,9 +26,11 @@ import {
   type RunDetail,
 } from '../protocol/api.js';
 import { HarrowError, toHarrowError } from '../protocol/errors.js';
+import { classifyDatabaseError } from '../db/database-errors.js';
 import { SECOND } from '../protocol/time.js';
 import { readSnapshot } from '../db/database.js';
 import { getSweep, listSweeps, runCountsMany } from '../db/sweeps.js';
+import { ControllerMetrics } from './metrics.js';
 import { bestCurve, bestRun, bestRunsMany, getRun, listRuns, runEvents } from '../db/runs.js';
 import { runHistory } from '../db/metrics.js';
 import type { ControllerContext } from './context.js';
@@ -43,13 +45,55 @@ import { browserGuard } from './security/browser-guard.js';
 const YAML_TYPES = ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml'];
 const SSE_KEEPALIVE_MS = 15 * SECOND;
 const SSE_RETRY_MS = 1 * SECOND;
+/**
+ * A sweep file is at most MAX_SOURCE_CHARS (256 K) characters; as a JSON string with escapes it
+ * can take a few bytes per character. Nothing else the API takes comes close.
+ */
+const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
+/** Turns anything a request raised into the error the client sees: 4xx for its mistakes, 503 when a dependency is down. */
+function errorOf(err: unknown, req: FastifyRequest): HarrowError {
+  if (err instanceof HarrowError) return err;
+  const fastifyErr = err as { statusCode?: number; code?: string; message?: string };
+  switch (fastifyErr.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new HarrowError('PAYLOAD_TOO_LARGE', `the request body is larger than ${BODY_LIMIT_BYTES / 1024 / 1024} MB; a sweep file is a few KB (at most 256 KB)`);
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new HarrowError('INVALID_REQUEST', 'params.id: an id is at most 100 characters; `harrow status` lists the sweeps');
+    case 'FST_ERR_BAD_URL':
+      return new HarrowError('INVALID_REQUEST', `the URL ${JSON.stringify(req.url.slice(0, 200))} is not valid (bad percent-encoding)`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new HarrowError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        `unsupported content type ${JSON.stringify(req.headers['content-type'] ?? '')}: send application/json, or a sweep file as text/yaml`,
+      );
+    default:
+  }
+  if (typeof fastifyErr.statusCode === 'number' && fastifyErr.statusCode >= 400 && fastifyErr.statusCode < 500) {
+    return new HarrowError('INVALID_REQUEST', fastifyErr.message ?? 'bad request');
+  }
+  switch (classifyDatabaseError(err)) {
+    case 'unavailable':
+      return new HarrowError('DATABASE_UNAVAILABLE', 'the database is unreachable', { cause: err });
+    case 'bad-value':
+      // Boundary validation should have refused the value; this keeps a missed case a 400.
+      return new HarrowError('INVALID_REQUEST', 'a value in the request cannot be stored (a NUL character, or a number out of range); check the request', { cause: err });
+    default:
+      return toHarrowError(err);
+  }
+}
 
 export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log.child({ component: 'http' }),
     // Request logs would drown the run state changes that matter; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
-    bodyLimit: 4 * 1024 * 1024,
+    bodyLimit: BODY_LIMIT_BYTES,
+    // Errors fastify raises before routing (an over-long or badly encoded path) get the same body.
+    frameworkErrors: (err, req, reply) => {
+      const harrow = errorOf(err, req);
+      void (reply as FastifyReply).status(harrow.status).send(harrow.toBody());
+    },
   }) as unknown as FastifyInstance;
 
   // Event streams never end by themselves, and closing the server waits for every open
@@ -69,15 +113,17 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
   app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((err: unknown, req, reply) => {
-    const fastifyErr = err as { statusCode?: number; code?: string; message?: string };
-    let harrow: HarrowError;
-    if (err instanceof HarrowError) harrow = err;
-    else if (fastifyErr.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || fastifyErr.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || (fastifyErr.statusCode && fastifyErr.statusCode < 500 && fastifyErr.statusCode >= 400)) {
-      harrow = new HarrowError('INVALID_REQUEST', fastifyErr.message ?? 'bad request');
-    } else harrow = toHarrowError(err);
-    if (harrow.status >= 500) req.log.error({ err }, 'request failed');
+    const harrow = errorOf(err, req);
+    if (harrow.status === 503) req.log.warn({ err: (err as Error).message, code: harrow.code }, 'request failed: a dependency is down');
+    else if (harrow.status >= 500) req.log.error({ err }, 'request failed');
     void reply.status(harrow.status).send(harrow.toBody());
   });
+  const metrics = new ControllerMetrics(ctx, ingestor);
+  app.addHook('onResponse', (req, reply, done) => {
+    metrics.observeRequest(req.method, req.routeOptions.url, reply.statusCode, reply.elapsedTime);
+    done();
+  });
+
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send(new HarrowError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url}; the API is documented at /docs`).toBody());
   });
@@ -132,28 +178,8 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
     return reply.status(db && redis ? 200 : 503).send({ ok: db && redis, database: db ? 'up' : 'down', redis: redis ? 'up' : 'down' });
   });
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics' } }, async (_req, reply) => {
-    const sweeps = await listSweeps(ctx.db, { states: ['running', 'paused'] });
-    const counts = await runCountsMany(ctx.db, sweeps.map((s) => s.id));
-    const lines = ['# HELP harrow_runs Runs of active sweeps by state.', '# TYPE harrow_runs gauge'];
-    for (const s of sweeps) {
-      const c = counts.get(s.id)!;
-      for (const [state, n] of Object.entries(c)) {
-        if (state !== 'total') lines.push(`harrow_runs{sweep="${s.id}",state="${state}"} ${n}`);
-      }
-    }
-    lines.push('# HELP harrow_active_sweeps Sweeps running or paused.', '# TYPE harrow_active_sweeps gauge', `harrow_active_sweeps ${sweeps.length}`);
-    if (ingestor) {
-      lines.push(
-        '# HELP harrow_ingested_points_total Metric points stored.',
-        '# TYPE harrow_ingested_points_total counter',
-        `harrow_ingested_points_total ${ingestor.points}`,
-        '# HELP harrow_report_batches_total Report batches committed.',
-        '# TYPE harrow_report_batches_total counter',
-        `harrow_report_batches_total ${ingestor.batches}`,
-      );
-    }
-    return reply.type('text/plain; version=0.0.4').send(`${lines.join('\n')}\n`);
+  app.get('/metrics', { schema: { summary: 'Prometheus metrics: process, event-loop lag, request latency, runs' } }, async (_req, reply) => {
+    return reply.type(metrics.contentType).send(await metrics.render());
   });
 
   app.post(

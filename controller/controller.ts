@@ -148,12 +148,17 @@ export async function startController(config: ControllerConfig, options: StartOp
     close() {
       closed ??= (async () => {
         clearInterval(timer);
-        await app.close();
-        await ingestor.stop();
-        await proposer.close();
-        await queue.close();
-        await link.close();
-        await db.close();
+        // Every step runs even when one fails (a database that died must not keep Redis open and
+        // the process alive); the first failure is reported.
+        let failure: Error | undefined;
+        for (const step of [() => app.close(), () => ingestor.stop(), () => proposer.close(), () => queue.close(), () => link.close(), () => db.close()]) {
+          try {
+            await step();
+          } catch (err) {
+            failure ??= err instanceof Error ? err : new Error(`closing the controller failed: ${JSON.stringify(err)}`);
+          }
+        }
+        if (failure) throw failure;
       })();
       return closed;
     },

@@ -3,7 +3,6 @@
  * transition goes through the state machine of `protocol/run-states.ts`, lands in Postgres first,
  * then is mirrored to Redis for the agents and published for live watchers.
  */
-import { parseSweepConfig } from '../strategies/index.js';
 import type { SweepSpec } from '../strategies/types.js';
 import { HarrowError } from '../protocol/errors.js';
 import type { SweepDetail } from '../protocol/api.js';
@@ -22,6 +21,7 @@ import type { ControllerContext } from './context.js';
 import { newSeed, newSweepId } from './ids.js';
 import { runSummary, sweepSummary } from './serialize.js';
 import { DefaultProposer } from './proposer.js';
+import { sweepConfigReader } from './sweep-config-reader.js';
 
 export async function sweepDetail(ctx: ControllerContext, id: string): Promise<SweepDetail> {
   const row = await getSweep(ctx.db, id);
@@ -47,7 +47,7 @@ async function detailOf(ctx: ControllerContext, row: SweepRow): Promise<SweepDet
 
 export async function createSweep(ctx: ControllerContext, config: string | Record<string, unknown>, name?: string): Promise<SweepDetail> {
   // Throws SweepConfigError with every { path, message }; the HTTP layer maps it to a 400.
-  const spec = parseSweepConfig(config);
+  const spec = await sweepConfigReader.parse(config);
   const configText = typeof config === 'string' ? config : JSON.stringify(config, null, 2);
   const seed = spec.harrow.seed ?? newSeed();
   const expectedRuns = spec.method === 'grid' ? new DefaultProposer().size(spec, seed) : null;

@@ -10,19 +10,42 @@ export const SWEEP_HEALTH = ['ok', 'degraded', 'failing'] as const;
 export const RunStateSchema = z.enum(RUN_STATES);
 export const SweepStateNameSchema = z.enum(SWEEP_STATES);
 
-export const IdParamsSchema = z.object({ id: z.string().min(1).max(200) });
+/** Sweep ids are 8 characters of [a-z0-9]; run ids add `-N`. Anything else cannot name one. */
+export const IdParamsSchema = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(100)
+    .regex(/^[A-Za-z0-9_-]+$/, 'an id is letters, digits, - and _ (such as 2pn911dr or 2pn911dr-3); `harrow status` lists the sweeps'),
+});
+
+/** Largest int4: attempts, offsets and counts are stored and compared as Postgres integers. */
+const MAX_INT4 = 2 ** 31 - 1;
+
+/**
+ * Free text from a request: bounded, and without NUL or lone UTF-16 surrogates, which Postgres
+ * cannot store (the query would fail with a 500 instead of telling the caller).
+ */
+export function storableText(max: number) {
+  return z
+    .string()
+    .max(max)
+    // eslint-disable-next-line no-control-regex -- NUL is exactly what this refuses
+    .refine((s) => !/[\u0000\p{Cs}]/u.test(s), 'must not contain NUL characters or lone UTF-16 surrogates');
+}
 
 /** POST /api/sweeps with a JSON body; a YAML body (text/yaml, application/yaml) is the config itself. */
 export const CreateSweepBodySchema = z.object({
   /** The sweep file: YAML/JSON text, or the already-parsed object. */
   config: z.union([z.string(), z.record(z.string(), z.unknown())]),
   /** Overrides the file's `name`. */
-  name: z.string().min(1).max(200).optional(),
+  name: storableText(200).min(1).optional(),
 });
 
 export const ListSweepsQuerySchema = z.object({
   state: z
     .string()
+    .max(200)
     .optional()
     .transform((s, ctx) => splitStates(s, SWEEP_STATES, ctx)),
 });
@@ -32,21 +55,24 @@ export const RUN_SORTS = ['number', '-number', 'metric', '-metric', 'started', '
 export const ListRunsQuerySchema = z.object({
   state: z
     .string()
+    .max(200)
     .optional()
     .transform((s, ctx) => splitStates(s, RUN_STATES, ctx)),
   sort: z.enum(RUN_SORTS).default('number'),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
-  offset: z.coerce.number().int().min(0).default(0),
+  offset: z.coerce.number().int().min(0).max(MAX_INT4).default(0),
 });
 
 export const MetricsQuerySchema = z.object({
-  /** Comma-separated metric names; all when omitted. */
-  name: z.string().optional(),
+  /** Comma-separated metric names (at most 100); all when omitted. */
+  name: storableText(10_000)
+    .refine((s) => s.split(',').length <= 100, 'at most 100 metric names')
+    .optional(),
   /** Attempt number; the current attempt when omitted. */
-  attempt: z.coerce.number().int().min(1).optional(),
+  attempt: z.coerce.number().int().min(1).max(MAX_INT4).optional(),
 });
 
-export const StopRunBodySchema = z.object({ reason: z.string().max(500).optional() }).default({});
+export const StopRunBodySchema = z.object({ reason: storableText(500).optional() }).default({});
 
 function splitStates<T extends string>(value: string | undefined, allowed: readonly T[], ctx: z.RefinementCtx): T[] | undefined {
   if (value === undefined || value === '') return undefined;

@@ -1,9 +1,15 @@
+import { lookup } from 'node:dns/promises';
+import { Redis } from 'ioredis';
 import type { Command } from '../command.js';
 import { parseCliArgs, positionalArgs } from '../cli-args.js';
+import { HarrowError } from '../../protocol/errors.js';
 import { SECOND } from '../../protocol/time.js';
+import type { ControllerConfig } from '../../controller/config.js';
 
 /** How long a shutdown may take before the process exits anyway (a hung close must not hang forever). */
 const SHUTDOWN_BACKSTOP_MS = 10 * SECOND;
+/** How long startup waits for Redis before giving up (the database gets 30 s, see controller.ts). */
+const REDIS_STARTUP_MS = 15 * SECOND;
 
 export const serverCommand: Command = {
   name: 'server',
@@ -27,7 +33,10 @@ Options:
   --host ADDR    listen address (overrides HARROW_HOST)
   --port N       listen port (overrides HARROW_PORT)
   --insecure     allow a non-loopback address without HARROW_TOKEN (trusted networks only)
-  --json         log JSON lines (HARROW_LOG_FORMAT=json); the start line is one of them`,
+  --json         log JSON lines (HARROW_LOG_FORMAT=json); the start line is one of them
+
+A server that cannot start (the port is taken, the host does not resolve, the database or Redis
+cannot be reached) prints one line saying why and exits with status 1.`,
   async run(argv) {
     const { values, positionals } = parseCliArgs(argv, {
       host: { type: 'string' },
@@ -45,7 +54,17 @@ Options:
       ...(values.port ? { HARROW_PORT: values.port } : {}),
       ...(values.json ? { HARROW_LOG_FORMAT: 'json' } : {}),
     });
-    const handle = await startController(config, { insecure: values.insecure });
+    let handle;
+    try {
+      await checkHost(config);
+      await checkRedis(config);
+      handle = await startController(config, { insecure: values.insecure });
+    } catch (err) {
+      console.error(`harrow server: ${redact(startupMessage(err, config), config)}`);
+      // What started before the failure (database pool, Redis connections, timers) would keep the
+      // process alive, serving nothing; a server that cannot serve must end.
+      process.exit(1);
+    }
     if (values.json) {
       handle.ctx.log.info({ url: handle.url, docs: `${handle.url}/docs`, dashboard: `${handle.url}/` }, 'harrow server ready');
     } else {
@@ -77,3 +96,87 @@ Options:
     });
   },
 };
+
+/** A listen host that does not resolve fails before anything is opened. */
+async function checkHost(config: ControllerConfig): Promise<void> {
+  try {
+    await lookup(config.HARROW_HOST);
+  } catch (err) {
+    throw new HarrowError('INVALID_CONFIG', `cannot listen on ${config.HARROW_HOST}: the host name does not resolve (${(err as NodeJS.ErrnoException).code ?? 'lookup failed'}); set HARROW_HOST or --host to an address of this machine, such as 127.0.0.1`, { cause: err });
+  }
+}
+
+/**
+ * Redis carries every run to the agents: a server that starts without it would accept sweeps that
+ * never run. Waits a little (Redis may be starting beside us), then gives up with the reason.
+ */
+async function checkRedis(config: ControllerConfig): Promise<void> {
+  const deadline = Date.now() + REDIS_STARTUP_MS;
+  let last: Error | undefined;
+  // The socket's own error (ECONNREFUSED, ENOTFOUND, NOAUTH) says more than the failed command's.
+  let cause: Error | undefined;
+  const redis = new Redis(config.REDIS_URL, {
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    connectTimeout: 2 * SECOND,
+    retryStrategy: () => null,
+  });
+  redis.on('error', (err: Error) => {
+    cause = err;
+  });
+  try {
+    for (let delay = 250; ; delay = Math.min(delay * 2, 2 * SECOND)) {
+      try {
+        if (redis.status !== 'ready') await redis.connect();
+        await redis.ping();
+        return;
+      } catch (err) {
+        last = err as Error;
+      }
+      if (Date.now() + delay > deadline) break;
+      await new Promise((r) => setTimeout(r, delay));
+      redis.disconnect();
+    }
+  } finally {
+    redis.disconnect();
+  }
+  throw new HarrowError('REDIS_UNAVAILABLE', `cannot reach Redis at ${config.REDIS_URL} after ${REDIS_STARTUP_MS / SECOND} s: ${(cause ?? last)?.message.replace(/\.$/, '') ?? 'no answer'}. Check REDIS_URL and that Redis is running.`);
+}
+
+/** One line that says what failed and what to do; a listen error is told in the user's words. */
+function startupMessage(err: unknown, config: ControllerConfig): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  const where = `${config.HARROW_HOST}:${config.HARROW_PORT}`;
+  switch (code) {
+    case 'EADDRINUSE':
+      return `cannot listen on ${where}: the port is already in use (another harrow server?); stop it, or choose another port with HARROW_PORT or --port`;
+    case 'EADDRNOTAVAIL':
+      return `cannot listen on ${where}: ${config.HARROW_HOST} is not an address of this machine; set HARROW_HOST or --host to one of its addresses, such as 127.0.0.1`;
+    case 'EACCES':
+      return `cannot listen on ${where}: permission denied (ports below 1024 need privileges); choose a port above 1024 with HARROW_PORT or --port`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN':
+      return `cannot listen on ${config.HARROW_HOST}: the host name does not resolve; set HARROW_HOST or --host to an address of this machine`;
+    default:
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  return message.replace(/\s*\n\s*/g, ' ');
+}
+
+/** Passwords of the configured URLs never reach the terminal, whatever message carried them. */
+function redact(message: string, config: ControllerConfig): string {
+  let out = message;
+  for (const url of [config.DATABASE_URL, config.REDIS_URL]) {
+    if (!url) continue;
+    let password = '';
+    try {
+      password = new URL(url).password;
+    } catch {
+      continue;
+    }
+    if (password === '') continue;
+    for (const form of new Set([password, decodeURIComponent(password)])) out = out.split(form).join('***');
+  }
+  return out;
+}

@@ -8,17 +8,52 @@
  * converts. It also owns the resource bounds: input size, alias count and expanded node count are
  * all capped, so a "billion laughs" file fails fast in bounded memory instead of expanding.
  */
-import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, type Document, type Node, type Scalar } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, parseDocument, visit, type Alias, type Document, type Node, type Scalar } from 'yaml';
 import type { Issue } from '../types.js';
 
-/** Sweep files are a few KB; a megabyte is far beyond any real one. */
-export const MAX_SOURCE_CHARS = 1024 * 1024;
+/**
+ * Sweep files are a few KB; 256 KB is far beyond any real one. The YAML parser spends a few
+ * microseconds per character (2–6 µs measured on a busy 2-core box), so this also bounds the
+ * time one file can take to read to about a second.
+ */
+export const MAX_SOURCE_CHARS = 256 * 1024;
 /** Aliases are rare in sweep files; a few hundred covers anchors for shared blocks. */
 export const MAX_ALIASES = 1000;
-/** Nodes after alias expansion. A 200-parameter sweep with 50 values each is ~15k nodes. */
-export const MAX_NODES = 200_000;
+/**
+ * Nodes after alias expansion. A 200-parameter sweep with 50 values each is ~15k nodes; a file past
+ * this holds data, and the server would spend its event loop storing and sending it back.
+ */
+export const MAX_NODES = 50_000;
 /** Nesting depth of the data (parameters nest a few levels; values rarely more). */
 export const MAX_DEPTH = 64;
+/** Length of one mapping key: W&B keys and parameter names are words, not text. */
+export const MAX_KEY_CHARS = 256;
+/** Length of one string value (a description, a command element, a categorical value). */
+export const MAX_STRING_CHARS = 64 * 1024;
+
+/**
+ * NUL, and UTF-16 surrogates that are not part of a pair: neither can be stored (Postgres text
+ * and JSON refuse NUL; a lone surrogate has no UTF-8 form) nor passed to a program as an argument.
+ * They reach a string through YAML escapes (`"\0"`, `"\ud800"`) or JSON ones.
+ */
+// eslint-disable-next-line no-control-regex -- NUL is exactly what this looks for
+const UNSTORABLE = /[\u0000\p{Cs}]/u;
+
+/** Why a key or string value of a sweep file cannot be accepted, or undefined when it can. */
+function textProblem(text: string, what: 'key' | 'value'): string | undefined {
+  const max = what === 'key' ? MAX_KEY_CHARS : MAX_STRING_CHARS;
+  if (text.length > max) {
+    return what === 'key'
+      ? `a key is ${text.length} characters long (the limit is ${MAX_KEY_CHARS}); keys are names such as parameters or lr`
+      : `a string is ${text.length} characters long (the limit is ${MAX_STRING_CHARS}); a sweep file holds a search space, not data`;
+  }
+  const bad = UNSTORABLE.exec(text);
+  if (bad) {
+    const which = bad[0] === '\u0000' ? 'a NUL character (\\0)' : `a lone UTF-16 surrogate (\\u${bad[0].charCodeAt(0).toString(16)})`;
+    return `${what === 'key' ? 'a key' : 'a string'} contains ${which}, which cannot be stored or passed to a program; remove it`;
+  }
+  return undefined;
+}
 
 export interface SourceData {
   value: unknown;
@@ -75,14 +110,16 @@ function tooBig(size: number, unit: string): string {
 function readText(text: string): ReadResult {
   if (text.length > MAX_SOURCE_CHARS) return fail(tooBig(text.length, 'characters'));
   // NUL never occurs in YAML text; replacement characters mean the bytes were not UTF-8.
-  if (text.includes('\u0000') || text.includes('\ufffd')) {
-    return fail('the sweep file looks binary (it contains NUL or non-UTF-8 bytes); give a YAML or JSON text file');
+  if (text.includes('\u0000') || text.includes('\ufffd') || UNSTORABLE.test(text)) {
+    return fail('the sweep file looks binary (it contains NUL, lone surrogates or non-UTF-8 bytes); give a YAML or JSON text file');
   }
   if (text.trim() === '') return fail('the sweep file is empty; it needs at least method and parameters');
 
   let doc: Document.Parsed;
   try {
-    doc = parseDocument(text, { version: '1.2', schema: 'core', uniqueKeys: true, prettyErrors: true, strict: true });
+    // uniqueKeys is checked by the walker with a set: the parser's own check scans the map for
+    // every key, which is quadratic (a 60k-key mapping took minutes).
+    doc = parseDocument(text, { version: '1.2', schema: 'core', uniqueKeys: false, prettyErrors: true, strict: true });
   } catch (err) {
     return fail(`the sweep file is not valid YAML: ${err instanceof Error ? err.message : String(err)}`);
   }
@@ -145,8 +182,23 @@ class YamlWalker {
   private nodes = 0;
   private aliases = 0;
   private readonly resolving = new Set<Node>();
+  /**
+   * What each alias refers to, found in one pass. `Alias.resolve` searches the whole document for
+   * every alias, which is quadratic in a file of many aliases.
+   */
+  private readonly targets = new Map<Alias, Node | undefined>();
 
-  constructor(private readonly doc: Document.Parsed) {}
+  constructor(doc: Document.Parsed) {
+    // An alias refers to the closest anchor of that name before it in document order, which is
+    // the order `visit` walks in (a collection before its items, a key before its value).
+    const anchors = new Map<string, Node>();
+    visit(doc, {
+      Node: (_key, node) => {
+        if (isAlias(node)) this.targets.set(node, anchors.get(node.source));
+        else if (node.anchor) anchors.set(node.anchor, node);
+      },
+    });
+  }
 
   private tick(): void {
     if (++this.nodes > MAX_NODES) {
@@ -166,7 +218,7 @@ class YamlWalker {
       if (++this.aliases > MAX_ALIASES) {
         throw new Budget(`the sweep file uses more than ${MAX_ALIASES} YAML aliases; refusing to expand them`);
       }
-      const target = node.resolve(this.doc);
+      const target = this.targets.get(node);
       if (!target) throw new WalkError(dotted(path), `YAML alias *${node.source} has no matching anchor &${node.source}`);
       if (this.resolving.has(target)) {
         throw new WalkError(dotted(path), `YAML alias *${node.source} refers to itself`);
@@ -183,6 +235,7 @@ class YamlWalker {
     if (isMap(node)) {
       const out: Record<string, unknown> = {};
       const merges: unknown[] = [];
+      const seen = new Set<string>();
       for (const pair of node.items) {
         if (!isPair(pair)) continue;
         const keyNode = pair.key;
@@ -192,6 +245,10 @@ class YamlWalker {
           continue;
         }
         const key = this.key(keyNode, path);
+        if (seen.has(key)) {
+          throw new WalkError(dotted([...path, key]), `Map keys must be unique: ${JSON.stringify(key)} appears more than once in this mapping; keep one`);
+        }
+        seen.add(key);
         setKey(out, key, this.convert(pair.value, [...path, key], depth + 1));
       }
       for (const m of merges) this.merge(out, m, path, depth);
@@ -215,7 +272,11 @@ class YamlWalker {
     if (keyNode === null || keyNode === undefined) return 'null';
     if (isScalar(keyNode)) {
       const v = keyNode.value;
-      if (typeof v === 'string') return v;
+      if (typeof v === 'string') {
+        const problem = textProblem(v, 'key');
+        if (problem) throw new WalkError(dotted(path), problem);
+        return v;
+      }
       if (typeof v === 'number' || typeof v === 'boolean' || v === null) return String(v);
     }
     throw new WalkError(dotted(path), 'a mapping key must be a plain string (found a list or mapping used as a key)');
@@ -246,7 +307,12 @@ class YamlWalker {
         message: `${v} is the string "${v}" in YAML 1.2, but a boolean in PyYAML (so in W&B); write true or false for a boolean, or quote it to keep the string`,
       });
     }
-    if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
+    if (typeof v === 'string') {
+      const problem = textProblem(v, 'value');
+      if (problem) throw new WalkError(dotted(path), problem);
+      return v;
+    }
+    if (v === null || typeof v === 'boolean') return v;
     if (typeof v === 'bigint') return Number(v);
     throw new WalkError(
       dotted(path),
@@ -263,7 +329,12 @@ function readObject(input: object): ReadResult {
   const walk = (v: unknown, path: string[], depth: number): unknown => {
     if (++nodes > MAX_NODES) throw new Budget(`the sweep config holds more than ${MAX_NODES} values; refusing it`);
     if (depth > MAX_DEPTH) throw new WalkError(dotted(path), `nested more than ${MAX_DEPTH} levels deep; flatten the structure`);
-    if (v === null || typeof v === 'string' || typeof v === 'boolean') return v;
+    if (typeof v === 'string') {
+      const problem = textProblem(v, 'value');
+      if (problem) throw new WalkError(dotted(path), problem);
+      return v;
+    }
+    if (v === null || typeof v === 'boolean') return v;
     if (typeof v === 'number') {
       if (!Number.isInteger(v)) floats.add(pathKey(path));
       return v;
@@ -278,7 +349,11 @@ function readObject(input: object): ReadResult {
           throw new WalkError(dotted(path), 'only plain objects, arrays, strings, numbers, booleans and null are allowed');
         }
         const out: Record<string, unknown> = {};
-        for (const [k, x] of Object.entries(v)) setKey(out, k, walk(x, [...path, k], depth + 1));
+        for (const [k, x] of Object.entries(v)) {
+          const problem = textProblem(k, 'key');
+          if (problem) throw new WalkError(dotted(path), problem);
+          setKey(out, k, walk(x, [...path, k], depth + 1));
+        }
         return out;
       } finally {
         seen.delete(v);

@@ -66,6 +66,15 @@ const REQUIRED: Record<Distribution, readonly string[]> = Object.fromEntries(
 
 const PARAMETER_KEYS = ['distribution', 'value', 'values', 'probabilities', 'min', 'max', 'q', 'mu', 'sigma', 'a', 'b', 'parameters'];
 
+/**
+ * Parameters in one sweep, nested blocks included. Real sweeps have a handful to a few hundred;
+ * the bound keeps every per-parameter pass (placeholder lookups, encodings, the GP's dimensions)
+ * small whatever a file says.
+ */
+export const MAX_PARAMETERS = 1000;
+/** Values of one `values:` list: a categorical with more is data, not a search space. */
+export const MAX_VALUES = 10_000;
+
 /** W&B's parameter-name pattern: dots and hyphens allowed (`model.lr`, `batch-size`). */
 export const PARAMETER_NAME = /^[A-Za-z_][A-Za-z0-9_.-]*$/;
 
@@ -115,6 +124,9 @@ export function validateParameters(
   const names = Object.keys(raw);
   if (names.length === 0) {
     return c.error(yamlPath, 'is empty; add at least one parameter, e.g. lr: {values: [0.01, 0.1]}');
+  }
+  if (out.nodes.length + names.length > MAX_PARAMETERS) {
+    return c.error(yamlPath, `holds more than ${MAX_PARAMETERS} parameters in all; search fewer (fix the others with value:, or split the sweep)`);
   }
   const result: { [name: string]: ParameterSpec } = {};
   let ok = true;
@@ -381,6 +393,7 @@ function categoricalValues(c: IssueCollector, raw: unknown, path: Path): JsonVal
     return c.error(path, `must be a list (got ${describe(raw)}); for one fixed value write value: ${JSON.stringify(raw)} instead`);
   }
   if (raw.length === 0) return c.error(path, 'is empty; list at least one value');
+  if (raw.length > MAX_VALUES) return c.error(path, `lists ${raw.length} values (the limit is ${MAX_VALUES}); a categorical with more is better written as a range (min, max)`);
   if (!raw.map((v, i) => c.jsonValue(v, [...path, String(i)])).every(Boolean)) return undefined;
   const values = raw as JsonValue[];
   const seen = new Set<string>();

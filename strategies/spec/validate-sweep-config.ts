@@ -76,6 +76,13 @@ const IMPUTES: readonly Impute[] = ['worst', 'best', 'latest'];
 
 /** Grids beyond this size get a warning: they are rarely meant (W&B users hit 13k-cell grids). */
 export const LARGE_GRID = 100_000;
+/**
+ * Runs one sweep may ever start (run_cap, grid cells): run numbers are 32-bit integers where they
+ * are stored, and at a run a second this is 68 years.
+ */
+export const MAX_RUNS = 2 ** 31 - 1;
+/** Hyperband's s: W&B's min_iter mode uses 100 bands, and more cannot change a decision. */
+export const MAX_HYPERBAND_S = 100;
 
 export function validateSweepConfig(input: unknown): ValidationResult {
   const read = readSource(input);
@@ -93,7 +100,8 @@ function validateTop(c: IssueCollector, raw: unknown): SweepSpec | undefined {
   }
   for (const key of Object.keys(raw)) {
     if ((TOP_LEVEL_KEYS as readonly string[]).includes(key)) continue;
-    const unsupported = UNSUPPORTED_KEYS[key];
+    // hasOwn: a key such as __proto__ or constructor must not find Object.prototype's members.
+    const unsupported = Object.hasOwn(UNSUPPORTED_KEYS, key) ? UNSUPPORTED_KEYS[key] : undefined;
     if (unsupported) {
       c.error([key], unsupported);
       continue;
@@ -128,7 +136,8 @@ function validateTop(c: IssueCollector, raw: unknown): SweepSpec | undefined {
     c.error(['harrow', 'bayes'], `only applies to method: bayes (this sweep is method: ${method}); remove harrow.bayes, or use method: bayes`);
   }
 
-  const runCap = positiveInteger(c, raw, 'run_cap', [], 'the largest number of runs the sweep starts, e.g. run_cap: 50');
+  let runCap = positiveInteger(c, raw, 'run_cap', [], 'the largest number of runs the sweep starts, e.g. run_cap: 50');
+  if (runCap !== undefined && runCap > MAX_RUNS) runCap = c.error(['run_cap'], `must be at most ${MAX_RUNS} (got ${runCap}); leave run_cap out for no limit`);
   const design = harrow.bayes?.initialDesign;
   if (design !== undefined && runCap !== undefined && design >= runCap) {
     c.warn(
@@ -238,7 +247,8 @@ function validateHyperband(c: IssueCollector, raw: unknown, path: Path): Hyperba
   c.unknownKeys(raw, path, ['type', 'min_iter', 'max_iter', 's', 'eta', 'strict'], 'hyperband');
   const minIter = positiveInteger(c, raw, 'min_iter', path, 'the first band, in logged values of the metric');
   const maxIter = positiveInteger(c, raw, 'max_iter', path, 'the last band, in logged values of the metric');
-  const s = positiveInteger(c, raw, 's', path, 'the number of bands below max_iter');
+  let s = positiveInteger(c, raw, 's', path, 'the number of bands below max_iter');
+  if (s !== undefined && s > MAX_HYPERBAND_S) s = c.error([...path, 's'], `must be at most ${MAX_HYPERBAND_S} (got ${s}); more bands than that cannot change a decision`);
   const eta = c.number(raw, 'eta', path) ?? (Object.hasOwn(raw, 'eta') ? undefined : 3);
   const strict = c.boolean(raw, 'strict', path) ?? true;
   if (eta !== undefined && !(eta > 1)) c.error([...path, 'eta'], `must be > 1 (got ${eta}); runs in the top 1/eta continue, e.g. eta: 3`);
@@ -513,8 +523,8 @@ function checkGrid(c: IssueCollector, leaves: LeafRecord[], complete: boolean): 
     }
   }
   if (!gridable || !complete) return;
-  if (!Number.isSafeInteger(size)) {
-    c.error(['parameters'], `the grid has about ${size.toExponential(2)} cells, more than can ever run; use method: random or bayes, or fewer values`);
+  if (size > MAX_RUNS) {
+    c.error(['parameters'], `the grid has about ${size.toExponential(2)} cells, more than can ever run (at most ${MAX_RUNS}); use method: random or bayes, or fewer values`);
   } else if (size > LARGE_GRID) {
     c.warn(['parameters'], `the grid has ${size} cells; at one minute per run that is ${Math.round(size / 60 / 24)} GPU-days. Consider method: random with run_cap`);
   }

@@ -196,7 +196,7 @@ describe('controller HTTP API (Postgres)', { ...opts, timeout: 90_000 }, () => {
       ['body.config'],
     );
     await expectError(postJson(url, '/api/sweeps', ['not', 'an', 'object']), 400, 'INVALID_REQUEST');
-    await expectError(http(url, '/api/sweeps', { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<sweep/>' }), 400, 'INVALID_REQUEST');
+    await expectError(http(url, '/api/sweeps', { method: 'POST', headers: { 'content-type': 'application/xml' }, body: '<sweep/>' }), 415, 'UNSUPPORTED_MEDIA_TYPE');
     // A YAML body that is not YAML at all is a sweep-file problem, reported as such.
     await expectError(postYaml(url, '/api/sweeps', 'method: [grid\nparameters: {'), 400, 'INVALID_SWEEP_CONFIG');
   });
