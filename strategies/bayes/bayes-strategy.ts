@@ -35,7 +35,8 @@ import { PRIOR_PRESETS, type PriorPreset } from './priors.js';
 import { createQmcSequence, type QmcSequence } from './qmc.js';
 import { selectSubset } from './subset.js';
 import { fitOutputTransform, type OutputTransformKind } from './output-transform.js';
-import { buildTrainingSet } from './training-set.js';
+import { buildTrainingSet, type FailureHandling } from './training-set.js';
+import { ConstrainedAcquisition, FeasibilityModel } from './feasibility.js';
 import { replayTrustRegion, trustRegionBox, type Box } from './trust-region.js';
 
 export interface BayesTuning {
@@ -114,6 +115,14 @@ export interface BayesTuning {
    * against 1.43×. `false` searches the whole space at every proposal.
    */
   trustRegion?: boolean;
+  /**
+   * How failed and crashed runs (and finished runs without a finite value) reach the model:
+   * `model` (default) fits a feasibility classifier on them and maximizes ln EI + ln P(feasible)
+   * (feasibility.ts; training-set.ts says how this combines with metric.impute); `impute` is
+   * W&B's way, the failure imputed per metric.impute (the worst value seen by default). With no
+   * failure among the observations both are the same optimizer. Figures: strategies/README.md.
+   */
+  failures?: FailureHandling;
 }
 
 export interface BayesOptions extends BayesTuning {
@@ -166,6 +175,8 @@ interface ModelState {
   posterior: GpPosterior | null;
   /** The posterior's training subset (indices into the training set) when n > trainMax. */
   subset: { idx: Int32Array; nAll: number } | null;
+  /** The feasibility classifier's last θ, for a warm start. */
+  feasibilityTheta: Float64Array | null;
 }
 
 export class BayesStrategy implements Strategy {
@@ -181,7 +192,7 @@ export class BayesStrategy implements Strategy {
   private readonly opts: Required<BayesTuning>;
   private readonly nInit: number;
   private readonly design: QmcSequence;
-  private readonly state: ModelState = { theta: null, hyper: null, fitN: 0, posterior: null, subset: null };
+  private readonly state: ModelState = { theta: null, hyper: null, fitN: 0, posterior: null, subset: null, feasibilityTheta: null };
 
   constructor(space: EncodedSpace, metric: MetricSpec, options: BayesOptions & { runCap?: number }) {
     if (!Number.isFinite(options.seed)) throw new RangeError(`bayes: seed must be a finite number (got ${options.seed})`);
@@ -219,7 +230,11 @@ export class BayesStrategy implements Strategy {
       fitGtolPerObservation: options.fitGtolPerObservation ?? 1e-4,
       outputTransform: options.outputTransform ?? 'yeo-johnson',
       trustRegion: options.trustRegion ?? true,
+      failures: options.failures ?? 'model',
     };
+    if (this.opts.failures !== 'model' && this.opts.failures !== 'impute') {
+      throw new RangeError(`bayes: unknown failures mode ${JSON.stringify(this.opts.failures)}; use model or impute`);
+    }
     this.nInit = Math.max(1, Math.floor(this.opts.initialDesign));
     this.design = createQmcSequence(this.d, Rng.from(this.seed, 0x5eed));
   }
@@ -228,7 +243,7 @@ export class BayesStrategy implements Strategy {
     const count = Math.max(0, Math.floor(input.count));
     if (count === 0) return [];
     const rng = Rng.from(this.seed, 0xb4e5, input.observations.length, input.pending.length);
-    const data = buildTrainingSet(this.space, this.metric, input.observations);
+    const data = buildTrainingSet(this.space, this.metric, input.observations, this.opts.failures);
     const warnings = [...data.warnings];
 
     const known = new KnownPoints(this.dims);
@@ -447,18 +462,33 @@ export class BayesStrategy implements Strategy {
       modelInfo.trustRegion = { side: round4(tr.length), restarts: tr.restarts };
     }
 
+    // Failures among the runs: weigh the acquisition by the probability of not failing.
+    let feasibility: FeasibilityModel | null = null;
+    if (data.feasibility !== null) {
+      const f = data.feasibility;
+      feasibility = FeasibilityModel.fit({ x: f.x, label: f.label, n: f.n, d, isCat }, { preset: opts.prior, warmStart: state.feasibilityTheta });
+      if (feasibility === null) {
+        warnings.push('the feasibility model could not be fit; failures are only excluded as duplicates');
+      } else {
+        state.feasibilityTheta = feasibility.theta;
+        warnings.push(...feasibility.warnings);
+        modelInfo.feasibility = { failures: f.failures, runs: f.n, calibration: [round4(feasibility.a), round4(feasibility.b)] };
+      }
+    }
+
     const out: Proposal[] = [];
     const chosen: Float64Array[] = [];
     for (let p = 0; p < count; p++) {
       const pend = [...pendingX, ...chosen];
       const pendFlat = new Float64Array(pend.length * d);
       pend.forEach((v, i) => pendFlat.set(v, i * d));
-      const acq = new LogEiAcquisition(post, incumbent, pendFlat, pend.length, rng, {
+      const ei = new LogEiAcquisition(post, incumbent, pendFlat, pend.length, rng, {
         fantasySamples: opts.fantasySamples,
         fantasyMaxPending: opts.fantasyMaxPending,
         krigingBeliever: opts.pendingMode === 'kriging-believer',
       });
-      const propWarnings = [...warnings, ...acq.warnings];
+      const acq = feasibility === null ? ei : new ConstrainedAcquisition(ei, feasibility, d);
+      const propWarnings = [...warnings, ...ei.warnings];
       const results = optimizeAcquisition(acq, this.dims, {
         rng,
         rawSamples,
@@ -492,14 +522,15 @@ export class BayesStrategy implements Strategy {
       }
       known.add(pick.x, pick.params);
       chosen.push(pick.x);
-      const pred = acq.predict(pick.x);
+      const pred = ei.predict(pick.x);
       const sign = this.metric.goal === 'maximize' ? 1 : -1;
       out.push({
         params: pick.params,
         info: {
           source: 'gp',
-          acquisition: acq.mode,
+          acquisition: feasibility === null ? ei.mode : `${ei.mode}+feasibility`,
           logEI: round4(pick.value),
+          ...(feasibility === null ? {} : { pFeasible: round4(feasibility.prob(pick.x)) }),
           // In metric units; the std is half the ±1σ interval mapped back through the transform.
           predicted: {
             mean: finiteOrNull(sign * transform.inverse(pred.mean)),
