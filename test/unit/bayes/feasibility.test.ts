@@ -84,7 +84,7 @@ test('∇ ln P(feasible) equals central differences', () => {
     m.logProb(Float64Array.from(p), grad);
     for (let j = 0; j < 2; j++) {
       const fd = centralDiff((v) => m.logProb(v, null), p, j, 1e-6);
-      assert.ok(relErr(grad[j]!, fd, 1e-6) < 1e-4, `at ${p} coordinate ${j}: ${grad[j]} vs ${fd}`);
+      assert.ok(relErr(grad[j]!, fd, 1e-6) < 1e-4, `at ${p.join(",")} coordinate ${j}: ${grad[j]} vs ${fd}`);
     }
   }
 });
