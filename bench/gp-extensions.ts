@@ -3,7 +3,7 @@
  * functions (issue 17, points 2–4), through the library API (`parseSweepConfig` → `createStrategy`).
  *
  *   node dist/bench/gp-extensions.js [--seeds N] [--first-seed K] [--jobs N] [--only feasibility,noise,highdim]
- *                                    [--budget-highdim N]
+ *                                    [--budget-highdim N] [--arms gp,gp-impute,gp-hvarfner,gp-no-tr,random,tpe]
  *
  * - feasibility: Branin with a failing disc and Hartmann-3 with a failing half-space, each ≈30% of
  *   the space (the optima stay feasible). A failed run has no value (state `failed`). Arms:
@@ -14,8 +14,9 @@
  *   the space. Reports the noise-free regret of the best observed run and of `recommend()`'s
  *   configuration (best posterior mean) at the end of the budget.
  * - highdim: Ackley-20 on [−5, 10]^20 and Styblinski-Tang with 5 of 25 dimensions active. Arms:
- *   GP default, GP with the Hvarfner prior, random, and Optuna's TPE when `python3 -c 'import
- *   optuna'` works (a JSON-lines ask/tell bridge; the same seeds, the same objective in Node).
+ *   GP default, GP with the Hvarfner prior, GP without the trust region, random, and Optuna's TPE
+ *   when a python3 imports optuna ($PYTHON, python3, /usr/bin/python3: Debian's python3-optuna;
+ *   a JSON-lines ask/tell bridge, the same seeds, the objective computed in Node).
  */
 import { spawn } from 'node:child_process';
 import { availableParallelism, cpus, loadavg } from 'node:os';
@@ -173,11 +174,11 @@ const PROBLEMS: Problem[] = [
   },
 ];
 
-type Arm = 'gp' | 'gp-impute' | 'gp-hvarfner' | 'random' | 'tpe';
+type Arm = 'gp' | 'gp-impute' | 'gp-classifier-only' | 'gp-hvarfner' | 'gp-no-tr' | 'random' | 'tpe';
 const ARMS: Record<Section, Arm[]> = {
-  feasibility: ['gp', 'gp-impute', 'random'],
+  feasibility: ['gp', 'gp-classifier-only', 'gp-impute', 'random'],
   noise: ['gp'],
-  highdim: ['gp', 'gp-hvarfner', 'random', 'tpe'],
+  highdim: ['gp', 'gp-hvarfner', 'gp-no-tr', 'random', 'tpe'],
 };
 
 interface Job {
@@ -207,7 +208,7 @@ function problem(name: string): Problem {
 
 function armConfig(pr: Problem, arm: Arm): Record<string, unknown> {
   if (arm === 'random') return { ...pr.config, method: 'random' };
-  const bayes = arm === 'gp-impute' ? { failures: 'impute' } : arm === 'gp-hvarfner' ? { prior: 'hvarfner' } : {};
+  const bayes = arm === 'gp-impute' ? { failures: 'impute' } : arm === 'gp-classifier-only' ? { failures: 'classifier-only' } : arm === 'gp-hvarfner' ? { prior: 'hvarfner' } : arm === 'gp-no-tr' ? { trust_region: false } : {};
   return { ...pr.config, method: 'bayes', harrow: { bayes } };
 }
 
@@ -266,7 +267,7 @@ for line in sys.stdin:
 async function runTpe(job: Job): Promise<JobResult> {
   const pr = problem(job.problem);
   const params = Object.entries(pr.config.parameters as Record<string, { min: number; max: number }>).map(([k, v]) => [k, v.min, v.max]);
-  const child = spawn('python3', ['-c', TPE_BRIDGE, JSON.stringify({ params, seed: job.seed })], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(python, ['-c', TPE_BRIDGE, JSON.stringify({ params, seed: job.seed })], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const regret: number[] = [];
   let best = Infinity;
@@ -353,6 +354,7 @@ async function main(): Promise<void> {
   let jobsN = availableParallelism();
   let only: Section[] = ['feasibility', 'noise', 'highdim'];
   let budgetHighdim = 100;
+  let arms: Arm[] | null = null;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[++i];
@@ -362,20 +364,21 @@ async function main(): Promise<void> {
     else if (a === '--jobs') jobsN = Number.parseInt(v, 10);
     else if (a === '--only') only = v.split(',') as Section[];
     else if (a === '--budget-highdim') budgetHighdim = Number.parseInt(v, 10);
-    else throw new Error(`unknown flag ${a}; use --seeds N, --first-seed K, --jobs N, --only feasibility,noise,highdim, --budget-highdim N`);
+    else if (a === '--arms') arms = v.split(',') as Arm[];
+    else throw new Error(`unknown flag ${a}; use --seeds N, --first-seed K, --jobs N, --only feasibility,noise,highdim, --budget-highdim N, --arms gp,random,...`);
   }
   const tpe = only.includes('highdim') && (await hasOptuna());
   const jobs: Job[] = [];
   for (const pr of PROBLEMS.filter((p) => only.includes(p.section))) {
     for (const arm of ARMS[pr.section]) {
-      if (arm === 'tpe' && !tpe) continue;
+      if ((arm === 'tpe' && !tpe) || (arms !== null && !arms.includes(arm))) continue;
       for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
         jobs.push({ problem: pr.name, arm, seed, budget: pr.section === 'highdim' ? budgetHighdim : pr.budget });
       }
     }
   }
   console.log(`bench:gp-extensions — ${only.join(', ')}; ${seeds} seeds; node ${process.version}, ${cpus()[0]?.model ?? '?'}, load ${loadavg()[0]!.toFixed(1)}`);
-  if (only.includes('highdim') && !tpe) console.log("Optuna's TPE: skipped (python3 -c 'import optuna' fails on this machine)");
+  if (only.includes('highdim')) console.log(tpe ? `Optuna's TPE through ${python}` : "Optuna's TPE: skipped (no python3 here imports optuna; set PYTHON)");
   const t0 = performance.now();
   const results = await runAll(
     jobs.filter((j) => j.arm !== 'tpe'),
@@ -390,10 +393,11 @@ async function main(): Promise<void> {
     for (const pr of PROBLEMS.filter((p) => p.section === 'feasibility')) {
       for (const arm of ARMS.feasibility) {
         const rs = of(pr.name, arm);
+        if (rs.length === 0) continue;
         const mid = Math.round(pr.budget / 2);
         console.log(
           pad(arm === 'gp' ? pr.name : '', 40) +
-            pad(arm === 'gp' ? 'failures: model' : arm === 'gp-impute' ? 'failures: impute' : 'random', 18) +
+            pad(arm === 'random' ? 'random' : `failures: ${arm === 'gp' ? 'model' : arm.slice(3)}`, 28) +
             pad(`GP failures ${arm === 'random' ? '—' : sum(rs.map((r) => r.gpFailures))}`, 17) +
             pad(`all ${sum(rs.map((r) => r.failures))}`, 9) +
             pad(`@${mid} ${stats(rs.map((r) => r.regret[mid - 1]!))}`, 34) +
@@ -435,10 +439,21 @@ async function main(): Promise<void> {
   console.log(`\n${((performance.now() - t0) / 1000).toFixed(0)} s wall time`);
 }
 
-function hasOptuna(): Promise<boolean> {
-  return new Promise((resolve) => {
-    const c = spawn('python3', ['-c', 'import optuna'], { stdio: 'ignore' });
-    c.on('error', () => resolve(false));
-    c.on('exit', (code) => resolve(code === 0));
-  });
+/** The interpreter the TPE bridge runs: $PYTHON, python3 on PATH, or Debian's (python3-optuna). */
+let python = 'python3';
+
+async function hasOptuna(): Promise<boolean> {
+  for (const candidate of [process.env.PYTHON, 'python3', '/usr/bin/python3']) {
+    if (candidate === undefined) continue;
+    const ok = await new Promise<boolean>((resolve) => {
+      const c = spawn(candidate, ['-c', 'import optuna'], { stdio: 'ignore' });
+      c.on('error', () => resolve(false));
+      c.on('exit', (code) => resolve(code === 0));
+    });
+    if (ok) {
+      python = candidate;
+      return true;
+    }
+  }
+  return false;
 }

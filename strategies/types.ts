@@ -156,7 +156,7 @@ export interface BayesSpec {
    * classifier and weighs proposals by P(not failing); `impute` gives them a value per
    * metric.impute (W&B's behaviour).
    */
-  failures?: 'model' | 'impute';
+  failures?: 'model' | 'classifier-only' | 'impute';
 }
 
 /** The normalized sweep: what `parseSweepConfig` returns and what the controller stores. */

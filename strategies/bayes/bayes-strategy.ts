@@ -232,8 +232,8 @@ export class BayesStrategy implements Strategy {
       trustRegion: options.trustRegion ?? true,
       failures: options.failures ?? 'model',
     };
-    if (this.opts.failures !== 'model' && this.opts.failures !== 'impute') {
-      throw new RangeError(`bayes: unknown failures mode ${JSON.stringify(this.opts.failures)}; use model or impute`);
+    if (!['model', 'classifier-only', 'impute'].includes(this.opts.failures)) {
+      throw new RangeError(`bayes: unknown failures mode ${JSON.stringify(this.opts.failures)}; use model, classifier-only or impute`);
     }
     this.nInit = Math.max(1, Math.floor(this.opts.initialDesign));
     this.design = createQmcSequence(this.d, Rng.from(this.seed, 0x5eed));

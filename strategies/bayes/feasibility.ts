@@ -44,9 +44,17 @@ export interface FeasibilityFitOptions {
 /** Calibration box: a > 0 keeps P increasing in μ; the bounds stop a separable set from diverging. */
 const A_MAX = 20;
 const B_MAX = 5;
-/** Gaussian prior scales on (a, b): weak, only there to keep a separable set finite. */
-const A_SCALE = 5;
-const B_SCALE = 2;
+/**
+ * Gaussian prior on (a, b), centred on the plug-in link a = 2: a run's own label (μ = ±1 − mean
+ * at a training point) maps to Φ(±2) ≈ 0.98 / 0.02, and far from every run to Φ(2·mean / √(1 +
+ * 4σ²)), a shrunk base rate. Leave-one-out alone cannot calibrate a sweep with one or two
+ * isolated failures (their neighbours predict "feasible", so the fit flattens a towards 0 and the
+ * classifier switches itself off: measured on Branin with a failing disc, most GP failures came
+ * from that phase); the prior keeps the plug-in link until the data say otherwise.
+ */
+const A_PRIOR = 2;
+const A_SCALE = 1;
+const B_SCALE = 1;
 
 export class FeasibilityModel {
   readonly theta: Float64Array;
@@ -85,7 +93,7 @@ export class FeasibilityModel {
     const post = GpPosterior.create(x, n, d, isCat, hyper, y);
     if (post === null) return null;
     const loo = leaveOneOut(post);
-    const { a, b } = calibrate(data.label, loo.mean, loo.variance);
+    const { a, b } = calibrate(data.label, loo.mean, loo.variance, A_PRIOR * mean);
     return new FeasibilityModel(post, fit.theta, a, b, fit.warnings.map((w) => `feasibility model: ${w}`));
   }
 
@@ -154,17 +162,18 @@ export function leaveOneOut(post: GpPosterior): { mean: Float64Array; variance: 
 
 /**
  * MAP (a, b) of the probit calibration P(yᵢ | LOO) = Φ(yᵢ(a·μᵢ + b)/√(1 + a²σᵢ²)) (GPML eq. 6.36)
- * under weak Gaussian priors, by projected L-BFGS with the analytic gradient.
+ * under Gaussian priors N(2, 1) on a and N(bPrior, 1) on b, by projected L-BFGS with the
+ * analytic gradient.
  */
-export function calibrate(label: ArrayLike<number>, mean: ArrayLike<number>, variance: ArrayLike<number>): { a: number; b: number } {
+export function calibrate(label: ArrayLike<number>, mean: ArrayLike<number>, variance: ArrayLike<number>, bPrior = 0): { a: number; b: number } {
   const n = label.length;
   const der = new Float64Array(1);
   const loss = (p: Float64Array, grad: Float64Array): number => {
     const a = p[0]!;
     const b = p[1]!;
-    let f = (a * a) / (2 * A_SCALE * A_SCALE) + (b * b) / (2 * B_SCALE * B_SCALE);
-    let ga = a / (A_SCALE * A_SCALE);
-    let gb = b / (B_SCALE * B_SCALE);
+    let f = (a - A_PRIOR) ** 2 / (2 * A_SCALE * A_SCALE) + (b - bPrior) ** 2 / (2 * B_SCALE * B_SCALE);
+    let ga = (a - A_PRIOR) / (A_SCALE * A_SCALE);
+    let gb = (b - bPrior) / (B_SCALE * B_SCALE);
     for (let i = 0; i < n; i++) {
       const y = label[i]!;
       const m = mean[i]!;
@@ -180,7 +189,7 @@ export function calibrate(label: ArrayLike<number>, mean: ArrayLike<number>, var
     grad[1] = gb;
     return f;
   };
-  const res = minimizeBox(loss, [1, 0], [1e-3, -B_MAX], [A_MAX, B_MAX], { maxIterations: 100, gtol: 1e-6 });
+  const res = minimizeBox(loss, [A_PRIOR, bPrior], [1e-3, -B_MAX], [A_MAX, B_MAX], { maxIterations: 100, gtol: 1e-6 });
   return { a: res.x[0]!, b: res.x[1]! };
 }
 
@@ -189,6 +198,23 @@ export interface ValueAcquisition {
   value(point: Float64Array): number;
   valueAndGradient(point: Float64Array, grad: Float64Array): number;
   scoreBatch(points: Float64Array, m: number, out: Float64Array): void;
+}
+
+/**
+ * Chance constraint (Gelbart, Snoek & Adams 2014 state constraints as P(feasible) ≥ 1 − δ): below
+ * P = CHANCE_LEVEL the log-probability term is multiplied by 1 + CHANCE_WEIGHT, a smooth barrier.
+ * Plain ln EI + ln P kept proposing into the unexplored interior of a failing region (P ≈ 0.05
+ * there, but the objective model, which never sees a failure, has its largest EI in that hole).
+ */
+export const CHANCE_LEVEL = 0.8;
+export const CHANCE_WEIGHT = 10;
+const LOG_CHANCE = Math.log(CHANCE_LEVEL);
+
+/** ln P plus the chance-constraint barrier; scales `grad` (∇ ln P on entry) in place. */
+function feasibilityTerm(logP: number, grad: Float64Array | null): number {
+  if (logP >= LOG_CHANCE) return logP;
+  if (grad) for (let j = 0; j < grad.length; j++) grad[j] = grad[j]! * (1 + CHANCE_WEIGHT);
+  return logP + CHANCE_WEIGHT * (logP - LOG_CHANCE);
 }
 
 export class ConstrainedAcquisition implements ValueAcquisition {
@@ -205,12 +231,12 @@ export class ConstrainedAcquisition implements ValueAcquisition {
   }
 
   value(point: Float64Array): number {
-    return this.inner.value(point) + this.feasibility.logProb(point, null);
+    return this.inner.value(point) + feasibilityTerm(this.feasibility.logProb(point, null), null);
   }
 
   valueAndGradient(point: Float64Array, grad: Float64Array): number {
     const v = this.inner.valueAndGradient(point, grad);
-    const p = this.feasibility.logProb(point, this.g);
+    const p = feasibilityTerm(this.feasibility.logProb(point, this.g), this.g);
     for (let j = 0; j < grad.length; j++) grad[j] = grad[j]! + this.g[j]!;
     return v + p;
   }
@@ -220,7 +246,7 @@ export class ConstrainedAcquisition implements ValueAcquisition {
     const d = this.row.length;
     for (let i = 0; i < m; i++) {
       this.row.set(points.subarray(i * d, (i + 1) * d));
-      out[i] = out[i]! + this.feasibility.logProb(this.row, null);
+      out[i] = out[i]! + feasibilityTerm(this.feasibility.logProb(this.row, null), null);
     }
   }
 }

@@ -41,7 +41,7 @@ export interface TrainingSet {
 }
 
 /** How failures reach the model: a feasibility classifier (`model`) or imputed values (`impute`). */
-export type FailureHandling = 'model' | 'impute';
+export type FailureHandling = 'model' | 'classifier-only' | 'impute';
 
 function finite(v: number | null | undefined): v is number {
   return typeof v === 'number' && Number.isFinite(v);
@@ -103,7 +103,7 @@ export function buildTrainingSet(
   let fellBack = 0;
   let dropped = 0;
   let classified = 0;
-  const modelFailures = failures === 'model' && feasLabels.includes(-1);
+  const modelFailures = failures !== 'impute' && feasLabels.includes(-1);
   for (const { row, obs, failure } of toImpute) {
     let v: number | null = null;
     switch (metric.impute) {
@@ -120,7 +120,7 @@ export function buildTrainingSet(
         throw new Error(`unknown metric.impute ${String(never)}`);
       }
     }
-    if (v === null && failure && modelFailures) {
+    if (v === null && failure && modelFailures && failures === 'classifier-only') {
       // The classifier carries this failure; no made-up value for the objective model.
       classified++;
       continue;

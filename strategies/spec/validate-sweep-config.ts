@@ -305,7 +305,7 @@ function validateBayes(c: IssueCollector, raw: unknown, path: Path): BayesSpec |
   const deterministic = c.boolean(raw, 'deterministic', path);
   const initialDesign = validateInitialDesign(c, raw, path);
   const trustRegion = c.boolean(raw, 'trust_region', path);
-  const failures = c.choice(raw, 'failures', path, ['model', 'impute'] as const, ' (model, the default, learns where runs fail; impute scores failures per metric.impute, as W&B does)');
+  const failures = c.choice(raw, 'failures', path, ['model', 'classifier-only', 'impute'] as const, ' (model, the default, learns where runs fail; impute scores failures per metric.impute only, as W&B does)');
   const spec: BayesSpec = {};
   if (prior !== undefined) spec.prior = prior;
   if (deterministic !== undefined) spec.deterministic = deterministic;
