@@ -251,6 +251,9 @@ function runJob(job: Job): JobResult {
   return out;
 }
 
+/** The interpreter the TPE bridge runs: $PYTHON, python3 on PATH, or Debian's (python3-optuna). */
+let python = 'python3';
+
 /** Optuna TPE through a python3 child (ask/tell as JSON lines); the objective stays in Node. */
 const TPE_BRIDGE = `
 import json, sys, optuna
@@ -391,12 +394,15 @@ async function main(): Promise<void> {
   if (only.includes('feasibility')) {
     console.log('\nFeasibility: failures proposed by the GP after the initial design (sum over seeds), all failures, and simple regret of the best feasible value, median [IQR]');
     for (const pr of PROBLEMS.filter((p) => p.section === 'feasibility')) {
+      let first = true;
       for (const arm of ARMS.feasibility) {
         const rs = of(pr.name, arm);
         if (rs.length === 0) continue;
+        const label = first ? pr.name : '';
+        first = false;
         const mid = Math.round(pr.budget / 2);
         console.log(
-          pad(arm === 'gp' ? pr.name : '', 40) +
+          pad(label, 40) +
             pad(arm === 'random' ? 'random' : `failures: ${arm === 'gp' ? 'model' : arm.slice(3)}`, 28) +
             pad(`GP failures ${arm === 'random' ? '—' : sum(rs.map((r) => r.gpFailures))}`, 17) +
             pad(`all ${sum(rs.map((r) => r.failures))}`, 9) +
@@ -423,12 +429,15 @@ async function main(): Promise<void> {
   if (only.includes('highdim')) {
     console.log(`\nHigh dimensions: simple regret, median [IQR], budget ${budgetHighdim}; mean seconds per run`);
     for (const pr of PROBLEMS.filter((p) => p.section === 'highdim')) {
+      let first = true;
       for (const arm of ARMS.highdim) {
         const rs = of(pr.name, arm);
         if (rs.length === 0) continue;
+        const label = first ? pr.name : '';
+        first = false;
         const cps = [Math.round(budgetHighdim / 2), budgetHighdim];
         console.log(
-          pad(arm === 'gp' ? pr.name : '', 28) +
+          pad(label, 28) +
             pad(arm, 13) +
             cps.map((c) => pad(`@${c} ${stats(rs.map((r) => r.regret[c - 1]!))}`, 34)).join('') +
             (sum(rs.map((r) => r.ms)) / rs.length / 1000).toFixed(1),
@@ -438,9 +447,6 @@ async function main(): Promise<void> {
   }
   console.log(`\n${((performance.now() - t0) / 1000).toFixed(0)} s wall time`);
 }
-
-/** The interpreter the TPE bridge runs: $PYTHON, python3 on PATH, or Debian's (python3-optuna). */
-let python = 'python3';
 
 async function hasOptuna(): Promise<boolean> {
   for (const candidate of [process.env.PYTHON, 'python3', '/usr/bin/python3']) {

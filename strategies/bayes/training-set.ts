@@ -9,14 +9,19 @@
  * Canceled runs carry no information about their parameters and stay out of the model (they
  * still count as known points, so they are not proposed again).
  *
- * With `failures: 'model'` (the default of `method: bayes`), failures — failed and crashed runs,
- * and finished runs without a finite value — are modeled by the feasibility classifier
- * (feasibility.ts) instead: `metric.impute` then keeps its W&B meaning for the *value* only. A
- * failure's own logged value (`best` / `latest`) still enters the objective model when
- * metric.impute asks for it and the run has one; the worst value seen is never imputed for a
- * failure, since the classifier, not a fake outcome, carries "runs fail here". Stopped runs are
- * not failures (early termination chose to stop them) and follow metric.impute as before.
- * `failures: 'impute'` is W&B's behaviour: every failure imputed, no classifier.
+ * Failures — failed and crashed runs, and finished runs without a finite value — also become
+ * feasibility labels (−1; every other modeled run +1) for the classifier of feasibility.ts, unless
+ * `failures: 'impute'`. How the classifier and `metric.impute` combine, per `harrow.bayes.failures`:
+ * - `model` (default): both. metric.impute keeps its W&B meaning for the *value* (a failure is
+ *   still imputed, the worst value seen by default), and the acquisition is additionally weighed
+ *   by P(feasible): the imputed value tells the objective model "bad here", the classifier tells
+ *   the acquisition "runs fail here".
+ * - `classifier-only`: a failure's value enters the objective model only when metric.impute is
+ *   `best`/`latest` and the run logged one (a real observation); the worst value is never made up
+ *   for a failure. Stopped runs are not failures (early termination chose to stop them) and
+ *   follow metric.impute in every mode.
+ * - `impute`: W&B's behaviour, no classifier.
+ * Figures for the choice of default: strategies/README.md.
  */
 import type { EncodedSpace, MetricSpec, Observation, Params } from '../types.js';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { calibrate, ConstrainedAcquisition, FeasibilityModel, leaveOneOut } from '../../../strategies/bayes/feasibility.js';
+import { calibrate, CHANCE_LEVEL, CHANCE_WEIGHT, ConstrainedAcquisition, FeasibilityModel, leaveOneOut } from '../../../strategies/bayes/feasibility.js';
 import { GpPosterior } from '../../../strategies/bayes/gp-posterior.js';
 import { thetaToHyper } from '../../../strategies/bayes/gp-fit.js';
 import { logNormalCdf, stdNormalCdf } from '../../../strategies/bayes/log-ei.js';
@@ -89,7 +89,7 @@ test('∇ ln P(feasible) equals central differences', () => {
   }
 });
 
-test('the constrained acquisition adds ln P to the value, its gradient and the batch scores', () => {
+test('the constrained acquisition: ln EI + ln P above the chance level, a steeper barrier below; gradient and batch scores agree', () => {
   const { x, label } = failingSet(25);
   const m = FeasibilityModel.fit({ x, label, n: 25, d: 2, isCat: isCat2 }, { preset: 'optuna', warmStart: null })!;
   const inner = {
@@ -104,15 +104,24 @@ test('the constrained acquisition adds ln P to the value, its gradient and the b
     },
   };
   const acq = new ConstrainedAcquisition(inner, m, 2);
-  const p = Float64Array.of(0.55, 0.7);
+  const inside = Float64Array.of(0.2, 0.2);
+  assert.ok(m.prob(inside) > CHANCE_LEVEL);
+  assert.equal(acq.value(inside), 0.4 + m.logProb(inside, null));
+  const beyond = Float64Array.of(0.9, 0.9);
+  const lp = m.logProb(beyond, null);
+  assert.ok(relErr(acq.value(beyond), 1.8 + lp + CHANCE_WEIGHT * (lp - Math.log(CHANCE_LEVEL))) < 1e-14);
   const g = new Float64Array(2);
-  const gp = new Float64Array(2);
-  assert.equal(acq.valueAndGradient(p, g), 1.1 + m.logProb(p, gp));
-  assert.ok(relErr(g[0]!, 2 + gp[0]!) < 1e-14 && relErr(g[1]!, gp[1]!) < 1e-14);
+  for (const p of [inside, beyond, Float64Array.of(0.6, 0.55)]) {
+    acq.valueAndGradient(p, g);
+    for (let j = 0; j < 2; j++) {
+      const fd = centralDiff((v) => acq.value(v), p, j, 1e-6);
+      assert.ok(relErr(g[j]!, fd, 1e-6) < 1e-4, `coordinate ${j}: ${g[j]} vs ${fd}`);
+    }
+  }
   const out = new Float64Array(2);
-  acq.scoreBatch(Float64Array.of(0.55, 0.7, 0.1, 0.1), 2, out);
-  assert.equal(out[0], acq.value(p));
-  assert.equal(out[1], acq.value(Float64Array.of(0.1, 0.1)));
+  acq.scoreBatch(Float64Array.of(0.2, 0.2, 0.9, 0.9), 2, out);
+  assert.equal(out[0], acq.value(inside));
+  assert.equal(out[1], acq.value(beyond));
 });
 
 const space1 = handSpace({ floats: [{ name: 'x', lo: 0, hi: 1 }] });
@@ -127,16 +136,22 @@ const history: Observation[] = [
   { params: { x: 0.6 }, state: 'canceled', value: null },
 ];
 
-test("failures: model — failures are labeled −1 and get no made-up value; stopped runs keep metric.impute's", () => {
+test("failures: model — failures are labeled −1 and still imputed per metric.impute", () => {
   const t = buildTrainingSet(space1, metricOf('worst'), history, 'model');
+  assert.deepEqual([...t.y], [-3, -1, -5, -5, -5, -5]);
+  assert.deepEqual([...t.feasibility!.label], [1, 1, -1, -1, 1, -1]);
+});
+
+test("failures: classifier-only — failures get no made-up value; stopped runs keep metric.impute's", () => {
+  const t = buildTrainingSet(space1, metricOf('worst'), history, 'classifier-only');
   assert.deepEqual([...t.y], [-3, -1, -5], 'the stopped run is imputed with the worst value seen (latest 5)');
   assert.deepEqual([...t.feasibility!.label], [1, 1, -1, -1, 1, -1]);
   assert.equal(t.feasibility!.failures, 3);
   assert.equal(t.imputed, 1);
 });
 
-test('failures: model with metric.impute best — a failure that logged a best value keeps it for the objective', () => {
-  const t = buildTrainingSet(space1, metricOf('best'), history, 'model');
+test('failures: classifier-only with metric.impute best — a failure that logged a best value keeps it for the objective', () => {
+  const t = buildTrainingSet(space1, metricOf('best'), history, 'classifier-only');
   assert.deepEqual([...t.y], [-3, -1, -2, -0.5]);
   assert.deepEqual([...t.feasibility!.label], [1, 1, -1, -1, 1, -1]);
 });
@@ -161,6 +176,8 @@ test('the strategy weighs proposals by P(feasible) once runs have failed, and re
   const model = createBayesStrategyForSpace(space, metricOf('worst'), { seed: 1 }).propose({ observations: obs, pending: [], count: 1 })[0]!;
   assert.equal(model.info?.acquisition, 'logei+feasibility');
   assert.ok(typeof model.info?.pFeasible === 'number');
+  const only = createBayesStrategyForSpace(space, metricOf('worst'), { seed: 1, failures: 'classifier-only' }).propose({ observations: obs, pending: [], count: 1 })[0]!;
+  assert.ok((only.params.a as number) < 0.5, `classifier-only proposed a = ${String(only.params.a)} in the failing half`);
   const impute = createBayesStrategyForSpace(space, metricOf('worst'), { seed: 1, failures: 'impute' }).propose({ observations: obs, pending: [], count: 1 })[0]!;
   assert.equal(impute.info?.acquisition, 'logei');
   assert.equal(impute.info?.pFeasible, undefined);
