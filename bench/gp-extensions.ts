@@ -197,6 +197,8 @@ interface JobResult extends Job {
   /** Noise section: noise-free regret of the best observed run and of recommend()'s run. */
   observedRegret?: number;
   recommendedRegret?: number;
+  /** The same with the strategy's Yeo–Johnson transform before the fit (not recommend()'s default). */
+  recommendedYjRegret?: number;
   ms: number;
 }
 
@@ -247,6 +249,7 @@ function runJob(job: Job): JobResult {
     const rec = recommend(spec, observations);
     out.observedRegret = truth[rec.bestObserved!.index]! - pr.fStar;
     out.recommendedRegret = truth[rec.recommended!.index]! - pr.fStar;
+    out.recommendedYjRegret = truth[recommend(spec, observations, { outputTransform: 'yeo-johnson' }).recommended!.index]! - pr.fStar;
   }
   return out;
 }
@@ -422,7 +425,8 @@ async function main(): Promise<void> {
         pad(`${pr.name} (sd ${fmt(pr.noiseSd!)})`, 36) +
           pad(`best observed ${stats(rs.map((r) => r.observedRegret!))}`, 44) +
           pad(`recommended ${stats(rs.map((r) => r.recommendedRegret!))}`, 42) +
-          `better ${better}, worse ${worse} of ${rs.length}`,
+          pad(`better ${better}, worse ${worse} of ${rs.length}`, 26) +
+          `(with Yeo–Johnson: ${stats(rs.map((r) => r.recommendedYjRegret!))}, better ${rs.filter((r) => r.recommendedYjRegret! < r.observedRegret! - 1e-12).length}, worse ${rs.filter((r) => r.recommendedYjRegret! > r.observedRegret! + 1e-12).length})`,
       );
     }
   }
