@@ -17,6 +17,7 @@
  * nowhere: its mean stays within about ±1 and needs an arbitrary scale). The σ² term lowers the
  * confidence far from the data, where a probit GP classifier's would too.
  */
+import { mean as meanOf } from 'simple-statistics';
 import { minimizeBox } from './lbfgs.js';
 import { fitHyperparameters, thetaToHyper } from './gp-fit.js';
 import { GpPosterior } from './gp-posterior.js';
@@ -81,9 +82,7 @@ export class FeasibilityModel {
   /** Fits the label regression and its calibration; null when the kernel matrix cannot be factored. */
   static fit(data: FeasibilityData, options: FeasibilityFitOptions): FeasibilityModel | null {
     const { x, n, d, isCat } = data;
-    let mean = 0;
-    for (let i = 0; i < n; i++) mean += data.label[i]!;
-    mean /= n;
+    const mean = meanOf(Array.from(data.label));
     const y = Float64Array.from(data.label, (v) => v - mean);
     const fit = fitHyperparameters(
       { x, y, n, d, isCat },
