@@ -3,7 +3,7 @@
  * functions (issue 17, points 2–4), through the library API (`parseSweepConfig` → `createStrategy`).
  *
  *   node dist/bench/gp-extensions.js [--seeds N] [--first-seed K] [--jobs N] [--only feasibility,noise,highdim]
- *                                    [--budget-highdim N] [--arms gp,gp-impute,gp-hvarfner,gp-no-tr,random,tpe]
+ *                                    [--budget-highdim N] [--arms gp,gp-impute,gp-classifier-only,gp-hvarfner,gp-optuna,gp-no-tr,random,tpe]
  *
  * - feasibility: Branin with a failing disc and Hartmann-3 with a failing half-space, each ≈30% of
  *   the space (the optima stay feasible). A failed run has no value (state `failed`). Arms:
@@ -14,7 +14,8 @@
  *   the space. Reports the noise-free regret of the best observed run and of `recommend()`'s
  *   configuration (best posterior mean) at the end of the budget.
  * - highdim: Ackley-20 on [−5, 10]^20 and Styblinski-Tang with 5 of 25 dimensions active. Arms:
- *   GP default, GP with the Hvarfner prior, GP without the trust region, random, and Optuna's TPE
+ *   GP default (the Hvarfner prior above 10 dimensions), GP with the `optuna` prior, GP without
+ *   the trust region, random, and Optuna's TPE
  *   when a python3 imports optuna ($PYTHON, python3, /usr/bin/python3: Debian's python3-optuna;
  *   a JSON-lines ask/tell bridge, the same seeds, the objective computed in Node).
  */
@@ -174,11 +175,11 @@ const PROBLEMS: Problem[] = [
   },
 ];
 
-type Arm = 'gp' | 'gp-impute' | 'gp-classifier-only' | 'gp-hvarfner' | 'gp-no-tr' | 'random' | 'tpe';
+type Arm = 'gp' | 'gp-impute' | 'gp-classifier-only' | 'gp-hvarfner' | 'gp-optuna' | 'gp-no-tr' | 'random' | 'tpe';
 const ARMS: Record<Section, Arm[]> = {
   feasibility: ['gp', 'gp-classifier-only', 'gp-impute', 'random'],
   noise: ['gp'],
-  highdim: ['gp', 'gp-hvarfner', 'gp-no-tr', 'random', 'tpe'],
+  highdim: ['gp', 'gp-optuna', 'gp-no-tr', 'random', 'tpe'],
 };
 
 interface Job {
@@ -210,7 +211,7 @@ function problem(name: string): Problem {
 
 function armConfig(pr: Problem, arm: Arm): Record<string, unknown> {
   if (arm === 'random') return { ...pr.config, method: 'random' };
-  const bayes = arm === 'gp-impute' ? { failures: 'impute' } : arm === 'gp-classifier-only' ? { failures: 'classifier-only' } : arm === 'gp-hvarfner' ? { prior: 'hvarfner' } : arm === 'gp-no-tr' ? { trust_region: false } : {};
+  const bayes = arm === 'gp-impute' ? { failures: 'impute' } : arm === 'gp-classifier-only' ? { failures: 'classifier-only' } : arm === 'gp-hvarfner' ? { prior: 'hvarfner' } : arm === 'gp-optuna' ? { prior: 'optuna' } : arm === 'gp-no-tr' ? { trust_region: false } : {};
   return { ...pr.config, method: 'bayes', harrow: { bayes } };
 }
 
