@@ -4,6 +4,7 @@
  *
  *   node dist/bench/gp-extensions.js [--seeds N] [--first-seed K] [--jobs N] [--only feasibility,noise,highdim]
  *                                    [--budget-highdim N] [--arms gp,gp-impute,gp-classifier-only,gp-hvarfner,gp-optuna,gp-no-tr,random,tpe]
+ *                                    [--problem SUBSTRING]
  *
  * - feasibility: Branin with a failing disc and Hartmann-3 with a failing half-space, each ≈30% of
  *   the space (the optima stay feasible). A failed run has no value (state `failed`). Arms:
@@ -13,7 +14,8 @@
  * - noise: Branin and Hartmann-3 with additive Gaussian noise of sd = 2% of (median f − f*) over
  *   the space. Reports the noise-free regret of the best observed run and of `recommend()`'s
  *   configuration (best posterior mean) at the end of the budget.
- * - highdim: Ackley-20 on [−5, 10]^20 and Styblinski-Tang with 5 of 25 dimensions active. Arms:
+ * - highdim: Ackley-20 on [−5, 10]^20, and Rosenbrock-5 on [−2, 2] and Styblinski-Tang on [−5, 5]
+ *   each with 5 of 25 dimensions active. Arms:
  *   GP default (the Hvarfner prior above 10 dimensions), GP with the `optuna` prior, GP without
  *   the trust region, random, and Optuna's TPE
  *   when a python3 imports optuna ($PYTHON, python3, /usr/bin/python3: Debian's python3-optuna;
@@ -164,6 +166,18 @@ const PROBLEMS: Problem[] = [
     config: sweep(uniforms(N20, -5, 10)),
     fStar: 0,
     f: (p) => ackley(p, N20),
+  },
+  {
+    name: 'Rosenbrock 5 of 25',
+    section: 'highdim',
+    budget: 100,
+    config: sweep(uniforms(N25, -2, 2)),
+    fStar: 0,
+    f: (p) => {
+      let s = 0;
+      for (let i = 0; i + 1 < ACTIVE.length; i++) s += 100 * (num(p, ACTIVE[i + 1]!) - num(p, ACTIVE[i]!) ** 2) ** 2 + (1 - num(p, ACTIVE[i]!)) ** 2;
+      return s;
+    },
   },
   {
     name: 'Styblinski-Tang 5 of 25',
@@ -362,6 +376,7 @@ async function main(): Promise<void> {
   let only: Section[] = ['feasibility', 'noise', 'highdim'];
   let budgetHighdim = 100;
   let arms: Arm[] | null = null;
+  let problemFilter = '';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const v = argv[++i];
@@ -372,11 +387,12 @@ async function main(): Promise<void> {
     else if (a === '--only') only = v.split(',') as Section[];
     else if (a === '--budget-highdim') budgetHighdim = Number.parseInt(v, 10);
     else if (a === '--arms') arms = v.split(',') as Arm[];
-    else throw new Error(`unknown flag ${a}; use --seeds N, --first-seed K, --jobs N, --only feasibility,noise,highdim, --budget-highdim N, --arms gp,random,...`);
+    else if (a === '--problem') problemFilter = v;
+    else throw new Error(`unknown flag ${a}; use --seeds N, --first-seed K, --jobs N, --only feasibility,noise,highdim, --budget-highdim N, --arms gp,random,..., --problem SUBSTRING`);
   }
   const tpe = only.includes('highdim') && (await hasOptuna());
   const jobs: Job[] = [];
-  for (const pr of PROBLEMS.filter((p) => only.includes(p.section))) {
+  for (const pr of PROBLEMS.filter((p) => only.includes(p.section) && p.name.includes(problemFilter))) {
     for (const arm of ARMS[pr.section]) {
       if ((arm === 'tpe' && !tpe) || (arms !== null && !arms.includes(arm))) continue;
       for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {
