@@ -177,7 +177,7 @@ test('the strategy weighs proposals by P(feasible) once runs have failed, and re
   assert.equal(model.info?.acquisition, 'logei+feasibility');
   assert.ok(typeof model.info?.pFeasible === 'number');
   const only = createBayesStrategyForSpace(space, metricOf('worst'), { seed: 1, failures: 'classifier-only' }).propose({ observations: obs, pending: [], count: 1 })[0]!;
-  assert.ok((only.params.a as number) < 0.5, `classifier-only proposed a = ${String(only.params.a)} in the failing half`);
+  assert.ok((only.params.a as number) < 0.5, `classifier-only proposed a = ${JSON.stringify(only.params.a)} in the failing half`);
   const impute = createBayesStrategyForSpace(space, metricOf('worst'), { seed: 1, failures: 'impute' }).propose({ observations: obs, pending: [], count: 1 })[0]!;
   assert.equal(impute.info?.acquisition, 'logei');
   assert.equal(impute.info?.pFeasible, undefined);
