@@ -476,14 +476,21 @@ export class BayesStrategy implements Strategy {
     // Failures among the runs: weigh the acquisition by the probability of not failing.
     let feasibility: FeasibilityModel | null = null;
     if (data.feasibility !== null) {
-      const f = data.feasibility;
+      let f = data.feasibility;
+      if (f.n > opts.fitSubsetMax) {
+        // The classifier is refit at every proposal: past fitSubsetMax runs it sees a subset (the
+        // feasible fifth, the latest runs, then a space-filling pick that covers the failures).
+        const idx = selectSubset({ x: f.x, y: f.label, n: f.n, d, isCat, lengthscales: null }, opts.fitSubsetMax, 20);
+        const g = gather(f.x, f.label, d, idx);
+        f = { x: g.x, label: g.y, n: idx.length, failures: f.failures };
+      }
       feasibility = FeasibilityModel.fit({ x: f.x, label: f.label, n: f.n, d, isCat }, { preset: opts.prior, warmStart: state.feasibilityTheta });
       if (feasibility === null) {
         warnings.push('the feasibility model could not be fit; failures are only excluded as duplicates');
       } else {
         state.feasibilityTheta = feasibility.theta;
         warnings.push(...feasibility.warnings);
-        modelInfo.feasibility = { failures: f.failures, runs: f.n, calibration: [round4(feasibility.a), round4(feasibility.b)] };
+        modelInfo.feasibility = { failures: f.failures, fitOn: f.n, calibration: [round4(feasibility.a), round4(feasibility.b)] };
       }
     }
 
