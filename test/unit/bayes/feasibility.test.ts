@@ -183,7 +183,7 @@ test('the strategy weighs proposals by P(feasible) once runs have failed, and re
   assert.equal(impute.info?.pFeasible, undefined);
 });
 
-test('past fitSubsetMax runs the classifier is fit on a subset of that size, and still steers', () => {
+test('past feasibilitySubsetMax runs the classifier is fit on a subset of that size, and still steers', () => {
   const space = handSpace({ floats: [{ name: 'a', lo: 0, hi: 1 }, { name: 'b', lo: 0, hi: 1 }] });
   const r = fixtureStream(9);
   const obs: Observation[] = [];
@@ -192,7 +192,7 @@ test('past fitSubsetMax runs the classifier is fit on a subset of that size, and
     const b = r();
     obs.push(a > 0.7 ? { params: { a, b }, state: 'failed', value: null } : { params: { a, b }, state: 'finished', value: (a - 0.65) ** 2 + (b - 0.5) ** 2 });
   }
-  const s = createBayesStrategyForSpace(space, metricOf('worst'), { seed: 2, fitSubsetMax: 60 });
+  const s = createBayesStrategyForSpace(space, metricOf('worst'), { seed: 2, feasibilitySubsetMax: 60 });
   const [p] = s.propose({ observations: obs, pending: [], count: 1 });
   const feas = (p!.info?.model as { feasibility?: { fitOn: number; failures: number } }).feasibility!;
   assert.equal(feas.fitOn, 60);
