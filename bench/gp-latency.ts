@@ -6,13 +6,20 @@
  * adds the evaluated proposal to the history. The first call on a fresh instance (a cold fit, as
  * after a controller restart) is reported separately.
  *
+ * Also timed: 50 dimensions at 200 observations, 20 dimensions at 200 observations of which the
+ * runs with x1 > 2 (30%) failed (the feasibility classifier's cost), and the hand-written
+ * Cholesky factorization and triangular solves (strategies/bayes/linalg.ts) against ml-matrix's
+ * at n = 50/200/500 (issue 17.6: keep the hand-written kernels only where they win).
+ *
  *   node dist/bench/gp-latency.js [--quick] [--reps N]
  */
 import { availableParallelism, cpus, loadavg } from 'node:os';
+import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 import { StrategyWorker } from '../controller/strategy-worker.js';
 import { createStrategy, parseSweepConfig, Rng, sampleParams } from '../strategies/index.js';
 import type { Observation, Params, Proposal } from '../strategies/types.js';
 import { latencyFunction } from './functions.js';
+import { backSolve, choleskyInPlace, forwardSolve } from '../strategies/bayes/linalg.js';
 
 const SIZES = [50, 100, 200, 500];
 const DIMS = [6, 20];
@@ -53,23 +60,23 @@ interface Row {
   refits: number;
 }
 
-function history(d: number, n: number, seed: number): { observations: Observation[]; evaluate: (p: Params) => number } {
+/** With `failing`, runs whose x1 > 2 (30% of the space) fail: state `failed`, no value. */
+function history(d: number, n: number, seed: number, failing = false): { observations: Observation[]; record: (p: Params) => Observation } {
   const fn = latencyFunction(d);
   const spec = parseSweepConfig(fn.config);
   const rng = Rng.from(seed, d, n);
+  const record = (params: Params): Observation =>
+    failing && (params.x1 as number) > 2 ? { params, state: 'failed', value: null } : { params, state: 'finished', value: fn.evaluate(params) };
   const observations: Observation[] = [];
-  for (let i = 0; i < n; i++) {
-    const params = sampleParams(spec.parameters, rng);
-    observations.push({ params, state: 'finished', value: fn.evaluate(params) });
-  }
-  return { observations, evaluate: (p) => fn.evaluate(p) };
+  for (let i = 0; i < n; i++) observations.push(record(sampleParams(spec.parameters, rng)));
+  return { observations, record };
 }
 
-function measure(d: number, n: number, reps: number, pendingCount: number): Row {
+function measure(d: number, n: number, reps: number, pendingCount: number, failing = false): Row {
   const fn = latencyFunction(d);
   const spec = parseSweepConfig(fn.config);
   const strategy = createStrategy(spec, { seed: 1 });
-  const { observations, evaluate } = history(d, n - WARMUP, 7);
+  const { observations, record } = history(d, n - WARMUP, 7, failing);
   const times: number[] = [];
   let cold = 0;
   let refits = 0;
@@ -84,16 +91,16 @@ function measure(d: number, n: number, reps: number, pendingCount: number): Row 
       times.push(dt);
       if (!String((p.info?.model as { fit?: string } | undefined)?.fit ?? '').startsWith('reused')) refits++;
     }
-    observations.push({ params: p.params, state: 'finished', value: evaluate(p.params) });
+    observations.push(record(p.params));
   }
-  const label = pendingCount > 0 ? `${n} obs, ${pendingCount} pending` : `${n} obs`;
+  const label = pendingCount > 0 ? `${n} obs, ${pendingCount} pending` : failing ? `${n} obs, 30% failed` : `${n} obs`;
   return { label, dims: d, n, cold, times: times.sort((a, b) => a - b), refits };
 }
 
 async function viaWorker(d: number, n: number, reps: number): Promise<number[]> {
   const fn = latencyFunction(d);
   const spec = parseSweepConfig(fn.config);
-  const { observations, evaluate } = history(d, n - WARMUP, 7);
+  const { observations, record } = history(d, n - WARMUP, 7);
   const worker = new StrategyWorker();
   const times: number[] = [];
   try {
@@ -102,7 +109,7 @@ async function viaWorker(d: number, n: number, reps: number): Promise<number[]> 
       const proposals: Proposal[] = await worker.propose('latency', spec, 1, { observations, pending: [], count: 1 });
       const dt = performance.now() - t0;
       if (i >= WARMUP) times.push(dt);
-      observations.push({ params: proposals[0]!.params, state: 'finished', value: evaluate(proposals[0]!.params) });
+      observations.push(record(proposals[0]!.params));
     }
   } finally {
     await worker.close();
@@ -135,22 +142,33 @@ async function main(): Promise<void> {
       );
     }
   }
-  const pendingRow = measure(6, 100, flags.reps, 7);
-  console.log(
-    pad('6', 6) +
-      pad(pendingRow.label, 22) +
-      pad(pendingRow.cold.toFixed(0), 10) +
-      pad(percentile(pendingRow.times, 50).toFixed(1), 10) +
-      pad(percentile(pendingRow.times, 99).toFixed(1), 10) +
-      `${pendingRow.refits}/${pendingRow.times.length}`,
-  );
+  const extra = [
+    { d: 6, row: measure(6, 100, flags.reps, 7) },
+    { d: 50, row: measure(50, 200, flags.reps, 0) },
+    { d: 20, row: measure(20, 200, flags.reps, 0, true) },
+  ];
+  for (const { d, row } of extra) {
+    rows.push(row);
+    console.log(
+      pad(String(d), 6) +
+        pad(row.label, 22) +
+        pad(row.cold.toFixed(0), 10) +
+        pad(percentile(row.times, 50).toFixed(1), 10) +
+        pad(percentile(row.times, 99).toFixed(1), 10) +
+        `${row.refits}/${row.times.length}`,
+    );
+  }
   const workerTimes = await viaWorker(6, 100, flags.reps);
   console.log(
     pad('6', 6) + pad('100 obs, via worker', 22) + pad('', 10) + pad(percentile(workerTimes, 50).toFixed(1), 10) + pad(percentile(workerTimes, 99).toFixed(1), 10),
   );
 
-  const p50 = (d: number, n: number): number => percentile(rows.find((r) => r.dims === d && r.n === n)!.times, 50);
+  linearAlgebra();
+
+  const p50 = (d: number, n: number, label = `${n} obs`): number => percentile(rows.find((r) => r.dims === d && r.n === n && r.label === label)!.times, 50);
   const targets = [
+    { name: 'p50 at 200 observations × 50 dims', target: '< 1000 ms', value: p50(50, 200), limit: 1000 },
+    { name: 'p50 at 200 obs × 20 dims, 30% failed', target: '< 1000 ms', value: p50(20, 200, '200 obs, 30% failed'), limit: 1000 },
     { name: 'p50 at 100 observations × 6 dims', target: '< 100 ms', value: p50(6, 100), limit: 100 },
     { name: 'p50 at 500 observations × 6 dims', target: '< 1000 ms', value: p50(6, 500), limit: 1000 },
     { name: 'p50 at 500 observations × 20 dims', target: '< 1000 ms', value: p50(20, 500), limit: 1000 },
@@ -158,6 +176,62 @@ async function main(): Promise<void> {
   console.log('\nTargets (issue 4, point 6)');
   for (const t of targets) {
     console.log(`${t.value < t.limit ? 'PASS' : 'FAIL'}  ${pad(t.name, 36)} target ${pad(t.target, 10)} measured ${t.value.toFixed(1)} ms`);
+  }
+}
+
+/**
+ * The GP's hand-written Cholesky and triangular solves against ml-matrix's CholeskyDecomposition
+ * (factor; solve = forward + back substitution with the factor) on the same SPD matrices.
+ */
+function linearAlgebra(): void {
+  console.log('\nLinear algebra: hand-written (linalg.ts, flat Float64Array) vs ml-matrix, median ms of repeated calls');
+  console.log(pad('n', 6) + pad('cholesky: ours', 18) + pad('ml-matrix', 12) + pad('solve: ours', 16) + 'ml-matrix');
+  for (const n of [50, 200, 500]) {
+    const rng = Rng.from(99, n);
+    const pts = Array.from({ length: n * 4 }, () => rng.uniform());
+    const a = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        let q = 0;
+        for (let k = 0; k < 4; k++) q += (pts[i * 4 + k]! - pts[j * 4 + k]!) ** 2;
+        a[i * n + j] = Math.exp(-q) + (i === j ? 1e-3 : 0);
+      }
+    }
+    const b = Float64Array.from({ length: n }, () => rng.normal());
+    const reps = n <= 50 ? 200 : n <= 200 ? 20 : 5;
+    const time = (f: () => void): number => {
+      f();
+      const ts: number[] = [];
+      for (let r = 0; r < reps; r++) {
+        const t0 = performance.now();
+        f();
+        ts.push(performance.now() - t0);
+      }
+      return ts.sort((x, y) => x - y)[Math.floor(ts.length / 2)]!;
+    };
+    const l = new Float64Array(n * n);
+    const ours = time(() => {
+      l.set(a);
+      if (!choleskyInPlace(l, n)) throw new Error('not SPD');
+    });
+    const m = new Matrix(Array.from({ length: n }, (_, i) => Array.from(a.subarray(i * n, (i + 1) * n))));
+    let chol: CholeskyDecomposition | null = null;
+    const theirs = time(() => {
+      chol = new CholeskyDecomposition(m);
+    });
+    const out = new Float64Array(n);
+    const solveOurs = time(() => {
+      forwardSolve(l, n, b, out);
+      backSolve(l, n, out, out);
+    });
+    const bm = Matrix.columnVector(Array.from(b));
+    const solveTheirs = time(() => {
+      chol!.solve(bm);
+    });
+    // Same answer, or the comparison is meaningless.
+    const diff = Math.max(...Array.from(out, (v, i) => Math.abs(v - chol!.solve(bm).get(i, 0))));
+    if (!(diff < 1e-6 * Math.max(1, ...Array.from(out, Math.abs)))) throw new Error(`linear algebra disagrees at n=${n}: ${diff}`);
+    console.log(pad(String(n), 6) + pad(ours.toFixed(3), 18) + pad(theirs.toFixed(3), 12) + pad(solveOurs.toFixed(4), 16) + solveTheirs.toFixed(4));
   }
 }
 

@@ -38,6 +38,7 @@ export { Rng } from './space/rng.js';
 export { createRandomStrategy } from './random/random-strategy.js';
 export { createGridStrategy } from './grid/grid-strategy.js';
 export { createBayesStrategy };
+export { recommend, type Recommendation, type RecommendedRun, type RecommendOptions } from './bayes/index.js';
 
 /** The strategy of `spec.method`, seeded (`seed` is usually `spec.harrow.seed` or one the server picked). */
 export function createStrategy(spec: SweepSpec, options: StrategyOptions): Strategy {

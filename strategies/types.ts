@@ -171,6 +171,12 @@ export interface BayesSpec {
    * the whole space every time.
    */
   trustRegion?: boolean;
+  /**
+   * Failed and crashed runs: `model` (default) learns where runs fail with a feasibility
+   * classifier and weighs proposals by P(not failing); `impute` gives them a value per
+   * metric.impute (W&B's behaviour).
+   */
+  failures?: 'model' | 'classifier-only' | 'impute';
 }
 
 /** The normalized sweep: what `parseSweepConfig` returns and what the controller stores. */

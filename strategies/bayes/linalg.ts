@@ -1,7 +1,9 @@
 /**
  * Dense linear algebra on flat row-major Float64Arrays. The GP's hot paths live here: ml-matrix
- * keeps rows as separate arrays behind method calls, which measured about 2× slower for
- * Cholesky, and it has no forward-only triangular solve (needed for posterior variances).
+ * keeps rows as separate arrays behind method calls, and it has no forward-only triangular solve
+ * (needed for posterior variances). `npm run bench:latency` prints both on the same SPD matrices:
+ * Cholesky 3.6×, 5.3× and 10× faster here at n = 50, 200, 500, a forward + back solve 4.5–4.8×
+ * (median of repeated calls, 2-core VM under load), so no kernel here is replaced by ml-matrix.
  */
 
 /**

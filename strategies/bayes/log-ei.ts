@@ -88,3 +88,26 @@ export function logExpectedImprovement(mean: number, std: number, best: number):
   if (!(std > 0)) return mean > best ? Math.log(mean - best) : -Infinity;
   return Math.log(std) + logH((mean - best) / std);
 }
+
+/**
+ * ln Φ(z); when `deriv` is given, deriv[0] receives d ln Φ/dz = φ(z)/Φ(z) (the inverse Mills
+ * ratio). Below z = −2.5 it uses the same continued fraction as ln h, so a feasibility
+ * probability of 1e-300 is still a finite log and a useful gradient.
+ */
+export function logNormalCdf(z: number, deriv?: Float64Array): number {
+  if (Number.isNaN(z)) {
+    if (deriv) deriv[0] = NaN;
+    return NaN;
+  }
+  if (z <= TAIL_SWITCH) {
+    if (z < Z_FLOOR) z = Z_FLOOR;
+    const t = -z;
+    const r = t + millsTail(t);
+    // Φ(−t) = φ(t)/(t + c), so φ/Φ = t + c.
+    if (deriv) deriv[0] = r;
+    return -0.5 * z * z - LOG_SQRT_2PI - Math.log(r);
+  }
+  const cdf = stdNormalCdf(z);
+  if (deriv) deriv[0] = stdNormalPdf(z) / cdf;
+  return Math.log(cdf);
+}

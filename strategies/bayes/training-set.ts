@@ -8,6 +8,20 @@
  *   when the run has none (reported).
  * Canceled runs carry no information about their parameters and stay out of the model (they
  * still count as known points, so they are not proposed again).
+ *
+ * Failures — failed and crashed runs, and finished runs without a finite value — also become
+ * feasibility labels (−1; every other modeled run +1) for the classifier of feasibility.ts, unless
+ * `failures: 'impute'`. How the classifier and `metric.impute` combine, per `harrow.bayes.failures`:
+ * - `model` (default): both. metric.impute keeps its W&B meaning for the *value* (a failure is
+ *   still imputed, the worst value seen by default), and the acquisition is additionally weighed
+ *   by P(feasible): the imputed value tells the objective model "bad here", the classifier tells
+ *   the acquisition "runs fail here".
+ * - `classifier-only`: a failure's value enters the objective model only when metric.impute is
+ *   `best`/`latest` and the run logged one (a real observation); the worst value is never made up
+ *   for a failure. Stopped runs are not failures (early termination chose to stop them) and
+ *   follow metric.impute in every mode.
+ * - `impute`: W&B's behaviour, no classifier.
+ * Figures for the choice of default: strategies/README.md.
  */
 import { higherIsBetterSign } from '../objective.js';
 import type { EncodedSpace, MetricSpec, Observation, Params } from '../types.js';
@@ -24,14 +38,27 @@ export interface TrainingSet {
   imputed: number;
   /** Coordinates and params of every encodable observation (including canceled ones). */
   known: Array<{ x: Float64Array; params: Params }>;
+  /**
+   * Feasibility labels over every modeled run (`failures: 'model'` only): +1 for a run that ended
+   * with a value or was stopped, −1 for a failure; `failures` counts the −1s.
+   */
+  feasibility: { x: Float64Array; label: Float64Array; n: number; failures: number } | null;
   warnings: string[];
 }
+
+/** How failures reach the model: a feasibility classifier (`model`) or imputed values (`impute`). */
+export type FailureHandling = 'model' | 'classifier-only' | 'impute';
 
 function finite(v: number | null | undefined): v is number {
   return typeof v === 'number' && Number.isFinite(v);
 }
 
-export function buildTrainingSet(space: EncodedSpace, metric: MetricSpec, observations: readonly Observation[]): TrainingSet {
+export function buildTrainingSet(
+  space: EncodedSpace,
+  metric: MetricSpec,
+  observations: readonly Observation[],
+  failures: FailureHandling = 'impute',
+): TrainingSet {
   const d = space.dimensions.length;
   const sign = higherIsBetterSign(metric.goal);
   const warnings: string[] = [];
@@ -40,7 +67,9 @@ export function buildTrainingSet(space: EncodedSpace, metric: MetricSpec, observ
   // the previous training set, which lets the GP extend its Cholesky factor instead of refactoring.
   const rows: Float64Array[] = [];
   const ys: number[] = [];
-  const toImpute: Array<{ row: number; obs: Observation }> = [];
+  const toImpute: Array<{ row: number; obs: Observation; failure: boolean }> = [];
+  const feasRows: Float64Array[] = [];
+  const feasLabels: number[] = [];
   let unfit = 0;
   let firstUnfit = '';
   let nonFinite = 0;
@@ -62,6 +91,9 @@ export function buildTrainingSet(space: EncodedSpace, metric: MetricSpec, observ
     }
     known.push({ x, params: o.params });
     if (o.state === 'canceled') continue;
+    const failure = o.state === 'failed' || o.state === 'crashed' || (o.state === 'finished' && !finite(o.value));
+    feasRows.push(x);
+    feasLabels.push(failure ? -1 : 1);
     if (o.state === 'finished' && finite(o.value)) {
       rows.push(x);
       ys.push(sign * o.value);
@@ -69,31 +101,37 @@ export function buildTrainingSet(space: EncodedSpace, metric: MetricSpec, observ
       continue;
     }
     if (o.state === 'finished' && o.value !== null && !finite(o.value)) nonFinite++;
-    toImpute.push({ row: rows.length, obs: o });
+    toImpute.push({ row: rows.length, obs: o, failure });
     rows.push(x);
     ys.push(NaN);
   }
 
   let fellBack = 0;
   let dropped = 0;
-  for (const { row, obs } of toImpute) {
+  let classified = 0;
+  const modelFailures = failures !== 'impute' && feasLabels.includes(-1);
+  for (const { row, obs, failure } of toImpute) {
     let v: number | null = null;
     switch (metric.impute) {
       case 'worst':
         break;
       case 'best':
         if (finite(obs.best)) v = sign * obs.best;
-        else fellBack++;
         break;
       case 'latest':
         if (finite(obs.latest)) v = sign * obs.latest;
-        else fellBack++;
         break;
       default: {
         const never: never = metric.impute;
         throw new Error(`unknown metric.impute ${String(never)}`);
       }
     }
+    if (v === null && failure && modelFailures && failures === 'classifier-only') {
+      // The classifier carries this failure; no made-up value for the objective model.
+      classified++;
+      continue;
+    }
+    if (v === null && metric.impute !== 'worst') fellBack++;
     if (v === null) {
       if (!Number.isFinite(worst)) {
         dropped++;
@@ -122,5 +160,11 @@ export function buildTrainingSet(space: EncodedSpace, metric: MetricSpec, observ
   const x = new Float64Array(n * d);
   keep.forEach((r, i) => x.set(rows[r]!, i * d));
   const y = Float64Array.from(keep, (r) => ys[r]!);
-  return { x, y, n, completed, imputed: toImpute.length - dropped, known, warnings };
+  let feasibility: TrainingSet['feasibility'] = null;
+  if (modelFailures) {
+    const fx = new Float64Array(feasRows.length * d);
+    feasRows.forEach((r, i) => fx.set(r, i * d));
+    feasibility = { x: fx, label: Float64Array.from(feasLabels), n: feasRows.length, failures: feasLabels.filter((l) => l < 0).length };
+  }
+  return { x, y, n, completed, imputed: toImpute.length - dropped - classified, known, feasibility, warnings };
 }

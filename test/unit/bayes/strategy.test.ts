@@ -60,7 +60,8 @@ test('initial design: clamp(2d, 5, 10) scrambled-Sobol points counted over finis
   observations.push({ params: sixth!.params, state: 'finished', value: branin(sixth!.params) });
   const [gp] = s.propose({ observations, pending: [], count: 1 });
   assert.equal(gp!.info?.source, 'gp');
-  assert.equal(gp!.info?.acquisition, 'logei');
+  // The failed run trains the feasibility classifier (harrow.bayes.failures: model).
+  assert.equal(gp!.info?.acquisition, 'logei+feasibility');
 });
 
 test('proposals are reproducible by seed (including warm-started GP steps) and differ across seeds', () => {

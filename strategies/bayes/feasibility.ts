@@ -1,0 +1,251 @@
+/**
+ * The probability that a configuration runs to the end (does not fail, crash, or finish without
+ * a finite metric), for constrained expected improvement: the acquisition becomes
+ * ln EI(x) + ln P(feasible | x) (Gardner et al. 2014, Gelbart et al. 2014), so a proposal is
+ * steered away from regions where runs fail instead of the failures being imputed as the worst
+ * value, which bends the objective model around them (W&B's approach).
+ *
+ * Classifier: Rasmussen & Williams' probabilistic least-squares classification (GPML §6.5): a GP
+ * regression on the ±1 labels (centered on their mean, so far from every run the prediction is
+ * the base rate), its leave-one-out predictions in closed form (GPML eq. 5.12:
+ * μ₋ᵢ = yᵢ − αᵢ/[K⁻¹]ᵢᵢ, σ²₋ᵢ = 1/[K⁻¹]ᵢᵢ), and a probit calibration fit on them (eq. 6.36):
+ *   P(feasible | x) = Φ((a·μ(x) + b) / √(1 + a²σ²(x))).
+ * Chosen over a Laplace or EP GP classifier because it reuses the regression GP's exact
+ * machinery (the MAP hyperparameter fit with its priors, the Cholesky factor, analytic gradients
+ * of μ and σ² for the acquisition's local search) at the cost of one more regression fit, while
+ * the calibration keeps the probabilities honest (an uncalibrated ±1 regression saturates
+ * nowhere: its mean stays within about ±1 and needs an arbitrary scale). The σ² term lowers the
+ * confidence far from the data, where a probit GP classifier's would too.
+ */
+import { mean as meanOf } from 'simple-statistics';
+import { minimizeBox } from './lbfgs.js';
+import { fitHyperparameters, thetaToHyper } from './gp-fit.js';
+import { GpPosterior } from './gp-posterior.js';
+import { backSolve, forwardSolve, invertLowerTransposed } from './linalg.js';
+import { logNormalCdf } from './log-ei.js';
+import { scaledSqDist } from './kernel.js';
+import type { PriorPreset } from './priors.js';
+
+export interface FeasibilityData {
+  /** n×d encoded inputs, row-major. */
+  x: Float64Array;
+  /** +1 for a run that ended with a value (or was stopped), −1 for a failure. */
+  label: Float64Array;
+  n: number;
+  d: number;
+  isCat: Uint8Array;
+}
+
+export interface FeasibilityFitOptions {
+  preset: PriorPreset;
+  /** The previous classifier fit's θ, for a warm start. */
+  warmStart: Float64Array | null;
+}
+
+/** Calibration box: a > 0 keeps P increasing in μ; the bounds stop a separable set from diverging. */
+const A_MAX = 20;
+const B_MAX = 5;
+/**
+ * Gaussian prior on (a, b), centred on the plug-in link a = 2: a run's own label (μ = ±1 − mean
+ * at a training point) maps to Φ(±2) ≈ 0.98 / 0.02, and far from every run to Φ(2·mean / √(1 +
+ * 4σ²)), a shrunk base rate. Leave-one-out alone cannot calibrate a sweep with one or two
+ * isolated failures (their neighbours predict "feasible", so the fit flattens a towards 0 and the
+ * classifier switches itself off: measured on Branin with a failing disc, most GP failures came
+ * from that phase); the prior keeps the plug-in link until the data say otherwise.
+ */
+const A_PRIOR = 2;
+const A_SCALE = 1;
+const B_SCALE = 1;
+
+export class FeasibilityModel {
+  readonly theta: Float64Array;
+  readonly a: number;
+  readonly b: number;
+  readonly warnings: string[];
+  private readonly post: GpPosterior;
+  private readonly kx: Float64Array;
+  private readonly coef: Float64Array;
+  private readonly v: Float64Array;
+  private readonly der = new Float64Array(1);
+
+  private constructor(post: GpPosterior, theta: Float64Array, a: number, b: number, warnings: string[]) {
+    this.post = post;
+    this.theta = theta;
+    this.a = a;
+    this.b = b;
+    this.warnings = warnings;
+    this.kx = new Float64Array(post.n);
+    this.coef = new Float64Array(post.n);
+    this.v = new Float64Array(post.n);
+  }
+
+  /** Fits the label regression and its calibration; null when the kernel matrix cannot be factored. */
+  static fit(data: FeasibilityData, options: FeasibilityFitOptions): FeasibilityModel | null {
+    const { x, n, d, isCat } = data;
+    const mean = meanOf(Array.from(data.label));
+    const y = Float64Array.from(data.label, (v) => v - mean);
+    const fit = fitHyperparameters(
+      { x, y, n, d, isCat },
+      { preset: options.preset, deterministic: false, warmStart: options.warmStart, alsoFromPriorMode: options.warmStart === null, maxIterations: 60, warmMaxIterations: 12 },
+    );
+    const hyper = thetaToHyper(fit.theta, d);
+    const post = GpPosterior.create(x, n, d, isCat, hyper, y);
+    if (post === null) return null;
+    const loo = leaveOneOut(post);
+    const { a, b } = calibrate(data.label, loo.mean, loo.variance, A_PRIOR * mean);
+    return new FeasibilityModel(post, fit.theta, a, b, fit.warnings.map((w) => `feasibility model: ${w}`));
+  }
+
+  /** ln P(feasible | x); with `grad`, its gradient w.r.t. the numeric coordinates (0 for categoricals). */
+  logProb(point: Float64Array, grad: Float64Array | null): number {
+    const { post, kx, coef, v, a, b } = this;
+    const { n, d, x, isCat } = post;
+    const { kappa, signal } = post.kernel;
+    let mu = 0;
+    for (let i = 0; i < n; i++) {
+      const q = scaledSqDist(point, 0, x, i, d, isCat, kappa);
+      const r = Math.sqrt(5 * q);
+      const e = Math.exp(-r);
+      kx[i] = signal * (1 + r + (5 / 3) * q) * e;
+      coef[i] = -(5 / 3) * signal * (1 + r) * e;
+      mu += kx[i]! * post.alpha[i]!;
+    }
+    forwardSolve(post.l, n, kx, v);
+    let vv = 0;
+    for (let i = 0; i < n; i++) vv += v[i]! * v[i]!;
+    const rawVar = signal - vv;
+    const variance = Math.max(rawVar, 0);
+    const s = Math.sqrt(1 + a * a * variance);
+    const z = (a * mu + b) / s;
+    const value = logNormalCdf(z, grad ? this.der : undefined);
+    if (grad === null) return value;
+    // dz = a·dμ/s − (aμ + b)·a²·dσ²/(2s³); dμ = Σ αᵢ ∇kᵢ, dσ² = −2 Σ βᵢ ∇kᵢ with β = L⁻ᵀv.
+    const dlog = this.der[0]!;
+    const cMu = (dlog * a) / s;
+    const cVar = rawVar > 0 ? (-dlog * (a * mu + b) * a * a) / (2 * s * s * s) : 0;
+    if (cVar !== 0) backSolve(post.l, n, v, v);
+    grad.fill(0);
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      // ∂kᵢ/∂x_j = coefᵢ·κ_j·(x_j − X_ij)
+      const w = coef[i]! * (cMu * post.alpha[i]! + (cVar !== 0 ? -2 * cVar * v[i]! : 0));
+      total += w;
+      const o = i * d;
+      for (let j = 0; j < d; j++) grad[j] = grad[j]! - w * x[o + j]!;
+    }
+    for (let j = 0; j < d; j++) grad[j] = isCat[j] === 1 ? 0 : kappa[j]! * (grad[j]! + total * point[j]!);
+    return value;
+  }
+
+  /** P(feasible | x). */
+  prob(point: Float64Array): number {
+    return Math.exp(this.logProb(point, null));
+  }
+}
+
+/** Closed-form leave-one-out predictive means and variances of a GP regression (GPML eq. 5.12). */
+export function leaveOneOut(post: GpPosterior): { mean: Float64Array; variance: Float64Array } {
+  const { n } = post;
+  const u = invertLowerTransposed(post.l, n);
+  const mean = new Float64Array(n);
+  const variance = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    // [K⁻¹]ᵢᵢ = Σ_{k ≥ i} U_ik² with U = L⁻ᵀ upper triangular.
+    let diag = 0;
+    for (let k = i; k < n; k++) diag += u[i * n + k]! ** 2;
+    mean[i] = post.y[i]! - post.alpha[i]! / diag;
+    variance[i] = 1 / diag;
+  }
+  return { mean, variance };
+}
+
+/**
+ * MAP (a, b) of the probit calibration P(yᵢ | LOO) = Φ(yᵢ(a·μᵢ + b)/√(1 + a²σᵢ²)) (GPML eq. 6.36)
+ * under Gaussian priors N(2, 1) on a and N(bPrior, 1) on b, by projected L-BFGS with the
+ * analytic gradient.
+ */
+export function calibrate(label: ArrayLike<number>, mean: ArrayLike<number>, variance: ArrayLike<number>, bPrior = 0): { a: number; b: number } {
+  const n = label.length;
+  const der = new Float64Array(1);
+  const loss = (p: Float64Array, grad: Float64Array): number => {
+    const a = p[0]!;
+    const b = p[1]!;
+    let f = (a - A_PRIOR) ** 2 / (2 * A_SCALE * A_SCALE) + (b - bPrior) ** 2 / (2 * B_SCALE * B_SCALE);
+    let ga = (a - A_PRIOR) / (A_SCALE * A_SCALE);
+    let gb = (b - bPrior) / (B_SCALE * B_SCALE);
+    for (let i = 0; i < n; i++) {
+      const y = label[i]!;
+      const m = mean[i]!;
+      const v = variance[i]!;
+      const s = Math.sqrt(1 + a * a * v);
+      const t = a * m + b;
+      f -= logNormalCdf((y * t) / s, der);
+      const dz = der[0]!;
+      ga -= dz * y * (m / s - (t * a * v) / (s * s * s));
+      gb -= (dz * y) / s;
+    }
+    grad[0] = ga;
+    grad[1] = gb;
+    return f;
+  };
+  const res = minimizeBox(loss, [A_PRIOR, bPrior], [1e-3, -B_MAX], [A_MAX, B_MAX], { maxIterations: 100, gtol: 1e-6 });
+  return { a: res.x[0]!, b: res.x[1]! };
+}
+
+/** The objective's acquisition weighed by P(feasible): ln EI + ln P, with gradients and batch scores. */
+export interface ValueAcquisition {
+  value(point: Float64Array): number;
+  valueAndGradient(point: Float64Array, grad: Float64Array): number;
+  scoreBatch(points: Float64Array, m: number, out: Float64Array): void;
+}
+
+/**
+ * Chance constraint (Gelbart, Snoek & Adams 2014 state constraints as P(feasible) ≥ 1 − δ): below
+ * P = CHANCE_LEVEL the log-probability term is multiplied by 1 + CHANCE_WEIGHT, a smooth barrier.
+ * Plain ln EI + ln P kept proposing into the unexplored interior of a failing region (P ≈ 0.05
+ * there, but the objective model, which never sees a failure, has its largest EI in that hole).
+ */
+export const CHANCE_LEVEL = 0.8;
+export const CHANCE_WEIGHT = 10;
+const LOG_CHANCE = Math.log(CHANCE_LEVEL);
+
+/** ln P plus the chance-constraint barrier; scales `grad` (∇ ln P on entry) in place. */
+function feasibilityTerm(logP: number, grad: Float64Array | null): number {
+  if (logP >= LOG_CHANCE) return logP;
+  if (grad) for (let j = 0; j < grad.length; j++) grad[j] = grad[j]! * (1 + CHANCE_WEIGHT);
+  return logP + CHANCE_WEIGHT * (logP - LOG_CHANCE);
+}
+
+export class ConstrainedAcquisition implements ValueAcquisition {
+  private readonly g: Float64Array;
+  private readonly row: Float64Array;
+
+  constructor(
+    private readonly inner: ValueAcquisition,
+    private readonly feasibility: FeasibilityModel,
+    d: number,
+  ) {
+    this.g = new Float64Array(d);
+    this.row = new Float64Array(d);
+  }
+
+  value(point: Float64Array): number {
+    return this.inner.value(point) + feasibilityTerm(this.feasibility.logProb(point, null), null);
+  }
+
+  valueAndGradient(point: Float64Array, grad: Float64Array): number {
+    const v = this.inner.valueAndGradient(point, grad);
+    const p = feasibilityTerm(this.feasibility.logProb(point, this.g), this.g);
+    for (let j = 0; j < grad.length; j++) grad[j] = grad[j]! + this.g[j]!;
+    return v + p;
+  }
+
+  scoreBatch(points: Float64Array, m: number, out: Float64Array): void {
+    this.inner.scoreBatch(points, m, out);
+    const d = this.row.length;
+    for (let i = 0; i < m; i++) {
+      this.row.set(points.subarray(i * d, (i + 1) * d));
+      out[i] = out[i]! + feasibilityTerm(this.feasibility.logProb(this.row, null), null);
+    }
+  }
+}

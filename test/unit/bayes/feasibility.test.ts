@@ -1,0 +1,201 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { calibrate, CHANCE_LEVEL, CHANCE_WEIGHT, ConstrainedAcquisition, FeasibilityModel, leaveOneOut } from '../../../strategies/bayes/feasibility.js';
+import { GpPosterior } from '../../../strategies/bayes/gp-posterior.js';
+import { thetaToHyper } from '../../../strategies/bayes/gp-fit.js';
+import { logNormalCdf, stdNormalCdf } from '../../../strategies/bayes/log-ei.js';
+import { buildTrainingSet } from '../../../strategies/bayes/training-set.js';
+import { createBayesStrategyForSpace } from '../../../strategies/bayes/index.js';
+import type { MetricSpec, Observation } from '../../../strategies/types.js';
+import { centralDiff, fixtureStream, relErr } from './fd.js';
+import { handSpace } from './spaces.js';
+
+test('ln Φ matches ln of Φ where Φ is representable, and hand values far in the tail', () => {
+  for (const z of [-2.4, -1, 0, 0.7, 3]) assert.ok(relErr(logNormalCdf(z), Math.log(stdNormalCdf(z))) < 1e-12, `z=${z}`);
+  // ln Φ(−10) = −53.23128515051247 and ln Φ(−40) = −804.6084420137538 (mpmath, 30 digits).
+  assert.ok(relErr(logNormalCdf(-10), -53.23128515051247) < 1e-12);
+  assert.ok(relErr(logNormalCdf(-40), -804.6084420137538) < 1e-12);
+});
+
+test('d ln Φ/dz equals a central difference on both sides of the tail switch', () => {
+  const der = new Float64Array(1);
+  for (const z of [-30, -5, -2.6, -2.4, -0.5, 0, 2, 4]) {
+    logNormalCdf(z, der);
+    const fd = centralDiff((x) => logNormalCdf(x[0]!), [z], 0, 1e-5);
+    assert.ok(relErr(der[0]!, fd, 1e-10) < 1e-6, `z=${z}: ${der[0]} vs ${fd}`);
+  }
+});
+
+const isCat2 = Uint8Array.of(0, 0);
+
+function randomPoints(n: number, seed: number): Float64Array {
+  const r = fixtureStream(seed);
+  return Float64Array.from({ length: 2 * n }, () => r());
+}
+
+test('leave-one-out means and variances equal refitting the posterior without each point', () => {
+  const n = 7;
+  const x = randomPoints(n, 3);
+  const y = Float64Array.from({ length: n }, (_, i) => Math.sin(5 * x[2 * i]!) - x[2 * i + 1]!);
+  const h = thetaToHyper(Float64Array.of(Math.log(0.3), Math.log(0.5), Math.log(1.2), Math.log(0.05)), 2);
+  const post = GpPosterior.create(x, n, 2, isCat2, h, y)!;
+  const loo = leaveOneOut(post);
+  for (let i = 0; i < n; i++) {
+    const keep = [...Array(n).keys()].filter((k) => k !== i);
+    const xi = Float64Array.from(keep.flatMap((k) => [x[2 * k]!, x[2 * k + 1]!]));
+    const yi = Float64Array.from(keep, (k) => y[k]!);
+    const p = GpPosterior.create(xi, n - 1, 2, isCat2, h, yi)!.predict(x.slice(2 * i, 2 * i + 2));
+    assert.ok(relErr(loo.mean[i]!, p.mean) < 1e-8, `mean ${i}`);
+    // GPML eq. 5.12's variance is the predictive variance of y_i: latent plus noise.
+    assert.ok(relErr(loo.variance[i]!, p.variance + h.noise) < 1e-8, `variance ${i}`);
+  }
+});
+
+test('calibration: a separable set gets a steep positive slope, a label-blind one a flat one', () => {
+  const label = [1, 1, 1, -1, -1, -1, 1, -1];
+  const sep = calibrate(label, label.map((l) => 0.8 * l), label.map(() => 0.1));
+  assert.ok(sep.a > 2, `slope ${sep.a}`);
+  const blind = calibrate(label, label.map((_, i) => (i % 2 ? 0.5 : -0.5)), label.map(() => 0.1));
+  assert.ok(blind.a < sep.a / 2, `slope ${blind.a} vs ${sep.a}`);
+});
+
+function failingSet(n: number): { x: Float64Array; label: Float64Array } {
+  const x = randomPoints(n, 11);
+  const label = Float64Array.from({ length: n }, (_, i) => (x[2 * i]! + x[2 * i + 1]! > 1.2 ? -1 : 1));
+  return { x, label };
+}
+
+test('the classifier learns a failing half-plane: P(feasible) high inside, low beyond the boundary', () => {
+  const { x, label } = failingSet(40);
+  const m = FeasibilityModel.fit({ x, label, n: 40, d: 2, isCat: isCat2 }, { preset: 'optuna', warmStart: null })!;
+  assert.ok(m.prob(Float64Array.of(0.2, 0.2)) > 0.9, `inside ${m.prob(Float64Array.of(0.2, 0.2))}`);
+  assert.ok(m.prob(Float64Array.of(0.9, 0.9)) < 0.1, `beyond ${m.prob(Float64Array.of(0.9, 0.9))}`);
+});
+
+test('∇ ln P(feasible) equals central differences', () => {
+  const { x, label } = failingSet(25);
+  const m = FeasibilityModel.fit({ x, label, n: 25, d: 2, isCat: isCat2 }, { preset: 'optuna', warmStart: null })!;
+  const grad = new Float64Array(2);
+  for (const p of [
+    [0.3, 0.4],
+    [0.6, 0.65],
+    [0.9, 0.1],
+  ]) {
+    m.logProb(Float64Array.from(p), grad);
+    for (let j = 0; j < 2; j++) {
+      const fd = centralDiff((v) => m.logProb(v, null), p, j, 1e-6);
+      assert.ok(relErr(grad[j]!, fd, 1e-6) < 1e-4, `at ${p.join(",")} coordinate ${j}: ${grad[j]} vs ${fd}`);
+    }
+  }
+});
+
+test('the constrained acquisition: ln EI + ln P above the chance level, a steeper barrier below; gradient and batch scores agree', () => {
+  const { x, label } = failingSet(25);
+  const m = FeasibilityModel.fit({ x, label, n: 25, d: 2, isCat: isCat2 }, { preset: 'optuna', warmStart: null })!;
+  const inner = {
+    value: (p: Float64Array) => p[0]! * 2,
+    valueAndGradient: (p: Float64Array, g: Float64Array) => {
+      g[0] = 2;
+      g[1] = 0;
+      return p[0]! * 2;
+    },
+    scoreBatch: (pts: Float64Array, k: number, out: Float64Array) => {
+      for (let i = 0; i < k; i++) out[i] = pts[2 * i]! * 2;
+    },
+  };
+  const acq = new ConstrainedAcquisition(inner, m, 2);
+  const inside = Float64Array.of(0.2, 0.2);
+  assert.ok(m.prob(inside) > CHANCE_LEVEL);
+  assert.equal(acq.value(inside), 0.4 + m.logProb(inside, null));
+  const beyond = Float64Array.of(0.9, 0.9);
+  const lp = m.logProb(beyond, null);
+  assert.ok(relErr(acq.value(beyond), 1.8 + lp + CHANCE_WEIGHT * (lp - Math.log(CHANCE_LEVEL))) < 1e-14);
+  const g = new Float64Array(2);
+  for (const p of [inside, beyond, Float64Array.of(0.6, 0.55)]) {
+    acq.valueAndGradient(p, g);
+    for (let j = 0; j < 2; j++) {
+      const fd = centralDiff((v) => acq.value(v), p, j, 1e-6);
+      assert.ok(relErr(g[j]!, fd, 1e-6) < 1e-4, `coordinate ${j}: ${g[j]} vs ${fd}`);
+    }
+  }
+  const out = new Float64Array(2);
+  acq.scoreBatch(Float64Array.of(0.2, 0.2, 0.9, 0.9), 2, out);
+  assert.equal(out[0], acq.value(inside));
+  assert.equal(out[1], acq.value(beyond));
+});
+
+const space1 = handSpace({ floats: [{ name: 'x', lo: 0, hi: 1 }] });
+const metricOf = (impute: MetricSpec['impute']): MetricSpec => ({ name: 'loss', goal: 'minimize', impute, imputeWhileRunning: false });
+const history: Observation[] = [
+  { params: { x: 0.1 }, state: 'finished', value: 3 },
+  { params: { x: 0.2 }, state: 'finished', value: 1 },
+  { params: { x: 0.3 }, state: 'failed', value: null, best: 2, latest: 5 },
+  { params: { x: 0.4 }, state: 'crashed', value: null },
+  { params: { x: 0.5 }, state: 'stopped', value: null, best: 0.5, latest: 4 },
+  { params: { x: 0.7 }, state: 'finished', value: null },
+  { params: { x: 0.6 }, state: 'canceled', value: null },
+];
+
+test("failures: model — failures are labeled −1 and still imputed per metric.impute", () => {
+  const t = buildTrainingSet(space1, metricOf('worst'), history, 'model');
+  assert.deepEqual([...t.y], [-3, -1, -5, -5, -5, -5]);
+  assert.deepEqual([...t.feasibility!.label], [1, 1, -1, -1, 1, -1]);
+});
+
+test("failures: classifier-only — failures get no made-up value; stopped runs keep metric.impute's", () => {
+  const t = buildTrainingSet(space1, metricOf('worst'), history, 'classifier-only');
+  assert.deepEqual([...t.y], [-3, -1, -5], 'the stopped run is imputed with the worst value seen (latest 5)');
+  assert.deepEqual([...t.feasibility!.label], [1, 1, -1, -1, 1, -1]);
+  assert.equal(t.feasibility!.failures, 3);
+  assert.equal(t.imputed, 1);
+});
+
+test('failures: classifier-only with metric.impute best — a failure that logged a best value keeps it for the objective', () => {
+  const t = buildTrainingSet(space1, metricOf('best'), history, 'classifier-only');
+  assert.deepEqual([...t.y], [-3, -1, -2, -0.5]);
+  assert.deepEqual([...t.feasibility!.label], [1, 1, -1, -1, 1, -1]);
+});
+
+test('failures: impute (and model without any failure) is the W&B training set, no classifier', () => {
+  const t = buildTrainingSet(space1, metricOf('worst'), history, 'impute');
+  assert.equal(t.feasibility, null);
+  assert.deepEqual([...t.y], [-3, -1, -5, -5, -5, -5]);
+  const clean = buildTrainingSet(space1, metricOf('worst'), history.slice(0, 2), 'model');
+  assert.equal(clean.feasibility, null);
+});
+
+test('the strategy weighs proposals by P(feasible) once runs have failed, and reports it', () => {
+  const space = handSpace({ floats: [{ name: 'a', lo: 0, hi: 1 }, { name: 'b', lo: 0, hi: 1 }] });
+  const obs: Observation[] = [];
+  const r = fixtureStream(5);
+  for (let i = 0; i < 30; i++) {
+    const a = r();
+    const b = r();
+    obs.push(a > 0.5 ? { params: { a, b }, state: 'failed', value: null } : { params: { a, b }, state: 'finished', value: (a - 0.45) ** 2 + (b - 0.5) ** 2 });
+  }
+  const model = createBayesStrategyForSpace(space, metricOf('worst'), { seed: 1 }).propose({ observations: obs, pending: [], count: 1 })[0]!;
+  assert.equal(model.info?.acquisition, 'logei+feasibility');
+  assert.ok(typeof model.info?.pFeasible === 'number');
+  const only = createBayesStrategyForSpace(space, metricOf('worst'), { seed: 1, failures: 'classifier-only' }).propose({ observations: obs, pending: [], count: 1 })[0]!;
+  assert.ok((only.params.a as number) < 0.5, `classifier-only proposed a = ${JSON.stringify(only.params.a)} in the failing half`);
+  const impute = createBayesStrategyForSpace(space, metricOf('worst'), { seed: 1, failures: 'impute' }).propose({ observations: obs, pending: [], count: 1 })[0]!;
+  assert.equal(impute.info?.acquisition, 'logei');
+  assert.equal(impute.info?.pFeasible, undefined);
+});
+
+test('past feasibilitySubsetMax runs the classifier is fit on a subset of that size, and still steers', () => {
+  const space = handSpace({ floats: [{ name: 'a', lo: 0, hi: 1 }, { name: 'b', lo: 0, hi: 1 }] });
+  const r = fixtureStream(9);
+  const obs: Observation[] = [];
+  for (let i = 0; i < 120; i++) {
+    const a = r();
+    const b = r();
+    obs.push(a > 0.7 ? { params: { a, b }, state: 'failed', value: null } : { params: { a, b }, state: 'finished', value: (a - 0.65) ** 2 + (b - 0.5) ** 2 });
+  }
+  const s = createBayesStrategyForSpace(space, metricOf('worst'), { seed: 2, feasibilitySubsetMax: 60 });
+  const [p] = s.propose({ observations: obs, pending: [], count: 1 });
+  const feas = (p!.info?.model as { feasibility?: { fitOn: number; failures: number } }).feasibility!;
+  assert.equal(feas.fitOn, 60);
+  assert.ok(feas.failures > 20);
+  assert.ok(typeof p!.info?.pFeasible === 'number' && p!.info.pFeasible > 0.5, `pFeasible ${String(p!.info?.pFeasible)}`);
+});
