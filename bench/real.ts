@@ -23,7 +23,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { createStrategy } from '../strategies/index.js';
-import type { Observation, Params } from '../strategies/types.js';
+import type { Observation } from '../strategies/types.js';
 import { PYTHON, PYTHON_DIR, PythonWorker, pythonHasSklearn, type Spaces } from './real/python-worker.js';
 import { sweepFor } from './real/spaces.js';
 
@@ -84,7 +84,7 @@ async function harrowArm(worker: PythonWorker, method: 'bayes' | 'random', model
     const [proposal] = strategy.propose({ observations, pending: [], count: 1 });
     trace.proposeSeconds += (performance.now() - tp) / 1000;
     if (proposal === undefined) throw new Error(`${method} proposed nothing for ${model} after ${i} evaluations`);
-    const { error } = await worker.evaluate(model, proposal.params as Params);
+    const { error } = await worker.evaluate(model, proposal.params);
     observations.push({ params: proposal.params, state: 'finished', value: error });
     best = Math.min(best, error);
     trace.best.push(best);
