@@ -35,6 +35,7 @@ import { PRIOR_PRESETS, type PriorPreset } from './priors.js';
 import { createQmcSequence, type QmcSequence } from './qmc.js';
 import { selectSubset } from './subset.js';
 import { fitOutputTransform, type OutputTransformKind } from './output-transform.js';
+import { CurveImputer } from './multi-fidelity.js';
 import { buildTrainingSet } from './training-set.js';
 import { replayTrustRegion, trustRegionBox, type Box } from './trust-region.js';
 
@@ -114,6 +115,11 @@ export interface BayesTuning {
    * against 1.43×. `false` searches the whole space at every proposal.
    */
   trustRegion?: boolean;
+  /**
+   * Give stopped runs that carry `Observation.curve` their final value predicted by a GP over
+   * (configuration, budget) instead of `metric.impute` (multi-fidelity.ts). Default false.
+   */
+  multiFidelity?: boolean;
 }
 
 export interface BayesOptions extends BayesTuning {
@@ -182,6 +188,7 @@ export class BayesStrategy implements Strategy {
   private readonly nInit: number;
   private readonly design: QmcSequence;
   private readonly state: ModelState = { theta: null, hyper: null, fitN: 0, posterior: null, subset: null };
+  private readonly curves: CurveImputer | null;
 
   constructor(space: EncodedSpace, metric: MetricSpec, options: BayesOptions & { runCap?: number }) {
     if (!Number.isFinite(options.seed)) throw new RangeError(`bayes: seed must be a finite number (got ${options.seed})`);
@@ -219,7 +226,9 @@ export class BayesStrategy implements Strategy {
       fitGtolPerObservation: options.fitGtolPerObservation ?? 1e-4,
       outputTransform: options.outputTransform ?? 'yeo-johnson',
       trustRegion: options.trustRegion ?? true,
+      multiFidelity: options.multiFidelity ?? false,
     };
+    this.curves = this.opts.multiFidelity ? new CurveImputer(space, metric, { preset: prior }) : null;
     this.nInit = Math.max(1, Math.floor(this.opts.initialDesign));
     this.design = createQmcSequence(this.d, Rng.from(this.seed, 0x5eed));
   }
@@ -228,8 +237,9 @@ export class BayesStrategy implements Strategy {
     const count = Math.max(0, Math.floor(input.count));
     if (count === 0) return [];
     const rng = Rng.from(this.seed, 0xb4e5, input.observations.length, input.pending.length);
-    const data = buildTrainingSet(this.space, this.metric, input.observations);
-    const warnings = [...data.warnings];
+    const mf = this.curves?.impute(input.observations);
+    const data = buildTrainingSet(this.space, this.metric, mf?.observations ?? input.observations);
+    const warnings = [...data.warnings, ...(mf?.warnings ?? [])];
 
     const known = new KnownPoints(this.dims);
     for (const k of data.known) known.add(k.x, k.params);
