@@ -3,6 +3,7 @@
  * median rule save on a random-search sweep, and what does it cost in the best final value?
  *
  *   npm run bench:early-stop        (node dist/bench/early-stop.js [--seeds N] [--quick])
+ *   node dist/bench/early-stop.js --multi-fidelity [--mf-seeds N]   (issue 17: the last section)
  *
  * Synthetic learning-curve suite. Each configuration (lr, width, dropout, optimizer) has a
  * noise-free curve loss(t) = final + (start − final)·exp(−t/τ), observed with relative Gaussian
