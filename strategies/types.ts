@@ -223,6 +223,14 @@ export interface Observation {
   latest?: number | null;
   /** Best logged value, for `metric.impute: best`. */
   best?: number | null;
+  /**
+   * The metric's logged values in step order (`curve[i]` is the (i+1)-th value; non-finite
+   * entries are allowed and skipped), for ended runs. Optional: only the Bayesian strategy's
+   * multi-fidelity model (`multiFidelity`, bayes/multi-fidelity.ts) reads it, to give `stopped`
+   * runs a predicted final value instead of `metric.impute`; it learns from `finished` runs'
+   * curves, whose length is taken as the full budget. Without it a run is treated as before.
+   */
+  curve?: readonly number[];
 }
 
 export interface ProposeInput {

@@ -38,6 +38,7 @@ import { selectSubset } from './subset.js';
 import { fitOutputTransform, type OutputTransformKind } from './output-transform.js';
 import { buildTrainingSet, type FailureHandling } from './training-set.js';
 import { ConstrainedAcquisition, FeasibilityModel } from './feasibility.js';
+import { CurveImputer } from './multi-fidelity.js';
 import { replayTrustRegion, trustRegionBox, type Box } from './trust-region.js';
 
 export interface BayesTuning {
@@ -136,6 +137,11 @@ export interface BayesTuning {
    * objective's optimum.
    */
   feasibilitySubsetMax?: number;
+  /**
+   * Give stopped runs that carry `Observation.curve` their final value predicted by a GP over
+   * (configuration, budget) instead of `metric.impute` (multi-fidelity.ts). Default false.
+   */
+  multiFidelity?: boolean;
 }
 
 export interface BayesOptions extends BayesTuning {
@@ -209,6 +215,7 @@ export class BayesStrategy implements Strategy {
   private readonly nInit: number;
   private readonly design: QmcSequence;
   private readonly state: ModelState = { theta: null, hyper: null, fitN: 0, posterior: null, subset: null, feasibilityTheta: null };
+  private readonly curves: CurveImputer | null;
 
   constructor(space: EncodedSpace, metric: MetricSpec, options: BayesOptions & { runCap?: number }) {
     if (!Number.isFinite(options.seed)) throw new RangeError(`bayes: seed must be a finite number (got ${options.seed})`);
@@ -252,10 +259,12 @@ export class BayesStrategy implements Strategy {
       trustRegion: options.trustRegion ?? true,
       failures: options.failures ?? 'model',
       feasibilitySubsetMax: Math.max(10, Math.floor(options.feasibilitySubsetMax ?? 100)),
+      multiFidelity: options.multiFidelity ?? false,
     };
     if (!['model', 'classifier-only', 'impute'].includes(this.opts.failures)) {
       throw new RangeError(`bayes: unknown failures mode ${JSON.stringify(this.opts.failures)}; use model, classifier-only or impute`);
     }
+    this.curves = this.opts.multiFidelity ? new CurveImputer(space, metric, { preset: prior }) : null;
     this.nInit = Math.max(1, Math.floor(this.opts.initialDesign));
     this.design = createQmcSequence(this.d, Rng.from(this.seed, 0x5eed));
   }
@@ -264,8 +273,9 @@ export class BayesStrategy implements Strategy {
     const count = Math.max(0, Math.floor(input.count));
     if (count === 0) return [];
     const rng = Rng.from(this.seed, 0xb4e5, input.observations.length, input.pending.length);
-    const data = buildTrainingSet(this.space, this.metric, input.observations, this.opts.failures);
-    const warnings = [...data.warnings];
+    const mf = this.curves?.impute(input.observations);
+    const data = buildTrainingSet(this.space, this.metric, mf?.observations ?? input.observations, this.opts.failures);
+    const warnings = [...data.warnings, ...(mf?.warnings ?? [])];
 
     const known = new KnownPoints(this.dims);
     for (const k of data.known) known.add(k.x, k.params);
