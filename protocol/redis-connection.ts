@@ -9,9 +9,10 @@ import type { RedisOptions as BullRedisOptions } from 'bullmq';
 import { parseRedisTarget } from './config-schema.js';
 
 /**
- * After a failover the old master becomes a replica and refuses writes with READONLY until the
- * Sentinels have told it so and it dropped its clients. Reconnecting (2: and re-sending the
- * command) asks the Sentinels again, so the write lands on the new master instead of failing.
+ * After a failover the old master, now a replica, refuses writes with READONLY. The Sentinels
+ * also drop its clients when they reconfigure it (so the failover test passes without this), but
+ * a write that reaches it before that would fail; reconnecting (2: and re-sending the command)
+ * asks the Sentinels for the new master instead.
  */
 function reconnectOnReadonly(err: Error): 2 | false {
   return err.message.startsWith('READONLY') ? 2 : false;

@@ -1,8 +1,8 @@
 /**
  * A Redis failover in the middle of a sweep (issue 16, point 4): a private master, a replica and
  * three Sentinels; the controller and three agents are given only the Sentinels
- * (`REDIS_URL=redis+sentinel://…/harrow-test`). Two `SENTINEL FAILOVER`s while runs are running
- * (there and back). The sweep must complete: every run ends, run_cap exactly, and every metric
+ * (`REDIS_URL=redis+sentinel://…/harrow-test`). While runs are running: two `SENTINEL FAILOVER`s
+ * (there and back), then the master is SIGKILLed and the Sentinels promote the replica. The sweep must complete: every run ends, run_cap exactly, and every metric
  * point of every finished run stored once.
  */
 import { test } from 'node:test';
@@ -68,11 +68,17 @@ void test('a Sentinel failover in the middle of a sweep loses no run and no poin
       return rows[0]!.n;
     };
     const switches: string[] = [];
-    for (const finishedBefore of [6, 16]) {
-      await waitFor(`${finishedBefore} runs finished and runs running`, async () => (await count(`state = 'finished'`)) >= finishedBefore && (await count(`state = 'running'`)) > 0, 90_000, 200);
+    const faults = [
+      { after: 6, how: 'SENTINEL FAILOVER', run: () => redis!.failover() },
+      { after: 12, how: 'SENTINEL FAILOVER back', run: () => redis!.failover() },
+      { after: 18, how: 'master SIGKILLed', run: () => redis!.killMaster() },
+    ];
+    for (const f of faults) {
+      await waitFor(`${f.after} runs finished and runs running`, async () => (await count(`state = 'finished'`)) >= f.after && (await count(`state = 'running'`)) > 0, 90_000, 200);
       const running = await count(`state = 'running'`);
-      const { from, to } = await redis.failover();
-      switches.push(`${from} -> ${to} with ${running} runs running`);
+      const t = Date.now();
+      const { from, to } = await f.run();
+      switches.push(`${f.how} ${from} -> ${to} in ${Date.now() - t} ms with ${running} runs running`);
     }
 
     const detail = await waitFor(

@@ -37,6 +37,7 @@ export class SentinelRedis {
   readonly dataPorts: number[] = [];
   readonly sentinelPorts: number[] = [];
   private readonly children: ChildProcess[] = [];
+  private readonly dataServers = new Map<number, ChildProcess>();
 
   /** The REDIS_URL every Harrow process is given. */
   get url(): string {
@@ -97,7 +98,35 @@ export class SentinelRedis {
 
   private spawnData(port: number, extra: string[]): void {
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...extra];
-    this.children.push(spawn('redis-server', args, { stdio: 'ignore' }));
+    const child = spawn('redis-server', args, { stdio: 'ignore' });
+    this.children.push(child);
+    this.dataServers.set(port, child);
+  }
+
+  /**
+   * SIGKILLs the master: the Sentinels see it down after 1 s and promote the replica. Resolves
+   * once the new master accepts writes. The old master stays dead.
+   */
+  async killMaster(): Promise<{ from: number; to: number }> {
+    const from = await this.masterPort();
+    const child = this.dataServers.get(from)!;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    return { from, to: await this.newMaster(from) };
+  }
+
+  private newMaster(from: number): Promise<number> {
+    return waitFor('the new master', async () => {
+      const port = await this.masterPort();
+      if (port === from) return false;
+      const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
+      try {
+        return /role:master/.test(await c.info('replication')) ? port : false;
+      } finally {
+        c.disconnect();
+      }
+    }, 30_000, 100);
   }
 
   /** The port of the master, as the first Sentinel sees it. */
@@ -129,17 +158,7 @@ export class SentinelRedis {
         c.disconnect();
       }
     }, 30_000, 500);
-    const to = await waitFor('the new master', async () => {
-      const port = await this.masterPort();
-      if (port === from) return false;
-      const c = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1 });
-      try {
-        return /role:master/.test(await c.info('replication')) ? port : false;
-      } finally {
-        c.disconnect();
-      }
-    }, 30_000, 100);
-    return { from, to };
+    return { from, to: await this.newMaster(from) };
   }
 
   /** A direct connection to the current master (for the test's own reads). */
