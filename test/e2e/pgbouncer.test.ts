@@ -66,25 +66,19 @@ async function sweepThrough(mode: PoolMode, poolSize: number): Promise<void> {
     // Read behind PgBouncer's back, straight from Postgres.
     const db = await openPostgres({ connectionString: pg.url, max: 1, onError: () => undefined });
     try {
-      const { rows } = await db.query<{ state: string; attempt: number; stored: number; distinct_points: number; lost: boolean }>(
-        `SELECT r.state, r.attempt,
+      const { rows } = await db.query<{ state: string; attempt: number; stored: number; distinct_points: number; warnings: unknown[] }>(
+        `SELECT r.state, r.attempt, r.warnings,
                 (SELECT count(*)::int FROM metrics m WHERE m.run_id = r.id) AS stored,
-                (SELECT count(DISTINCT (m.name, m.step))::int FROM metrics m WHERE m.run_id = r.id) AS distinct_points,
-                r.warnings::text LIKE '%data_loss%' AS lost
+                (SELECT count(DISTINCT (m.name, m.step))::int FROM metrics m WHERE m.run_id = r.id) AS distinct_points
          FROM runs r WHERE r.sweep_id = $1`,
         [sweep.id],
       );
       assert.equal(rows.length, RUN_CAP, 'run_cap exactly');
+      // Before the ingestor let an end report wait for its points, about one run in 16 here had its
+      // points refused because the other replica committed its end report first.
       for (const r of rows) {
-        assert.deepEqual([r.state, r.attempt], ['finished', 1]);
-        assert.equal(r.stored, r.distinct_points, 'no point stored twice');
-        // Points of a run whose end report another replica committed first are refused and the
-        // run says so (an ingestion race between replicas, not the pooler's doing: see the
-        // report of this branch). Every other run has all its points.
-        if (!r.lost) assert.equal(r.stored, POINTS_PER_RUN);
+        assert.deepEqual(r, { state: 'finished', attempt: 1, warnings: [], stored: POINTS_PER_RUN, distinct_points: POINTS_PER_RUN });
       }
-      const lost = rows.filter((r) => r.lost).length;
-      if (lost > 0) console.log(`PgBouncer ${mode}: ${lost} of ${RUN_CAP} runs lost points to the end-before-metrics race between replicas`);
     } finally {
       await db.close();
     }
