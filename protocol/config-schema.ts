@@ -255,9 +255,8 @@ export function redisUrlSecrets(url: string): string[] {
     const m = SENTINEL_URL.exec(url);
     const userinfo = m?.[2];
     if (userinfo?.includes(':')) add(userinfo.slice(userinfo.indexOf(':') + 1));
-    const q = m?.[6];
-    if (q) add(new URLSearchParams(q).get('sentinelPassword') ?? undefined);
-    for (const raw of /sentinelPassword=([^&#]*)/.exec(q ?? '')?.slice(1) ?? []) add(raw);
+    // As written in the query (percent-encoded or not); add() also keeps the decoded form.
+    add(/(?:^|&)sentinelPassword=([^&#]*)/.exec(m?.[6] ?? '')?.[1]);
     return [...new Set(secrets)];
   }
   if (URL.canParse(url)) add(new URL(url).password);
