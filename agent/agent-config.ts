@@ -15,6 +15,7 @@ import {
   loadEnv,
   millisSchema,
   redactUrl,
+  redisUrlSecrets,
   type LogFormat,
   type LogLevel,
 } from '../protocol/config-schema.js';
@@ -74,7 +75,5 @@ export const redactRedisUrl = redactUrl;
 
 /** The Redis password, which the agent's logger scrubs from every line. */
 export function agentSecrets(config: AgentConfig): string[] {
-  if (!URL.canParse(config.redisUrl)) return [];
-  const password = new URL(config.redisUrl).password;
-  return password ? [password, decodeURIComponent(password)] : [];
+  return redisUrlSecrets(config.redisUrl);
 }

@@ -10,7 +10,8 @@
 import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { bullConnection, connectRedis } from '../protocol/redis-connection.js';
 import type { Logger } from 'pino';
 import { HarrowError } from '../protocol/errors.js';
 import { SECOND } from '../protocol/time.js';
@@ -99,7 +100,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
   const keys = redisKeys(config.prefix);
 
   const redisErrors = new ErrorThrottle(log, `Redis at ${redactRedisUrl(config.redisUrl)} is unreachable; retrying`);
-  const redis = new Redis(config.redisUrl, { maxRetriesPerRequest: null, connectionName: `harrow-agent-${agentId}` });
+  const redis = connectRedis(config.redisUrl, { maxRetriesPerRequest: null, connectionName: `harrow-agent-${agentId}` });
   redis.on('error', (err) => redisErrors.report(err));
   redis.on('ready', () => redisErrors.recovered());
 
@@ -223,7 +224,7 @@ class Agent {
   start(): void {
     const { o } = this;
     this.worker = new Worker<unknown, JobResult>(o.keys.queueName(o.sweepId), (job, token) => this.process(job, token), {
-      connection: { url: o.config.redisUrl, maxRetriesPerRequest: null },
+      connection: bullConnection(o.config.redisUrl, { maxRetriesPerRequest: null }),
       prefix: o.keys.bullPrefix,
       // Never fetch more jobs than runs still wanted: a fetched job is a run held back from other agents.
       concurrency: Math.min(o.slots.length, o.count ?? Infinity),

@@ -16,6 +16,7 @@ import {
   loadEnv,
   millisSchema,
   redactUrl,
+  redisUrlSecrets,
 } from '../protocol/config-schema.js';
 import { HOUR, SECOND } from '../protocol/time.js';
 import { AllowedHostsSchema } from './security/allowed-hosts.js';
@@ -68,9 +69,9 @@ export function describeConfig(c: ControllerConfig): Record<string, unknown> {
 export function configSecrets(c: ControllerConfig): string[] {
   const secrets: string[] = [];
   if (c.HARROW_TOKEN) secrets.push(c.HARROW_TOKEN);
-  for (const url of [c.DATABASE_URL, c.REDIS_URL]) {
-    if (url === undefined || !URL.canParse(url)) continue;
-    const password = new URL(url).password;
+  secrets.push(...redisUrlSecrets(c.REDIS_URL));
+  if (c.DATABASE_URL !== undefined && URL.canParse(c.DATABASE_URL)) {
+    const password = new URL(c.DATABASE_URL).password;
     if (password) secrets.push(password, decodeURIComponent(password));
   }
   return secrets;

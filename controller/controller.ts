@@ -16,6 +16,7 @@ import { SpecCache, type ControllerContext } from './context.js';
 import { createLogger, type Logger } from './logger.js';
 import { DefaultProposer, type Proposer } from './proposer.js';
 import { RedisLink } from './redis-link.js';
+import { poolModeProblem } from '../db/pooler.js';
 import { RunQueue } from './run-queue.js';
 import { Scheduler } from './scheduler.js';
 import { Ingestor } from './ingestor.js';
@@ -65,6 +66,9 @@ async function connectDatabase(config: ControllerConfig, log: Logger, strictTran
       return db;
     } catch (err) {
       const message = (err as Error).message;
+      // Not an outage: retrying cannot help.
+      const pooler = poolModeProblem(err);
+      if (pooler) throw new HarrowError('DATABASE_UNAVAILABLE', `cannot use the database at ${describeConfig(config).DATABASE_URL as string}: ${pooler}`, { cause: err });
       if (Date.now() > deadline || !config.DATABASE_URL) {
         throw new HarrowError(
           'DATABASE_UNAVAILABLE',

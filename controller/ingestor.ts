@@ -27,7 +27,7 @@ import { SECOND } from '../protocol/time.js';
 import { claimRun, getRun, getRunsForUpdate, setStopInfo, touchHeartbeats, type MetricSummary, type RunRow } from '../db/runs.js';
 import { attemptPoints, insertPoints, lockCurveVersions, updateSummaries, type PointRow, type SummaryUpdate } from '../db/metrics.js';
 import { EarlyStopper } from './early-stopper.js';
-import { checkPointsComplete, recordRefusedPoints, type RefusedPointRow } from '../db/run-warnings.js';
+import { checkPointsComplete, missingPoints, recordRefusedPoints, type RefusedPointRow } from '../db/run-warnings.js';
 import { getSweep } from '../db/sweeps.js';
 import type { Queryable } from '../db/database.js';
 import type { ControllerContext } from './context.js';
@@ -39,6 +39,15 @@ import { bestRun } from '../db/runs.js';
 const BATCH = 1000;
 /** Entries another consumer read but never acked for this long belong to a dead replica. */
 const ORPHAN_IDLE_MS = 30 * SECOND;
+/**
+ * How long an end report whose points are not all stored waits for them. With several replicas,
+ * one may read a run's last metrics and commit them after another committed the run's end report
+ * (read later, committed sooner): ended first, the run would refuse its own points and record
+ * them as lost. Seen with two replicas behind PgBouncer (test/e2e/pgbouncer.test.ts), about one
+ * run in 16. Bounded (a quarter of the crash timeout at most) because points lost for real
+ * (Redis flushed) never come.
+ */
+const END_WAIT_MS = 5 * SECOND;
 
 type Entry = { id: string; report: AgentReport | null };
 
@@ -51,6 +60,8 @@ interface BatchEffects {
   targetReached: Array<{ sweepId: string; runId: string; value: number }>;
   /** Ended attempts: their retries and pauses are announced after commit. */
   ends: RunEnd[];
+  /** End reports held back, their points not all stored yet: not acked, applied again later. */
+  deferred: Set<AgentReport>;
   sweepsTouched: Set<string>;
   bestMaybeChanged: Set<string>;
 }
@@ -63,6 +74,10 @@ export class Ingestor {
   /** Early termination, with its per-sweep cache kept equal to storage. */
   readonly stopper = new EarlyStopper();
   private lastOrphanCheck = 0;
+  /** End reports waiting for their points (still pending in the stream), and since when. */
+  private deferred: Entry[] = [];
+  private entryIds = new Map<AgentReport, string>();
+  private readonly deferredSince = new Map<string, number>();
   private readonly lastBest = new Map<string, string>();
   /**
    * When ingestion last became healthy (start, or recovery from a database or Redis outage). The
@@ -111,11 +126,15 @@ export class Ingestor {
           await this.ensureGroup();
           groupReady = true;
         }
-        const entries = cursor === '0' ? await this.read('0', 0) : await this.readNewOrOrphans();
-        if (cursor === '0' && entries.length === 0) {
+        const read = cursor === '0' ? await this.read('0', 0) : await this.readNewOrOrphans();
+        if (cursor === '0' && read.length === 0) {
           cursor = '>';
           continue;
         }
+        // Held-back end reports go after what was read since: the points they wait for.
+        const ids = new Set(read.map((e) => e.id));
+        const entries = [...read, ...this.deferred.filter((e) => !ids.has(e.id))];
+        this.deferred = [];
         if (entries.length > 0) await this.handle(entries);
         backoff = 100;
         this.recovered();
@@ -172,6 +191,7 @@ export class Ingestor {
   /** Commits a batch (retrying while the database is away), then acks and trims it. */
   private async handle(entries: Entry[]): Promise<void> {
     const reports = entries.map((e) => e.report).filter((r): r is AgentReport => r !== null);
+    this.entryIds = new Map(entries.flatMap((e) => (e.report ? [[e.report, e.id] as const] : [])));
     let backoff = 200;
     let effects: BatchEffects;
     for (;;) {
@@ -199,9 +219,14 @@ export class Ingestor {
     // Only now: an answer sent before the commit could be followed by a rollback, and a second
     // claimant would then be accepted too. An answer lost here is asked for again by the agent.
     await this.ctx.link.answerClaims(effects.claimAnswers.map(({ claim, answer }) => ({ runId: claim.runId, token: claim.token, answer })));
-    const ids = entries.map((e) => e.id);
-    await this.redis.xack(this.ctx.keys.reports, this.ctx.keys.reportsGroup, ...ids);
-    await this.redis.xdel(this.ctx.keys.reports, ...ids);
+    const done = entries.filter((e) => e.report === null || !effects.deferred.has(e.report));
+    this.deferred = entries.filter((e) => e.report !== null && effects.deferred.has(e.report));
+    for (const e of done) this.deferredSince.delete(e.id);
+    const ids = done.map((e) => e.id);
+    if (ids.length > 0) {
+      await this.redis.xack(this.ctx.keys.reports, this.ctx.keys.reportsGroup, ...ids);
+      await this.redis.xdel(this.ctx.keys.reports, ...ids);
+    }
     this.batches++;
     this.recovered();
     await this.afterCommit(effects);
@@ -284,6 +309,10 @@ export class Ingestor {
         this.ctx.log.debug({ sweepId: e.sweepId, runId: e.runId, agentId: e.agentId }, 'end report refused: no such run');
         continue;
       }
+      if (await this.waitForPoints(tx, existing.get(e.runId)!, e)) {
+        fx.deferred.add(e);
+        continue;
+      }
       const result = await endAttempt(this.ctx, tx, e);
       if (result.status === 'refused') {
         this.ctx.log.warn({ sweepId: e.sweepId, runId: e.runId, agentId: e.agentId, why: result.why }, 'end report refused (stale attempt)');
@@ -305,6 +334,18 @@ export class Ingestor {
       fx.ends.push(result.end);
     }
     return fx;
+  }
+
+  /** Whether an end report waits for points of its attempt that are not stored yet (END_WAIT_MS). */
+  private async waitForPoints(tx: Queryable, run: RunRow, e: EndReport): Promise<boolean> {
+    if (run.state !== 'running' || run.token !== e.token) return false;
+    const id = this.entryIds.get(e);
+    if (id === undefined) return false;
+    const since = this.deferredSince.get(id) ?? Date.now();
+    if (Date.now() - since >= Math.min(END_WAIT_MS, this.ctx.config.HARROW_CRASH_TIMEOUT_MS / 4)) return false;
+    if ((await missingPoints(tx, run.id, run.attempt, e.lastSeq)) === 0) return false;
+    this.deferredSince.set(id, since);
+    return true;
   }
 
   private async applyMetrics(tx: Queryable, reports: MetricsReport[], fx: BatchEffects): Promise<void> {
@@ -441,6 +482,7 @@ function emptyEffects(): BatchEffects {
     stops: [],
     targetReached: [],
     ends: [],
+    deferred: new Set(),
     sweepsTouched: new Set(),
     bestMaybeChanged: new Set(),
   };
@@ -452,6 +494,7 @@ function mergeEffects(into: BatchEffects, from: BatchEffects): void {
   into.stops.push(...from.stops);
   into.targetReached.push(...from.targetReached);
   into.ends.push(...from.ends);
+  for (const r of from.deferred) into.deferred.add(r);
   for (const s of from.sweepsTouched) into.sweepsTouched.add(s);
   for (const s of from.bestMaybeChanged) into.bestMaybeChanged.add(s);
 }

@@ -3,7 +3,8 @@
  * the run queues (`run-queue.ts`) and the reports stream (`ingestor.ts`). Redis is transport only:
  * everything written here can be rewritten from Postgres after a flush (see `reconciler.ts`).
  */
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { connectRedis } from '../protocol/redis-connection.js';
 import {
   AgentPresenceSchema,
   type AgentPresence,
@@ -29,7 +30,7 @@ export class RedisLink {
     private readonly prefix: string,
     private readonly log: Logger,
   ) {
-    this.redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: false });
+    this.redis = connectRedis(url, { maxRetriesPerRequest: null, lazyConnect: false });
     this.redis.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis connection error (retrying)'));
   }
 

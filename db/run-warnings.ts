@@ -47,6 +47,20 @@ export async function recordRefusedPoints(q: Queryable, refused: readonly Refuse
 }
 
 /**
+ * How many of the points up to `lastSeq` of an attempt are neither stored nor refused yet (read
+ * only: an end report that arrives before its points may wait for them, see the ingestor).
+ */
+export async function missingPoints(q: Queryable, runId: string, attempt: number, lastSeq: number): Promise<number> {
+  if (lastSeq <= 0) return 0;
+  const { rows } = await q.query<{ missing: number }>(
+    `SELECT ($3::int - (SELECT count(*) FROM metrics WHERE run_id = $1 AND attempt = $2 AND seq <= $3)
+                    - (SELECT count(*) FROM metric_rejects WHERE run_id = $1 AND attempt = $2 AND seq <= $3))::int AS missing`,
+    [runId, attempt, lastSeq],
+  );
+  return rows[0]?.missing ?? 0;
+}
+
+/**
  * After a run's end report: checks that every point up to `lastSeq` (the highest the agent sent)
  * was stored or refused. Missing ones (lost on the way: Redis flushed or restarted without
  * persistence) are recorded as a `data_loss` warning. Returns how many are missing.

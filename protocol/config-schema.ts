@@ -35,7 +35,113 @@ function urlWithScheme(schemes: readonly string[], example: string) {
     });
 }
 
-export const RedisUrlSchema = urlWithScheme(['redis:', 'rediss:'], DEFAULT_REDIS_URL);
+/** A Redis server or Sentinel address. */
+export interface RedisHost {
+  host: string;
+  port: number;
+}
+
+/**
+ * Where Redis is: one server (`redis://`, `rediss://`, handed to ioredis as it is), or the
+ * Sentinels that know which server is the master of `name` now (`redis+sentinel://`). The
+ * password of the URL is the data servers' password; a Sentinel's own password, when it has one,
+ * is the `sentinelPassword` query parameter.
+ */
+export type RedisTarget =
+  | { kind: 'direct'; url: string }
+  | {
+      kind: 'sentinel';
+      sentinels: RedisHost[];
+      name: string;
+      db: number;
+      username?: string;
+      password?: string;
+      sentinelPassword?: string;
+      tls: boolean;
+    };
+
+export const SENTINEL_EXAMPLE = 'redis+sentinel://host1:26379,host2:26379,host3:26379/mymaster';
+const DEFAULT_SENTINEL_PORT = 26379;
+const SENTINEL_URL = /^(rediss?)\+sentinel:\/\/(?:([^@/?#]*)@)?([^/?#]+)\/([^/?#]+)(?:\/([^/?#]*))?(?:\?([^#]*))?$/;
+
+function parseHost(text: string): RedisHost | string {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9_.-]+))(?::(\d{1,5}))?$/.exec(text);
+  if (!m) return `"${text}" is not host or host:port`;
+  const port = m[3] === undefined ? DEFAULT_SENTINEL_PORT : Number(m[3]);
+  if (port < 1 || port > 65535) return `port ${port} of "${text}" is out of range`;
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+/** The target of a `redis+sentinel://` URL, or what is wrong with it. */
+function parseSentinelUrl(url: string): RedisTarget | string {
+  const m = SENTINEL_URL.exec(url);
+  if (!m) return `a Sentinel URL reads ${SENTINEL_EXAMPLE}[/db]`;
+  const [, scheme, userinfo, hostList, rawName, rawDb, query] = m;
+  const sentinels: RedisHost[] = [];
+  for (const part of hostList!.split(',')) {
+    const host = parseHost(part);
+    if (typeof host === 'string') return host;
+    sentinels.push(host);
+  }
+  let name: string;
+  try {
+    name = decodeURIComponent(rawName!);
+  } catch {
+    return `master name "${rawName}" is not valid percent-encoding`;
+  }
+  if (rawDb !== undefined && rawDb !== '' && !/^\d{1,2}$/.test(rawDb)) return `database "${rawDb}" must be a number`;
+  const target: Extract<RedisTarget, { kind: 'sentinel' }> = {
+    kind: 'sentinel',
+    sentinels,
+    name,
+    db: rawDb ? Number(rawDb) : 0,
+    tls: scheme === 'rediss',
+  };
+  if (userinfo !== undefined) {
+    const colon = userinfo.indexOf(':');
+    const user = colon < 0 ? userinfo : userinfo.slice(0, colon);
+    const password = colon < 0 ? '' : userinfo.slice(colon + 1);
+    try {
+      if (user) target.username = decodeURIComponent(user);
+      if (password) target.password = decodeURIComponent(password);
+    } catch {
+      return 'the user name or password is not valid percent-encoding';
+    }
+  }
+  const params = new URLSearchParams(query ?? '');
+  for (const key of params.keys()) {
+    if (key !== 'sentinelPassword') return `unknown parameter "${key}" (only sentinelPassword is understood)`;
+  }
+  const sentinelPassword = params.get('sentinelPassword');
+  if (sentinelPassword) target.sentinelPassword = sentinelPassword;
+  return target;
+}
+
+/** Where a valid REDIS_URL points (see `RedisUrlSchema`). */
+export function parseRedisTarget(url: string): RedisTarget {
+  if (!/^rediss?\+sentinel:/.test(url)) return { kind: 'direct', url };
+  const target = parseSentinelUrl(url);
+  if (typeof target === 'string') throw new HarrowError('INVALID_CONFIG', `invalid Redis Sentinel URL: ${target}`);
+  return target;
+}
+
+const DirectRedisUrlSchema = urlWithScheme(['redis:', 'rediss:'], DEFAULT_REDIS_URL);
+
+/** One Redis server (`redis://`, `rediss://`), or Sentinels and a master name (`redis+sentinel://`). */
+export const RedisUrlSchema = z
+  .string()
+  .trim()
+  .superRefine((url, ctx) => {
+    if (/^rediss?\+sentinel:/.test(url)) {
+      const target = parseSentinelUrl(url);
+      if (typeof target === 'string') ctx.addIssue({ code: 'custom', message: `${target} (a Sentinel URL such as ${SENTINEL_EXAMPLE})` });
+      return;
+    }
+    const direct = DirectRedisUrlSchema.safeParse(url);
+    if (!direct.success) {
+      ctx.addIssue({ code: 'custom', message: `must be a redis:// or rediss:// URL such as ${DEFAULT_REDIS_URL}, or ${SENTINEL_EXAMPLE}` });
+    }
+  });
 export const DatabaseUrlSchema = urlWithScheme(['postgres:', 'postgresql:'], 'postgres://user:pass@db-host:5432/harrow');
 export const HttpUrlSchema = (example: string) => urlWithScheme(['http:', 'https:'], example);
 
@@ -133,8 +239,38 @@ export function formatEnvIssues(
   return lines.length === 1 ? ` ${lines[0]}` : lines.map((l) => `\n  ${l}`).join('');
 }
 
+/** The passwords a Redis URL carries (data servers' and Sentinels'), decoded and as written. */
+export function redisUrlSecrets(url: string): string[] {
+  const secrets: string[] = [];
+  const add = (s: string | undefined): void => {
+    if (!s) return;
+    secrets.push(s);
+    try {
+      secrets.push(decodeURIComponent(s));
+    } catch {
+      // Not percent-encoded: the raw form is enough.
+    }
+  };
+  if (/^rediss?\+sentinel:/.test(url)) {
+    const m = SENTINEL_URL.exec(url);
+    const userinfo = m?.[2];
+    if (userinfo?.includes(':')) add(userinfo.slice(userinfo.indexOf(':') + 1));
+    // As written in the query (percent-encoded or not); add() also keeps the decoded form.
+    add(/(?:^|&)sentinelPassword=([^&#]*)/.exec(m?.[6] ?? '')?.[1]);
+    return [...new Set(secrets)];
+  }
+  if (URL.canParse(url)) add(new URL(url).password);
+  return [...new Set(secrets)];
+}
+
 /** A URL with its password (and a user name that looks like a token) replaced by `***`. */
 export function redactUrl(url: string): string {
+  if (/^rediss?\+sentinel:/.test(url)) {
+    // Not a WHATWG URL (several hosts): blank the password of the user info and the Sentinels'.
+    return url
+      .replace(/^([^:]+:\/\/[^:@/]*):[^@/]*@/, '$1:***@')
+      .replace(/([?&]sentinelPassword=)[^&#]*/, '$1***');
+  }
   if (!URL.canParse(url)) return '(unparseable URL)';
   const u = new URL(url);
   if (u.password) u.password = '***';

@@ -21,6 +21,7 @@ Ctrl-C twice: terminate the current runs (SIGTERM, then SIGKILL after their grac
 
 Environment:
   REDIS_URL               Redis of the controller (default redis://127.0.0.1:6379); the agent needs nothing else.
+                          Sentinels too: redis+sentinel://s1:26379,s2:26379/mymaster
   HARROW_PREFIX           Key prefix in Redis (default harrow); must match the controller's.
   HARROW_HEARTBEAT_MS     Heartbeat interval (default 5000).
   HARROW_LOG_LEVEL        Log level: error, warn, info (default), debug.

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import type { ControllerHandle } from '../../controller/controller.js';
 import { SECOND } from '../../protocol/time.js';
+import { parseRedisTarget } from '../../protocol/config-schema.js';
 import { parseCliArgs, positionalArgs } from '../cli-args.js';
 import type { Command } from '../command.js';
 import { UsageError } from '../command.js';
@@ -18,8 +19,9 @@ const BIN = fileURLToPath(new URL('../../../bin/harrow', import.meta.url));
 
 /** Redis from REDIS_URL, or a private redis-server from the PATH on a free port. */
 async function ensureRedis(url: string, say: (line: string) => void): Promise<{ url: string; child?: ChildProcess }> {
-  const u = new URL(url);
-  if (await canConnect(u.hostname, Number(u.port || 6379))) return { url };
+  const target = parseRedisTarget(url);
+  const first = target.kind === 'sentinel' ? target.sentinels[0]! : { host: new URL(url).hostname, port: Number(new URL(url).port || 6379) };
+  if (await canConnect(first.host, first.port)) return { url };
   const found = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (found.error || found.status !== 0) {
     throw new UsageError(

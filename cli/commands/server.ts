@@ -19,6 +19,7 @@ Runs the controller. Configuration comes from the environment (flags override):
   DATABASE_URL             Postgres URL; unset: an embedded database in HARROW_DATA_DIR/db
   HARROW_DATA_DIR          local state directory (default .harrow)
   REDIS_URL                Redis carrying runs to agents (default redis://127.0.0.1:6379)
+                           or Sentinels: redis+sentinel://s1:26379,s2:26379/mymaster
   HARROW_PREFIX            prefix of every Redis key (default harrow)
   HARROW_HOST, HARROW_PORT listen address (default 127.0.0.1:8080)
   HARROW_TOKEN             bearer token required by mutating routes (required off loopback)

@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { loadAgentConfig } from '../../../agent/agent-config.js';
+import { agentSecrets, loadAgentConfig } from '../../../agent/agent-config.js';
 import { loadClientConfig } from '../../../cli/client.js';
 import { configSecrets, describeConfig, loadControllerConfig } from '../../../controller/config.js';
 import { createLogger } from '../../../controller/logger.js';
-import { redactUrl } from '../../../protocol/config-schema.js';
+import { parseRedisTarget, redactUrl } from '../../../protocol/config-schema.js';
+import { bullConnection } from '../../../protocol/redis-connection.js';
 import { HarrowError } from '../../../protocol/errors.js';
 import { attemptOfJobId, jobIdOf } from '../../../protocol/wire.js';
 
@@ -34,6 +35,12 @@ void test('controller and agent accept and refuse the same Redis prefixes and UR
     // The controller used to accept any string here and fail later, at connection time.
     [{ REDIS_URL: 'localhost:6379' }, false],
     [{ REDIS_URL: 'http://redis:6379' }, false],
+    [{ REDIS_URL: 'redis+sentinel://s1:26379,s2,[::1]:26380/mymaster' }, true],
+    [{ REDIS_URL: 'rediss+sentinel://:pw@s1/mymaster/3?sentinelPassword=spw' }, true],
+    [{ REDIS_URL: 'redis+sentinel://s1:26379' }, false],
+    [{ REDIS_URL: 'redis+sentinel://s1:99999/m' }, false],
+    [{ REDIS_URL: 'redis+sentinel://s1/m/x' }, false],
+    [{ REDIS_URL: 'redis+sentinel://s1/m?sentinel_password=x' }, false],
     [{ HARROW_LOG_LEVEL: 'debug' }, true],
     [{ HARROW_LOG_LEVEL: 'loud' }, false],
     [{ HARROW_LOG_FORMAT: 'pretty' }, true],
@@ -120,4 +127,38 @@ void test("the agent's attempt number is read from the job id the controller mad
   assert.equal(attemptOfJobId('run7.rx', 'run7'), undefined);
   assert.equal(attemptOfJobId('other', 'run7'), undefined);
   assert.equal(attemptOfJobId(undefined, 'run7'), undefined);
+});
+
+void test('a Sentinel URL names the Sentinels, the master, its database and both passwords; all parts reach ioredis', () => {
+  assert.deepEqual(parseRedisTarget('redis://127.0.0.1:6379'), { kind: 'direct', url: 'redis://127.0.0.1:6379' });
+  assert.deepEqual(parseRedisTarget('rediss+sentinel://app:p%40ss@s1:26379,s2,[fd00::1]:26380/my%20master/3?sentinelPassword=s%26pw'), {
+    kind: 'sentinel',
+    sentinels: [
+      { host: 's1', port: 26379 },
+      { host: 's2', port: 26379 },
+      { host: 'fd00::1', port: 26380 },
+    ],
+    name: 'my master',
+    db: 3,
+    username: 'app',
+    password: 'p@ss',
+    sentinelPassword: 's&pw',
+    tls: true,
+  });
+  const options: Record<string, unknown> = { ...bullConnection('redis+sentinel://:pw@s1:1,s2:2/m', { maxRetriesPerRequest: null }) };
+  assert.deepEqual(
+    { sentinels: options.sentinels, name: options.name, role: options.role, password: options.password, m: options.maxRetriesPerRequest },
+    { sentinels: [{ host: 's1', port: 1 }, { host: 's2', port: 2 }], name: 'm', role: 'master', password: 'pw', m: null },
+  );
+  assert.equal(options.url, undefined);
+  assert.deepEqual(bullConnection('redis://h:1', { maxRetriesPerRequest: null }), { url: 'redis://h:1', maxRetriesPerRequest: null });
+
+  // Neither password is shown in logs or kept out of the logger's scrub list.
+  const url = 'redis+sentinel://:data-pw-1@s1,s2/m?sentinelPassword=sent-pw-2';
+  assert.equal(redactUrl(url), 'redis+sentinel://:***@s1,s2/m?sentinelPassword=***');
+  const config = controller({ REDIS_URL: url });
+  assert.ok(!JSON.stringify(describeConfig(config)).includes('pw-'));
+  assert.deepEqual(configSecrets(config).sort(), ['data-pw-1', 'sent-pw-2']);
+  assert.deepEqual(agentSecrets(agent({ REDIS_URL: url })).sort(), ['data-pw-1', 'sent-pw-2']);
+  assert.match(configError(() => agent({ REDIS_URL: 'redis+sentinel://s1' })).message, /REDIS_URL: a Sentinel URL reads redis\+sentinel:\/\/host1:26379/);
 });
