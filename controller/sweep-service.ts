@@ -22,6 +22,7 @@ import type { ControllerContext } from './context.js';
 import { newSeed, newSweepId } from './ids.js';
 import { runSummary, sweepSummary } from './serialize.js';
 import { DefaultProposer } from './proposer.js';
+import { budgetOf } from './budget-limits.js';
 
 export async function sweepDetail(ctx: ControllerContext, id: string): Promise<SweepDetail> {
   const row = await getSweep(ctx.db, id);
@@ -30,12 +31,15 @@ export async function sweepDetail(ctx: ControllerContext, id: string): Promise<S
 }
 
 async function detailOf(ctx: ControllerContext, row: SweepRow): Promise<SweepDetail> {
-  const { counts, best } = await readSnapshot(ctx.db, async (tx) => ({
+  const { counts, best, budget } = await readSnapshot(ctx.db, async (tx) => ({
     counts: await runCounts(tx, row.id),
     best: row.goal ? await bestRun(tx, row.id, row.goal) : null,
+    budget: await budgetOf(tx, row),
   }));
   const spec = row.spec as SweepSpec;
   return {
+    ...(budget ? { budget } : {}),
+    ...(spec.harrow?.runTimeout ? { runTimeoutMs: spec.harrow.runTimeout.ms } : {}),
     ...sweepSummary(row, counts, best),
     spec: row.spec as Record<string, unknown>,
     config: row.config_text,
