@@ -36,7 +36,9 @@ export async function budgetOf(q: Queryable, sweep: SweepRow): Promise<BudgetSta
   return budgetFrom(sweep, (await spentHours(q, [sweep.id])).get(sweep.id));
 }
 
-const spentReason = (b: BudgetState): string => `budget spent: ${b.spent.toFixed(3)} of ${b.limit} ${b.unit.replace('_', '-')}`;
+/** Three significant digits: budgets range from a fraction of a GPU-hour to thousands. */
+export const describeSpent = (b: BudgetState): string => `${Number(b.spent.toPrecision(3))} of ${b.limit} ${b.unit.replace('_', '-')}`;
+const spentReason = (b: BudgetState): string => `budget spent: ${describeSpent(b)}`;
 
 /** Finishes the sweep when its budget is spent, in the caller's transaction. */
 export async function finishIfBudgetSpent(tx: Queryable, sweepId: string): Promise<SweepMove | null> {

@@ -23,7 +23,7 @@ import { paramsHash, runId } from './ids.js';
 import { runJobOf } from './scheduler.js';
 import { runSummary } from './serialize.js';
 import { afterSweepMove, moveSweep, sweepDetail, type SweepMove } from './sweep-service.js';
-import { budgetOf } from './budget-limits.js';
+import { budgetOf, describeSpent } from './budget-limits.js';
 
 const notFound = (id: string) => new HarrowError('SWEEP_NOT_FOUND', `sweep '${id}' not found; \`harrow status\` lists the sweeps`);
 
@@ -40,7 +40,7 @@ async function refuseIfBudgetSpent(tx: Queryable, sweep: SweepRow, what: string)
   if (budget && budget.spent >= budget.limit) {
     throw new HarrowError(
       'INVALID_STATE_TRANSITION',
-      `cannot ${what} sweep ${sweep.id}: its budget is spent (${budget.spent.toFixed(2)} of ${budget.limit} ${budget.unit}); it would finish again at once`,
+      `cannot ${what} sweep ${sweep.id}: its budget is spent (${describeSpent(budget)}); it would finish again at once`,
     );
   }
 }
