@@ -9,7 +9,7 @@
  * sweep with a run_cap gets its cap raised by the runs added, in the same transaction. A sweep
  * that had ended (finished or canceled) runs again, through the sweep state machine.
  */
-import { paramsIssues, setPath, cloneJson, type ParamsIssue } from '../strategies/index.js';
+import { paramsIssues, setPath, cloneJson } from '../strategies/index.js';
 import type { JsonValue, Params, SweepSpec } from '../strategies/types.js';
 import { HarrowError } from '../protocol/errors.js';
 import type { SteerResponse } from '../protocol/api.js';
@@ -103,7 +103,7 @@ interface Addition {
 async function addRuns(
   ctx: ControllerContext,
   id: string,
-  build: (tx: Queryable, sweep: SweepRow) => Promise<Addition[]>,
+  build: (tx: Queryable, sweep: SweepRow) => Promise<Addition[]> | Addition[],
   what: string,
 ): Promise<SteerResponse> {
   const spec = await ctx.specs.get(ctx.db, id).catch((err: unknown) => {
@@ -177,7 +177,7 @@ export async function rerunSweep(ctx: ControllerContext, id: string, states: rea
 function checkInSpace(spec: SweepSpec, list: readonly Params[], prefix: (i: number) => string[]): void {
   const issues: Array<{ path: string; message: string }> = [];
   list.forEach((params, i) => {
-    for (const issue of paramsIssues(spec, params) as ParamsIssue[]) issues.push({ path: [...prefix(i), ...issue.path].join('.'), message: issue.message });
+    for (const issue of paramsIssues(spec, params)) issues.push({ path: [...prefix(i), ...issue.path].join('.'), message: issue.message });
   });
   if (issues.length === 0) return;
   const first = issues[0]!;
@@ -198,7 +198,7 @@ export async function enqueueParams(ctx: ControllerContext, id: string, input: P
   return addRuns(
     ctx,
     id,
-    async () => list.map((params) => ({ params, proposal: { source: 'user' }, reason: 'enqueued by user' })),
+    () => list.map((params) => ({ params, proposal: { source: 'user' }, reason: 'enqueued by user' })),
     'enqueue',
   );
 }
@@ -222,7 +222,7 @@ export async function cloneRun(ctx: ControllerContext, runIdText: string, overri
   return addRuns(
     ctx,
     run.sweep_id,
-    async () => [
+    () => [
       {
         params,
         proposal: { source: 'user', clonedFrom: run.id, edited },
