@@ -9,6 +9,17 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { z } from 'zod';
 import { ListRunsResponseSchema, SteerResponseSchema, type RunSummary } from '../../../protocol/api.js';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ApiVerb } from '../../../cli/commands/api-verb.js';
+import { cloneCommand } from '../../../cli/commands/clone.js';
+import { enqueueCommand } from '../../../cli/commands/enqueue.js';
+import { extendCommand } from '../../../cli/commands/extend.js';
+import { rerunCommand } from '../../../cli/commands/rerun.js';
+import { statusCommand } from '../../../cli/commands/status.js';
+import { HarrowError } from '../../../protocol/errors.js';
+import { captureOutput } from '../../unit/cli/fake-server.js';
 import { needServices } from '../../helpers/services.js';
 import { waitFor } from '../../helpers/processes.js';
 import {
@@ -28,6 +39,13 @@ import {
 } from './controller-harness.js';
 
 const opts = await needServices();
+
+/** Runs a CLI verb in-process against the test's controller; returns its exit code and output. */
+async function cli(verb: ApiVerb, argv: string[], url: string): Promise<{ code: number; text: string }> {
+  const out = captureOutput();
+  const code = await verb.runWith(argv, { env: { HARROW_URL: url }, stdout: out });
+  return { code, text: out.text() };
+}
 
 describe('steering a sweep (postgres)', { ...opts, timeout: 120_000 }, () => {
   let c: TestController;
@@ -231,5 +249,43 @@ describe('steering a sweep (postgres)', { ...opts, timeout: 120_000 }, () => {
     // A spent budget is not extended: the sweep would finish again at once.
     const refused = await expectError(postJson(url, `/api/sweeps/${s.id}/extend`, { runCap: 10 }), 409, 'INVALID_STATE_TRANSITION');
     assert.match(refused.message, /budget is spent/);
+  });
+
+  test('the CLI verbs: extend, rerun, enqueue a file, clone --set, status shows the budget', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'harrow-steer-'));
+    try {
+      const s = await createSweep(url, yaml('cli', ['run_cap: 1', 'harrow: {pause_on_failures: false, budget: {run_hours: 100}, run_timeout: 2h}']));
+      const agent = new FakeAgent(c.redis, c.keys, s.id);
+      const [r1] = await queueRuns(agent, 1, 1);
+      await play(agent, r1!.id, 'failed');
+      await waitSweep(url, s.id, 'finished', (x) => x.state === 'finished');
+
+      const status = await cli(statusCommand, [s.id], url);
+      assert.match(status.text, /Budget {3}0\.0\d*\/100 run-hours spent \(0%\)/);
+      assert.match(status.text, /Timeout {2}2h 00m per run \(harrow\.run_timeout\)/);
+
+      const rerun = await cli(rerunCommand, [s.id, '--state', 'failed'], url);
+      assert.equal(rerun.code, 0);
+      assert.match(rerun.text, new RegExp(`1 run rerun\\. Sweep ${s.id} is running \\(run_cap 2\\)\\.`));
+      assert.match(rerun.text, new RegExp(`run #2 ${s.id}-2 queued \\(rerun of ${r1!.id}\\)`));
+
+      const file = join(dir, 'params.yaml');
+      await writeFile(file, '- {x: 0.1, opt: sgd}\n- {x: 0.2, opt: adam}\n');
+      const enq = await cli(enqueueCommand, [s.id, file], url);
+      assert.match(enq.text, /2 configurations queued\. .*\(run_cap 4\)/);
+      await writeFile(file, '{x: 0.1, opt: rmsprop}\n');
+      await assert.rejects(cli(enqueueCommand, [s.id, file], url), (err: unknown) => err instanceof HarrowError && /opt: "rmsprop" is not one of its values/.test(err.message));
+
+      const clone = await cli(cloneCommand, [r1!.id, '--set', 'x=0.25', '--set', 'opt=sgd'], url);
+      assert.match(clone.text, /Run .* cloned\. .*\(run_cap 5\)/);
+      const runs = await listRuns(s.id, '?sort=number');
+      assert.deepEqual(runs.runs.at(-1)!.params, { x: 0.25, opt: 'sgd' });
+
+      const ext = await cli(extendCommand, [s.id, '--run-cap', '7'], url);
+      assert.match(ext.text, /run_cap is now 7\./);
+      await expectOk(z.unknown(), postJson(url, `/api/sweeps/${s.id}/cancel`, {}));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
