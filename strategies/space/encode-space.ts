@@ -25,7 +25,7 @@
  * (exactly for levels and categories; to ~1e-12 relative for continuous values).
  */
 import type { Dimension, EncodedSpace, JsonValue, ParameterSpec, Params } from '../types.js';
-import { flattenParameters, getPath, setPath, type LeafSpec } from './flatten.js';
+import { flattenParameters, getPath, setPath, sortedKeys, type LeafSpec } from './flatten.js';
 import { leafModel, levelValue, quantizedBounds, quantizedRange, roundHalfEven, type LeafModel } from './leaf-model.js';
 import { normalCdf, normalPpf } from './special.js';
 
@@ -245,10 +245,10 @@ export function paramsIssues(spec: { readonly parameters: { readonly [name: stri
   const issues: ParamsIssue[] = [];
   const unknown = (value: JsonValue | undefined, block: { readonly [name: string]: ParameterSpec }, path: string[]): void => {
     if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
-    for (const key of Object.keys(value)) {
+    for (const key of sortedKeys(value)) {
       const child = block[key];
       if (!child) {
-        issues.push({ path: [...path, key], message: `is not a parameter of this sweep; its parameters here are ${Object.keys(block).join(', ') || 'none'}` });
+        issues.push({ path: [...path, key], message: `is not a parameter of this sweep; its parameters here are ${sortedKeys(block).join(', ') || 'none'}` });
       } else if (child.distribution === 'nested') unknown(value[key], child.parameters, [...path, key]);
     }
   };
