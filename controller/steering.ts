@@ -48,7 +48,7 @@ async function refuseIfBudgetSpent(tx: Queryable, sweep: SweepRow, what: string)
 /** Reopens an ended sweep in the caller's transaction; null when it had not ended. */
 async function reopen(tx: Queryable, sweep: SweepRow, why: string): Promise<SweepMove | null> {
   if (!ENDED_SWEEP_STATES.includes(sweep.state)) return null;
-  const move = await moveSweep(tx, sweep.id, 'running', why);
+  const move = await moveSweep(tx, sweep.id, 'running', why, ENDED_SWEEP_STATES);
   if (!move) throw new HarrowError('INVALID_STATE_TRANSITION', `cannot reopen sweep ${sweep.id}: it is ${sweep.state}`);
   return move;
 }

@@ -10,6 +10,7 @@ import type { SweepDetail } from '../protocol/api.js';
 import {
   ENDED_SWEEP_STATES,
   INITIAL_RUN_STATE,
+  LIVE_SWEEP_STATES,
   LIVE_RUN_STATES,
   isTerminalRunState,
   sweepStatesLeadingTo,
@@ -113,11 +114,19 @@ export interface SweepMove {
 /**
  * The one place a sweep changes state, inside the caller's transaction. Stopping or finishing
  * cancels queued runs (active ones finish); canceling also kills the active ones. Returns null
- * when the sweep was not in a state that allows the move. `afterSweepMove` then tells Redis and
+ * when the sweep was not in a state that allows the move (by default, a state that has not ended). `afterSweepMove` then tells Redis and
  * live watchers, once the transaction committed.
  */
-export async function moveSweep(tx: Queryable, id: string, to: SweepStateName, reason: string): Promise<SweepMove | null> {
-  const moved = await transitionSweep(tx, id, sweepStatesLeadingTo(to), to, reason);
+export async function moveSweep(
+  tx: Queryable,
+  id: string,
+  to: SweepStateName,
+  reason: string,
+  from: readonly SweepStateName[] = sweepStatesLeadingTo(to).filter((s) => LIVE_SWEEP_STATES.includes(s)),
+): Promise<SweepMove | null> {
+  // An ended sweep runs again only when a caller names the ended states (an extension, in
+  // steering.ts): `resume` moves a paused sweep, never a finished one.
+  const moved = await transitionSweep(tx, id, from, to, reason);
   if (!moved) return null;
   const ended = ENDED_SWEEP_STATES.includes(to);
   const canceled = ended ? await cancelQueuedRuns(tx, id, `sweep ${to}: ${reason}`) : [];

@@ -92,6 +92,8 @@ describe('steering a sweep (postgres)', { ...opts, timeout: 120_000 }, () => {
     for (const r of first) await play(agent, r.id, 'finished');
     await waitSweep(url, s.id, 'finished', (x) => x.state === 'finished');
 
+    // Only an extension reopens an ended sweep: resume still moves paused sweeps only.
+    await expectError(postJson(url, `/api/sweeps/${s.id}/resume`, {}), 409, 'INVALID_STATE_TRANSITION');
     const low = await expectError(postJson(url, `/api/sweeps/${s.id}/extend`, { runCap: 2 }), 400, 'INVALID_REQUEST');
     assert.match(low.message, /extend raises it: give more than 2/);
     const extended = await steer(`/api/sweeps/${s.id}/extend`, { runCap: 4 }, 200);
