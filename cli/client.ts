@@ -15,6 +15,8 @@ import {
   RunDetailSchema,
   RunSummarySchema,
   SweepDetailSchema,
+  SteerResponseSchema,
+  type SteerResponse,
   SweepSummarySchema,
   type BestResponse,
   type BestRun,
@@ -127,6 +129,26 @@ export class HarrowClient {
 
   getRun(id: string): Promise<RunDetail> {
     return this.request('GET', `/api/runs/${enc(id)}`, RunDetailSchema);
+  }
+
+  /** Raises run_cap; an ended sweep runs again (POST /api/sweeps/:id/extend). */
+  extendSweep(id: string, runCap: number): Promise<SteerResponse> {
+    return this.request('POST', `/api/sweeps/${enc(id)}/extend`, SteerResponseSchema, { body: { runCap } });
+  }
+
+  /** Reruns ended runs in `states` as new runs linked to them. */
+  rerunSweep(id: string, states: readonly string[]): Promise<SteerResponse> {
+    return this.request('POST', `/api/sweeps/${enc(id)}/rerun`, SteerResponseSchema, { body: { states } });
+  }
+
+  /** Queues explicit configurations ahead of the strategy. */
+  enqueue(id: string, params: Record<string, unknown> | Array<Record<string, unknown>>): Promise<SteerResponse> {
+    return this.request('POST', `/api/sweeps/${enc(id)}/enqueue`, SteerResponseSchema, { body: { params } });
+  }
+
+  /** A new run with this run's parameters, `params` (dotted paths) replaced. */
+  cloneRun(id: string, params: Record<string, unknown>): Promise<SteerResponse> {
+    return this.request('POST', `/api/runs/${enc(id)}/clone`, SteerResponseSchema, { body: { params } });
   }
 
   stopRun(id: string, reason?: string): Promise<RunDetail> {

@@ -16,6 +16,7 @@ import { runJobOf } from './scheduler.js';
 import { afterRunEnd, crashStaleAttempts } from './run-lifecycle.js';
 import { runSummary } from './serialize.js';
 import { SECOND } from '../protocol/time.js';
+import { Limits } from './budget-limits.js';
 
 /** Reconciling Redis costs a lookup per queued run, so it runs less often than the crash check. */
 const RECONCILE_EVERY_MS = 3 * SECOND;
@@ -25,15 +26,20 @@ export class Reaper {
   private lastReconcile = 0;
   /** Sweeps whose ended state was mirrored to Redis already. */
   private readonly mirroredEnded = new Set<string>();
+  /** harrow.run_timeout and harrow.budget (`budget-limits.ts`). */
+  private readonly limits: Limits;
 
   constructor(
     private readonly ctx: ControllerContext,
     private readonly ingestor: Ingestor,
-  ) {}
+  ) {
+    this.limits = new Limits(ctx);
+  }
 
   async tick(): Promise<void> {
     const calmSince = Math.max(this.startedAt, this.ingestor.healthySince);
     if (!this.ingestor.failing && Date.now() - calmSince >= this.ctx.config.HARROW_CRASH_TIMEOUT_MS) await this.reap();
+    await this.limits.tick();
     if (Date.now() - this.lastReconcile >= RECONCILE_EVERY_MS) {
       this.lastReconcile = Date.now();
       await this.reconcile();
@@ -69,6 +75,8 @@ export class Reaper {
     for (const s of sweeps) {
       const ended = s.state === 'finished' || s.state === 'canceled';
       if (ended && this.mirroredEnded.has(s.id)) continue;
+      // An ended sweep can run again (extended): mirror it anew should it end again.
+      if (!ended) this.mirroredEnded.delete(s.id);
       await link.setSweepState(s.id, s.state);
       if (s.state === 'paused') await queue.pause(s.id);
       if (ended) {

@@ -26,6 +26,7 @@ import type { ControllerContext } from './context.js';
 import { runJobOf } from './scheduler.js';
 import { runSummary } from './serialize.js';
 import { afterSweepMove, moveSweep, type SweepMove } from './sweep-service.js';
+import { finishIfBudgetSpent } from './budget-limits.js';
 
 /** What one ended attempt led to, for `afterRunEnd`. */
 export interface RunEnd {
@@ -39,6 +40,8 @@ export interface RunEnd {
   bestImproved: boolean;
   /** The sweep paused because its runs keep failing. */
   pause: SweepMove | null;
+  /** The sweep finished because this end spent its budget (`harrow.budget`). */
+  budget?: SweepMove | null;
 }
 
 export type RetryDecision = { retry: true; reason: string } | { retry: false; why: string };
@@ -124,6 +127,17 @@ export async function crashStaleAttempts(ctx: ControllerContext, tx: Queryable, 
 }
 
 async function afterEndInTx(ctx: ControllerContext, tx: Queryable, run: RunRow, sweepRead: SweepRow | null, failedByPolicy: boolean): Promise<RunEnd> {
+  const end = await decideAfterEnd(ctx, tx, run, sweepRead, failedByPolicy);
+  // Every end may spend the last of the budget: the sweep finishes, and a retry just queued is canceled with it.
+  end.budget = await finishIfBudgetSpent(tx, run.sweep_id);
+  if (end.budget && end.retry && end.budget.canceled.some((r) => r.id === end.retry!.id)) {
+    end.retry = null;
+    end.spec = null;
+  }
+  return end;
+}
+
+async function decideAfterEnd(ctx: ControllerContext, tx: Queryable, run: RunRow, sweepRead: SweepRow | null, failedByPolicy: boolean): Promise<RunEnd> {
   const end: RunEnd = { run, retry: null, spec: null, bestImproved: false, pause: null };
   end.bestImproved = await recordEndedValue(tx, run);
   if (!FAILURE_RUN_STATES.includes(run.state)) return end;
@@ -158,6 +172,12 @@ export async function afterRunEnd(ctx: ControllerContext, end: RunEnd): Promise<
       ctx.log.warn({ sweepId: retry.sweep_id, runId: retry.id, err: (err as Error).message }, 'enqueue of a retry failed; will retry');
     }
     await ctx.link.publish(retry.sweep_id, 'run', runSummary(retry)).catch(() => undefined);
+  }
+  if (end.budget) {
+    ctx.log.info({ sweepId: end.budget.row.id, reason: end.budget.reason }, 'sweep finished: its budget is spent');
+    await afterSweepMove(ctx, end.budget).catch((err: unknown) => {
+      ctx.log.warn({ sweepId: end.budget?.row.id, err: (err as Error).message }, 'could not announce the finish; the reconciler mirrors it');
+    });
   }
   if (end.pause) {
     ctx.log.warn({ sweepId: end.pause.row.id, reason: end.pause.reason }, 'sweep paused: its runs keep failing');

@@ -25,6 +25,7 @@ export function runSummary(r: RunRow): RunSummary {
     agentId: r.agent_id,
     host: r.host,
     gpu: r.gpu,
+    rerunOf: r.rerun_of ?? null,
     createdAt: iso(r.created_at)!,
     startedAt: iso(r.started_at),
     endedAt: iso(r.ended_at),

@@ -9,6 +9,7 @@ import type { SweepDetail } from '../protocol/api.js';
 import {
   ENDED_SWEEP_STATES,
   INITIAL_RUN_STATE,
+  LIVE_SWEEP_STATES,
   LIVE_RUN_STATES,
   isTerminalRunState,
   sweepStatesLeadingTo,
@@ -22,6 +23,7 @@ import { newSeed, newSweepId } from './ids.js';
 import { runSummary, sweepSummary } from './serialize.js';
 import { DefaultProposer } from './proposer.js';
 import { sweepConfigReader } from './sweep-config-reader.js';
+import { budgetOf } from './budget-limits.js';
 
 export async function sweepDetail(ctx: ControllerContext, id: string): Promise<SweepDetail> {
   const row = await getSweep(ctx.db, id);
@@ -30,12 +32,15 @@ export async function sweepDetail(ctx: ControllerContext, id: string): Promise<S
 }
 
 async function detailOf(ctx: ControllerContext, row: SweepRow): Promise<SweepDetail> {
-  const { counts, best } = await readSnapshot(ctx.db, async (tx) => ({
+  const { counts, best, budget } = await readSnapshot(ctx.db, async (tx) => ({
     counts: await runCounts(tx, row.id),
     best: row.goal ? await bestRun(tx, row.id, row.goal) : null,
+    budget: await budgetOf(tx, row),
   }));
   const spec = row.spec as SweepSpec;
   return {
+    ...(budget ? { budget } : {}),
+    ...(spec.harrow?.runTimeout ? { runTimeoutMs: spec.harrow.runTimeout.ms } : {}),
     ...sweepSummary(row, counts, best),
     spec: row.spec as Record<string, unknown>,
     config: row.config_text,
@@ -109,11 +114,19 @@ export interface SweepMove {
 /**
  * The one place a sweep changes state, inside the caller's transaction. Stopping or finishing
  * cancels queued runs (active ones finish); canceling also kills the active ones. Returns null
- * when the sweep was not in a state that allows the move. `afterSweepMove` then tells Redis and
+ * when the sweep was not in a state that allows the move (by default, a state that has not ended). `afterSweepMove` then tells Redis and
  * live watchers, once the transaction committed.
  */
-export async function moveSweep(tx: Queryable, id: string, to: SweepStateName, reason: string): Promise<SweepMove | null> {
-  const moved = await transitionSweep(tx, id, sweepStatesLeadingTo(to), to, reason);
+export async function moveSweep(
+  tx: Queryable,
+  id: string,
+  to: SweepStateName,
+  reason: string,
+  from: readonly SweepStateName[] = sweepStatesLeadingTo(to).filter((s) => LIVE_SWEEP_STATES.includes(s)),
+): Promise<SweepMove | null> {
+  // An ended sweep runs again only when a caller names the ended states (an extension, in
+  // steering.ts): `resume` moves a paused sweep, never a finished one.
+  const moved = await transitionSweep(tx, id, from, to, reason);
   if (!moved) return null;
   const ended = ENDED_SWEEP_STATES.includes(to);
   const canceled = ended ? await cancelQueuedRuns(tx, id, `sweep ${to}: ${reason}`) : [];

@@ -50,6 +50,8 @@ export interface RunRow {
   started_at: Date | null;
   heartbeat_at: Date | null;
   ended_at: Date | null;
+  /** The run this one reruns (`harrow rerun`, migration 0006), or null. */
+  rerun_of: string | null;
 }
 
 /** One warning recorded on a run; `message` says it in words. */
@@ -78,15 +80,17 @@ export interface NewRun {
   params: Record<string, unknown>;
   paramsHash: string;
   proposal: Record<string, unknown> | null;
+  /** The failed or crashed run this one reruns. */
+  rerunOf?: string | null;
 }
 
 export async function insertRuns(q: Queryable, runs: readonly NewRun[], reason: string): Promise<RunRow[]> {
   if (runs.length === 0) return [];
   const { rows } = await q.query<RunRow>(
-    `INSERT INTO runs (id, sweep_id, number, state, params, params_hash, proposal, reason)
-     SELECT u.id, u.sweep_id, u.number, $8, u.params, u.hash, u.proposal, $7
-     FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[], $5::text[], $6::jsonb[])
-       AS u(id, sweep_id, number, params, hash, proposal)
+    `INSERT INTO runs (id, sweep_id, number, state, params, params_hash, proposal, reason, rerun_of)
+     SELECT u.id, u.sweep_id, u.number, $8, u.params, u.hash, u.proposal, $7, u.rerun_of
+     FROM unnest($1::text[], $2::text[], $3::int[], $4::jsonb[], $5::text[], $6::jsonb[], $9::text[])
+       AS u(id, sweep_id, number, params, hash, proposal, rerun_of)
      RETURNING *`,
     [
       runs.map((r) => r.id),
@@ -97,6 +101,7 @@ export async function insertRuns(q: Queryable, runs: readonly NewRun[], reason: 
       runs.map((r) => (r.proposal ? JSON.stringify(r.proposal) : null)),
       reason,
       INITIAL_RUN_STATE,
+      runs.map((r) => r.rerunOf ?? null),
     ],
   );
   await q.query(
@@ -382,7 +387,7 @@ export async function strategyHistory(
 /** Every column but the output tail (up to 16 KiB a run), which lists never show. */
 const LIST_COLUMNS = `id, sweep_id, number, state, params, params_hash, proposal, attempt, token, agent_id, host, gpu,
   exit_code, signal, reason, stop_info, NULL::text AS output_tail, summary, objective, objective_step, latest_value,
-  metric_count, warnings, created_at, started_at, heartbeat_at, ended_at`;
+  metric_count, warnings, created_at, started_at, heartbeat_at, ended_at, rerun_of`;
 
 export type RunSort = 'number' | '-number' | 'metric' | '-metric' | 'started' | '-started';
 

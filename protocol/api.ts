@@ -125,6 +125,8 @@ export const RunSummarySchema = z.object({
   agentId: z.string().nullable(),
   host: z.string().nullable(),
   gpu: z.string().nullable(),
+  /** The failed or crashed run this one reruns (`harrow rerun`); absent from older servers. */
+  rerunOf: z.string().nullable().optional(),
   createdAt: z.string(),
   startedAt: z.string().nullable(),
   endedAt: z.string().nullable(),
@@ -191,6 +193,13 @@ export const SweepDetailSchema = SweepSummarySchema.extend({
   /** The command an agent box runs to join this sweep. */
   agentCommand: z.string(),
   warnings: z.array(z.object({ path: z.string(), message: z.string() })),
+  /**
+   * `harrow.budget` being spent: run-hours (or GPU-hours: run time × GPUs held) of every attempt,
+   * running ones counted to now. Absent when the sweep has no budget.
+   */
+  budget: z.object({ unit: z.enum(['run_hours', 'gpu_hours']), limit: z.number(), spent: z.number() }).optional(),
+  /** `harrow.run_timeout` in milliseconds, when set. */
+  runTimeoutMs: z.number().optional(),
 });
 export type SweepDetail = z.output<typeof SweepDetailSchema>;
 
@@ -277,3 +286,23 @@ export const ErrorResponseSchema = z.object({ code: z.string(), message: z.strin
  */
 export const SSE_EVENTS = ['sweep', 'run', 'best'] as const;
 export type SseEventName = (typeof SSE_EVENTS)[number];
+
+/** POST /api/sweeps/:id/extend: a new run_cap, higher than the current one and than the runs made. */
+export const ExtendSweepBodySchema = z.object({ runCap: z.number().int().min(1) });
+
+/** POST /api/sweeps/:id/rerun: which ended runs to rerun as new runs (failed and crashed by default). */
+export const RerunSweepBodySchema = z.object({
+  states: z.array(z.enum(['failed', 'crashed', 'stopped', 'canceled'])).min(1).default(['failed', 'crashed']),
+});
+
+/** POST /api/sweeps/:id/enqueue: one configuration or a list, tried ahead of the strategy. */
+export const EnqueueBodySchema = z.object({
+  params: z.union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown())).min(1).max(1000)]),
+});
+
+/** POST /api/runs/:id/clone: the run's parameters with these (dotted paths for nested ones) replaced. */
+export const CloneRunBodySchema = z.object({ params: z.record(z.string(), z.unknown()).default({}) });
+
+/** What a steering action did: the sweep after it, and the runs it created. */
+export const SteerResponseSchema = z.object({ sweep: SweepDetailSchema, runs: z.array(RunSummarySchema) });
+export type SteerResponse = z.output<typeof SteerResponseSchema>;

@@ -111,14 +111,25 @@ export type SweepStateName = (typeof SWEEP_STATES)[number];
 export const SWEEP_TRANSITIONS: Readonly<Record<SweepStateName, readonly SweepStateName[]>> = {
   running: ['paused', 'finished', 'canceled'],
   paused: ['running', 'finished', 'canceled'],
-  finished: [],
-  canceled: [],
+  // Extending an ended sweep (a higher run_cap, reruns of its failed runs, configurations to try)
+  // lets it continue: it runs again. Its ended runs stay as they are; the new ones are new runs.
+  finished: ['running'],
+  canceled: ['running'],
+};
+
+/** What each sweep state means for the rest of Harrow. */
+export const SWEEP_STATE_TRAITS: Readonly<Record<SweepStateName, { ended: boolean }>> = {
+  running: { ended: false },
+  paused: { ended: false },
+  finished: { ended: true },
+  canceled: { ended: true },
 };
 
 export const INITIAL_SWEEP_STATE: SweepStateName = 'running';
 /** A sweep that has not ended: its runs may still be retried, its queued runs kept in Redis. */
-export const LIVE_SWEEP_STATES: readonly SweepStateName[] = SWEEP_STATES.filter((s) => SWEEP_TRANSITIONS[s].length > 0);
-export const ENDED_SWEEP_STATES: readonly SweepStateName[] = SWEEP_STATES.filter((s) => SWEEP_TRANSITIONS[s].length === 0);
+export const LIVE_SWEEP_STATES: readonly SweepStateName[] = SWEEP_STATES.filter((s) => !SWEEP_STATE_TRAITS[s].ended);
+/** Ended sweeps start no run by themselves; only an extension (`controller/steering.ts`) makes them run again. */
+export const ENDED_SWEEP_STATES: readonly SweepStateName[] = SWEEP_STATES.filter((s) => SWEEP_STATE_TRAITS[s].ended);
 
 export function sweepStatesLeadingTo(to: SweepStateName): SweepStateName[] {
   return SWEEP_STATES.filter((s) => SWEEP_TRANSITIONS[s].includes(to));

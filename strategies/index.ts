@@ -27,9 +27,9 @@ export { renderCommand, renderArgsJson, type RenderContext } from './command/ren
 export { defaultCommand, checkCommandTemplate, MACROS } from './command/command-template.js';
 export { pyStr, pyJsonDumps } from './command/python-format.js';
 
-export { encodeSpace } from './space/encode-space.js';
+export { encodeSpace, paramsIssues, type ParamsIssue } from './space/encode-space.js';
 export { sampleParams } from './space/sample-params.js';
-export { flattenParameters, type FlatParam } from './space/flatten.js';
+export { flattenParameters, getPath, setPath, cloneJson, type FlatParam } from './space/flatten.js';
 export { DiscreteSpace } from './space/discrete-space.js';
 export { leafCount } from './space/leaf-model.js';
 export { valueKey, sameValue } from './space/value-key.js';

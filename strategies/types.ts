@@ -179,6 +179,21 @@ export interface BayesSpec {
   failures?: 'model' | 'classifier-only' | 'impute';
 }
 
+/** `harrow.run_timeout`, e.g. `2h`: the limit in milliseconds and as written (for the stop reason). */
+export interface RunTimeoutSpec {
+  ms: number;
+  text: string;
+}
+
+/**
+ * `harrow.budget`: `{run_hours: 10}` (wall-clock time of every attempt) or `{gpu_hours: 8}` (that
+ * time multiplied by the GPUs the attempt held).
+ */
+export interface BudgetSpec {
+  unit: 'run_hours' | 'gpu_hours';
+  limit: number;
+}
+
 /** The normalized sweep: what `parseSweepConfig` returns and what the controller stores. */
 export interface SweepSpec {
   method: Method;
@@ -203,6 +218,10 @@ export interface SweepSpec {
     failOn?: FailOnRule[];
     /** The Bayesian optimizer's tuning (`harrow.bayes`); present only when the file has the block. */
     bayes?: BayesSpec;
+    /** `harrow.run_timeout`: a run still running this long after its attempt started is stopped. */
+    runTimeout?: RunTimeoutSpec;
+    /** `harrow.budget`: the sweep finishes once this much run time has been spent. */
+    budget?: BudgetSpec;
   };
   /** Non-fatal findings (deprecated forms, coerced values), each `{ path, message }`. */
   warnings: Issue[];

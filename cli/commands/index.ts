@@ -29,6 +29,10 @@ export const verbs: readonly VerbEntry[] = [
   { name: 'stop', summary: 'Stop a sweep: no new runs; running ones finish', load: async () => (await import('./stop.js')).stopCommand },
   { name: 'cancel', summary: 'Cancel a sweep: its running runs are killed', load: async () => (await import('./cancel.js')).cancelCommand },
   { name: 'stop-run', summary: 'Stop one run (a queued run is canceled)', load: async () => (await import('./stop-run.js')).stopRunCommand },
+  { name: 'extend', summary: 'Raise a sweep\'s run_cap and let it continue (an ended sweep runs again)', load: async () => (await import('./extend.js')).extendCommand },
+  { name: 'rerun', summary: 'Rerun failed and crashed runs (or grid cells) as new runs linked to them', load: async () => (await import('./rerun.js')).rerunCommand },
+  { name: 'enqueue', summary: 'Queue configurations from a YAML/JSON file ahead of the strategy', load: async () => (await import('./enqueue.js')).enqueueCommand },
+  { name: 'clone', summary: 'Queue a new run with a run\'s parameters, some edited (--set lr=0.01)', load: async () => (await import('./clone.js')).cloneCommand },
   { name: 'report', summary: 'Write a sweep as one self-contained HTML file', load: async () => (await import('./report.js')).reportCommand },
   { name: 'db', summary: 'Database maintenance: `harrow db migrate` applies pending migrations', load: async () => (await import('./db.js')).dbCommand },
 ];

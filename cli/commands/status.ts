@@ -6,6 +6,7 @@ import {
   formatAge,
   formatBest,
   formatCounts,
+  formatDuration,
   formatMetric,
   formatNumber,
   formatParams,
@@ -103,6 +104,12 @@ function limitText(s: SweepSummary): string {
   return limits.length > 0 ? `${s.counts.total}/${Math.min(...limits)}` : String(s.counts.total);
 }
 
+/** `3.2/10 run-hours spent (32%)`: three significant digits, as the server's reason says it. */
+export function budgetText(b: NonNullable<SweepDetail['budget']>): string {
+  const pct = b.limit > 0 ? Math.min(999, Math.floor((100 * b.spent) / b.limit)) : 0;
+  return `${Number(b.spent.toPrecision(3))}/${b.limit} ${b.unit.replace('_', '-')} spent (${pct}%)`;
+}
+
 function printSweep(ctx: VerbContext, s: SweepDetail): void {
   const { out } = ctx;
   const now = ctx.now();
@@ -119,6 +126,8 @@ function printSweep(ctx: VerbContext, s: SweepDetail): void {
     `${b('Best')}     ${formatBest(s.best, s.metric)}`,
   );
   if (s.best && Object.keys(s.best.params).length > 0) out.line(`         ${formatParams(s.best.params, Math.max(40, (out.columns ?? 120) - 9))}`);
+  if (s.budget) out.line(`${b('Budget')}   ${budgetText(s.budget)}`);
+  if (s.runTimeoutMs !== undefined) out.line(`${b('Timeout')}  ${formatDuration(s.runTimeoutMs)} per run (harrow.run_timeout)`);
   out.line(`${b('Created')}  ${formatAge(s.createdAt, now)}${ended}`);
   for (const w of s.warnings) out.line(paint(out.style, 'yellow', truncate(`warning: ${w.path ? `${w.path}: ` : ''}${w.message}`, 500)));
   if (s.state === 'running' || s.state === 'paused') {

@@ -25,7 +25,7 @@
  * (exactly for levels and categories; to ~1e-12 relative for continuous values).
  */
 import type { Dimension, EncodedSpace, JsonValue, ParameterSpec, Params } from '../types.js';
-import { flattenParameters, getPath, setPath, type LeafSpec } from './flatten.js';
+import { flattenParameters, getPath, setPath, sortedKeys, type LeafSpec } from './flatten.js';
 import { leafModel, levelValue, quantizedBounds, quantizedRange, roundHalfEven, type LeafModel } from './leaf-model.js';
 import { normalCdf, normalPpf } from './special.js';
 
@@ -227,4 +227,46 @@ function coderFor(m: LeafModel): Coder {
     case 'q_log_normal':
       return quantized(normalCoder(spec.mu, spec.sigma, true), spec.q, spec.qIsInteger, null);
   }
+}
+
+/** One value of a configuration that is not in the space: its path from the top of the params, and why. */
+export interface ParamsIssue {
+  path: string[];
+  message: string;
+}
+
+/**
+ * Every way `params` falls outside the space, with the path of the offending value: a value out of
+ * its range or not among its values, a missing parameter, or a key the space does not have. Empty
+ * when `encode` would accept it (the same rules: this is how explicit configurations are checked
+ * before they become runs).
+ */
+export function paramsIssues(spec: { readonly parameters: { readonly [name: string]: ParameterSpec } }, params: Params): ParamsIssue[] {
+  const issues: ParamsIssue[] = [];
+  const unknown = (value: JsonValue | undefined, block: { readonly [name: string]: ParameterSpec }, path: string[]): void => {
+    if (value === null || typeof value !== 'object' || Array.isArray(value)) return;
+    for (const key of sortedKeys(value)) {
+      const child = block[key];
+      if (!child) {
+        issues.push({ path: [...path, key], message: `is not a parameter of this sweep; its parameters here are ${sortedKeys(block).join(', ') || 'none'}` });
+      } else if (child.distribution === 'nested') unknown(value[key], child.parameters, [...path, key]);
+    }
+  };
+  unknown(params, spec.parameters, []);
+  for (const m of flattenParameters(spec.parameters).map(leafModel)) {
+    const v = getPath(params, m.flat.path);
+    if (v === undefined) {
+      issues.push({ path: [...m.flat.path], message: 'is missing: every parameter of the sweep needs a value' });
+      continue;
+    }
+    try {
+      if (m.count === 1) {
+        if (m.indexOf(v) !== 0) issues.push({ path: [...m.flat.path], message: `must be ${JSON.stringify(m.value(0))} (got ${JSON.stringify(v)})` });
+      } else coderFor(m).encode(v);
+    } catch (err) {
+      if (!(err instanceof DoesNotFit)) throw err;
+      issues.push({ path: [...m.flat.path], message: err.message.replace(/^params do not fit the space: [^=]+= /, '') });
+    }
+  }
+  return issues;
 }

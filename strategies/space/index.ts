@@ -4,6 +4,6 @@ export { flattenParameters, getPath, setPath, cloneJson, type FlatParam, type Le
 export { leafModel, leafCount, roundHalfEven, type LeafModel } from './leaf-model.js';
 export { sampleParams } from './sample-params.js';
 export { DiscreteSpace } from './discrete-space.js';
-export { encodeSpace, DISCRETE_MAX_LEVELS, CDF_CLIP } from './encode-space.js';
+export { encodeSpace, paramsIssues, DISCRETE_MAX_LEVELS, CDF_CLIP, type ParamsIssue } from './encode-space.js';
 export { valueKey, sameValue } from './value-key.js';
 export { normalCdf, normalPpf, betaCdf, lnGamma, erfc } from './special.js';

@@ -10,6 +10,7 @@
 import type {
   AshaSpec,
   BayesSpec,
+  BudgetSpec,
   EarlyTerminateSpec,
   FailOnRule,
   HyperbandSpec,
@@ -20,6 +21,7 @@ import type {
   MetricSpec,
   PauseOnFailuresSpec,
   RetrySpec,
+  RunTimeoutSpec,
   SweepSpec,
 } from '../types.js';
 import { checkCommandTemplate, defaultCommand } from '../command/command-template.js';
@@ -28,6 +30,7 @@ import { lookupParam } from '../command/render-command.js';
 import { PRIOR_PRESETS } from '../bayes/priors.js';
 import { hyperbandBands } from '../early-terminate/bands.js';
 import { leafCount } from '../space/leaf-model.js';
+import { validateBudget, validateRunTimeout } from './budget-limits.js';
 import { closestMatch } from './closest-match.js';
 import { DEFAULT_FAIL_ON, DEFAULT_PAUSE_ON_FAILURES } from './failure-policy.js';
 import { describe, isMapping, IssueCollector, type Path } from './issue-collector.js';
@@ -184,6 +187,8 @@ function validateTop(c: IssueCollector, raw: unknown): SweepSpec | undefined {
       failOn: harrow.failOn,
       ...(harrow.seed !== undefined ? { seed: harrow.seed } : {}),
       ...(harrow.bayes !== undefined ? { bayes: harrow.bayes } : {}),
+      ...(harrow.runTimeout !== undefined ? { runTimeout: harrow.runTimeout } : {}),
+      ...(harrow.budget !== undefined ? { budget: harrow.budget } : {}),
     },
     warnings: [],
   };
@@ -284,6 +289,8 @@ interface HarrowBlock {
   earlyTerminatePresent: boolean;
   bayes?: BayesSpec;
   bayesPresent: boolean;
+  runTimeout?: RunTimeoutSpec;
+  budget?: BudgetSpec;
 }
 
 function validateHarrow(c: IssueCollector, raw: unknown): HarrowBlock {
@@ -296,7 +303,7 @@ function validateHarrow(c: IssueCollector, raw: unknown): HarrowBlock {
   };
   if (raw === undefined) return block;
   const path = ['harrow'];
-  const keys = ['seed', 'retry', 'pause_on_failures', 'fail_on', 'early_terminate', 'bayes'];
+  const keys = ['seed', 'retry', 'pause_on_failures', 'fail_on', 'early_terminate', 'bayes', 'run_timeout', 'budget'];
   if (!isMapping(raw)) {
     c.error(path, `must be a mapping of Harrow settings (${keys.join(', ')}) (got ${describe(raw)})`);
     return block;
@@ -325,6 +332,14 @@ function validateHarrow(c: IssueCollector, raw: unknown): HarrowBlock {
     block.bayesPresent = true;
     const bayes = validateBayes(c, raw.bayes, [...path, 'bayes']);
     if (bayes) block.bayes = bayes;
+  }
+  if (raw.run_timeout !== undefined) {
+    const limit = validateRunTimeout(c, raw.run_timeout, [...path, 'run_timeout']);
+    if (limit) block.runTimeout = limit;
+  }
+  if (raw.budget !== undefined) {
+    const budget = validateBudget(c, raw.budget, [...path, 'budget']);
+    if (budget) block.budget = budget;
   }
   return block;
 }

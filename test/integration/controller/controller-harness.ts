@@ -242,7 +242,8 @@ export class FakeAgent {
     await this.redis.xadd(this.keys.reports, '*', REPORT_FIELD, JSON.stringify(r));
   }
 
-  async claim(runId: string, token: string): Promise<void> {
+  /** `gpu`: the GPUs the attempt holds, as `CUDA_VISIBLE_DEVICES` lists them. */
+  async claim(runId: string, token: string, o: { gpu?: string | null } = {}): Promise<void> {
     await this.report({
       v: WIRE_VERSION,
       type: 'claim',
@@ -251,7 +252,7 @@ export class FakeAgent {
       runId,
       token,
       host: 'test-box',
-      gpu: null,
+      gpu: o.gpu ?? null,
       pid: null,
       at: Date.now(),
     });

@@ -14,6 +14,12 @@ import {
   canTransitionRun,
   runStatesLeadingTo,
   sweepHealth,
+  ENDED_SWEEP_STATES,
+  LIVE_SWEEP_STATES,
+  SWEEP_STATES,
+  SWEEP_TRANSITIONS,
+  canTransitionSweep,
+  sweepStatesLeadingTo,
   type RunState,
 } from '../../../protocol/run-states.js';
 
@@ -48,5 +54,23 @@ describe('run states', () => {
     assert.equal(sweepHealth({ ...zero(), failed: 2, crashed: 1, canceled: 4, running: 1 }), 'failing');
     assert.equal(sweepHealth({ ...zero(), failed: 2, stopped: 1 }), 'degraded');
     assert.equal(sweepHealth({ ...zero(), crashed: 1, finished: 9 }), 'degraded');
+  });
+});
+
+describe('sweep states', () => {
+  it('an ended sweep leaves its state only to run again (extended), and is still an ended state', () => {
+    assert.deepEqual(SWEEP_TRANSITIONS.finished, ['running']);
+    assert.deepEqual(SWEEP_TRANSITIONS.canceled, ['running']);
+    assert.deepEqual(ENDED_SWEEP_STATES, ['finished', 'canceled']);
+    assert.deepEqual(LIVE_SWEEP_STATES, ['running', 'paused']);
+  });
+
+  it('every (from, to) pair follows the table; nothing reaches paused from an ended state', () => {
+    const allowed = new Set(['running>paused', 'running>finished', 'running>canceled', 'paused>running', 'paused>finished', 'paused>canceled', 'finished>running', 'canceled>running']);
+    for (const from of SWEEP_STATES) {
+      for (const to of SWEEP_STATES) assert.equal(canTransitionSweep(from, to), allowed.has(`${from}>${to}`), `${from} → ${to}`);
+    }
+    assert.deepEqual(sweepStatesLeadingTo('running'), ['paused', 'finished', 'canceled']);
+    assert.deepEqual(sweepStatesLeadingTo('paused'), ['running']);
   });
 });
