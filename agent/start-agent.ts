@@ -32,6 +32,7 @@ import { ClaimAnswers } from './claim-answers.js';
 import { OrphanGuard } from './orphan-guard.js';
 import { Reporter } from './reporter.js';
 import { ClaimError, RunAttempt } from './run-attempt.js';
+import type { RunTransport } from './run-transport.js';
 
 /** Shutdown steps that talk to Redis give up after this long (Redis may be the reason we stop). */
 const CLOSE_TIMEOUT_MS = 5 * SECOND;
@@ -187,6 +188,7 @@ class Agent {
   private readonly runLogs = new WeakMap<RunAttempt, Logger>();
   private readonly reporter: Reporter;
   private readonly answers: ClaimAnswers;
+  private readonly transport: RunTransport;
   private readonly guard: OrphanGuard;
   private worker!: Worker<unknown, JobResult>;
   private accepting = true;
@@ -215,6 +217,10 @@ class Agent {
     const subscriber = o.redis.duplicate({ connectionName: `harrow-agent-${o.agentId}-claims` });
     subscriber.on('error', (err) => o.redisErrors.report(err));
     this.answers = new ClaimAnswers(subscriber, o.log);
+    this.transport = {
+      send: (report) => this.reporter.send(report),
+      listen: (runId, token) => this.answers.listen(o.keys.claimAnswer(runId, token)),
+    };
     this.log = o.log;
     this.guard = OrphanGuard.start(o.log);
     this.workerErrors = new ErrorThrottle(o.log, 'job queue (BullMQ) error');
@@ -291,9 +297,7 @@ class Agent {
       env: this.o.env ?? process.env,
       cwd: this.o.cwd ?? process.cwd(),
       tmpRoot: this.o.tmpRoot ?? tmpdir(),
-      reporter: this.reporter,
-      answers: this.answers,
-      answerChannel: this.o.keys.claimAnswer,
+      transport: this.transport,
       claimWaitMs: this.o.config.claimWaitMs,
       guard: this.guard,
       log: runLog,
