@@ -141,7 +141,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
 }
 
 /** The GPU of each slot (null when no GPUs were given), after checking the options. */
-function slotsOf(options: AgentOptions): Array<string | null> {
+export function slotsOf(options: AgentOptions): Array<string | null> {
   const { gpus, concurrency, count } = options;
   if (count !== undefined && !(Number.isSafeInteger(count) && count > 0)) {
     throw new HarrowError('INVALID_CONFIG', `count must be a whole number ≥ 1 (got ${count})`);
