@@ -12,11 +12,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { HarrowError } from '../protocol/errors.js';
 import { SECOND } from '../protocol/time.js';
 import type { ClaimAnswer, RunJob, SweepState } from '../protocol/wire.js';
 import { AgentHttpClient, retryable } from './agent-http-client.js';
 import { agentSecrets } from './agent-config.js';
 import { createAgentLogger } from './agent-logger.js';
+import { functionAgentOnly } from './function-agent-only.js';
 import { OrphanGuard } from './orphan-guard.js';
 import { RunAttempt } from './run-attempt.js';
 import type { RunTransport } from './run-transport.js';
@@ -50,6 +52,10 @@ export async function startHttpAgent(options: HttpAgentOptions): Promise<AgentHa
     runs: [],
     heartbeat: false,
   });
+  if (first.functionAgentOnly) {
+    await client.leave(agentId).catch(() => undefined);
+    throw new HarrowError('INVALID_CONFIG', functionAgentOnly({ sweepId: options.sweepId, program: undefined, command: ['${program}'] }) ?? '');
+  }
   if (first.state === 'finished' || first.state === 'canceled') {
     await client.leave(agentId).catch(() => undefined);
     log.info({ state: first.state }, `sweep ${options.sweepId} is already ${first.state}; nothing to run`);
@@ -208,8 +214,12 @@ class HttpAgent {
       this.lastPollTick = tick;
       if (this.pulseAfter === null) this.guard.alive(limit);
     }
-    if ((this.polling && !now) || this.shutdownPromise) return;
-    this.polling = true;
+    if (this.shutdownPromise) return;
+    // The timer's polls never overlap; one asked for `now` (before a run starts) runs beside them.
+    if (!now) {
+      if (this.polling) return;
+      this.polling = true;
+    }
     try {
       const live = [...this.active].filter((a) => a.live);
       const heartbeat = tick - this.lastBeat >= this.o.config.heartbeatMs;

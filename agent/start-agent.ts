@@ -29,6 +29,7 @@ import {
 import { agentSecrets, redactRedisUrl, type AgentConfig } from './agent-config.js';
 import { createAgentLogger } from './agent-logger.js';
 import { ClaimAnswers } from './claim-answers.js';
+import { functionAgentOnly } from './function-agent-only.js';
 import { OrphanGuard } from './orphan-guard.js';
 import { Reporter } from './reporter.js';
 import { ClaimError, RunAttempt } from './run-attempt.js';
@@ -67,7 +68,7 @@ export interface AgentOptions {
   tmpRoot?: string;
 }
 
-export type AgentExitReason = 'sweep-finished' | 'sweep-canceled' | 'count-reached' | 'stopped' | 'interrupted';
+export type AgentExitReason = 'sweep-finished' | 'sweep-canceled' | 'count-reached' | 'stopped' | 'interrupted' | 'function-agent-only';
 
 export interface AgentExit {
   reason: AgentExitReason;
@@ -283,6 +284,16 @@ class Agent {
     const runJob = parsed.data;
     if (runJob.sweepId !== this.o.sweepId) {
       throw new UnrecoverableError(`job ${job.id} belongs to sweep ${runJob.sweepId}, not ${this.o.sweepId}`);
+    }
+
+    const refusal = functionAgentOnly(runJob);
+    if (refusal !== null) {
+      // Give the run back untouched (nothing claimed) for a function agent, and leave.
+      this.log.error({ jobId: job.id }, refusal);
+      this.stopAccepting('function-agent-only');
+      await job.moveToWait(bullToken);
+      this.maybeFinish();
+      throw new WaitingError();
     }
 
     this.started++;

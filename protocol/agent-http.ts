@@ -48,6 +48,8 @@ export type PollRequest = z.output<typeof PollRequestSchema>;
 
 export const PollResponseSchema = z.object({
   state: SweepStateSchema.nullable(),
+  /** The sweep has no program: only a function agent (harrow.agent in Python) can run it. */
+  functionAgentOnly: z.boolean(),
   /** The control message of each run asked about, in the order asked, null when there is none. */
   controls: z.array(ControlMessageSchema.nullable()),
 });

@@ -130,6 +130,9 @@ export const agentCommand: Command = {
         case 'stopped':
           say(`harrow agent: stopped after ${exit.runs} runs.`);
           return 0;
+        case 'function-agent-only':
+          say(`harrow agent: sweep ${sweepId} has no program; only a function agent (harrow.agent in Python) can run it.`);
+          return 1;
         case 'interrupted':
           say(`harrow agent: interrupted after ${exit.runs} runs.`);
           return 130;

@@ -107,12 +107,12 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
         response: responses(ClaimResponseSchema),
       },
     },
-    async (req): Promise<ClaimResponse> => {
+    async (req, reply): Promise<ClaimResponse> => {
       const { id } = parse(IdParamsSchema, req.params, 'params');
       const body = parse(ClaimRequestSchema, req.body, 'body');
+      // The agent gave up (Ctrl-C, timeout): take no job for it.
       let gone = false;
-      req.raw.once('close', () => (gone = true));
-      req.socket.once('close', () => (gone = true));
+      reply.raw.once('close', () => (gone = !reply.raw.writableEnded));
       const deadline = Date.now() + body.waitMs;
       const lockToken = body.token;
       for (;;) {
@@ -217,7 +217,9 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
       }
       const state = await sweepState(id);
       const raw = body.runs.length > 0 ? await redis.mget(...body.runs.map((r) => ctx.keys.control(r.runId))) : [];
-      return { state, controls: raw.map((value) => parseControl(value ?? null)) };
+      const spec = await ctx.specs.get(ctx.db, id);
+      const functionAgentOnly = spec.program === undefined && spec.command.some((el) => el.includes('${program}'));
+      return { state, functionAgentOnly, controls: raw.map((value) => parseControl(value ?? null)) };
     },
   );
 
