@@ -17,7 +17,7 @@ import json
 import os
 import sys
 
-__all__ = ["params", "log", "sweep_id", "run_id", "attempt", "agent"]
+__all__ = ["params", "log", "sweep_id", "run_id", "attempt", "agent", "AgentError"]
 
 _warned_fallback = False
 
@@ -157,7 +157,9 @@ def agent(sweep_id, function, count=None, server=None, token=None):
     return _FunctionAgent(str(sweep_id), function, count, server, token).run()
 
 
-class _AgentHttpError(Exception):
+class AgentError(Exception):
+    """The controller could not be reached, or refused a call of the function agent."""
+
     def __init__(self, status, code, message):
         Exception.__init__(self, message)
         self.status = status
@@ -206,9 +208,9 @@ class _FunctionAgent(object):
             message = payload.get("message") or ("HTTP %d" % err.code)
             if err.code == 401:
                 message += " (set HARROW_TOKEN to the token the server was started with)"
-            raise _AgentHttpError(err.code, payload.get("code"), message) from None
+            raise AgentError(err.code, payload.get("code"), message) from None
         except (urllib.error.URLError, OSError) as err:
-            raise _AgentHttpError(None, "SERVICE_UNAVAILABLE", "cannot reach the Harrow server at %s (%s); is it running? (set HARROW_URL)" % (self.server, err)) from None
+            raise AgentError(None, "SERVICE_UNAVAILABLE", "cannot reach the Harrow server at %s (%s); is it running? (set HARROW_URL)" % (self.server, err)) from None
 
     def _deliver(self, report):
         """One report, retried while the server is away (re-sending is harmless: seq dedups)."""
@@ -218,7 +220,7 @@ class _FunctionAgent(object):
         while True:
             try:
                 return self._call("reports", report, 15)
-            except _AgentHttpError as err:
+            except AgentError as err:
                 if err.status is not None and err.status < 500:
                     raise
                 time.sleep(backoff)
@@ -252,7 +254,7 @@ class _FunctionAgent(object):
                 signal.signal(signal.SIGINT, previous)
             try:
                 self._call("leave", {"agentId": self.agent_id}, 5)
-            except _AgentHttpError:
+            except AgentError:
                 pass
         return runs
 
@@ -278,7 +280,7 @@ class _FunctionAgent(object):
         body = {"agentId": self.agent_id, "host": self.host, "gpu": None, "token": token, "waitMs": 25000}
         try:
             res = self._call("claim", body, 80)
-        except _AgentHttpError as err:
+        except AgentError as err:
             if err.status is not None and err.status < 500:
                 raise
             print("harrow: %s; retrying" % err, file=sys.stderr)
@@ -333,7 +335,7 @@ class _FunctionAgent(object):
                 self._poll(heartbeat=beat)
                 if beat:
                     last_beat = now
-            except _AgentHttpError:
+            except AgentError:
                 pass
             except Exception as err:  # a bug here must not kill the heartbeat silently
                 print("harrow: heartbeat error: %r" % (err,), file=sys.stderr)
@@ -532,5 +534,5 @@ class _MetricsSender(object):
                       "runId": self.job["runId"], "token": self.token, "points": points[i:i + 500]}
             try:
                 self.agent._deliver(report)
-            except _AgentHttpError as err:
+            except AgentError as err:
                 print("harrow: could not send metrics (%s); those points are lost" % err, file=sys.stderr)
