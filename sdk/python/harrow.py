@@ -184,6 +184,7 @@ class _FunctionAgent(object):
         self.current = None  # the running run: {"runId", "token", "stop": None or (kind, reason)}
         self.accepting = True
         self.interrupts = 0
+        self.control_interrupt = False
         self.done = threading.Event()
         self.exit_reason = None
 
@@ -259,6 +260,10 @@ class _FunctionAgent(object):
         return runs
 
     def _on_sigint(self, signum, frame):
+        if self.control_interrupt:
+            # Not a Ctrl-C: _control's interrupt_main() for a stop/cancel/abort of the current run.
+            self.control_interrupt = False
+            raise KeyboardInterrupt
         self.interrupts += 1
         if self.interrupts == 1:
             self.accepting = False
@@ -322,6 +327,8 @@ class _FunctionAgent(object):
             cur["stop"] = (control["action"], control.get("reason", ""))
         print("harrow: run %s: %s requested (%s)" % (cur["runId"], control["action"], control.get("reason", "")), file=sys.stderr, flush=True)
         # train() runs in the main thread: interrupt it there, as a signal would a command's process.
+        # interrupt_main() goes through the SIGINT handler, which must not count it as a Ctrl-C.
+        self.control_interrupt = True
         _thread.interrupt_main()
 
     def _poll_loop(self):

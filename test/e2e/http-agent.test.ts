@@ -176,6 +176,16 @@ describe('agents over HTTP', { ...opts, timeout: 240_000 }, () => {
       }
       assert.equal((await api<{ state: string }>(env.url, `/api/sweeps/${sweep.id}`)).state, 'finished');
 
+      // A stop from the API interrupts train() (KeyboardInterrupt, not taken for a Ctrl-C): that
+      // run ends stopped and the agent goes on with the next one.
+      const stopping = await create(env, ['name: notebook-stop', 'method: grid', 'parameters:', '  lr: {values: [1.0, 3.0]}', '  epochs: {value: 8}', '  sleep: {value: 0.4}'].join('\n'));
+      const py1 = python(env, ['test/fixtures/scripts/function-agent/notebook.py', stopping.id, '0']);
+      const first = await waitFor('a run to be running', async () => (await runsOf(env, stopping.id)).find((r) => r.state === 'running'), 30_000);
+      await api(env.url, `/api/runs/${first.id}/stop`, authed({ method: 'POST', body: '{}' }));
+      assert.equal(await py1.exited, 0, py1.output());
+      const stopped = await runsOf(env, stopping.id);
+      assert.deepEqual(stopped.map((r) => [r.id === first.id, r.state]).sort(), [[false, 'finished'], [true, 'stopped']], py1.output());
+
       // Ctrl-C once during a run: that run finishes, then the agent returns.
       const second = await create(env, ['name: notebook-2', 'method: grid', 'parameters:', '  lr: {values: [1.0, 3.0]}', '  epochs: {value: 3}', '  sleep: {value: 0.7}'].join('\n'));
       const py2 = python(env, ['test/fixtures/scripts/function-agent/notebook.py', second.id, '2']);
