@@ -57,6 +57,12 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
   const takers = new Map<string, Worker>();
   let answers: AnswerWaiters | null = null;
   const answerWaiters = (): AnswerWaiters => (answers ??= new AnswerWaiters(ctx.link.redis.duplicate()));
+  // Closing waits for requests in flight: waiting claims end at once rather than after their long-poll.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   app.addHook('onClose', async () => {
     await Promise.allSettled([...takers.values()].map((w) => w.close()));
     answers?.close();
@@ -120,7 +126,7 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
         if (state === 'finished' || state === 'canceled') return { kind: 'none', state };
         const job = (await taker(id).getNextJob(lockToken, { block: false })) as Job | undefined;
         if (job) return await claimFor(id, job, lockToken, body);
-        if (gone || Date.now() + QUEUE_POLL_MS > deadline) return { kind: 'none', state };
+        if (gone || closing || Date.now() + QUEUE_POLL_MS > deadline) return { kind: 'none', state };
         await sleep(QUEUE_POLL_MS);
       }
     },
