@@ -19,8 +19,8 @@ import { MetricsFileTail } from './metrics-file-tail.js';
 import type { OrphanGuard } from './orphan-guard.js';
 import { OutputTail } from './output-tail.js';
 import { groupAlive, signalGroup } from './process-group.js';
-import type { ClaimAnswers, ClaimListener } from './claim-answers.js';
-import type { Reporter } from './reporter.js';
+import type { ClaimListener } from './claim-answers.js';
+import type { RunTransport } from './run-transport.js';
 import { RunMetrics } from './run-metrics.js';
 import { runPythonPath } from './python-path.js';
 
@@ -48,11 +48,10 @@ export interface RunAttemptOptions {
   cwd: string;
   /** Where the per-run directory (params and metrics files) is made. */
   tmpRoot: string;
-  reporter: Reporter;
-  /** Where the controller's answers to claims arrive. */
-  answers: ClaimAnswers;
-  /** The claim channel of this run and token (`redisKeys(prefix).claimAnswer`). */
-  answerChannel: (runId: string, token: string) => string;
+  /** Where reports go and claim answers come from (Redis or HTTP). */
+  transport: RunTransport;
+  /** The attempt's fencing token; by default a fresh one (the HTTP agent made it before the claim). */
+  token?: string;
   /** How long an unanswered claim waits (the controller may be restarting) before the job is given back. */
   claimWaitMs: number;
   guard: OrphanGuard;
@@ -83,7 +82,7 @@ type ProcessEnd =
   | { kind: 'exited'; code: number | null; signal: NodeJS.Signals | null };
 
 export class RunAttempt {
-  readonly token = randomUUID();
+  readonly token: string;
   readonly runId: string;
   /** The attempt number Postgres gave this claim (HARROW_ATTEMPT); 0 until it is accepted. */
   attempt = 0;
@@ -103,11 +102,12 @@ export class RunAttempt {
 
   constructor(private readonly o: RunAttemptOptions) {
     this.runId = o.job.runId;
+    this.token = o.token ?? randomUUID();
     this.now = o.now ?? Date.now;
     this.log = o.log.child({ token: this.token });
     this.metrics = new RunMetrics({
       send: async (points) => {
-        await o.reporter.send({
+        await o.transport.send({
           v: WIRE_VERSION,
           type: 'metrics',
           sweepId: o.job.sweepId,
@@ -133,10 +133,9 @@ export class RunAttempt {
    */
   async run(): Promise<AttemptResult> {
     let verdict: 'accepted' | 'refused' | 'stopped';
-    const channel = this.o.answerChannel(this.runId, this.token);
     let listener: ClaimListener;
     try {
-      listener = await this.o.answers.listen(channel);
+      listener = await this.o.transport.listen(this.runId, this.token);
     } catch (err) {
       throw new ClaimError(`could not listen for the answer to the claim of run ${this.runId}: ${errorMessage(err)}`, { cause: err });
     }
@@ -216,9 +215,9 @@ export class RunAttempt {
     }
   }
 
-  private sendClaim(): Promise<string> {
+  private sendClaim(): Promise<unknown> {
     const { job } = this.o;
-    return this.o.reporter.send({
+    return this.o.transport.send({
       v: WIRE_VERSION,
       type: 'claim',
       sweepId: job.sweepId,
@@ -277,7 +276,7 @@ export class RunAttempt {
       at: this.now(),
     };
     try {
-      await this.o.reporter.send(report);
+      await this.o.transport.send(report);
     } catch (err) {
       this.log.error({ err }, 'could not send the end of the run; the controller will find it by its missing heartbeat');
     }

@@ -30,9 +30,11 @@ import {
 import { agentSecrets, redactRedisUrl, type AgentConfig } from './agent-config.js';
 import { createAgentLogger } from './agent-logger.js';
 import { ClaimAnswers } from './claim-answers.js';
+import { functionAgentOnly } from './function-agent-only.js';
 import { OrphanGuard } from './orphan-guard.js';
 import { Reporter } from './reporter.js';
 import { ClaimError, RunAttempt } from './run-attempt.js';
+import type { RunTransport } from './run-transport.js';
 
 /** Shutdown steps that talk to Redis give up after this long (Redis may be the reason we stop). */
 const CLOSE_TIMEOUT_MS = 5 * SECOND;
@@ -67,7 +69,7 @@ export interface AgentOptions {
   tmpRoot?: string;
 }
 
-export type AgentExitReason = 'sweep-finished' | 'sweep-canceled' | 'count-reached' | 'stopped' | 'interrupted';
+export type AgentExitReason = 'sweep-finished' | 'sweep-canceled' | 'count-reached' | 'stopped' | 'interrupted' | 'function-agent-only';
 
 export interface AgentExit {
   reason: AgentExitReason;
@@ -141,7 +143,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
 }
 
 /** The GPU of each slot (null when no GPUs were given), after checking the options. */
-function slotsOf(options: AgentOptions): Array<string | null> {
+export function slotsOf(options: AgentOptions): Array<string | null> {
   const { gpus, concurrency, count } = options;
   if (count !== undefined && !(Number.isSafeInteger(count) && count > 0)) {
     throw new HarrowError('INVALID_CONFIG', `count must be a whole number ≥ 1 (got ${count})`);
@@ -188,6 +190,7 @@ class Agent {
   private readonly runLogs = new WeakMap<RunAttempt, Logger>();
   private readonly reporter: Reporter;
   private readonly answers: ClaimAnswers;
+  private readonly transport: RunTransport;
   private readonly guard: OrphanGuard;
   private worker!: Worker<unknown, JobResult>;
   private accepting = true;
@@ -216,6 +219,10 @@ class Agent {
     const subscriber = o.redis.duplicate({ connectionName: `harrow-agent-${o.agentId}-claims` });
     subscriber.on('error', (err) => o.redisErrors.report(err));
     this.answers = new ClaimAnswers(subscriber, o.log);
+    this.transport = {
+      send: (report) => this.reporter.send(report),
+      listen: (runId, token) => this.answers.listen(o.keys.claimAnswer(runId, token)),
+    };
     this.log = o.log;
     this.guard = OrphanGuard.start(o.log);
     this.workerErrors = new ErrorThrottle(o.log, 'job queue (BullMQ) error');
@@ -280,6 +287,16 @@ class Agent {
       throw new UnrecoverableError(`job ${job.id} belongs to sweep ${runJob.sweepId}, not ${this.o.sweepId}`);
     }
 
+    const refusal = functionAgentOnly(runJob);
+    if (refusal !== null) {
+      // Give the run back untouched (nothing claimed) for a function agent, and leave.
+      this.log.error({ jobId: job.id }, refusal);
+      this.stopAccepting('function-agent-only');
+      await job.moveToWait(bullToken);
+      this.maybeFinish();
+      throw new WaitingError();
+    }
+
     this.started++;
     if (this.o.count !== undefined && this.started >= this.o.count) this.stopAccepting('count-reached');
     // The job id says which attempt this is (`<run>.r<n>` for a retry): every line about the run carries it.
@@ -292,9 +309,7 @@ class Agent {
       env: this.o.env ?? process.env,
       cwd: this.o.cwd ?? process.cwd(),
       tmpRoot: this.o.tmpRoot ?? tmpdir(),
-      reporter: this.reporter,
-      answers: this.answers,
-      answerChannel: this.o.keys.claimAnswer,
+      transport: this.transport,
       claimWaitMs: this.o.config.claimWaitMs,
       guard: this.guard,
       log: runLog,

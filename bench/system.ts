@@ -89,11 +89,14 @@ async function controllerOn(url: string, prefix: string): Promise<ControllerHand
   return startController(config, { logger: createLogger('error', 'bench') });
 }
 
-function startAgents(sweepId: string, prefix: string, n: number, concurrency: number) {
+/** Agents on Redis, or over HTTP (`--server`, with REDIS_URL pointing nowhere) when `server` is given. */
+function startAgents(sweepId: string, prefix: string, n: number, concurrency: number, server?: string) {
+  const over = server === undefined ? [] : ['--server', server];
+  const redis = server === undefined ? REDIS_URL : 'redis://127.0.0.1:1';
   return Array.from({ length: n }, () =>
-    spawn(process.execPath, [BIN, 'agent', sweepId, '--concurrency', String(concurrency), '--quiet'], {
+    spawn(process.execPath, [BIN, 'agent', sweepId, '--concurrency', String(concurrency), '--quiet', ...over], {
       cwd: ROOT,
-      env: { ...process.env, REDIS_URL, HARROW_PREFIX: prefix, HARROW_LOG_LEVEL: 'warn' },
+      env: { ...process.env, REDIS_URL: redis, HARROW_PREFIX: prefix, HARROW_LOG_LEVEL: 'warn' },
       stdio: ['ignore', 'ignore', 'inherit'],
     }),
   );
@@ -127,7 +130,25 @@ async function directRate(argv: string[], total: number, parallel: number): Prom
 async function benchThroughput(): Promise<void> {
   const slots = AGENTS * SLOTS_PER_AGENT;
   const direct = await directRate(['/bin/true'], RUNS, slots);
-  const rate = await withSchema(async (url) => {
+  const rate = await systemRate('redis');
+  const httpRate = await systemRate('http');
+  // Both sides are CPU-bound on a small box: the extra time per run is the difference of the
+  // seconds-per-run of the two rates. Each slot waits that times the number of slots sharing the CPUs.
+  const overheadMs = (1 / rate - 1 / direct) * 1000;
+  const httpOverheadMs = (1 / httpRate - 1 / direct) * 1000;
+  const perSlotMs = slots * overheadMs;
+  console.log(`\n## 1. Runs through the whole system (${RUNS} runs of /bin/true, ${AGENTS} agents × ${SLOTS_PER_AGENT} slots, ${cpus().length} CPUs)`);
+  console.log(`  direct spawn, ${slots} parallel : ${direct.toFixed(1)} runs/s`);
+  console.log(`  harrow, agents on Redis     : ${rate.toFixed(1)} runs/s  (${(rate / direct).toFixed(2)}× direct)`);
+  console.log(`  harrow, agents over HTTP    : ${httpRate.toFixed(1)} runs/s  (${(httpRate / direct).toFixed(2)}× direct)`);
+  console.log(`  overhead per run, Redis     : ${overheadMs.toFixed(2)} ms (1/harrow rate − 1/direct rate)   target ≤ 10 ms   ${verdict(overheadMs <= 10)}`);
+  console.log(`  overhead per run, HTTP      : ${httpOverheadMs.toFixed(2)} ms (the controller takes each job and writes each report for its agent)`);
+  console.log(`  extra wall time per run seen by one slot (Redis): ${perSlotMs.toFixed(1)} ms (${slots} slots share ${cpus().length} CPUs with the controller, Postgres and Redis)`);
+}
+
+/** Runs per second through controller + agents of one kind, from the first run starting to the last ending. */
+async function systemRate(transport: 'redis' | 'http'): Promise<number> {
+  return withSchema(async (url) => {
     const prefix = `bench-${randomBytes(3).toString('hex')}`;
     const ctl = await controllerOn(url, prefix);
     try {
@@ -135,7 +156,7 @@ async function benchThroughput(): Promise<void> {
         ctl.ctx,
         `method: random\nrun_cap: ${RUNS}\ncommand: ["/bin/true"]\nparameters:\n  x: {min: 0.0, max: 1.0}\n`,
       );
-      const agents = startAgents(sweep.id, prefix, AGENTS, SLOTS_PER_AGENT);
+      const agents = startAgents(sweep.id, prefix, AGENTS, SLOTS_PER_AGENT, transport === 'http' ? ctl.url : undefined);
       // Time from the first run starting to the last one ending.
       let t0 = 0;
       for (;;) {
@@ -152,15 +173,6 @@ async function benchThroughput(): Promise<void> {
       await cleanRedis(prefix);
     }
   });
-  // Both sides are CPU-bound on a small box: the extra time per run is the difference of the
-  // seconds-per-run of the two rates. Each slot waits that times the number of slots sharing the CPUs.
-  const overheadMs = (1 / rate - 1 / direct) * 1000;
-  const perSlotMs = slots * overheadMs;
-  console.log(`\n## 1. Runs through the whole system (${RUNS} runs of /bin/true, ${AGENTS} agents × ${SLOTS_PER_AGENT} slots, ${cpus().length} CPUs)`);
-  console.log(`  direct spawn, ${slots} parallel : ${direct.toFixed(1)} runs/s`);
-  console.log(`  harrow                      : ${rate.toFixed(1)} runs/s  (${(rate / direct).toFixed(2)}× direct)`);
-  console.log(`  overhead per run            : ${overheadMs.toFixed(2)} ms (1/harrow rate − 1/direct rate)   target ≤ 10 ms   ${verdict(overheadMs <= 10)}`);
-  console.log(`  extra wall time per run seen by one slot: ${perSlotMs.toFixed(1)} ms (${slots} slots share ${cpus().length} CPUs with the controller, Postgres and Redis)`);
 }
 
 async function benchPoints(): Promise<void> {

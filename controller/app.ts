@@ -41,6 +41,7 @@ import { doc, parse, responses } from './routes/route-schema.js';
 import { analysisRoutes } from './routes/analysis.js';
 import { reportRoutes } from './routes/report.js';
 import { steeringRoutes } from './routes/steering.js';
+import { agentProtocolRoutes } from './routes/agent-protocol.js';
 import { browserGuard } from './security/browser-guard.js';
 
 const YAML_TYPES = ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml'];
@@ -228,6 +229,7 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
   analysisRoutes(app, ctx);
   reportRoutes(app);
   steeringRoutes(app, ctx);
+  agentProtocolRoutes(app, ctx);
 
   async function sweepOr404(id: string) {
     const sweep = await getSweep(ctx.db, id);

@@ -2,11 +2,13 @@ import type { LogFormat } from '../../protocol/config-schema.js';
 import { parseCliArgs } from '../cli-args.js';
 import { UsageError, type Command } from '../command.js';
 
-const usage = `Usage: harrow agent SWEEP [--count N] [--gpus 0,1,...] [--concurrency N] [--quiet] [--log-format F] [--json]
+const usage = `Usage: harrow agent SWEEP [--server URL] [--count N] [--gpus 0,1,...] [--concurrency N] [--quiet] [--log-format F] [--json]
 
 Takes runs of sweep SWEEP from the queue and runs its training command, one run per slot.
 
 Options:
+  --server URL       Talk to the controller over HTTP(S) at URL (e.g. https://controller:8080)
+                     instead of Redis: the agent then needs no REDIS_URL (HARROW_TOKEN is sent).
   --count N          Take N runs, then exit when they are done.
   --gpus 0,1,...     One slot per GPU; each run sees only its GPU (CUDA_VISIBLE_DEVICES).
   --concurrency N    Concurrent runs without GPUs (default 1).
@@ -22,6 +24,7 @@ Ctrl-C twice: terminate the current runs (SIGTERM, then SIGKILL after their grac
 Environment:
   REDIS_URL               Redis of the controller (default redis://127.0.0.1:6379); the agent needs nothing else.
                           Sentinels too: redis+sentinel://s1:26379,s2:26379/mymaster
+  HARROW_TOKEN            With --server: the API token the server was started with.
   HARROW_PREFIX           Key prefix in Redis (default harrow); must match the controller's.
   HARROW_HEARTBEAT_MS     Heartbeat interval (default 5000).
   HARROW_LOG_LEVEL        Log level: error, warn, info (default), debug.
@@ -63,6 +66,7 @@ export const agentCommand: Command = {
   async run(argv) {
     const { values, positionals } = parseCliArgs(argv, {
       count: { type: 'string' },
+      server: { type: 'string' },
       gpus: { type: 'string' },
       concurrency: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
@@ -83,11 +87,16 @@ export const agentCommand: Command = {
 
     // Loaded here, not at the top: `harrow agent --help` must not load BullMQ and the agent.
     const { loadAgentConfig } = await import('../../agent/agent-config.js');
-    const { startAgent } = await import('../../agent/start-agent.js');
+    const server = values.server;
+    if (server !== undefined && !URL.canParse(server)) throw new UsageError(`--server takes the controller's URL, such as http://controller:8080 (got '${server}')`);
     const config = loadAgentConfig({ ...process.env, ...(format ? { HARROW_LOG_FORMAT: format } : {}) });
     // With JSON logs, the agent's own last log line ('agent exited', with reason and runs) says it.
     const say = config.logFormat === 'json' ? () => undefined : (line: string) => console.error(line);
-    const agent = await startAgent({ sweepId, config, env: process.env, count, gpus, concurrency, quiet: values.quiet });
+    const options = { sweepId, config, env: process.env, count, gpus, concurrency, quiet: values.quiet };
+    const agent =
+      server === undefined
+        ? await (await import('../../agent/start-agent.js')).startAgent(options)
+        : await (await import('../../agent/http-agent.js')).startHttpAgent({ ...options, server, token: process.env.HARROW_TOKEN?.trim() || undefined });
 
     let signals = 0;
     const onSignal = (signal: NodeJS.Signals): void => {
@@ -122,6 +131,9 @@ export const agentCommand: Command = {
         case 'stopped':
           say(`harrow agent: stopped after ${exit.runs} runs.`);
           return 0;
+        case 'function-agent-only':
+          say(`harrow agent: sweep ${sweepId} has no program; only a function agent (harrow.agent in Python) can run it.`);
+          return 1;
         case 'interrupted':
           say(`harrow agent: interrupted after ${exit.runs} runs.`);
           return 130;

@@ -603,10 +603,18 @@ function validateCommand(c: IssueCollector, raw: Record<string, unknown>, hasPro
     hasParam: (ref) => lookupParam(tree, ref) !== undefined,
     paramNames: nodes.map((n) => n.paramPath.join('.')),
   });
+  let errors = 0;
   for (const p of problems) {
     if (!explicit && p.message.startsWith('${program}')) {
-      c.error(['program'], 'is missing: the default command ${env} ${interpreter} ${program} ${args} runs it; add program: train.py, or give a command');
-    } else c.error(['command', String(p.index)], p.message);
+      // W&B's function-agent sweeps have no program: train() is called in the agent's process.
+      c.warn(
+        ['program'],
+        'is missing, so only a function agent can run this sweep (harrow.agent(sweep_id, function=train) or wandb.agent(..., function=train) in Python); `harrow agent` refuses it. Add program: train.py to run a script',
+      );
+    } else {
+      c.error(['command', String(p.index)], p.message);
+      errors++;
+    }
   }
-  return problems.length > 0 ? undefined : command;
+  return errors > 0 ? undefined : command;
 }

@@ -27,6 +27,7 @@ if (problem && process.env.CI) throw new Error(`the fault suite needs Postgres b
 if (problem) console.error(`\n*** SKIPPED fault suite: ${problem}\n`);
 
 const ROUNDS = Number(process.env.HARROW_FAULT_ROUNDS ?? 4);
+const HTTP_ROUNDS = Number(process.env.HARROW_FAULT_ROUNDS_HTTP ?? 2);
 const AGENTS = 4;
 const SLOTS = 3;
 const STEPS = 5;
@@ -68,6 +69,8 @@ class Installation {
   sweepId = '';
 
   constructor(
+    /** How the agents reach the controller: Redis, or HTTP only (`--server`, no REDIS_URL). */
+    readonly transport: 'redis' | 'http',
     readonly pg: PrivatePostgres,
     readonly redis: PrivateRedis,
     readonly db: Database,
@@ -90,8 +93,7 @@ class Installation {
     // Polls every 200 ms: a frozen agent's runs are frozen after 600 ms, well within the 2.5 s
     // crash timeout after which they are retried elsewhere.
     this.agentEnv = {
-      REDIS_URL: this.redis.url,
-      HARROW_PREFIX: PREFIX,
+      ...(this.transport === 'redis' ? { REDIS_URL: this.redis.url, HARROW_PREFIX: PREFIX } : { REDIS_URL: 'redis://127.0.0.1:1' }),
       HARROW_HEARTBEAT_MS: '300',
       HARROW_CONTROL_POLL_MS: '200',
       HARROW_TEST_EXEC_DIR: this.execDir,
@@ -122,7 +124,8 @@ class Installation {
           r.disconnect();
         }
       });
-      const a = startHarrow(['agent', this.sweepId, '--quiet', '--concurrency', String(SLOTS)], this.agentEnv);
+      const server = this.transport === 'http' ? ['--server', this.url] : [];
+      const a = startHarrow(['agent', this.sweepId, '--quiet', '--concurrency', String(SLOTS), ...server], this.agentEnv);
       this.procs.push(a);
       this.agents.push(a);
     }
@@ -204,20 +207,28 @@ async function inject(inst: Installation, fault: Fault): Promise<number> {
   }
 }
 
-describe('fault suite', { skip: problem ?? undefined, timeout: 9 * 60_000 }, () => {
-  test(`${ROUNDS} rounds of every fault, then all at once: no run is executed twice`, async () => {
+const ALL_FAULTS: Fault[] = ['agent SIGKILL', 'agent SIGSTOP', 'controller SIGKILL', 'Redis FLUSHALL', 'Redis restart', 'Postgres stopped 8 s'];
+
+describe('fault suite', { skip: problem ?? undefined, timeout: 14 * 60_000 }, () => {
+  test(`${ROUNDS} rounds of every fault, then all at once: no run is executed twice`, () => faultSuite('redis', ALL_FAULTS, ROUNDS, true));
+  // The agents' faults and the controller's restart, for agents that reach only the controller's HTTP port.
+  test(`HTTP agents: ${HTTP_ROUNDS} rounds of agent SIGKILL, SIGSTOP, controller SIGKILL: no run is executed twice`, () =>
+    faultSuite('http', ['agent SIGKILL', 'agent SIGSTOP', 'controller SIGKILL'], HTTP_ROUNDS, false));
+});
+
+async function faultSuite(transport: 'redis' | 'http', faults: Fault[], rounds: number, allAtOnce: boolean): Promise<void> {
+  {
     const t0 = Date.now();
     const pg = await PrivatePostgres.start();
     const redis = await PrivateRedis.start();
     const execDir = mkdtempSync(join(tmpdir(), 'harrow-exec-'));
     const db = await openPostgres({ connectionString: pg.url, max: 2, onError: () => undefined });
-    const inst = new Installation(pg, redis, db, execDir);
+    const inst = new Installation(transport, pg, redis, db, execDir);
     const exposure = new Map<string, number>();
     try {
       await inst.start();
       await waitFor('runs running', async () => (await inst.running()) >= 6, 60_000);
-      const faults: Fault[] = ['agent SIGKILL', 'agent SIGSTOP', 'controller SIGKILL', 'Redis FLUSHALL', 'Redis restart', 'Postgres stopped 8 s'];
-      for (let round = 1; round <= ROUNDS; round++) {
+      for (let round = 1; round <= rounds; round++) {
         for (const fault of faults) {
           const exposed = await inject(inst, fault);
           exposure.set(fault, (exposure.get(fault) ?? 0) + exposed);
@@ -226,22 +237,24 @@ describe('fault suite', { skip: problem ?? undefined, timeout: 9 * 60_000 }, () 
         }
       }
 
-      // All at once: Postgres goes away, the controller and an agent are killed, another agent
-      // frozen, Redis flushed; then everything comes back.
-      const victims = inst.liveAgents().slice(0, 2);
-      const exposed = await inst.running();
-      exposure.set('all mixed', exposed);
-      pg.stop();
-      inst.ctl.child.kill('SIGKILL');
-      victims[0]?.child.kill('SIGKILL');
-      if (victims[1]) inst.freeze(victims[1]);
-      await redis.flushall();
-      await sleep(PG_OUTAGE_MS);
-      await pg.resume();
-      await inst.startController();
-      if (victims[1]) inst.thaw(victims[1]);
-      await inst.topUpAgents();
-      await sleep(2 * SETTLE_MS);
+      if (allAtOnce) {
+        // All at once: Postgres goes away, the controller and an agent are killed, another agent
+        // frozen, Redis flushed; then everything comes back.
+        const victims = inst.liveAgents().slice(0, 2);
+        const exposed = await inst.running();
+        exposure.set('all mixed', exposed);
+        pg.stop();
+        inst.ctl.child.kill('SIGKILL');
+        victims[0]?.child.kill('SIGKILL');
+        if (victims[1]) inst.freeze(victims[1]);
+        await redis.flushall();
+        await sleep(PG_OUTAGE_MS);
+        await pg.resume();
+        await inst.startController();
+        if (victims[1]) inst.thaw(victims[1]);
+        await inst.topUpAgents();
+        await sleep(2 * SETTLE_MS);
+      }
 
       // Drain: no new runs; active ones finish, queued ones are canceled.
       await waitFor('the sweep to be stopped', async () => {
@@ -332,7 +345,7 @@ describe('fault suite', { skip: problem ?? undefined, timeout: 9 * 60_000 }, () 
 
       console.log(
         [
-          `fault suite: ${ROUNDS} rounds + all mixed, ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+          `fault suite (${transport} agents): ${rounds} rounds${allAtOnce ? ' + all mixed' : ''}, ${((Date.now() - t0) / 1000).toFixed(0)} s`,
           `  runs running when each fault hit: ${[...exposure].map(([f, n]) => `${f} ${n}`).join(', ')}`,
           `  runs ${runs.length} (${[...states].map(([s, n]) => `${s} ${n}`).join(', ')}), attempts ${attemptRows.length}, executions ${executions}`,
           `  duplicate executions: same attempt twice ${sameAttemptTwice}, beyond recorded attempts ${beyondAttempts}, never accepted ${unrecorded}; attempts live together ${overlapping}`,
@@ -361,5 +374,5 @@ describe('fault suite', { skip: problem ?? undefined, timeout: 9 * 60_000 }, () 
       pg.destroy();
       rmSync(execDir, { recursive: true, force: true });
     }
-  });
-});
+  }
+}

@@ -10,7 +10,19 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { MetricPointSchema, type EndReport, type MetricPoint } from '../../../protocol/wire.js';
+import { createAgentLogger } from '../../../agent/agent-logger.js';
 import { AgentHarness, needRedis, nodeCommand } from './agent-harness.js';
+
+/** A JSON logger whose lines land in `lines`. */
+function captureLogger(lines: string[]) {
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  return createAgentLogger({ level: 'info', stream, format: 'json' });
+}
 
 const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 
@@ -141,13 +153,6 @@ void describe('agent runs', await needRedis(), () => {
             assert.match(e.reason, /^permission denied: .*train\.sh is not executable; chmod \+x it/);
           },
         },
-        {
-          command: ['${program}'],
-          check: (e) => {
-            assert.equal(e.outcome, 'failed');
-            assert.match(e.reason, /^cannot render the command: .*program/);
-          },
-        },
       ];
       const jobs = [];
       for (const c of cases) jobs.push(await h.enqueue(c.command, c.program ? { program: c.program } : {}));
@@ -159,6 +164,21 @@ void describe('agent runs', await needRedis(), () => {
       assert.deepEqual(counts, { completed: cases.length, failed: 0, waiting: 0, active: 0 });
     } finally {
       await rm(dir, { recursive: true, force: true });
+      await h.close();
+    }
+  });
+
+  void test('a sweep without program (for function agents): the job is given back unclaimed and the agent leaves, saying why', async () => {
+    const h = await AgentHarness.create();
+    try {
+      const job = await h.enqueue(['${env}', '${interpreter}', '${program}', '${args}']);
+      const lines: string[] = [];
+      const agent = await h.startAgent({ logger: captureLogger(lines) });
+      assert.deepEqual(await agent.closed, { reason: 'function-agent-only', runs: 0 });
+      assert.deepEqual(await h.reportsOf(job.runId), [], 'no claim was sent');
+      assert.deepEqual(await h.queue.getJobCounts('waiting', 'active', 'completed', 'failed'), { waiting: 1, active: 0, completed: 0, failed: 0 });
+      assert.ok(lines.some((l) => /has no program, so only a function agent can run it: in Python, harrow\.agent/.test(l)), lines.join('\n'));
+    } finally {
       await h.close();
     }
   });

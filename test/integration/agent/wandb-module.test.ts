@@ -193,7 +193,7 @@ void describe('the wandb module under harrow agent', { skip: hasPython ? false :
     assert.deepEqual(disabled.lines, []);
   });
 
-  void test('wandb.agent(function=...) calls the function once for this run; outside a run it says what to do', async () => {
+  void test('wandb.agent(function=...) calls the function once for this run; outside a run it is the function agent', async () => {
     const inside = await runScript(
       'import wandb\ndef train():\n    with wandb.init() as run:\n        run.log({"lr": run.config.lr})\nwandb.agent("abc", function=train, count=5)\n',
       { params: { lr: 0.2 } },
@@ -201,9 +201,10 @@ void describe('the wandb module under harrow agent', { skip: hasPython ? false :
     assert.equal(inside.status, 0, inside.stderr);
     assert.deepEqual(points(inside.lines), [[0, { lr: 0.2 }]]);
     assert.match(inside.stderr, /count=5 is ignored/);
-    const outside = await runScript('import wandb\nwandb.agent("abc", function=print)\n', { env: { HARROW_RUN_ID: '' } });
+    // Outside a run it is Harrow's function agent, which finds the controller through HARROW_URL.
+    const outside = await runScript('import wandb\nwandb.agent("abc", function=print)\n', { env: { HARROW_RUN_ID: '', HARROW_URL: 'http://127.0.0.1:1' } });
     assert.notEqual(outside.status, 0);
-    assert.match(outside.stderr, /NotImplementedError: .*function agent, which Harrow does not have yet/);
+    assert.match(outside.stderr, /harrow\.AgentError: cannot reach the Harrow server at http:\/\/127\.0\.0\.1:1 .*\(set HARROW_URL\)/);
     const sweep = await runScript('import wandb\nwandb.sweep({"method": "grid"})\n');
     assert.match(sweep.stderr, /harrow create sweep.yaml/);
     const early = await runScript('import wandb\nwandb.log({"a": 1})\n');

@@ -69,10 +69,11 @@ describe('harrow validate', () => {
   it('prints every problem as PATH: message, exit 1, no stack trace', async () => {
     const { code, out } = await run(validateCommand, [BAD]);
     assert.equal(code, 1);
-    assert.match(out, /bad\.yaml: 3 problems/);
+    assert.match(out, /bad\.yaml: 2 problems/);
     assert.match(out, /\n {2}metric\.goal: must be minimize or maximize \(got "maximise"\); did you mean maximize\?/);
     assert.match(out, /\n {2}parameters\.lr\.min: must be less than max/);
-    assert.match(out, /\n {2}program: is missing/);
+    // No program: a warning (only a function agent can run it), not a problem.
+    assert.match(out, /program: is missing, so only a function agent can run this sweep/);
     assert.doesNotMatch(out, /at .*\.js:\d+/);
   });
 
@@ -87,7 +88,7 @@ describe('harrow validate', () => {
     const parsed = JSON.parse(bad.out) as { valid: boolean; errors: Array<{ path: string }>; spec: null };
     assert.equal(parsed.valid, false);
     assert.equal(parsed.spec, null);
-    assert.deepEqual(parsed.errors.map((e) => e.path), ['metric.goal', 'parameters.lr.min', 'program']);
+    assert.deepEqual(parsed.errors.map((e) => e.path), ['metric.goal', 'parameters.lr.min']);
   });
 
   it('reports a missing file or a directory as a problem, not a crash', async () => {
@@ -143,7 +144,7 @@ describe('harrow preview', () => {
   it('prints the problems of an invalid file and exits 1', async () => {
     const { code, out } = await run(previewCommand, [BAD]);
     assert.equal(code, 1);
-    assert.match(out, /3 problems/);
+    assert.match(out, /2 problems/);
   });
 
   it('refuses a bad count or seed as usage errors', async () => {

@@ -279,10 +279,23 @@ parameters:
     } catch (err) {
       assert.ok(err instanceof SweepConfigError);
       assert.equal(err.name, 'SweepConfigError');
-      assert.deepEqual(err.issues.map((i) => i.path), ['parameters.lr.min', 'parameters.b.values', 'program']);
-      assert.equal(err.message.split('\n')[0], 'invalid sweep config (3 problems):');
+      assert.deepEqual(err.issues.map((i) => i.path), ['parameters.lr.min', 'parameters.b.values']);
+      assert.equal(err.message.split('\n')[0], 'invalid sweep config (2 problems):');
       assert.match(err.message, /\n {2}parameters\.lr\.min: must be less than max/);
     }
+  });
+});
+
+describe('parseSweepConfig: sweeps for W&B\'s function agent', () => {
+  it('accepts a sweep without program, with a warning that only a function agent can run it', () => {
+    const spec = parseSweepConfig('method: random\nparameters:\n  lr: {min: 0.0001, max: 0.1}\n');
+    assert.equal(spec.program, undefined);
+    assert.deepEqual(warningPaths(spec), ['program']);
+    assert.match(spec.warnings[0]!.message, /only a function agent can run this sweep.*harrow agent` refuses it/);
+  });
+
+  it('still refuses an explicit command that names ${program} without program', () => {
+    assert.throws(() => parseSweepConfig('command: [python3, "${program}"]\nparameters:\n  lr: {values: [1]}\n'), /command\.1: \$\{program\} needs the top-level program key/);
   });
 });
 

@@ -73,6 +73,8 @@ class Settings(object):
 config = Config()
 summary = Summary()
 run = None
+# Tells harrow.agent this is the shim (it finishes the run train() left open, as W&B's agent does).
+_HARROW_SHIM = True
 
 
 def init(project=None, entity=None, config=None, name=None, id=None, tags=None, notes=None, group=None, job_type=None, mode=None, dir=None, reinit=None, config_exclude_keys=None, config_include_keys=None, **kwargs):  # noqa: A002 (W&B's parameter names)
@@ -180,16 +182,16 @@ def use_artifact(*args, **kwargs):
 
 
 def agent(sweep_id, function=None, entity=None, project=None, count=None):
-    """Under a Harrow run, calls ``function`` once for that run: ``harrow agent`` hands out the
-    runs, so the script is already one of them. Elsewhere, W&B's function agent is not available."""
+    """W&B's function agent: ``function`` runs once per run of the sweep, in this process, with
+    the run's parameters in ``wandb.config`` (harrow.agent over HTTP; HARROW_URL, HARROW_TOKEN).
+    Under a run ``harrow agent`` started, the script is already that run: ``function`` runs once."""
     if function is None:
         raise UsageError("wandb.agent needs function=...; a command agent is `harrow agent SWEEP_ID`")
     if _output.run_id() is None:
-        raise NotImplementedError(
-            "wandb.agent(sweep_id, function=...) is W&B's function agent, which Harrow does not have yet "
-            "(it is coming as harrow.agent over HTTP). Meanwhile set program: your_script.py in the sweep "
-            "file and start `harrow agent SWEEP_ID`: each run then calls your function once."
-        )
+        for label, value in (("entity", entity), ("project", project)):
+            if value is not None:
+                termwarn("wandb.agent: %s %r is ignored; the sweep id names the sweep" % (label, value), repeat=False)
+        return _output._harrow.agent(sweep_id, function=function, count=count)
     if count not in (None, 1):
         termwarn("wandb.agent: count=%r is ignored; `harrow agent --count N` limits the runs" % (count,), repeat=False)
     function()

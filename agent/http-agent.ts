@@ -1,0 +1,294 @@
+/**
+ * The agent over HTTP (`harrow agent SWEEP --server URL`): the same runs as the Redis agent
+ * (start-agent.ts), for a box that can reach only the controller's HTTP port. Each slot long-polls
+ * the controller for a run; the controller takes the run's BullMQ job, writes the claim into the
+ * reports stream and answers once it committed it, so nothing starts before the claim is the
+ * run's (the same fence as on Redis). The run itself is RunAttempt, unchanged; its reports go
+ * through the HTTP transport into the same stream. One poll every HARROW_CONTROL_POLL_MS carries
+ * the presence (and, every heartbeat interval, the heartbeat) and brings back the sweep state and
+ * the runs' stop/cancel/abort, and pulses the orphan guard as the Redis agent's poll does.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import { hostname, tmpdir } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { HarrowError } from '../protocol/errors.js';
+import { SECOND } from '../protocol/time.js';
+import type { ClaimAnswer, RunJob, SweepState } from '../protocol/wire.js';
+import { AgentHttpClient, retryable } from './agent-http-client.js';
+import { agentSecrets } from './agent-config.js';
+import { createAgentLogger } from './agent-logger.js';
+import { functionAgentOnly } from './function-agent-only.js';
+import { OrphanGuard } from './orphan-guard.js';
+import { RunAttempt } from './run-attempt.js';
+import type { RunTransport } from './run-transport.js';
+import { slotsOf, type AgentExit, type AgentExitReason, type AgentHandle, type AgentOptions } from './start-agent.js';
+
+const FROZEN_AFTER_POLLS = 3;
+const ERROR_LOG_INTERVAL_MS = 30 * SECOND;
+/** After a failed claim call (server away), a slot waits this long before asking again. */
+const CLAIM_RETRY_MS = 1 * SECOND;
+
+export interface HttpAgentOptions extends AgentOptions {
+  /** The controller's base URL, e.g. http://controller:8080. */
+  server: string;
+  /** HARROW_TOKEN, sent as a bearer token. */
+  token?: string;
+}
+
+export async function startHttpAgent(options: HttpAgentOptions): Promise<AgentHandle> {
+  const slots = slotsOf(options);
+  const host = options.host ?? hostname();
+  const agentId = `${host}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  const secrets = [...agentSecrets(options.config), ...(options.token ? [options.token] : [])];
+  const baseLog = options.logger ?? createAgentLogger({ level: options.config.logLevel, format: options.config.logFormat, secrets });
+  const log = baseLog.child({ agentId, sweepId: options.sweepId });
+  const server = options.server.replace(/\/+$/, '');
+  const errors = new Throttle(log, `the Harrow server at ${server} is unreachable; retrying`);
+  const client = new AgentHttpClient(server, options.token, options.sweepId, (err) => errors.report(err));
+  // One poll first: a wrong sweep id, server or token is an error now, not a silent wait.
+  const first = await client.poll({
+    presence: { agentId, host, slots: slots.length, busy: 0, accepting: true, at: Date.now() },
+    runs: [],
+    heartbeat: false,
+  });
+  if (first.functionAgentOnly) {
+    await client.leave(agentId).catch(() => undefined);
+    throw new HarrowError('INVALID_CONFIG', functionAgentOnly({ sweepId: options.sweepId, program: undefined, command: ['${program}'] }) ?? '');
+  }
+  if (first.state === 'finished' || first.state === 'canceled') {
+    await client.leave(agentId).catch(() => undefined);
+    log.info({ state: first.state }, `sweep ${options.sweepId} is already ${first.state}; nothing to run`);
+    const closed = Promise.resolve<AgentExit>({ reason: first.state === 'finished' ? 'sweep-finished' : 'sweep-canceled', runs: 0 });
+    return { agentId, slots: slots.length, stop: () => closed, terminate: () => closed, closed };
+  }
+  const agent = new HttpAgent(options, slots, host, agentId, log, client, errors);
+  agent.start();
+  return { agentId, slots: slots.length, stop: () => agent.stop(), terminate: () => agent.terminate(), closed: agent.closed };
+}
+
+class HttpAgent {
+  readonly closed: Promise<AgentExit>;
+  private resolveClosed!: (exit: AgentExit) => void;
+  private readonly active = new Set<RunAttempt>();
+  private readonly guard: OrphanGuard;
+  private readonly claims = new AbortController();
+  private accepting = true;
+  private exitReason: AgentExitReason | null = null;
+  /** Runs taken or being asked for: never more than --count. */
+  private reserved = 0;
+  private started = 0;
+  private ended = 0;
+  private loops: Array<Promise<void>> = [];
+  private pollTimer: NodeJS.Timeout | null = null;
+  private polling = false;
+  private lastPollTick = Date.now();
+  private lastBeat = 0;
+  private pulseAfter: number | null = null;
+  private shutdownPromise: Promise<void> | null = null;
+
+  constructor(
+    private readonly o: HttpAgentOptions,
+    private readonly slots: Array<string | null>,
+    private readonly host: string,
+    private readonly agentId: string,
+    private readonly log: Logger,
+    private readonly client: AgentHttpClient,
+    private readonly errors: Throttle,
+  ) {
+    this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
+    this.guard = OrphanGuard.start(log);
+  }
+
+  start(): void {
+    this.pollTimer = setInterval(() => void this.poll(), this.o.config.controlPollMs);
+    this.loops = this.slots.map((gpu) => this.slotLoop(gpu));
+    void Promise.all(this.loops).then(() => this.shutdown());
+    this.log.info({ slots: this.slots.length, gpus: this.o.gpus ?? undefined, count: this.o.count, server: this.client.server }, 'agent started over HTTP; waiting for runs');
+  }
+
+  stop(): Promise<AgentExit> {
+    this.stopAccepting('stopped');
+    return this.closed;
+  }
+
+  terminate(): Promise<AgentExit> {
+    this.exitReason = 'interrupted';
+    this.stopAccepting('interrupted');
+    if (this.active.size > 0) this.log.warn({ runs: this.active.size }, 'terminating active runs');
+    for (const attempt of this.active) attempt.interrupt();
+    return this.closed;
+  }
+
+  private stopAccepting(reason: AgentExitReason): void {
+    this.exitReason ??= reason;
+    if (!this.accepting) return;
+    this.accepting = false;
+    this.log.info({ reason, active: this.active.size }, 'taking no more runs');
+    // Claims still waiting for a run end now; one already holding a run is answered as usual.
+    this.claims.abort();
+  }
+
+  private async slotLoop(gpu: string | null): Promise<void> {
+    while (this.accepting) {
+      if (this.o.count !== undefined && this.reserved >= this.o.count) return;
+      this.reserved++;
+      const token = randomUUID();
+      let got: { job: RunJob; answer: ClaimAnswer } | null = null;
+      try {
+        const res = await this.client.claim({ agentId: this.agentId, host: this.host, gpu, token }, this.claims.signal);
+        if (res.kind === 'none') this.onSweepState(res.state);
+        else got = res;
+        this.errors.recovered();
+      } catch (err) {
+        if (!this.accepting) {
+          this.reserved--;
+          return;
+        }
+        if (!retryable(err)) {
+          this.log.error({ err }, 'the server refused the claim; stopping');
+          this.reserved--;
+          this.stopAccepting('stopped');
+          return;
+        }
+        this.errors.report(err);
+        await delay(CLAIM_RETRY_MS);
+      }
+      if (got === null || got.answer.verdict === 'refused') {
+        if (got?.answer.verdict === 'refused') this.log.info({ runId: got.job.runId, reason: got.answer.reason }, 'claim refused by the controller; nothing started');
+        this.reserved--;
+        continue;
+      }
+      this.started++;
+      if (this.o.count !== undefined && this.started >= this.o.count) this.stopAccepting('count-reached');
+      await this.runOne(got.job, got.answer, token, gpu);
+    }
+  }
+
+  private async runOne(job: RunJob, answer: ClaimAnswer, token: string, gpu: string | null): Promise<void> {
+    const runLog = this.log.child({ runId: job.runId, attempt: answer.verdict === 'accepted' ? answer.attempt : undefined });
+    const transport: RunTransport = {
+      // The controller wrote the claim when it handed the run over; the answer came with it.
+      send: (report) => (report.type === 'claim' ? Promise.resolve() : this.client.send(report)),
+      listen: () => Promise.resolve({ next: () => Promise.resolve(answer), close: () => Promise.resolve() }),
+    };
+    const attempt: RunAttempt = new RunAttempt({
+      job,
+      token,
+      agentId: this.agentId,
+      host: this.host,
+      gpu,
+      env: this.o.env ?? process.env,
+      cwd: this.o.cwd ?? process.cwd(),
+      tmpRoot: this.o.tmpRoot ?? tmpdir(),
+      transport,
+      claimWaitMs: this.o.config.claimWaitMs,
+      guard: this.guard,
+      log: runLog,
+      echo: this.echoFor(job.number),
+      beforeStart: () => this.poll(true),
+    });
+    this.active.add(attempt);
+    try {
+      await attempt.run();
+      this.ended++;
+    } catch (err) {
+      runLog.error({ err }, 'the run could not be run; the controller will mark it crashed');
+    } finally {
+      this.active.delete(attempt);
+    }
+  }
+
+  private echoFor(runNumber: number): ((line: string) => void) | null {
+    if (this.o.quiet) return null;
+    const out = this.o.output ?? process.stdout;
+    return (line) => void out.write(`[run ${runNumber}] ${line}\n`);
+  }
+
+  /** Presence and heartbeat out, controls and sweep state in; the orphan guard's pulse. */
+  private async poll(now = false): Promise<void> {
+    const tick = Date.now();
+    const limit = FROZEN_AFTER_POLLS * this.o.config.controlPollMs;
+    if (!now) {
+      if (tick - this.lastPollTick > limit) this.pulseAfter = tick;
+      this.lastPollTick = tick;
+      if (this.pulseAfter === null) this.guard.alive(limit);
+    }
+    if (this.shutdownPromise) return;
+    // The timer's polls never overlap; one asked for `now` (before a run starts) runs beside them.
+    if (!now) {
+      if (this.polling) return;
+      this.polling = true;
+    }
+    try {
+      const live = [...this.active].filter((a) => a.live);
+      const heartbeat = tick - this.lastBeat >= this.o.config.heartbeatMs;
+      const res = await this.client.poll({
+        presence: { agentId: this.agentId, host: this.host, slots: this.slots.length, busy: this.active.size, accepting: this.accepting, at: tick },
+        runs: live.map((a) => ({ runId: a.runId, token: a.token })),
+        heartbeat,
+      });
+      if (heartbeat) this.lastBeat = tick;
+      this.errors.recovered();
+      live.forEach((attempt, i) => {
+        const control = res.controls[i];
+        if (control) attempt.applyControl(control);
+      });
+      this.onSweepState(res.state);
+      if (this.pulseAfter !== null && tick >= this.pulseAfter) {
+        this.pulseAfter = null;
+        this.guard.alive(limit);
+      }
+    } catch (err) {
+      this.errors.report(err);
+    } finally {
+      if (!now) this.polling = false;
+    }
+  }
+
+  private onSweepState(state: SweepState | null): void {
+    if (state === 'finished' || state === 'canceled') {
+      if (this.accepting) this.log.info({ state }, `sweep ${state}`);
+      this.stopAccepting(state === 'finished' ? 'sweep-finished' : 'sweep-canceled');
+    }
+  }
+
+  private shutdown(): Promise<void> {
+    this.shutdownPromise ??= (async () => {
+      const reason = this.exitReason ?? 'stopped';
+      if (this.pollTimer) clearInterval(this.pollTimer);
+      await this.client.leave(this.agentId).catch(() => undefined);
+      this.client.close();
+      await this.guard.close();
+      this.log.info({ reason, runs: this.ended }, 'agent exited');
+      this.resolveClosed({ reason, runs: this.ended });
+    })();
+    return this.shutdownPromise;
+  }
+}
+
+/** Logs a failing server once, then at most every ERROR_LOG_INTERVAL_MS, and its recovery. */
+class Throttle {
+  private lastLogged = 0;
+  private failing = false;
+
+  constructor(
+    private readonly log: Logger,
+    private readonly message: string,
+  ) {}
+
+  report(err: unknown): void {
+    const now = Date.now();
+    if (!this.failing || now - this.lastLogged >= ERROR_LOG_INTERVAL_MS) {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, this.message);
+      this.lastLogged = now;
+    }
+    this.failing = true;
+  }
+
+  recovered(): void {
+    if (!this.failing) return;
+    this.failing = false;
+    this.log.info('the Harrow server answers again');
+  }
+}

@@ -1,0 +1,15 @@
+import type { AgentReport } from '../protocol/wire.js';
+import type { ClaimListener } from './claim-answers.js';
+
+/**
+ * How one attempt talks to the controller, whatever carries it: Redis (the reports stream and the
+ * claim channel, see start-agent.ts) or HTTP (the controller writes the same reports into the same
+ * stream on the agent's behalf, see http-agent.ts). RunAttempt knows only this, so fencing by
+ * token and exactly-once by (run, attempt, seq) are the same code on both paths.
+ */
+export interface RunTransport {
+  /** Delivers one report, in order with the others of this agent. Rejects when it could not. */
+  send(report: AgentReport): Promise<unknown>;
+  /** Opens the way the controller's answer to the claim of (runId, token) arrives; before the claim is sent. */
+  listen(runId: string, token: string): Promise<ClaimListener>;
+}
