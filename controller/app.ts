@@ -91,6 +91,10 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
     // Request logs would drown the run state changes that matter; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT_BYTES,
+    // On shutdown, cut connections still busy (a long importance fit, an agent's claim long-poll,
+    // a keep-alive socket) instead of waiting for them: clients retry, and SIGTERM must end the
+    // process within seconds (the dashboard and agents reconnect by themselves).
+    forceCloseConnections: true,
     // Errors fastify raises before routing (an over-long or badly encoded path) get the same body.
     frameworkErrors: (err, req, reply) => {
       const harrow = errorOf(err, req);

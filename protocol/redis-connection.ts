@@ -43,6 +43,10 @@ export interface ConnectionExtras {
   maxRetriesPerRequest?: number | null;
   connectionName?: string;
   lazyConnect?: boolean;
+  /** For a one-off check (the server's start): fail at once instead of queueing or retrying. */
+  enableOfflineQueue?: boolean;
+  connectTimeout?: number;
+  retryStrategy?: (times: number) => number | null;
 }
 
 /** A connection to the Redis of `url` (a server or a Sentinel-managed master). */

@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import { Redis } from 'ioredis';
+import { connectRedis } from '../../protocol/redis-connection.js';
 import type { Command } from '../command.js';
 import { parseCliArgs, positionalArgs } from '../cli-args.js';
 import { HarrowError } from '../../protocol/errors.js';
@@ -116,7 +116,7 @@ async function checkRedis(config: ControllerConfig): Promise<void> {
   let last: Error | undefined;
   // The socket's own error (ECONNREFUSED, ENOTFOUND, NOAUTH) says more than the failed command's.
   let cause: Error | undefined;
-  const redis = new Redis(config.REDIS_URL, {
+  const redis = connectRedis(config.REDIS_URL, {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     enableOfflineQueue: false,
