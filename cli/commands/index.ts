@@ -30,5 +30,7 @@ export const verbs: readonly VerbEntry[] = [
   { name: 'cancel', summary: 'Cancel a sweep: its running runs are killed', load: async () => (await import('./cancel.js')).cancelCommand },
   { name: 'stop-run', summary: 'Stop one run (a queued run is canceled)', load: async () => (await import('./stop-run.js')).stopRunCommand },
   { name: 'report', summary: 'Write a sweep as one self-contained HTML file', load: async () => (await import('./report.js')).reportCommand },
+  { name: 'token', summary: 'Named API tokens with roles: create, list, revoke (admin)', load: async () => (await import('./token.js')).tokenCommand },
+  { name: 'audit', summary: 'Who did what: the audit trail, for one sweep or all', load: async () => (await import('./audit.js')).auditCommand },
   { name: 'db', summary: 'Database maintenance: `harrow db migrate` applies pending migrations', load: async () => (await import('./db.js')).dbCommand },
 ];
