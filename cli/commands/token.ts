@@ -27,10 +27,14 @@ export const tokenCommand = defineApiVerb({
   name: 'token',
   usage: USAGE,
   async run(argv, ctx) {
-    const [sub, ...rest] = argv;
+    // One parse for every subcommand, so an unknown option is reported as such wherever it is.
+    const { values, positionals: all } = parseCliArgs(argv, { role: { type: 'string' }, expires: { type: 'string' }, project: { type: 'string', multiple: true }, json: { type: 'boolean' } });
+    const [sub, ...positionals] = all;
+    if (sub !== 'create' && (values.role !== undefined || values.expires !== undefined || values.project !== undefined)) {
+      throw new UsageError('--role, --expires and --project go with `harrow token create`');
+    }
     switch (sub) {
       case 'create': {
-        const { values, positionals } = parseCliArgs(rest, { role: { type: 'string' }, expires: { type: 'string' }, project: { type: 'string', multiple: true }, json: { type: 'boolean' } });
         const [name] = positionalArgs(positionals, ['NAME'], 'give the new token a name, such as the person or machine that will use it');
         if (!TOKEN_NAME_PATTERN.test(name)) throw new UsageError(`NAME '${name}': use 1 to 64 letters, digits, _ . @ or -, starting with a letter or digit`);
         if (values.role === undefined) throw new UsageError(`--role is required: one of ${ROLES.join(', ')}`);
@@ -57,7 +61,6 @@ export const tokenCommand = defineApiVerb({
         return 0;
       }
       case 'list': {
-        const { values, positionals } = parseCliArgs(rest, { json: { type: 'boolean' } });
         positionalArgs(positionals, [], '');
         const tokens = await ctx.client().listTokens();
         if (values.json) ctx.out.json({ tokens });
@@ -75,7 +78,6 @@ export const tokenCommand = defineApiVerb({
         return 0;
       }
       case 'revoke': {
-        const { values, positionals } = parseCliArgs(rest, { json: { type: 'boolean' } });
         const [name] = positionalArgs(positionals, ['NAME'], 'give the name `harrow token list` shows');
         const revoked = await ctx.client().revokeToken(name);
         if (values.json) ctx.out.json(revoked);
