@@ -4,6 +4,7 @@
  * agent or the CLI also read are built from the same pieces (`protocol/config-schema.ts`).
  */
 import { z } from 'zod';
+import { HarrowError } from '../protocol/errors.js';
 import {
   DEFAULT_PREFIX,
   DEFAULT_REDIS_URL,
@@ -59,6 +60,9 @@ export function loadControllerConfig(
 ): ControllerConfig {
   const { config, warnings } = loadEnv(ControllerConfigSchema, env, 'server configuration');
   for (const w of warnings) warn(w);
+  if (config.HARROW_AUTH === 'off' && config.HARROW_TOKEN !== undefined) {
+    throw new HarrowError('INVALID_CONFIG', 'invalid server configuration: HARROW_AUTH=off turns authentication off, so HARROW_TOKEN would protect nothing; unset one of the two');
+  }
   return config;
 }
 

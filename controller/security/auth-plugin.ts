@@ -134,10 +134,7 @@ export interface AuthPluginOptions {
 
 async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Promise<void> {
   const { ctx } = options;
-  const { HARROW_AUTH: mode, HARROW_TOKEN: token, HARROW_METRICS_TOKEN: metricsToken, HARROW_HOST: host } = ctx.config;
-  if (mode === 'off' && token !== undefined) {
-    throw new HarrowError('INVALID_CONFIG', 'HARROW_AUTH=off turns authentication off, so HARROW_TOKEN would protect nothing: unset one of the two');
-  }
+  const { HARROW_AUTH: mode, HARROW_METRICS_TOKEN: metricsToken, HARROW_HOST: host } = ctx.config;
   // Resolving may fail for an unresolvable name; listening would fail for it as well.
   const loopback = await resolveListenHost(host).then(
     (r) => r.loopback,
