@@ -27,6 +27,18 @@ import {
   type SweepDetail,
   type SweepSummary,
 } from '../protocol/api.js';
+import {
+  AuditResponseSchema,
+  CreatedTokenSchema,
+  ListTokensResponseSchema,
+  StreamTicketSchema,
+  TokenInfoSchema,
+  type AuditEntry,
+  type CreateTokenBody,
+  type CreatedToken,
+  type StreamTicket,
+  type TokenInfo,
+} from '../protocol/auth-api.js';
 import { HttpUrlSchema, loadEnv, millisSchema } from '../protocol/config-schema.js';
 import { ERROR_CODES, HarrowError, type ErrorCode, type ErrorIssue } from '../protocol/errors.js';
 import type { RunState, SweepStateName } from '../protocol/run-states.js';
@@ -155,6 +167,26 @@ export class HarrowClient {
     return this.request('POST', `/api/runs/${enc(id)}/stop`, RunDetailSchema, { body: reason === undefined ? {} : { reason } });
   }
 
+  createToken(body: CreateTokenBody): Promise<CreatedToken> {
+    return this.request('POST', '/api/tokens', CreatedTokenSchema, { body });
+  }
+
+  async listTokens(): Promise<TokenInfo[]> {
+    return (await this.request('GET', '/api/tokens', ListTokensResponseSchema)).tokens;
+  }
+
+  revokeToken(name: string): Promise<TokenInfo> {
+    return this.request('DELETE', `/api/tokens/${enc(name)}`, TokenInfoSchema);
+  }
+
+  streamTicket(sweepId: string): Promise<StreamTicket> {
+    return this.request('POST', '/api/stream-tickets', StreamTicketSchema, { body: { sweep: sweepId } });
+  }
+
+  async audit(filter: { sweep?: string; actor?: string; action?: string; since?: string; limit?: number } = {}): Promise<AuditEntry[]> {
+    return (await this.request('GET', '/api/audit', AuditResponseSchema, { query: filter })).entries;
+  }
+
   /**
    * The sweep's live events. The first connection failing is an error (the server is not there);
    * once connected, a dropped stream is reopened with exponential backoff until `signal` aborts,
@@ -227,7 +259,7 @@ export class HarrowClient {
     return this.fetchText('GET', `/api/sweeps/${enc(id)}/report`, { accept: 'text/html' });
   }
 
-  private async request<S extends z.ZodType>(method: 'GET' | 'POST', path: string, schema: S, options: RequestOptions = {}): Promise<z.output<S>> {
+  private async request<S extends z.ZodType>(method: 'GET' | 'POST' | 'DELETE', path: string, schema: S, options: RequestOptions = {}): Promise<z.output<S>> {
     const text = await this.fetchText(method, path, options);
     let body: unknown;
     try {
@@ -243,7 +275,7 @@ export class HarrowClient {
   }
 
   /** One request's body as text; HTTP and network failures become HarrowErrors that say what to do. */
-  private async fetchText(method: 'GET' | 'POST', path: string, options: RequestOptions & { accept?: string } = {}): Promise<string> {
+  private async fetchText(method: 'GET' | 'POST' | 'DELETE', path: string, options: RequestOptions & { accept?: string } = {}): Promise<string> {
     const timeout = AbortSignal.timeout(this.config.timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     const headers = this.headers({ ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...(options.accept ? { accept: options.accept } : {}) });
@@ -295,9 +327,10 @@ export class HarrowClient {
     }
     const body = ErrorResponseSchema.safeParse(json);
     if (res.status === 401) {
+      const said = body.success ? ` (${body.data.message})` : '';
       const message = this.config.token
-        ? `the Harrow server at ${this.config.url} refused HARROW_TOKEN: set HARROW_TOKEN to the token the server was started with`
-        : `the Harrow server at ${this.config.url} needs an API token: set HARROW_TOKEN to the token the server was started with`;
+        ? `the Harrow server at ${this.config.url} refused HARROW_TOKEN${said}: set HARROW_TOKEN to the token the server was started with or one \`harrow token create\` made`
+        : `the Harrow server at ${this.config.url} needs an API token: set HARROW_TOKEN to the token the server was started with or one \`harrow token create\` made`;
       return new HarrowError('UNAUTHORIZED', message);
     }
     if (!body.success) {

@@ -3,7 +3,6 @@
  * same schemas, converted to JSON Schema, document the API at /docs. Errors are always
  * `{ code, message, details? }`; 5xx messages never leak internals.
  */
-import { timingSafeEqual } from 'node:crypto';
 import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import compress from '@fastify/compress';
 import swagger from '@fastify/swagger';
@@ -43,6 +42,11 @@ import { reportRoutes } from './routes/report.js';
 import { steeringRoutes } from './routes/steering.js';
 import { agentProtocolRoutes } from './routes/agent-protocol.js';
 import { browserGuard } from './security/browser-guard.js';
+import { authGuard, type Authenticator } from './security/auth-plugin.js';
+import { authConfig, identityOf, inScope, labelsOf, requireRole } from './security/auth.js';
+import { audited } from './audit.js';
+import { tokenRoutes } from './routes/tokens.js';
+import { auditRoutes } from './routes/audit.js';
 
 const YAML_TYPES = ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml'];
 const SSE_KEEPALIVE_MS = 15 * SECOND;
@@ -135,30 +139,18 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
   });
 
   await app.register(browserGuard, { listenHost: ctx.config.HARROW_HOST, extraHosts: ctx.config.HARROW_ALLOWED_HOSTS });
-  // A token, when configured, guards every mutating route.
-  const token = ctx.config.HARROW_TOKEN;
-  const needsToken = (method: string): boolean => method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS';
-  if (token) {
-    const expected = Buffer.from(token);
-    app.addHook('onRequest', (req, _reply, done) => {
-      if (!needsToken(req.method)) return done();
-      // The scheme name is case-insensitive (RFC 9110); the token is compared in constant time.
-      const match = /^bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
-      const given = Buffer.from(match?.[1]?.trim() ?? '');
-      if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-        return done(new HarrowError('UNAUTHORIZED', 'this server requires a token: send `Authorization: Bearer <token>` (the CLI reads HARROW_TOKEN)'));
-      }
-      done();
-    });
-    // The OpenAPI document says which routes need the token, by the rule the hook above applies,
-    // so that /docs' "Authorize" sends it on exactly those (a scheme alone is sent on none).
-    // Added before the routes and before @fastify/swagger reads them.
-    app.addHook('onRoute', (route) => {
-      const methods = Array.isArray(route.method) ? route.method : [route.method];
-      if (!methods.some(needsToken)) return;
-      route.schema = { ...(route.schema ?? {}), security: [{ bearer: [] }] };
-    });
-  }
+  // Who is asking and whether their role allows it (security/auth-plugin.ts), before any handler.
+  const authOut: { auth?: Authenticator } = {};
+  await app.register(authGuard, { ctx, out: authOut });
+  const auth = authOut.auth!;
+  // The OpenAPI document marks the routes that need a token when authentication is on (all of
+  // /api and /metrics), so that /docs' "Authorize" sends it there (a scheme alone is sent on none).
+  // Added before the routes and before @fastify/swagger reads them.
+  app.addHook('onRoute', (route) => {
+    const role = (route.config as { role?: string } | undefined)?.role;
+    if (role === 'open' || !(route.url.startsWith('/api/') || route.url === '/metrics' || role !== undefined)) return;
+    route.schema = { ...(route.schema ?? {}), security: [{ bearer: [] }] };
+  });
 
   // API answers (a runs page of 1,000 runs is ~1 MB of JSON, a report a few MB) go out compressed
   // to clients that take it; the dashboard's files are pre-compressed and the event stream is
@@ -168,12 +160,12 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
   await app.register(swagger, {
     openapi: {
       info: { title: 'Harrow API', version: '1', description: 'Hyperparameter sweeps: create sweeps, follow runs, read the best-so-far.' },
-      components: token ? { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The HARROW_TOKEN the server was started with' } } } : {},
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'HARROW_TOKEN or a named token (`harrow token create`)' } } },
     },
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
-  app.get('/healthz', { schema: { summary: 'Liveness of the database and Redis' } }, async (_req, reply) => {
+  app.get('/healthz', { config: authConfig('open'), schema: { summary: 'Liveness of the database and Redis' } }, async (_req, reply) => {
     const [db, redis] = await Promise.all([
       ctx.db.query('SELECT 1').then(
         () => true,
@@ -184,7 +176,7 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
     return reply.status(db && redis ? 200 : 503).send({ ok: db && redis, database: db ? 'up' : 'down', redis: redis ? 'up' : 'down' });
   });
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics: process, event-loop lag, request latency, runs' } }, async (_req, reply) => {
+  app.get('/metrics', { config: authConfig('metrics'), schema: { summary: 'Prometheus metrics: process, event-loop lag, request latency, runs (HARROW_METRICS_TOKEN or a reader token when auth is on)' } }, async (_req, reply) => {
     return reply.type(metrics.contentType).send(await metrics.render());
   });
 
@@ -200,14 +192,25 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
         config = body.config;
         name = body.name;
       }
-      return reply.status(201).send(await createSweep(ctx, config, name));
+      const who = requireRole(req, 'member');
+      const created = await audited(ctx, req, { action: 'create', details: { name: name ?? null } }, async () => {
+        const detail = await createSweep(ctx, config, name, {
+          createdBy: who.name,
+          authorize: (spec) => {
+            if (!inScope(who, spec)) throw new HarrowError('FORBIDDEN', `the token '${who.name}' may create sweeps only in the projects ${who.projects!.join(', ')}; set \`project:\` (and \`entity:\`) in the sweep file accordingly`);
+          },
+        });
+        return detail;
+      }, (detail) => ({ sweepId: detail.id }));
+      return reply.status(201).send(created);
     },
   );
 
   app.get('/api/sweeps', { schema: { summary: 'List sweeps', querystring: doc(ListSweepsQuerySchema), response: responses(z.object({ sweeps: z.array(SweepSummarySchema) })) } }, async (req) => {
     const q = parse(ListSweepsQuerySchema, req.query, 'query');
     return readSnapshot(ctx.db, async (tx) => {
-      const rows = await listSweeps(tx, q.state ? { states: q.state } : {});
+      const who = identityOf(req);
+      const rows = (await listSweeps(tx, q.state ? { states: q.state } : {})).filter((r) => who === undefined || inScope(who, labelsOf(r.spec)));
       const counts = await runCountsMany(tx, rows.map((r) => r.id));
       const bests = await bestRunsMany(tx, rows.filter((r) => r.goal).map((r) => ({ id: r.id, goal: r.goal! })));
       return { sweeps: rows.map((r) => sweepSummary(r, counts.get(r.id)!, bests.get(r.id))) };
@@ -225,7 +228,7 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
       { schema: { summary: `${action[0]!.toUpperCase()}${action.slice(1)} a sweep`, params: doc(IdParamsSchema), response: responses(SweepDetailSchema) } },
       async (req) => {
         const { id } = parse(IdParamsSchema, req.params, 'params');
-        return changeSweep(ctx, id, action);
+        return audited(ctx, req, { action, sweepId: id }, () => changeSweep(ctx, id, action));
       },
     );
   }
@@ -234,6 +237,8 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
   reportRoutes(app);
   steeringRoutes(app, ctx);
   agentProtocolRoutes(app, ctx);
+  tokenRoutes(app, ctx, auth);
+  auditRoutes(app, ctx);
 
   async function sweepOr404(id: string) {
     const sweep = await getSweep(ctx.db, id);
@@ -272,7 +277,7 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
     };
   });
 
-  app.get('/api/sweeps/:id/events', { schema: { summary: 'Server-sent events: sweep, run, best' } }, async (req, reply) => {
+  app.get('/api/sweeps/:id/events', { config: authConfig(undefined, { ticket: true }), schema: { summary: 'Server-sent events: sweep, run, best (a browser passes ?ticket= from POST /api/stream-tickets)' } }, async (req, reply) => {
     const { id } = parse(IdParamsSchema, req.params, 'params');
     await sweepOr404(id);
     reply.hijack();
@@ -351,7 +356,8 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
   app.post('/api/runs/:id/stop', { schema: { summary: 'Stop one run (a queued run is canceled)', params: doc(IdParamsSchema), body: doc(StopRunBodySchema), response: responses(RunDetailSchema) } }, async (req) => {
     const { id } = parse(IdParamsSchema, req.params, 'params');
     const body = parse(StopRunBodySchema, req.body ?? {}, 'body');
-    await stopRun(ctx, id, body.reason);
+    const sweepId = (await getRun(ctx.db, id))?.sweep_id ?? null;
+    await audited(ctx, req, { action: 'stop-run', sweepId, target: id, details: body.reason === undefined ? undefined : { reason: body.reason } }, () => stopRun(ctx, id, body.reason));
     return runDetail(ctx, id);
   });
 

@@ -4,6 +4,7 @@
  * agent or the CLI also read are built from the same pieces (`protocol/config-schema.ts`).
  */
 import { z } from 'zod';
+import { HarrowError } from '../protocol/errors.js';
 import {
   DEFAULT_PREFIX,
   DEFAULT_REDIS_URL,
@@ -21,6 +22,9 @@ import {
 import { HOUR, SECOND } from '../protocol/time.js';
 import { AllowedHostsSchema } from './security/allowed-hosts.js';
 
+/** `proxy` (identities from the team's single-sign-on proxy) is planned, and refused until it exists. */
+export const AUTH_MODES = ['off', 'token'] as const;
+
 const ms = (fallback: number, description: string) => millisSchema(1, 24 * HOUR).default(fallback).describe(description);
 
 export const ControllerConfigSchema = z.object({
@@ -31,7 +35,12 @@ export const ControllerConfigSchema = z.object({
   HARROW_HOST: z.string().default('127.0.0.1').describe('Address the HTTP API listens on'),
   HARROW_PORT: intSchema(0, 65535).default(8080).describe('Port of the HTTP API'),
   HARROW_ALLOWED_HOSTS: AllowedHostsSchema.optional().describe('Host names the API answers to besides localhost, 127.0.0.1, [::1] and the listen address: name or name:port, comma-separated; * for any'),
-  HARROW_TOKEN: z.string().min(8, 'use at least 8 characters').optional().describe('Bearer token required by mutating routes'),
+  HARROW_TOKEN: z.string().min(8, 'use at least 8 characters').optional().describe('The bootstrap admin token: every route accepts it as an admin'),
+  HARROW_AUTH: z
+    .enum(AUTH_MODES, { error: `use ${AUTH_MODES.join(' or ')}; 'proxy' (identities from a single-sign-on proxy) is not available in this version` })
+    .optional()
+    .describe('off: no authentication; token: every /api route and /metrics needs a token. Default: token whenever the server listens off loopback, HARROW_TOKEN is set or a named token exists'),
+  HARROW_METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional().describe('A token that may read /metrics only (for a Prometheus scraper)'),
   HARROW_CRASH_TIMEOUT_MS: ms(30 * SECOND, 'A running run with no heartbeat for this long is marked crashed'),
   HARROW_KILL_GRACE_MS: ms(30 * SECOND, 'Time between SIGTERM and SIGKILL when a run is stopped'),
   HARROW_LOOKAHEAD: intSchema(0, 64).default(1).describe('Queued runs kept beyond the idle agent slots'),
@@ -52,6 +61,9 @@ export function loadControllerConfig(
 ): ControllerConfig {
   const { config, warnings } = loadEnv(ControllerConfigSchema, env, 'server configuration');
   for (const w of warnings) warn(w);
+  if (config.HARROW_AUTH === 'off' && config.HARROW_TOKEN !== undefined) {
+    throw new HarrowError('INVALID_CONFIG', 'invalid server configuration: HARROW_AUTH=off turns authentication off, so HARROW_TOKEN would protect nothing; unset one of the two');
+  }
   return config;
 }
 
@@ -62,6 +74,7 @@ export function describeConfig(c: ControllerConfig): Record<string, unknown> {
     DATABASE_URL: c.DATABASE_URL === undefined ? undefined : redactUrl(c.DATABASE_URL),
     REDIS_URL: redactUrl(c.REDIS_URL),
     HARROW_TOKEN: c.HARROW_TOKEN ? '***' : undefined,
+    HARROW_METRICS_TOKEN: c.HARROW_METRICS_TOKEN ? '***' : undefined,
   };
 }
 
@@ -69,6 +82,7 @@ export function describeConfig(c: ControllerConfig): Record<string, unknown> {
 export function configSecrets(c: ControllerConfig): string[] {
   const secrets: string[] = [];
   if (c.HARROW_TOKEN) secrets.push(c.HARROW_TOKEN);
+  if (c.HARROW_METRICS_TOKEN) secrets.push(c.HARROW_METRICS_TOKEN);
   secrets.push(...redisUrlSecrets(c.REDIS_URL));
   if (c.DATABASE_URL !== undefined && URL.canParse(c.DATABASE_URL)) {
     const password = new URL(c.DATABASE_URL).password;

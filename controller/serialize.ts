@@ -51,6 +51,7 @@ export function sweepSummary(s: SweepRow, counts: RunCounts, best: RunRow | null
     best: bestRunOf(best),
     health: sweepHealth(counts),
     createdAt: iso(s.created_at)!,
+    createdBy: s.created_by,
     endedAt: iso(s.ended_at),
   };
 }

@@ -50,9 +50,17 @@ async function detailOf(ctx: ControllerContext, row: SweepRow): Promise<SweepDet
   };
 }
 
-export async function createSweep(ctx: ControllerContext, config: string | Record<string, unknown>, name?: string): Promise<SweepDetail> {
+export interface CreateSweepOptions {
+  /** Who creates it, recorded on the sweep. */
+  createdBy?: string;
+  /** Throws when the creator may not create this sweep (a token scoped to other projects). */
+  authorize?: (spec: SweepSpec) => void;
+}
+
+export async function createSweep(ctx: ControllerContext, config: string | Record<string, unknown>, name?: string, options: CreateSweepOptions = {}): Promise<SweepDetail> {
   // Throws SweepConfigError with every { path, message }; the HTTP layer maps it to a 400.
   const spec = await sweepConfigReader.parse(config);
+  options.authorize?.(spec);
   const configText = typeof config === 'string' ? config : JSON.stringify(config, null, 2);
   const seed = spec.harrow.seed ?? newSeed();
   const expectedRuns = spec.method === 'grid' ? new DefaultProposer().size(spec, seed) : null;
@@ -69,6 +77,7 @@ export async function createSweep(ctx: ControllerContext, config: string | Recor
       goal: spec.metric?.goal ?? null,
       runCap: spec.runCap ?? null,
       expectedRuns,
+      createdBy: options.createdBy ?? null,
     }),
   );
   ctx.specs.set(id, spec);

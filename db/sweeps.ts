@@ -29,6 +29,7 @@ export interface SweepRow {
   created_at: Date;
   updated_at: Date;
   ended_at: Date | null;
+  created_by: string | null;
 }
 
 export interface NewSweep {
@@ -42,15 +43,17 @@ export interface NewSweep {
   goal: SweepRow['goal'];
   runCap: number | null;
   expectedRuns: number | null;
+  /** The name of whoever created it (a token name, HARROW_TOKEN, anonymous). */
+  createdBy?: string | null;
 }
 
 
 export async function insertSweep(q: Queryable, s: NewSweep): Promise<SweepRow> {
   const { rows } = await q.query<SweepRow>(
-    `INSERT INTO sweeps (id, name, state, method, spec, config_text, seed, metric_name, goal, run_cap, expected_runs)
-     VALUES ($1, $2, $11, $3, $4, $5, $6, $7, $8, $9, $10)
+    `INSERT INTO sweeps (id, name, state, method, spec, config_text, seed, metric_name, goal, run_cap, expected_runs, created_by)
+     VALUES ($1, $2, $11, $3, $4, $5, $6, $7, $8, $9, $10, $12)
      RETURNING *`,
-    [s.id, s.name, s.method, JSON.stringify(s.spec), s.configText, s.seed, s.metricName, s.goal, s.runCap, s.expectedRuns, INITIAL_SWEEP_STATE],
+    [s.id, s.name, s.method, JSON.stringify(s.spec), s.configText, s.seed, s.metricName, s.goal, s.runCap, s.expectedRuns, INITIAL_SWEEP_STATE, s.createdBy ?? null],
   );
   await q.query(`INSERT INTO sweep_events (sweep_id, from_state, to_state, reason) VALUES ($1, NULL, $2, 'created')`, [s.id, INITIAL_SWEEP_STATE]);
   return rows[0]!;

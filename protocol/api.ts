@@ -182,6 +182,8 @@ export const SweepSummarySchema = z.object({
    */
   health: z.enum(SWEEP_HEALTH),
   createdAt: z.string(),
+  /** Who created it (a token name); null for sweeps older than the audit trail. */
+  createdBy: z.string().nullable().optional(),
   endedAt: z.string().nullable(),
 });
 export type SweepSummary = z.output<typeof SweepSummarySchema>;

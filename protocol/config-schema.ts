@@ -183,7 +183,7 @@ export function intSchema(min: number, max: number) {
 export const RENAMED_VARIABLES: Readonly<Record<string, string>> = { LOG_LEVEL: 'HARROW_LOG_LEVEL' };
 
 /** Variables whose value is never echoed: tokens, and URLs that may carry a password. */
-const SECRET_VARIABLES = new Set(['HARROW_TOKEN', 'REDIS_URL', 'DATABASE_URL']);
+const SECRET_VARIABLES = new Set(['HARROW_TOKEN', 'HARROW_METRICS_TOKEN', 'REDIS_URL', 'DATABASE_URL']);
 
 export interface LoadedEnv<T> {
   config: T;

@@ -22,7 +22,9 @@ Runs the controller. Configuration comes from the environment (flags override):
                            or Sentinels: redis+sentinel://s1:26379,s2:26379/mymaster
   HARROW_PREFIX            prefix of every Redis key (default harrow)
   HARROW_HOST, HARROW_PORT listen address (default 127.0.0.1:8080)
-  HARROW_TOKEN             bearer token required by mutating routes (required off loopback)
+  HARROW_TOKEN             the bootstrap admin token (required off loopback); turns auth on
+  HARROW_AUTH              token|off; unset: on off loopback, with HARROW_TOKEN or once a token exists
+  HARROW_METRICS_TOKEN     a token that may read /metrics only
   HARROW_ALLOWED_HOSTS     host names clients use besides localhost and the listen address (a,b:port)
   HARROW_CRASH_TIMEOUT_MS  no heartbeat for this long marks a run crashed (default 30000)
   HARROW_KILL_GRACE_MS     SIGTERM→SIGKILL grace when a run is stopped (default 30000)

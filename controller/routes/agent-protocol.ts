@@ -39,6 +39,7 @@ import {
 } from '../../protocol/wire.js';
 import type { ControllerContext } from '../context.js';
 import { doc, parse, responses } from './route-schema.js';
+import { authConfig } from '../security/auth.js';
 
 /** How often a waiting claim looks at the queue (the per-run overhead of an HTTP agent is about half of it). */
 const QUEUE_POLL_MS = 100;
@@ -105,6 +106,7 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
   app.post(
     `${AGENT_API}/sweeps/:id/claim`,
     {
+      config: authConfig('agent'),
       schema: {
         summary: 'Agent protocol: take the next run of a sweep for a fencing token (long-poll); answered once the claim is committed',
         tags: ['agent protocol'],
@@ -183,6 +185,7 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
   app.post(
     `${AGENT_API}/sweeps/:id/reports`,
     {
+      config: authConfig('agent'),
       schema: {
         summary: 'Agent protocol: one metrics or end report of a claimed run (sending one again is harmless)',
         tags: ['agent protocol'],
@@ -205,6 +208,7 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
   app.post(
     `${AGENT_API}/sweeps/:id/poll`,
     {
+      config: authConfig('agent'),
       schema: {
         summary: "Agent protocol: the agent's presence and heartbeat in; the sweep state and its runs' stop/cancel/abort out",
         tags: ['agent protocol'],
@@ -232,6 +236,7 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
   app.post(
     `${AGENT_API}/sweeps/:id/leave`,
     {
+      config: authConfig('agent'),
       schema: {
         summary: 'Agent protocol: the agent exits; the scheduler stops counting its slots',
         tags: ['agent protocol'],

@@ -16,6 +16,7 @@ import { HarrowError } from '../../protocol/errors.js';
 import type { Params } from '../../strategies/types.js';
 import type { ControllerContext } from '../context.js';
 import { cloneRun, enqueueParams, extendSweep, rerunSweep } from '../steering.js';
+import { audited } from '../audit.js';
 import { doc, parse, responses } from './route-schema.js';
 
 export function steeringRoutes(app: FastifyInstance, ctx: ControllerContext): void {
@@ -32,7 +33,7 @@ export function steeringRoutes(app: FastifyInstance, ctx: ControllerContext): vo
     async (req) => {
       const { id } = parse(IdParamsSchema, req.params, 'params');
       const body = parse(ExtendSweepBodySchema, req.body, 'body');
-      return extendSweep(ctx, id, body.runCap);
+      return audited(ctx, req, { action: 'extend', sweepId: id, details: { runCap: body.runCap } }, () => extendSweep(ctx, id, body.runCap));
     },
   );
 
@@ -49,7 +50,7 @@ export function steeringRoutes(app: FastifyInstance, ctx: ControllerContext): vo
     async (req, reply) => {
       const { id } = parse(IdParamsSchema, req.params, 'params');
       const body = parse(RerunSweepBodySchema, req.body ?? {}, 'body');
-      return reply.status(201).send(await rerunSweep(ctx, id, body.states));
+      return reply.status(201).send(await audited(ctx, req, { action: 'rerun', sweepId: id, details: { states: body.states } }, () => rerunSweep(ctx, id, body.states)));
     },
   );
 
@@ -74,7 +75,7 @@ export function steeringRoutes(app: FastifyInstance, ctx: ControllerContext): vo
         }
       }
       const body = parse(EnqueueBodySchema, raw, 'body');
-      return reply.status(201).send(await enqueueParams(ctx, id, body.params as Params | Params[]));
+      return reply.status(201).send(await audited(ctx, req, { action: 'enqueue', sweepId: id }, () => enqueueParams(ctx, id, body.params as Params | Params[])));
     },
   );
 
@@ -91,7 +92,7 @@ export function steeringRoutes(app: FastifyInstance, ctx: ControllerContext): vo
     async (req, reply) => {
       const { id } = parse(IdParamsSchema, req.params, 'params');
       const body = parse(CloneRunBodySchema, req.body ?? {}, 'body');
-      return reply.status(201).send(await cloneRun(ctx, id, body.params));
+      return reply.status(201).send(await audited(ctx, req, { action: 'clone', target: id, details: { params: body.params } }, () => cloneRun(ctx, id, body.params)));
     },
   );
 }

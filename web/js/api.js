@@ -74,6 +74,16 @@ export async function post(path, body = {}) {
   return answer(res, path);
 }
 
+/**
+ * The URL of a sweep's event stream. EventSource cannot send the token in a header, so the page
+ * trades it (in a header) for a one-minute ticket that opens this one stream (see
+ * controller/security/stream-ticket.ts); each reconnect asks for a fresh one.
+ */
+export async function streamUrl(sweepId) {
+  const { ticket } = await post('stream-tickets', { sweep: sweepId });
+  return `api/sweeps/${encodeURIComponent(sweepId)}/events?ticket=${encodeURIComponent(ticket)}`;
+}
+
 /** Downloads what the server answers at `path` (a file such as the sweep report), token included. */
 export async function download(path, fallbackName) {
   const res = await fetch(`api/${path}`, { headers: headers({ accept: '*/*' }) });

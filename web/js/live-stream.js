@@ -10,6 +10,7 @@ const RECONNECTED_SHOWN_MS = 5000;
 const RECONNECT_MIN_MS = 1000;
 const RECONNECT_MAX_MS = 15000;
 
+/** `url` is a string or an async function giving one for each new connection (a fresh ticket). */
 export function liveStream(url, listeners, onReconnect, setLive) {
   let source = null;
   let dropped = false;
@@ -17,9 +18,20 @@ export function liveStream(url, listeners, onReconnect, setLive) {
   let retryTimer = null;
   let calmTimer = null;
   let closed = false;
-  const connect = () => {
+  const connect = async () => {
     retryTimer = null;
-    source = new EventSource(url);
+    let href;
+    try {
+      href = typeof url === 'function' ? await url() : url;
+    } catch {
+      if (closed) return;
+      setLive('off', 'connection lost · reconnecting…');
+      retryTimer = setTimeout(connect, retryMs);
+      retryMs = Math.min(retryMs * 2, RECONNECT_MAX_MS);
+      return;
+    }
+    if (closed) return;
+    source = new EventSource(href);
     for (const [name, fn] of Object.entries(listeners)) source.addEventListener(name, fn);
     source.addEventListener('open', () => {
       retryMs = RECONNECT_MIN_MS;
@@ -49,7 +61,7 @@ export function liveStream(url, listeners, onReconnect, setLive) {
     });
   };
   setLive('', 'connecting');
-  connect();
+  void connect();
   onLeave(() => {
     closed = true;
     clearTimeout(retryTimer);

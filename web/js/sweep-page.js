@@ -2,7 +2,7 @@
 // then the views that explain it (best so far, history, parallel coordinates, importance, slices,
 // learning curves, compare) above the runs table. All views share one state and one selection.
 
-import { ApiError, api, download, post, report } from './api.js';
+import { ApiError, api, download, post, report, streamUrl } from './api.js';
 import { since } from './clocks.js';
 import { errorLine, fill, fmt, h, paramText } from './dom.js';
 import { sweepHealth } from './health.js';
@@ -129,12 +129,26 @@ export async function showSweep(ui, id) {
 
   // Whatever changed while the stream was down (a server restart, a network blip) came with no
   // event: read it all again once it is back. The server sends the sweep itself on each connect.
+  // "paused by alice 2 h ago": the sweep's latest recorded action, read again when it changes.
+  const loadLastAction = throttle(async () => {
+    try {
+      const { entries } = await api(`audit?sweep=${encodeURIComponent(id)}&outcome=ok&limit=1`);
+      state.lastAction = entries[0] ?? null;
+      drawHeader();
+    } catch {
+      // Older servers have no audit trail; the header just says less.
+    }
+  }, 1000);
+  void loadLastAction();
+  state.on('sweep', loadLastAction);
+
   liveStream(
-    `api/${path}/events`,
+    () => streamUrl(id),
     {
       sweep: (e) => {
         state.sweep = { ...state.sweep, ...JSON.parse(e.data) };
         drawHeader();
+        loadLastAction();
       },
       run: (e) => {
         const run = JSON.parse(e.data);
@@ -222,12 +236,20 @@ function controls(state) {
   );
 }
 
+const DONE = { create: 'created', pause: 'paused', resume: 'resumed', stop: 'stopped', cancel: 'canceled', 'stop-run': 'run stopped' };
+
+/** ` · paused by alice 2 h ago`, from the audit trail (nothing for a creation, said already). */
+function lastAction(entry) {
+  if (!entry || entry.action === 'create') return null;
+  return h('span', { class: 'last-action' }, ` · ${DONE[entry.action] ?? entry.action} by ${entry.actor} `, since(entry.at));
+}
+
 function drawSweepHeader(el, state) {
   const s = state.sweep;
   fill(
     el.header,
     h('div', { class: 'title-row' }, h('h1', {}, s.name ?? s.id, ' ', sweepBadge(s)), controls(state)),
-    h('div', { class: 'muted' }, `${s.id} · ${s.method} · ${s.metric ? `${s.metric.goal} ${s.metric.name}` : 'no metric'} · created `, since(s.createdAt), s.stateReason ? ` · ${s.stateReason}` : ''),
+    h('div', { class: 'muted' }, `${s.id} · ${s.method} · ${s.metric ? `${s.metric.goal} ${s.metric.name}` : 'no metric'} · created `, s.createdBy ? `by ${s.createdBy} ` : '', since(s.createdAt), s.stateReason ? ` · ${s.stateReason}` : '', lastAction(state.lastAction)),
   );
   const limits = [s.expectedRuns !== null ? `${s.expectedRuns} expected` : null, s.runCap !== null ? `run cap ${s.runCap}` : null].filter(Boolean);
   const best = s.best;

@@ -44,7 +44,7 @@ describe('controller auth (HARROW_TOKEN)', { ...opts, timeout: 30_000 }, () => {
     );
     // The token is checked before anything else: even an unknown run is a 401, not a 404.
     await expectError(postJson(c.url, '/api/runs/none-1/stop', {}), 401, 'UNAUTHORIZED');
-    const list = await expectOk(z.object({ sweeps: z.array(SweepSummarySchema) }), http(c.url, '/api/sweeps'));
+    const list = await expectOk(z.object({ sweeps: z.array(SweepSummarySchema) }), http(c.url, '/api/sweeps', { headers: { authorization: `Bearer ${TOKEN}` } }));
     assert.deepEqual(list.sweeps, [], 'no sweep was created');
   });
 
@@ -69,7 +69,7 @@ describe('controller auth (HARROW_TOKEN)', { ...opts, timeout: 30_000 }, () => {
     assert.ok(secured >= 3, `${secured} routes need the token`);
   });
 
-  test('with the right bearer token POST works; GETs need no token', async () => {
+  test('with the right bearer token POST works; reads need it too (HARROW_TOKEN turns read auth on); /healthz stays open', async () => {
     const auth = { authorization: `Bearer ${TOKEN}` };
     const created = await expectOk(
       SweepDetailSchema,
@@ -80,10 +80,13 @@ describe('controller auth (HARROW_TOKEN)', { ...opts, timeout: 30_000 }, () => {
     const paused = await expectOk(SweepDetailSchema, http(c.url, `/api/sweeps/${created.id}/pause`, { method: 'POST', headers: auth }));
     assert.equal(paused.state, 'paused');
 
-    assert.equal((await expectOk(SweepDetailSchema, http(c.url, `/api/sweeps/${created.id}`))).state, 'paused');
-    assert.equal((await http(c.url, `/api/sweeps/${created.id}/best`)).status, 200);
+    assert.equal((await expectOk(SweepDetailSchema, http(c.url, `/api/sweeps/${created.id}`, { headers: auth }))).state, 'paused');
+    assert.equal((await http(c.url, `/api/sweeps/${created.id}/best`, { headers: auth })).status, 200);
+    await expectError(http(c.url, `/api/sweeps/${created.id}`), 401, 'UNAUTHORIZED');
+    await expectError(http(c.url, `/api/sweeps/${created.id}/best`), 401, 'UNAUTHORIZED');
+    await expectError(http(c.url, '/metrics'), 401, 'UNAUTHORIZED');
     assert.equal((await http(c.url, '/healthz')).status, 200);
-    assert.equal((await http(c.url, '/metrics')).status, 200);
+    assert.equal((await http(c.url, '/metrics', { headers: auth })).status, 200);
   });
 });
 
