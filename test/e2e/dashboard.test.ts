@@ -209,7 +209,7 @@ describe('dashboard in a browser', { ...opts, timeout: 120_000 }, () => {
           await route.continue();
         },
       );
-      const lateList = page.waitForResponse((res) => new URL(res.url()).pathname === '/api/sweeps');
+      const lateList = page.waitForResponse((res) => new URL(res.url()).pathname === '/api/sweeps', { timeout: 30_000 });
       await page.goBack();
       await page.locator('#main h1').filter({ hasText: SWEEP_NAME }).waitFor({ timeout: 10_000 });
       await page.goForward();
