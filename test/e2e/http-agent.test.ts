@@ -174,7 +174,7 @@ describe('agents over HTTP', { ...opts, timeout: 240_000 }, () => {
           assert.deepEqual((await points(env, run.id)).filter((p) => p.name === 'loss'), [0, 1, 2].map((s) => ({ name: 'loss', step: s, value: lr * (s + 1) })));
         }
       }
-      assert.equal((await api<{ state: string }>(env.url, `/api/sweeps/${sweep.id}`)).state, 'finished');
+      assert.equal((await api<{ state: string }>(env.url, `/api/sweeps/${sweep.id}`, authed())).state, 'finished');
 
       // A stop from the API interrupts train() (KeyboardInterrupt, not taken for a Ctrl-C): that
       // run ends stopped and the agent goes on with the next one.

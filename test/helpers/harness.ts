@@ -58,12 +58,18 @@ export function agent(env: Env, sweepId: string): Proc {
   return p;
 }
 
+/** The controller's token as a header, when the test started it with one (reads need it then). */
+function authOf(env: Env): Record<string, string> {
+  const token = env.controllerEnv.HARROW_TOKEN;
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
 export async function createSweep(env: Env, yaml: string): Promise<SweepDetail> {
-  return api<SweepDetail>(env.url, '/api/sweeps', { method: 'POST', body: JSON.stringify({ config: yaml }) });
+  return api<SweepDetail>(env.url, '/api/sweeps', { method: 'POST', body: JSON.stringify({ config: yaml }), headers: authOf(env) });
 }
 
 export async function sweepState(env: Env, id: string): Promise<{ state: string; counts: { queued: number; running: number; finished: number } }> {
-  return api(env.url, `/api/sweeps/${id}`);
+  return api(env.url, `/api/sweeps/${id}`, { headers: authOf(env) });
 }
 
 export async function waitFinished(env: Env, id: string, timeoutMs = 90_000): Promise<void> {
