@@ -18,6 +18,7 @@ import type { ClaimAnswer, RunJob, SweepState } from '../protocol/wire.js';
 import { AgentHttpClient, retryable } from './agent-http-client.js';
 import { agentSecrets } from './agent-config.js';
 import { createAgentLogger } from './agent-logger.js';
+import { ErrorThrottle } from './error-throttle.js';
 import { functionAgentOnly } from './function-agent-only.js';
 import { OrphanGuard } from './orphan-guard.js';
 import { RunAttempt } from './run-attempt.js';
@@ -25,7 +26,6 @@ import type { RunTransport } from './run-transport.js';
 import { slotsOf, type AgentExit, type AgentExitReason, type AgentHandle, type AgentOptions } from './start-agent.js';
 
 const FROZEN_AFTER_POLLS = 3;
-const ERROR_LOG_INTERVAL_MS = 30 * SECOND;
 /** After a failed claim call (server away), a slot waits this long before asking again. */
 const CLAIM_RETRY_MS = 1 * SECOND;
 
@@ -44,7 +44,7 @@ export async function startHttpAgent(options: HttpAgentOptions): Promise<AgentHa
   const baseLog = options.logger ?? createAgentLogger({ level: options.config.logLevel, format: options.config.logFormat, secrets });
   const log = baseLog.child({ agentId, sweepId: options.sweepId });
   const server = options.server.replace(/\/+$/, '');
-  const errors = new Throttle(log, `the Harrow server at ${server} is unreachable; retrying`);
+  const errors = new ErrorThrottle(log, `the Harrow server at ${server} is unreachable; retrying`, 'the Harrow server answers again', 'message');
   const client = new AgentHttpClient(server, options.token, options.sweepId, (err) => errors.report(err));
   // One poll first: a wrong sweep id, server or token is an error now, not a silent wait.
   const first = await client.poll({
@@ -94,7 +94,7 @@ class HttpAgent {
     private readonly agentId: string,
     private readonly log: Logger,
     private readonly client: AgentHttpClient,
-    private readonly errors: Throttle,
+    private readonly errors: ErrorThrottle,
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.guard = OrphanGuard.start(log);
@@ -267,28 +267,3 @@ class HttpAgent {
   }
 }
 
-/** Logs a failing server once, then at most every ERROR_LOG_INTERVAL_MS, and its recovery. */
-class Throttle {
-  private lastLogged = 0;
-  private failing = false;
-
-  constructor(
-    private readonly log: Logger,
-    private readonly message: string,
-  ) {}
-
-  report(err: unknown): void {
-    const now = Date.now();
-    if (!this.failing || now - this.lastLogged >= ERROR_LOG_INTERVAL_MS) {
-      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, this.message);
-      this.lastLogged = now;
-    }
-    this.failing = true;
-  }
-
-  recovered(): void {
-    if (!this.failing) return;
-    this.failing = false;
-    this.log.info('the Harrow server answers again');
-  }
-}

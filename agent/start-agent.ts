@@ -30,6 +30,7 @@ import {
 import { agentSecrets, redactRedisUrl, type AgentConfig } from './agent-config.js';
 import { createAgentLogger } from './agent-logger.js';
 import { ClaimAnswers } from './claim-answers.js';
+import { ErrorThrottle } from './error-throttle.js';
 import { functionAgentOnly } from './function-agent-only.js';
 import { OrphanGuard } from './orphan-guard.js';
 import { Reporter } from './reporter.js';
@@ -44,7 +45,6 @@ const CLOSE_TIMEOUT_MS = 5 * SECOND;
  */
 const FROZEN_AFTER_POLLS = 3;
 /** A repeated connection error is logged at most this often. */
-const ERROR_LOG_INTERVAL_MS = 30 * SECOND;
 
 export interface AgentOptions {
   sweepId: string;
@@ -101,7 +101,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
   const log = baseLog.child({ agentId, sweepId });
   const keys = redisKeys(config.prefix);
 
-  const redisErrors = new ErrorThrottle(log, `Redis at ${redactRedisUrl(config.redisUrl)} is unreachable; retrying`);
+  const redisErrors = new ErrorThrottle(log, `Redis at ${redactRedisUrl(config.redisUrl)} is unreachable; retrying`, 'Redis connection restored');
   const redis = connectRedis(config.redisUrl, { maxRetriesPerRequest: null, connectionName: `harrow-agent-${agentId}` });
   redis.on('error', (err) => redisErrors.report(err));
   redis.on('ready', () => redisErrors.recovered());
@@ -225,7 +225,7 @@ class Agent {
     };
     this.log = o.log;
     this.guard = OrphanGuard.start(o.log);
-    this.workerErrors = new ErrorThrottle(o.log, 'job queue (BullMQ) error');
+    this.workerErrors = new ErrorThrottle(o.log, 'job queue (BullMQ) error', 'Redis connection restored');
   }
 
   start(): void {
@@ -516,32 +516,6 @@ function parseControl(raw: string): ControlMessage | null {
     return parsed.success ? parsed.data : null;
   } catch {
     return null;
-  }
-}
-
-/** Logs a failing connection once, then at most every ERROR_LOG_INTERVAL_MS, and its recovery. */
-class ErrorThrottle {
-  private lastLogged = 0;
-  private failing = false;
-
-  constructor(
-    private readonly log: Logger,
-    private readonly message: string,
-  ) {}
-
-  report(err: unknown): void {
-    const now = Date.now();
-    if (!this.failing || now - this.lastLogged >= ERROR_LOG_INTERVAL_MS) {
-      this.log.warn({ err }, this.message);
-      this.lastLogged = now;
-    }
-    this.failing = true;
-  }
-
-  recovered(): void {
-    if (!this.failing) return;
-    this.failing = false;
-    this.log.info('Redis connection restored');
   }
 }
 
