@@ -272,7 +272,16 @@ async function faultSuite(transport: 'redis' | 'http', faults: Fault[], rounds: 
         },
         120_000,
         300,
-      );
+      ).catch(async (err: Error) => {
+        // Name the runs that never ended, with their last events, so a failure says where it stuck.
+        const { rows } = await db.query<{ id: string; state: string; attempt: number; agent_id: string | null; events: string }>(
+          `SELECT r.id, r.state, r.attempt, r.agent_id,
+                  (SELECT string_agg(e.attempt || ' ' || coalesce(e.from_state, '-') || '→' || e.to_state || ' ' || e.reason || ' @' || to_char(e.at, 'HH24:MI:SS.MS'), ' | ' ORDER BY e.id) FROM run_events e WHERE e.run_id = r.id) AS events
+           FROM runs r WHERE r.sweep_id = $1 AND r.state IN ('queued', 'running')`,
+          [inst.sweepId],
+        ).catch(() => ({ rows: [] }));
+        throw new Error(`${err.message}\nruns that never ended:\n${rows.map((r) => JSON.stringify(r)).join('\n')}`);
+      });
       await Promise.all(inst.agents.map((a) => Promise.race([a.exited, sleep(15_000)])));
 
       // Executions, as the training fixture recorded them: `<attempt> start|step <time>` lines.
