@@ -10,7 +10,9 @@
  */
 import type { ControllerContext } from './context.js';
 import type { Ingestor } from './ingestor.js';
-import { queuedRunsOfRunningSweeps } from '../db/runs.js';
+import { cancelQueuedRuns, endedSweepsWithQueuedRuns, queuedRunsOfRunningSweeps } from '../db/runs.js';
+import { getSweep } from '../db/sweeps.js';
+import { ENDED_SWEEP_STATES } from '../protocol/run-states.js';
 import { listSweeps } from '../db/sweeps.js';
 import { runJobOf } from './scheduler.js';
 import { afterRunEnd, crashStaleAttempts } from './run-lifecycle.js';
@@ -85,6 +87,19 @@ export class Reaper {
         this.ctx.proposer.forget(s.id);
       }
       if (s.state === 'running') this.ctx.poke(s.id);
+    }
+    // An ended sweep holds no queued run: a retry decided on a sweep row read just before a stop
+    // committed would otherwise wait forever, since no agent takes a run of an ended sweep.
+    for (const sweepId of await endedSweepsWithQueuedRuns(db)) {
+      const canceled = await db.transaction(async (tx) => {
+        // Locked and read again: an extension may have made it run again meanwhile.
+        const sweep = await getSweep(tx, sweepId, { forUpdate: true });
+        return sweep && ENDED_SWEEP_STATES.includes(sweep.state) ? cancelQueuedRuns(tx, sweepId, `sweep ${sweep.state}: it ended while this run was being queued again`) : [];
+      });
+      for (const run of canceled) {
+        log.warn({ sweepId, runId: run.id, attempt: run.attempt }, 'run was queued in a sweep that had ended; canceled');
+        await link.publish(sweepId, 'run', runSummary(run)).catch(() => undefined);
+      }
     }
     // Enqueuing again a run whose claim still sits unread in the reports stream (a controller
     // restart, a database outage) is safe: its agent starts nothing before the claim is accepted,

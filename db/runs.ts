@@ -14,6 +14,7 @@ import {
   isTerminalRunState,
   runStatesLeadingTo,
   LIVE_SWEEP_STATES,
+  ENDED_SWEEP_STATES,
   INITIAL_SWEEP_STATE,
   OUTCOME_RUN_STATES,
   type RunState,
@@ -363,6 +364,19 @@ export async function queuedRunsOfRunningSweeps(q: Queryable): Promise<RunRow[]>
     [INITIAL_RUN_STATE, LIVE_SWEEP_STATES],
   );
   return rows;
+}
+
+/**
+ * Sweeps that ended yet still hold queued runs: a broken invariant (no agent takes a run of an
+ * ended sweep), left by a retry decided on a sweep row read before a concurrent stop committed.
+ */
+export async function endedSweepsWithQueuedRuns(q: Queryable): Promise<string[]> {
+  const { rows } = await q.query<{ sweep_id: string }>(
+    `SELECT DISTINCT r.sweep_id FROM runs r JOIN sweeps s ON s.id = r.sweep_id
+     WHERE r.state = $1 AND s.state = ANY($2::text[])`,
+    [INITIAL_RUN_STATE, ENDED_SWEEP_STATES],
+  );
+  return rows.map((r) => r.sweep_id);
 }
 
 /** What a strategy sees: ended runs, and the params of queued and running ones. */

@@ -10,6 +10,10 @@ import assert from 'node:assert/strict';
 import { Queue } from 'bullmq';
 import { BestResponseSchema, ListRunsResponseSchema, SweepDetailSchema, SweepSummarySchema, type RunSummary } from '../../../protocol/api.js';
 import { needServices } from '../../helpers/services.js';
+import { afterRunEnd, crashStaleAttempts, retryDecision } from '../../../controller/run-lifecycle.js';
+import { endRun, requeueRun } from '../../../db/runs.js';
+import { getSweep as readSweep } from '../../../db/sweeps.js';
+import type { SweepSpec } from '../../../strategies/types.js';
 import { waitFor } from '../../helpers/processes.js';
 import { z } from 'zod';
 import {
@@ -198,6 +202,62 @@ for (const backend of ['postgres', 'pglite'] as const) {
       assert.equal(oomNow.state, 'failed');
       assert.ok(!oomNow.events.some((e) => e.from === 'failed'));
       await expectOk(SweepDetailSchema, http(url, `/api/sweeps/${s.id}/cancel`, { method: 'POST' }));
+    });
+
+    test('a stop that lands while the reaper retries a crashed run leaves nothing queued (the fault suite hung on it)', async () => {
+      // The reaper's transaction declares the run crashed and, the sweep being live when it reads
+      // it, queues the retry; the stop commits in between. The stop must wait for the retry and
+      // cancel it, or the retry must see the stop: never a queued run in a stopped sweep, which no
+      // agent would ever take.
+      const s = await createSweep(url, sweepYaml({ name: 'stop-race', harrow: '  retry: {max_attempts: 3, on: [crashed]}' }));
+      const agent = new FakeAgent(c.redis, c.keys, s.id);
+      const [run] = await queueRuns(agent, 1, 1);
+      await claim(agent, run!.id);
+      const ctx = c.handle.ctx;
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let reaped!: (n: number) => void;
+      const crashedInTx = new Promise<number>((r) => (reaped = r));
+      const reaping = ctx.db.transaction(async (tx) => {
+        const ends = (await crashStaleAttempts(ctx, tx, 0)).filter((e) => e.run.sweep_id === s.id);
+        reaped(ends.filter((e) => e.retry !== null).length);
+        await held;
+        return ends;
+      });
+      assert.equal(await crashedInTx, 1, 'the crash queued a retry inside the open transaction');
+      const stopping = http(url, `/api/sweeps/${s.id}/stop`, { method: 'POST' });
+      await new Promise((r) => setTimeout(r, 300));
+      release();
+      for (const end of await reaping) await afterRunEnd(ctx, end);
+      assert.equal((await stopping).status, 200);
+      const sweep = await getSweep(url, s.id);
+      assert.equal(sweep.state, 'finished');
+      const left = (await listRuns(s.id)).runs.filter((r) => r.state === 'queued' || r.state === 'running');
+      assert.deepEqual(left.map((r) => `${r.id} ${r.state}`), [], 'no run waits in a stopped sweep');
+    });
+
+    test('a run left queued in an ended sweep (a retry decided on a stale read) is canceled by the reconciler', async () => {
+      // A failed run's end reads its sweep before ending the run; a stop committed in between
+      // makes the retry policy see a live sweep. Whatever the race, the reconciler restores the
+      // invariant: an ended sweep has no queued run, since no agent would ever take it.
+      const s = await createSweep(url, sweepYaml({ name: 'stale-retry', harrow: '  retry: {max_attempts: 3, on: [failed]}\n  pause_on_failures: false' }));
+      const agent = new FakeAgent(c.redis, c.keys, s.id);
+      const [run] = await queueRuns(agent, 1, 1);
+      const token = await claim(agent, run!.id);
+      const ctx = c.handle.ctx;
+      // The stale read, forced: the end is decided against the sweep row read before the stop.
+      const stale = (await readSweep(ctx.db, s.id))!;
+      await expectOk(SweepDetailSchema, http(url, `/api/sweeps/${s.id}/stop`, { method: 'POST' }));
+      const ended = await ctx.db.transaction(async (tx) => {
+        const r = await endRun(tx, { runId: run!.id, token, state: 'failed', exitCode: 1, signal: null, reason: 'exit code 1', tail: '' });
+        assert.equal(r.status, 'ended');
+        return r.status === 'ended' ? retryDecision(stale.spec as SweepSpec, stale.state, r.run, false).retry && (await requeueRun(tx, run!.id, 'retry after failed')) : null;
+      });
+      assert.ok(ended, 'the stale decision queued a retry in the stopped sweep');
+      await c.handle.reaper.reconcile();
+      const now = await waitRun(url, run!.id, 'canceled by the reconciler', (r) => r.state !== 'queued', 5_000);
+      assert.equal(now.state, 'canceled');
+      assert.match(now.reason ?? '', /sweep .* ended/);
     });
   });
 }
