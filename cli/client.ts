@@ -13,6 +13,8 @@ import {
   ErrorResponseSchema,
   ListRunsResponseSchema,
   RunDetailSchema,
+  RecommendationResponseSchema,
+  type RecommendationResponse,
   RunSummarySchema,
   SweepDetailSchema,
   SteerResponseSchema,
@@ -137,6 +139,10 @@ export class HarrowClient {
 
   best(id: string, signal?: AbortSignal): Promise<BestResponse> {
     return this.request('GET', `/api/sweeps/${enc(id)}/best`, BestResponseSchema, { signal });
+  }
+
+  recommendation(id: string): Promise<RecommendationResponse> {
+    return this.request('GET', `/api/sweeps/${enc(id)}/recommendation`, RecommendationResponseSchema);
   }
 
   getRun(id: string): Promise<RunDetail> {

@@ -3,7 +3,7 @@
  * spec or seed changes), so the GP keeps its warm start; each request answered in order.
  */
 import { parentPort } from 'node:worker_threads';
-import { createStrategy } from '../strategies/index.js';
+import { createStrategy, recommend } from '../strategies/index.js';
 import { parameterImportance } from '../strategies/analysis/parameter-importance.js';
 import type { Strategy } from '../strategies/types.js';
 import type { SerializedError, WorkerRequest, WorkerResponse } from './strategy-worker.js';
@@ -50,6 +50,16 @@ port.on('message', (msg: WorkerRequest) => {
       let reply: WorkerResponse;
       try {
         reply = { type: 'result', id: msg.id, value: parameterImportance(msg.spec, msg.runs, { seed: msg.seed }) };
+      } catch (err) {
+        reply = { type: 'error', id: msg.id, error: serialize(err) };
+      }
+      port.postMessage(reply);
+      return;
+    }
+    case 'recommend': {
+      let reply: WorkerResponse;
+      try {
+        reply = { type: 'result', id: msg.id, value: recommend(msg.spec, msg.observations) };
       } catch (err) {
         reply = { type: 'error', id: msg.id, error: serialize(err) };
       }

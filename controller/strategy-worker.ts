@@ -7,7 +7,8 @@
  */
 import { Worker } from 'node:worker_threads';
 import { HarrowError } from '../protocol/errors.js';
-import type { ProposeInput, Proposal, SweepSpec } from '../strategies/types.js';
+import type { Observation, ProposeInput, Proposal, SweepSpec } from '../strategies/types.js';
+import type { Recommendation } from '../strategies/bayes/recommend.js';
 import type { ImportanceResult, ImportanceRun } from '../strategies/analysis/parameter-importance.js';
 
 export interface StrategyWorkerOptions {
@@ -20,10 +21,12 @@ export interface StrategyWorkerOptions {
 /** The CPU-heavy calls the worker answers, each with the type of its answer. */
 export type WorkerCall =
   | { type: 'propose'; spec: SweepSpec; seed: number; input: ProposeInput }
-  | { type: 'importance'; spec: SweepSpec; seed: number; runs: ImportanceRun[] };
+  | { type: 'importance'; spec: SweepSpec; seed: number; runs: ImportanceRun[] }
+  | { type: 'recommend'; spec: SweepSpec; observations: Observation[] };
 interface WorkerAnswers {
   propose: Proposal[];
   importance: ImportanceResult;
+  recommend: Recommendation;
 }
 
 /** Main thread → worker. */
@@ -77,6 +80,11 @@ export class StrategyWorker {
   /** Parameter importance of a sweep's runs (a random forest: too heavy for the event loop at 10k runs). */
   importance(sweepId: string, spec: SweepSpec, seed: number, runs: ImportanceRun[]): Promise<ImportanceResult> {
     return this.call(sweepId, { type: 'importance', spec, seed, runs });
+  }
+
+  /** The configuration to use (best posterior mean) beside the best observed: a GP fit of up to a second. */
+  recommend(sweepId: string, spec: SweepSpec, observations: Observation[]): Promise<Recommendation> {
+    return this.call(sweepId, { type: 'recommend', spec, observations });
   }
 
   private call<C extends WorkerCall>(sweepId: string, call: C): Promise<WorkerAnswers[C['type']]> {

@@ -1,6 +1,6 @@
 /** Reads for the analysis views (parameter importance): the runs that have a value, and a cheap version stamp. */
 import type { Queryable } from './database.js';
-import { BEST_RUN_STATES } from '../protocol/run-states.js';
+import { BEST_RUN_STATES, type RunState } from '../protocol/run-states.js';
 
 /**
  * Runs whose value counts for analysis: the same as for a sweep's best (finished and stopped). A
@@ -20,9 +20,17 @@ export async function analyzedRunsVersion(q: Queryable, sweepId: string): Promis
   return `${r?.n ?? 0}:${r?.last ? new Date(r.last).getTime() : 0}:${r?.total ?? 0}`;
 }
 
-export async function analyzedRuns(q: Queryable, sweepId: string): Promise<Array<{ params: Record<string, unknown>; value: number }>> {
-  const { rows } = await q.query<{ params: Record<string, unknown>; value: number }>(
-    `SELECT params, objective AS value FROM runs
+export interface AnalyzedRun {
+  id: string;
+  number: number;
+  state: RunState;
+  params: Record<string, unknown>;
+  value: number;
+}
+
+export async function analyzedRuns(q: Queryable, sweepId: string): Promise<AnalyzedRun[]> {
+  const { rows } = await q.query<AnalyzedRun>(
+    `SELECT id, number, state, params, objective AS value FROM runs
      WHERE sweep_id = $1 AND objective IS NOT NULL AND state = ANY($2::text[]) ORDER BY number`,
     [sweepId, ANALYZED_RUN_STATES],
   );

@@ -250,6 +250,36 @@ export const ImportanceResponseSchema = z.object({
 });
 export type ImportanceResponse = z.output<typeof ImportanceResponseSchema>;
 
+/** A finished run as the recommendation names it. */
+const RecommendedRunSchema = z.object({
+  runId: z.string(),
+  number: z.number(),
+  params: z.record(z.string(), z.unknown()),
+  /** Its observed value of the sweep metric. */
+  value: z.number(),
+});
+
+/**
+ * GET /api/sweeps/:id/recommendation: the configuration to use after a noisy sweep (the finished
+ * run with the best GP posterior mean) beside the best observed one, whose value is biased by the
+ * luckiest noise draw.
+ */
+export const RecommendationResponseSchema = z.object({
+  metric: z.string().nullable(),
+  /** Finished runs with a value the answer is based on (stopped runs' partial values are left out). */
+  runs: z.number(),
+  bestObserved: RecommendedRunSchema.nullable(),
+  /** `predicted`: the model's mean at it, in metric units (null when it is the best observed run by fallback). */
+  recommended: RecommendedRunSchema.extend({ predicted: z.number().nullable() }).nullable(),
+  source: z.enum(['posterior-mean', 'best-observed']),
+  /** The learned noise variance on the model's standardized scale (null without a model). */
+  noise: z.number().nullable(),
+  method: z.string(),
+  warnings: z.array(z.string()),
+  note: z.string().optional(),
+});
+export type RecommendationResponse = z.output<typeof RecommendationResponseSchema>;
+
 /** GET /api/sweeps/:id/curves: one metric's curve for many runs in one request. */
 export const CurvesQuerySchema = z.object({
   name: z.string().min(1).max(256),

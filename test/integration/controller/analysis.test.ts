@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { get, type IncomingHttpHeaders } from 'node:http';
 import { gunzipSync } from 'node:zlib';
 import assert from 'node:assert/strict';
-import { CurvesResponseSchema, ImportanceResponseSchema, ListRunsResponseSchema } from '../../../protocol/api.js';
+import { BestResponseSchema, CurvesResponseSchema, ImportanceResponseSchema, ListRunsResponseSchema, RecommendationResponseSchema } from '../../../protocol/api.js';
 import { needServices } from '../../helpers/services.js';
 import { FakeAgent, createSweep, expectError, expectOk, finishRuns, http, newToken, startTestController, waitRun, type TestController } from './controller-harness.js';
 
@@ -58,6 +58,31 @@ describe('analysis API: importance and curves (Postgres)', { ...opts, timeout: 6
     assert.deepEqual(await importance(s.id), a, 'the same answer while no run ends');
     await finishRuns(c.url, agent, 2, (p) => Number(p.depth));
     assert.equal((await importance(s.id)).runs, 42, 'a new finished run is seen at once');
+  });
+
+  test('recommendation: the best posterior mean among finished runs beside the best observed; too few runs fall back with a reason', async () => {
+    const yaml = ['name: noisy', 'method: random', 'program: train.py', 'metric: {name: loss, goal: minimize}', 'parameters:', '  x: {min: 0.0, max: 1.0}', ''].join('\n');
+    const s = await createSweep(c.url, yaml);
+    const agent = new FakeAgent(c.redis, c.keys, s.id);
+    const recommendation = () => expectOk(RecommendationResponseSchema, http(c.url, `/api/sweeps/${s.id}/recommendation`));
+    // A smooth bowl at x = 0.5 plus noise of ±0.05 (deterministic in x).
+    const loss = (p: Record<string, unknown>) => (Number(p.x) - 0.5) ** 2 + 0.05 * Math.sin(Number(p.x) * 997);
+    await finishRuns(c.url, agent, 3, loss);
+    const few = await recommendation();
+    assert.deepEqual([few.source, few.runs], ['best-observed', 3]);
+    assert.match(few.warnings[0] ?? '', /fewer than 5 finished runs/);
+    await finishRuns(c.url, agent, 27, loss);
+    const r = await recommendation();
+    assert.equal(r.source, 'posterior-mean');
+    assert.equal(r.runs, 30);
+    const best = await expectOk(BestResponseSchema, http(c.url, `/api/sweeps/${s.id}/best`));
+    assert.equal(r.bestObserved?.runId, best.best?.runId, 'the best observed run is the sweep\'s best');
+    assert.ok(r.recommended && Number.isFinite(r.recommended.predicted), 'a model mean');
+    assert.ok(Math.abs(Number(r.recommended.params.x) - 0.5) < 0.2, `the recommendation sits near the bowl's bottom: x = ${String(r.recommended.params.x)}`);
+    const runs = (await expectOk(ListRunsResponseSchema, http(c.url, `/api/sweeps/${s.id}/runs?state=finished&limit=100`))).runs;
+    assert.equal(runs.find((x) => x.id === r.recommended!.runId)?.number, r.recommended.number, 'it names a real finished run');
+    assert.deepEqual(await recommendation(), r, 'cached while no run ends');
+    await expectError(http(c.url, '/api/sweeps/nope/recommendation'), 404, 'SWEEP_NOT_FOUND');
   });
 
   test('unknown sweep → 404; a sweep without a metric says so', async () => {

@@ -271,6 +271,31 @@ test('best: params, value, step, the sparkline and each improvement', async () =
   });
 });
 
+test('best: the recommended run beside the best observed one, when the model picks another', async () => {
+  const rec = {
+    metric: 'val_loss',
+    runs: 5,
+    bestObserved: { runId: 'k3x9q2ab-4', number: 4, params: { lr: 0.00031, batch: 64 }, value: 0.12 },
+    recommended: { runId: 'k3x9q2ab-2', number: 2, params: { lr: 0.0002, batch: 32 }, value: 0.13, predicted: 0.125 },
+    source: 'posterior-mean',
+    noise: 0.1,
+    method: 'm',
+    warnings: [],
+  };
+  const routes = { 'GET /api/sweeps/k3x9q2ab': { body: sweepDetail() }, 'GET /api/sweeps/k3x9q2ab/best': { body: bestResponse() } };
+  await withServer({ ...routes, 'GET /api/sweeps/k3x9q2ab/recommendation': { body: rec } }, async (server) => {
+    const { text } = await run(bestCommand, ['k3x9q2ab'], server);
+    assert.match(text, /^Recommended {2}run #2 \(k3x9q2ab-2; model mean 0\.125, observed 0\.13\): the best by the GP's posterior mean over 5 finished runs\.$/m);
+    assert.match(text, /best observed value \(run #4, 0\.12\) is partly a lucky noise draw/);
+    assert.match(text, /^ {13}batch=32 lr=0\.0002$/m);
+  });
+  const same = { ...rec, recommended: { ...rec.bestObserved, predicted: 0.121 } };
+  await withServer({ ...routes, 'GET /api/sweeps/k3x9q2ab/recommendation': { body: same } }, async (server) => {
+    const { text } = await run(bestCommand, ['k3x9q2ab'], server);
+    assert.match(text, /^Recommended {2}run #4 \(model mean 0\.121, observed 0\.12\): the GP over 5 finished runs agrees with the best observed one$/m);
+  });
+});
+
 test('best: none yet, and --json', async () => {
   const empty = bestResponse({ best: null, counted: 0, curve: [] });
   await withServer({ 'GET /api/sweeps/k3x9q2ab': { body: sweepDetail({ best: null }) }, 'GET /api/sweeps/k3x9q2ab/best': { body: empty } }, async (server) => {
