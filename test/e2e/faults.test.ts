@@ -158,7 +158,7 @@ class Installation {
 async function inject(inst: Installation, fault: Fault): Promise<number> {
   switch (fault) {
     case 'agent SIGKILL': {
-      await waitFor('runs on two agents', async () => (await inst.running(inst.liveAgents().slice(0, 2))) >= 2, 30_000);
+      await waitFor('runs on two agents', async () => (await inst.running(inst.liveAgents().slice(0, 2))) >= 2, 60_000);
       const victims = inst.liveAgents().slice(0, 2);
       const exposed = await inst.running(victims);
       for (const v of victims) v.child.kill('SIGKILL');
@@ -167,7 +167,7 @@ async function inject(inst: Installation, fault: Fault): Promise<number> {
       return exposed;
     }
     case 'agent SIGSTOP': {
-      await waitFor('runs on two agents', async () => (await inst.running(inst.liveAgents().slice(0, 2))) >= 2, 30_000);
+      await waitFor('runs on two agents', async () => (await inst.running(inst.liveAgents().slice(0, 2))) >= 2, 60_000);
       const victims = inst.liveAgents().slice(0, 2);
       const exposed = await inst.running(victims);
       for (const v of victims) inst.freeze(v);
