@@ -15,17 +15,15 @@
  *    transferred, cold and with the browser's cache. Target: under 1.5 s.
  *
  * Needs Postgres (HARROW_BENCH_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test)
- * and Redis (REDIS_URL, default redis://127.0.0.1:6379). Flags: --quick (smaller sizes).
+ * and Redis (REDIS_URL, default redis://127.0.0.1:6379). Flags: --quick (smaller sizes); --scale
+ * measures how cost grows with the work instead (bench/scale.ts).
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { Redis } from 'ioredis';
 import { loadControllerConfig } from '../controller/config.js';
 import { startController, type ControllerHandle } from '../controller/controller.js';
 import { createSweep } from '../controller/sweep-service.js';
@@ -35,12 +33,10 @@ import { rebuildBest } from '../db/runs.js';
 import { openPostgres } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { parseSweepConfig } from '../strategies/index.js';
+import { BIN, PG_URL, REDIS_URL, ROOT, cleanRedis, directRate, now, pct, verdict, withSchema } from './system-harness.js';
+import { benchScale } from './scale.js';
 
 const QUICK = process.argv.includes('--quick');
-const PG_URL = process.env.HARROW_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const BIN = join(ROOT, 'bin/harrow');
 
 const RUNS = QUICK ? 120 : 400;
 const SLOTS_PER_AGENT = 4;
@@ -51,30 +47,6 @@ const LAT_RUNS = QUICK ? 2_000 : 10_000;
 const LAT_POINTS = QUICK ? 400_000 : 2_000_000;
 const LAT_REQUESTS = QUICK ? 300 : 1000;
 
-const now = () => performance.now();
-
-function pct(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-function verdict(ok: boolean): string {
-  return ok ? 'PASS' : 'FAIL';
-}
-
-async function withSchema<T>(fn: (url: string, schema: string) => Promise<T>): Promise<T> {
-  const schema = `bench_${randomBytes(4).toString('hex')}`;
-  const u = new URL(PG_URL);
-  u.searchParams.set('options', `-c search_path=${schema}`);
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  try {
-    return await fn(u.toString(), schema);
-  } finally {
-    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-    await admin.end();
-  }
-}
 
 async function controllerOn(url: string, prefix: string): Promise<ControllerHandle> {
   const config = loadControllerConfig({
@@ -102,30 +74,6 @@ function startAgents(sweepId: string, prefix: string, n: number, concurrency: nu
   );
 }
 
-async function cleanRedis(prefix: string): Promise<void> {
-  const r = new Redis(REDIS_URL);
-  const keys = await r.keys(`${prefix}:*`);
-  if (keys.length) await r.del(...keys);
-  await r.quit();
-}
-
-/** Spawns `argv` `total` times with `parallel` at once; returns runs per second. */
-async function directRate(argv: string[], total: number, parallel: number): Promise<number> {
-  let started = 0;
-  const t0 = now();
-  const worker = async () => {
-    while (started < total) {
-      started++;
-      await new Promise<void>((resolve, reject) => {
-        const c = spawn(argv[0]!, argv.slice(1), { stdio: 'ignore', detached: true });
-        c.once('error', reject);
-        c.once('exit', () => resolve());
-      });
-    }
-  };
-  await Promise.all(Array.from({ length: parallel }, worker));
-  return total / ((now() - t0) / 1000);
-}
 
 async function benchThroughput(): Promise<void> {
   const slots = AGENTS * SLOTS_PER_AGENT;
@@ -386,6 +334,10 @@ async function benchDashboard(url: string, sweepId: string, runs: number, points
 }
 
 async function main(): Promise<void> {
+  if (process.argv.includes('--scale')) {
+    await benchScale(process.argv.slice(2));
+    return;
+  }
   console.log(`# Harrow system benchmark${QUICK ? ' (quick)' : ''} — node ${process.version}, Postgres ${PG_URL.replace(/\/\/[^@]*@/, '//')}, Redis ${REDIS_URL}`);
   // `--only throughput|points|latency` runs one part (for profiling).
   const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
