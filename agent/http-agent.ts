@@ -182,6 +182,7 @@ class HttpAgent {
       cwd: this.o.cwd ?? process.cwd(),
       tmpRoot: this.o.tmpRoot ?? tmpdir(),
       transport,
+      ...(this.o.launcher ? { launcher: this.o.launcher } : {}),
       claimWaitMs: this.o.config.claimWaitMs,
       guard: this.guard,
       log: runLog,

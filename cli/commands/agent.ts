@@ -1,8 +1,9 @@
 import type { LogFormat } from '../../protocol/config-schema.js';
+import type { RunLauncher } from '../../agent/run-launcher.js';
 import { parseCliArgs } from '../cli-args.js';
 import { UsageError, type Command } from '../command.js';
 
-const usage = `Usage: harrow agent SWEEP [--server URL] [--count N] [--gpus 0,1,...] [--concurrency N] [--quiet] [--log-format F] [--json]
+const usage = `Usage: harrow agent SWEEP [--server URL] [--count N] [--gpus 0,1,...] [--concurrency N] [--slurm='OPTIONS'] [--quiet] [--log-format F] [--json]
 
 Takes runs of sweep SWEEP from the queue and runs its training command, one run per slot.
 
@@ -12,6 +13,9 @@ Options:
   --count N          Take N runs, then exit when they are done.
   --gpus 0,1,...     One slot per GPU; each run sees only its GPU (CUDA_VISIBLE_DEVICES).
   --concurrency N    Concurrent runs without GPUs (default 1).
+  --slurm='OPTIONS'  Submit each run as a Slurm job with these sbatch options (e.g. --slurm='-p gpu
+                     --gres=gpu:1 --time=2:00:00'); --concurrency jobs at a time. GPUs come from --gres.
+                     Run directories (TMPDIR) must be on a file system the nodes share.
   --quiet            Do not echo the runs' output (it is still kept with each run).
   --log-format F     auto (default: one readable line per entry on a terminal, JSON when
                      piped), json or pretty; overrides HARROW_LOG_FORMAT.
@@ -69,6 +73,7 @@ export const agentCommand: Command = {
       server: { type: 'string' },
       gpus: { type: 'string' },
       concurrency: { type: 'string' },
+      slurm: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
       'log-format': { type: 'string' },
       json: { type: 'boolean' },
@@ -83,6 +88,9 @@ export const agentCommand: Command = {
       throw new UsageError('--gpus already sets one slot per GPU; leave out --concurrency');
     }
 
+    if (values.slurm !== undefined && gpus) {
+      throw new UsageError("--slurm takes its GPUs from Slurm: put --gres=gpu:N in the sbatch options instead of --gpus");
+    }
     const format = logFormat(values['log-format'], values.json);
 
     // Loaded here, not at the top: `harrow agent --help` must not load BullMQ and the agent.
@@ -92,7 +100,22 @@ export const agentCommand: Command = {
     const config = loadAgentConfig({ ...process.env, ...(format ? { HARROW_LOG_FORMAT: format } : {}) });
     // With JSON logs, the agent's own last log line ('agent exited', with reason and runs) says it.
     const say = config.logFormat === 'json' ? () => undefined : (line: string) => console.error(line);
-    const options = { sweepId, config, env: process.env, count, gpus, concurrency, quiet: values.quiet };
+    let launcher: RunLauncher | undefined;
+    if (values.slurm !== undefined) {
+      const { parseSbatchOptions } = await import('../../agent/slurm/sbatch-options.js');
+      const { SlurmLauncher } = await import('../../agent/slurm/slurm-launcher.js');
+      const { createAgentLogger } = await import('../../agent/agent-logger.js');
+      const { agentSecrets } = await import('../../agent/agent-config.js');
+      let sbatchOptions: string[];
+      try {
+        sbatchOptions = parseSbatchOptions(values.slurm);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+      const log = createAgentLogger({ level: config.logLevel, format: config.logFormat, secrets: agentSecrets(config) });
+      launcher = new SlurmLauncher({ sbatchOptions, env: process.env, log });
+    }
+    const options = { sweepId, config, env: process.env, count, gpus, concurrency, quiet: values.quiet, ...(launcher ? { launcher } : {}) };
     const agent =
       server === undefined
         ? await (await import('../../agent/start-agent.js')).startAgent(options)
@@ -118,6 +141,7 @@ export const agentCommand: Command = {
     process.on('SIGTERM', onSignal);
     try {
       const exit = await agent.closed;
+      await launcher?.close();
       switch (exit.reason) {
         case 'sweep-finished':
           say(`harrow agent: sweep ${sweepId} is finished (${exit.runs} runs here).`);
