@@ -10,6 +10,7 @@ Takes runs of sweep SWEEP from the queue and runs its training command, one run 
 Options:
   --server URL       Talk to the controller over HTTP(S) at URL (e.g. https://controller:8080)
                      instead of Redis: the agent then needs no REDIS_URL (HARROW_TOKEN is sent).
+                     Replicas: URL1,URL2 - when one cannot be reached, the agent uses the next.
   --count N          Take N runs, then exit when they are done.
   --gpus 0,1,...     One slot per GPU; each run sees only its GPU (CUDA_VISIBLE_DEVICES).
   --concurrency N    Concurrent runs without GPUs (default 1).
@@ -96,7 +97,9 @@ export const agentCommand: Command = {
     // Loaded here, not at the top: `harrow agent --help` must not load BullMQ and the agent.
     const { loadAgentConfig } = await import('../../agent/agent-config.js');
     const server = values.server;
-    if (server !== undefined && !URL.canParse(server)) throw new UsageError(`--server takes the controller's URL, such as http://controller:8080 (got '${server}')`);
+    for (const one of server?.split(',') ?? []) {
+      if (!URL.canParse(one.trim())) throw new UsageError(`--server takes the controller's URL, such as http://controller:8080, or the URLs of its replicas separated by commas (got '${server}')`);
+    }
     const config = loadAgentConfig({ ...process.env, ...(format ? { HARROW_LOG_FORMAT: format } : {}) });
     // With JSON logs, the agent's own last log line ('agent exited', with reason and runs) says it.
     const say = config.logFormat === 'json' ? () => undefined : (line: string) => console.error(line);

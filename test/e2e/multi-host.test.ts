@@ -7,7 +7,7 @@
  *   c2  10.250.0.12  controller replica
  *   a1  10.250.0.21  agent over Redis
  *   a2  10.250.0.22  agent over Redis            ← cut off the network, then reconnected
- *   a3  10.250.0.23  agent over HTTP (--server http://10.250.0.12:8080)
+ *   a3  10.250.0.23  agent over HTTP (--server http://10.250.0.11:8080,http://10.250.0.12:8080)
  *
  * During one sweep: replica c1 is SIGKILLed (c2 carries on alone); a2's cable is pulled for
  * longer than the crash timeout, then plugged back (its runs are declared crashed and retried
@@ -15,9 +15,8 @@
  * Then it counts: every run executed once per attempt Postgres accepted, at most; every point
  * the finished runs printed stored exactly once; run_cap exact.
  *
- * The HTTP agent talks to c2, the replica that survives: `--server` takes one URL, so an HTTP
- * agent does not fail over between replicas by itself (put a load balancer in front of them);
- * the Redis-path agents need no replica at all.
+ * The HTTP agent is given both replicas and talks to c1 until c1 dies, then to c2; the Redis-path
+ * agents need no replica at all.
  *
  * The test process reaches Postgres through its Unix socket (a file: namespaces do not isolate
  * it) and the API through `ip netns exec`. Fixed ports are fine inside these private namespaces.
@@ -129,7 +128,15 @@ void test('multi-host: a replica killed, an agent host cut off past the crash ti
         throw err;
       }
     }, 30_000, 200);
-    const startRedis = (): Proc => start('redis', hostDb, redisServerBin()!, ['--port', String(REDIS_PORT), '--bind', hostDb.addr, '--protected-mode', 'no', '--save', '', '--appendonly', 'no']);
+    // Redis as docker-compose.yml runs it: append-only persistence, so a restart keeps the queue and
+    // the reports not yet ingested (the fault suite restarts one without persistence).
+    const redisDir = join(dir, 'redis');
+    spawnSync('mkdir', ['-p', redisDir]);
+    const startRedis = (): Proc =>
+      start('redis', hostDb, redisServerBin()!, [
+        '--port', String(REDIS_PORT), '--bind', hostDb.addr, '--protected-mode', 'no', '--dir', redisDir,
+        '--save', '', '--appendonly', 'yes', '--appendfsync', 'everysec', '--maxmemory-policy', 'noeviction',
+      ]);
     let redis = startRedis();
 
     const dbUrl = `postgres://postgres@${hostDb.addr}:${PG_PORT}/postgres`;
@@ -168,7 +175,7 @@ void test('multi-host: a replica killed, an agent host cut off past the crash ti
     const agentArgs = [BIN, 'agent', sweep.id, '--quiet', '--concurrency', '3'];
     const ag1 = start('agent a1 (Redis)', a1, process.execPath, agentArgs, redisAgentEnv);
     const ag2 = start('agent a2 (Redis)', a2, process.execPath, agentArgs, redisAgentEnv);
-    const ag3 = start('agent a3 (HTTP → c2)', a3, process.execPath, [...agentArgs, '--server', `http://${c2.addr}:${API_PORT}`], { ...agentEnv, REDIS_URL: 'redis://127.0.0.1:1', HARROW_TOKEN: TOKEN });
+    const ag3 = start('agent a3 (HTTP)', a3, process.execPath, [...agentArgs, '--server', `http://${c1.addr}:${API_PORT},http://${c2.addr}:${API_PORT}`], { ...agentEnv, REDIS_URL: 'redis://127.0.0.1:1', HARROW_TOKEN: TOKEN });
 
     const count = async (where: string, args: unknown[] = []): Promise<number> => {
       const { rows } = await db!.query<{ n: number }>(`SELECT count(*)::int AS n FROM runs WHERE sweep_id = $1 AND ${where}`, [sweep.id, ...args]);
@@ -179,6 +186,7 @@ void test('multi-host: a replica killed, an agent host cut off past the crash ti
 
     // 1. A replica dies; c2 carries on (the scheduler, the reaper and ingestion are not tied to one replica).
     await waitFor('5 runs finished', async () => (await count(`state = 'finished'`)) >= 5, 90_000, 200);
+    const { rows: killedAt } = await db.query<{ at: Date }>('SELECT now() AS at');
     ctl1.child.kill('SIGKILL');
     await ctl1.exited;
     log.push(`c1 SIGKILLed with ${await count(`state = 'running'`)} runs running`);
@@ -194,7 +202,7 @@ void test('multi-host: a replica killed, an agent host cut off past the crash ti
     net.reconnect(a2);
     log.push(`a2 cut off for ${CUT_MS} ms with ${cutRuns.length} runs running`);
 
-    // 3. Redis killed and restarted empty: the controller restores the queue from Postgres.
+    // 3. Redis SIGKILLed and restarted from its append-only file.
     await waitFor('more runs finished', async () => (await count(`state = 'finished'`)) >= 25, 90_000, 200);
     log.push(`Redis restarted with ${await count(`state = 'running'`)} runs running`);
     redis.child.kill('SIGKILL');
@@ -265,6 +273,11 @@ void test('multi-host: a replica killed, an agent host cut off past the crash ti
       return { run: a.run_id, state: a.state, printedPoints: e ? e.steps + Math.ceil(e.steps / 2) : 0, stored: a.stored };
     });
     const perAgent = [ag1, ag2, ag3].map((a) => ({ name: a.name, attempts: attempts.filter((x) => x.agent_id.includes(`-${a.child.pid}-`)).length }));
+    const { rows: httpAfterKill } = await db.query<{ before: number; after: number }>(
+      `SELECT count(*) FILTER (WHERE a.started_at < $3)::int AS before, count(*) FILTER (WHERE a.started_at > $3)::int AS after
+       FROM run_attempts a JOIN runs r ON r.id = a.run_id WHERE r.sweep_id = $1 AND a.agent_id LIKE $2`,
+      [sweep.id, `%-${ag3.child.pid}-%`, killedAt[0]!.at],
+    );
     const refusedEnds = procs.filter((p) => p.name.startsWith('controller')).reduce((n, p) => n + (p.output().match(/end report refused \(stale attempt\)/g) ?? []).length, 0);
 
     console.log(
@@ -272,6 +285,7 @@ void test('multi-host: a replica killed, an agent host cut off past the crash ti
         `multi-host: ${((Date.now() - t0) / 1000).toFixed(0)} s; ${log.join('; ')}`,
         `  runs ${runs.length} (finished ${finished.length}), attempts ${attempts.length} (${perAgent.map((a) => `${a.name} ${a.attempts}`).join(', ')}), executions ${executed}`,
         `  cut host's attempts: ${cutPrinted.map((c) => `${c.state}, printed ${c.printedPoints}, stored ${c.stored}`).join(' | ')}; retried elsewhere ${retriedElsewhere.length} of ${cutRuns.length}; late end reports refused ${refusedEnds}`,
+        `  HTTP agent: ${httpAfterKill[0]!.before} attempts through c1 before it died, ${httpAfterKill[0]!.after} through c2 after`,
         `  finished runs: points printed ${printed}, stored ${stored}, stored twice ${dups}`,
       ].join('\n'),
     );
@@ -279,6 +293,14 @@ void test('multi-host: a replica killed, an agent host cut off past the crash ti
     assert.equal(runs.length, RUN_CAP, 'run_cap exactly');
     assert.equal(finished.length, RUN_CAP, 'every run finished');
     assert.equal(dups, 0, 'no point stored twice');
+    const short = finished.filter((r) => r.stored !== POINTS_PER_RUN);
+    if (short.length > 0) {
+      const { rows: events } = await db.query<{ run_id: string; attempt: number; to_state: string; reason: string; at: Date }>(
+        `SELECT run_id, attempt, to_state, reason, at FROM run_events WHERE run_id = ANY($1) ORDER BY id`,
+        [short.map((r) => r.id)],
+      );
+      console.log(`runs missing points: ${JSON.stringify(short)}\n${events.map((e) => JSON.stringify(e)).join('\n')}`);
+    }
     for (const r of finished) assert.equal(r.stored, POINTS_PER_RUN, `run ${r.id}: every point its last attempt printed is stored`);
     assert.ok(cutRuns.length >= 2);
     for (const a of cutAttempts) assert.equal(a.state, 'crashed', `run ${a.run_id} attempt ${a.attempt} on the cut host was declared crashed`);
@@ -289,6 +311,7 @@ void test('multi-host: a replica killed, an agent host cut off past the crash ti
     assert.ok(cutStored < cutPrintedPoints, `what the cut host printed after losing the network was not stored (${cutStored} of ${cutPrintedPoints})`);
     assert.ok(alive(ctl2), 'c2 carried on');
     for (const a of perAgent) assert.ok(a.attempts > 0, `${a.name} ran runs`);
+    assert.ok(httpAfterKill[0]!.before > 0 && httpAfterKill[0]!.after > 0, 'the HTTP agent ran runs through c1, then through c2 once c1 was gone');
   } catch (err) {
     const logs = procs.filter((p) => p.name !== 'postgres').map((p) => `--- ${p.name} ---\n${p.output().slice(-3000)}`).join('\n');
     throw new Error(`${(err as Error).message}\n${logs}`, { cause: err });
