@@ -1,10 +1,13 @@
 /**
  * A private single-node Slurm cluster for one test: slurm.conf in a temporary directory, slurmctld
  * and slurmd run in the foreground (-D) as children of the test, on free ports, found by every
- * Slurm command through SLURM_CONF. Authentication is `auth/none` (Debian 12's Slurm 22.05 still
- * ships the plugin), so no munged and no key are needed. The node runs jobs as the test's user.
+ * Slurm command through SLURM_CONF. Authentication is `auth/none` where Slurm still ships the
+ * plugin (Debian 12's 22.05 does), so no munged and no key are needed; elsewhere (or with
+ * HARROW_TEST_SLURM_AUTH=munge) the test runs its own munged in the foreground with a fresh key
+ * and its own socket. The node runs jobs as the test's user.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -25,8 +28,19 @@ export function slurmProblem(): string | null {
   for (const cmd of ['slurmctld', 'slurmd', 'sbatch', 'squeue', 'scontrol', 'scancel']) {
     if (!onPath(cmd)) return `no ${cmd} on PATH (apt-get install slurm-wlm)`;
   }
-  if (!pluginDir()) return `Slurm's auth_none.so is in none of ${PLUGIN_DIRS.join(', ')}: this Slurm needs munge, which this test does not set up`;
+  if (!anyPluginDir()) return `no Slurm plugin directory among ${PLUGIN_DIRS.join(', ')}`;
+  if (authMode() === 'munge' && !onPath('munged')) return 'this Slurm has no auth/none plugin and munged is not on PATH (apt-get install munge)';
   return null;
+}
+
+function anyPluginDir(): string | null {
+  return pluginDir() ?? PLUGIN_DIRS.find((d) => existsSync(join(d, 'auth_munge.so'))) ?? null;
+}
+
+function authMode(): 'none' | 'munge' {
+  const forced = process.env.HARROW_TEST_SLURM_AUTH;
+  if (forced === 'munge' || forced === 'none') return forced;
+  return pluginDir() ? 'none' : 'munge';
 }
 
 export class PrivateSlurm {
@@ -52,6 +66,22 @@ export class PrivateSlurm {
     const user = userInfo().username;
     for (const d of ['state', 'spool']) mkdirSync(join(s.dir, d));
     const [ctldPort, slurmdPort] = [await freePort(), await freePort()];
+    const auth = authMode();
+    let authLines = ['AuthType=auth/none', 'CredType=cred/none'];
+    if (auth === 'munge') {
+      const keyDir = join(s.dir, 'munge');
+      const sockDir = join(s.dir, 'munge-socket');
+      mkdirSync(keyDir, { mode: 0o700 });
+      mkdirSync(sockDir, { mode: 0o755 });
+      writeFileSync(join(keyDir, 'munge.key'), randomBytes(1024), { mode: 0o400 });
+      const socket = join(sockDir, 'munge.sock');
+      s.daemon('munged', [
+        '--foreground', '--force', `--key-file=${join(keyDir, 'munge.key')}`, `--socket=${socket}`,
+        `--pid-file=${join(keyDir, 'munged.pid')}`, `--seed-file=${join(keyDir, 'munged.seed')}`, `--log-file=${join(keyDir, 'munged.log')}`,
+      ]);
+      await waitFor('munged', () => Promise.resolve(existsSync(socket)), 10_000, 100);
+      authLines = ['AuthType=auth/munge', 'CredType=cred/munge', `AuthInfo=socket=${socket}`];
+    }
     writeFileSync(
       s.conf,
       [
@@ -61,9 +91,8 @@ export class PrivateSlurm {
         `SlurmdPort=${slurmdPort}`,
         `SlurmUser=${user}`,
         `SlurmdUser=${user}`,
-        `PluginDir=${pluginDir()}`,
-        'AuthType=auth/none',
-        'CredType=cred/none',
+        `PluginDir=${anyPluginDir()}`,
+        ...authLines,
         'MpiDefault=none',
         'ProctrackType=proctrack/linuxproc',
         'TaskPlugin=task/none',
