@@ -38,13 +38,12 @@ import { bestRun } from '../db/runs.js';
 
 const BATCH = 1000;
 /**
- * Entries another consumer read but never acked for this long belong to a dead replica, at most;
- * the controller uses an eighth of the crash timeout when that is shorter. A replica that died
- * holding a run's last points (or its end) must not hold them past the end's wait or the crash
- * timeout: the run would end with those points recorded as lost, or be declared crashed and run
- * again (seen in test/e2e/multi-host.test.ts with a replica SIGKILLed: 3 runs short of 5-6 points
- * each). Taking over entries a slow live replica still holds is harmless: points are stored once
- * by (run, attempt, seq), claims are answered like the first, an attempt ends once.
+ * Entries another consumer read but never acked for this long belong to a dead replica. While an
+ * end report waits for its points, entries idle an eighth of the crash timeout are taken over at
+ * every turn: a replica that died holding a run's last points must not hold them past the end's
+ * wait (seen in test/e2e/multi-host.test.ts with a replica SIGKILLed: 3 runs ended 5-6 points
+ * short each). Taking over entries a slow live replica still holds is harmless: points are stored
+ * once by (run, attempt, seq), claims are answered like the first, an attempt ends once.
  */
 const ORPHAN_IDLE_MS = 30 * SECOND;
 /**
@@ -165,10 +164,12 @@ export class Ingestor {
   }
 
   private async readNewOrOrphans(): Promise<Entry[]> {
-    const orphanIdleMs = Math.min(ORPHAN_IDLE_MS, this.ctx.config.HARROW_CRASH_TIMEOUT_MS / 8);
-    // An end report waiting for its points looks at every turn: they may be with a dead replica.
-    if (this.deferred.length > 0 || Date.now() - this.lastOrphanCheck > orphanIdleMs / 3) {
-      this.lastOrphanCheck = Date.now();
+    // An end report waiting for its points looks at every turn, for entries idle an eighth of the
+    // crash timeout: its points may be with a replica that died.
+    const waiting = this.deferred.length > 0;
+    const orphanIdleMs = waiting ? Math.min(ORPHAN_IDLE_MS, this.ctx.config.HARROW_CRASH_TIMEOUT_MS / 8) : ORPHAN_IDLE_MS;
+    if (waiting || Date.now() - this.lastOrphanCheck > ORPHAN_IDLE_MS / 3) {
+      if (!waiting) this.lastOrphanCheck = Date.now();
       const claimed = (await this.redis.xautoclaim(
         this.ctx.keys.reports,
         this.ctx.keys.reportsGroup,
