@@ -28,14 +28,28 @@ const RETRY_MAX_MS = 5 * SECOND;
 export class AgentHttpClient {
   private chain: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private readonly servers: readonly string[];
+  private current = 0;
 
   constructor(
-    /** The controller's base URL, without a trailing slash. */
-    readonly server: string,
+    /**
+     * The controller's base URL, without a trailing slash; or the URLs of several replicas of one
+     * installation: a call that cannot reach one (connection refused or reset, timeout) sends the
+     * next call to the next one, so the agent carries on when a replica dies.
+     */
+    servers: string | readonly string[],
     private readonly token: string | undefined,
     private readonly sweepId: string,
     private readonly onRetry: (err: unknown) => void,
-  ) {}
+  ) {
+    this.servers = typeof servers === 'string' ? [servers] : [...servers];
+    if (this.servers.length === 0) throw new HarrowError('INVALID_CONFIG', 'no server URL given');
+  }
+
+  /** The replica the next call goes to. */
+  get server(): string {
+    return this.servers[this.current]!;
+  }
 
   claim(body: ClaimRequest, signal?: AbortSignal): Promise<ClaimResponse> {
     return this.call('claim', body, ClaimResponseSchema, CLAIM_TIMEOUT_MS, signal);
@@ -81,7 +95,8 @@ export class AgentHttpClient {
   }
 
   private async call<S extends z.ZodType>(what: string, body: unknown, schema: S, timeoutMs: number, signal?: AbortSignal): Promise<z.output<S>> {
-    const url = `${this.server}${AGENT_API}/sweeps/${encodeURIComponent(this.sweepId)}/${what}`;
+    const server = this.server;
+    const url = `${server}${AGENT_API}/sweeps/${encodeURIComponent(this.sweepId)}/${what}`;
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (this.token) headers.authorization = `Bearer ${this.token}`;
     const timeout = AbortSignal.timeout(timeoutMs);
@@ -89,7 +104,9 @@ export class AgentHttpClient {
     try {
       res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
     } catch (err) {
-      throw new HarrowError('SERVICE_UNAVAILABLE', `cannot reach the Harrow server at ${this.server} (${errorText(err)}): is it running, and is --server right?`, { cause: err });
+      // Unreachable (not aborted by the caller): the next call tries the next replica, if there is one.
+      if (!signal?.aborted && this.servers.length > 1 && this.server === server) this.current = (this.current + 1) % this.servers.length;
+      throw new HarrowError('SERVICE_UNAVAILABLE', `cannot reach the Harrow server at ${server} (${errorText(err)}): is it running, and is --server right?`, { cause: err });
     }
     const text = await res.text().catch(() => '');
     let json: unknown;
@@ -102,11 +119,11 @@ export class AgentHttpClient {
       const e = json as { code?: string; message?: string } | undefined;
       const code: ErrorCode = typeof e?.code === 'string' && e.code in ERROR_CODES ? (e.code as ErrorCode) : res.status >= 500 ? 'SERVICE_UNAVAILABLE' : 'INVALID_REQUEST';
       const hint = res.status === 401 ? ' (set HARROW_TOKEN to the token the server was started with)' : '';
-      throw new HarrowError(code, `${e?.message ?? `HTTP ${res.status}`} [${what} at ${this.server}]${hint}`);
+      throw new HarrowError(code, `${e?.message ?? `HTTP ${res.status}`} [${what} at ${server}]${hint}`);
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) {
-      throw new HarrowError('INTERNAL', `the server at ${this.server} answered ${what} with something unexpected; are the agent and the server the same version?`);
+      throw new HarrowError('INTERNAL', `the server at ${server} answered ${what} with something unexpected; are the agent and the server the same version?`);
     }
     return parsed.data;
   }

@@ -43,9 +43,11 @@ export async function startHttpAgent(options: HttpAgentOptions): Promise<AgentHa
   const secrets = [...agentSecrets(options.config), ...(options.token ? [options.token] : [])];
   const baseLog = options.logger ?? createAgentLogger({ level: options.config.logLevel, format: options.config.logFormat, secrets });
   const log = baseLog.child({ agentId, sweepId: options.sweepId });
-  const server = options.server.replace(/\/+$/, '');
+  // Several replicas, comma-separated: the agent moves to the next when one cannot be reached.
+  const servers = options.server.split(',').map((s) => s.trim().replace(/\/+$/, ''));
+  const server = servers.join(', ');
   const errors = new ErrorThrottle(log, `the Harrow server at ${server} is unreachable; retrying`, 'the Harrow server answers again', 'message');
-  const client = new AgentHttpClient(server, options.token, options.sweepId, (err) => errors.report(err));
+  const client = new AgentHttpClient(servers, options.token, options.sweepId, (err) => errors.report(err));
   // One poll first: a wrong sweep id, server or token is an error now, not a silent wait.
   const first = await client.poll({
     presence: { agentId, host, slots: slots.length, busy: 0, accepting: true, at: Date.now() },
@@ -182,6 +184,7 @@ class HttpAgent {
       cwd: this.o.cwd ?? process.cwd(),
       tmpRoot: this.o.tmpRoot ?? tmpdir(),
       transport,
+      ...(this.o.launcher ? { launcher: this.o.launcher } : {}),
       claimWaitMs: this.o.config.claimWaitMs,
       guard: this.guard,
       log: runLog,

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Params } from '../strategies/types.js';
 import { renderArgsJson, renderCommand } from '../strategies/index.js';
@@ -21,6 +21,7 @@ import { OutputTail } from './output-tail.js';
 import { groupAlive, signalGroup } from './process-group.js';
 import type { ClaimListener } from './claim-answers.js';
 import type { RunTransport } from './run-transport.js';
+import type { LaunchedRun, RunLauncher } from './run-launcher.js';
 import { RunMetrics } from './run-metrics.js';
 import { runPythonPath } from './python-path.js';
 
@@ -48,6 +49,8 @@ export interface RunAttemptOptions {
   cwd: string;
   /** Where the per-run directory (params and metrics files) is made. */
   tmpRoot: string;
+  /** Runs the command elsewhere (a Slurm job) instead of as a child process of the agent. */
+  launcher?: RunLauncher;
   /** Where reports go and claim answers come from (Redis or HTTP). */
   transport: RunTransport;
   /** The attempt's fencing token; by default a fresh one (the HTTP agent made it before the claim). */
@@ -79,7 +82,9 @@ type StopRequest =
 type ProcessEnd =
   | { kind: 'not-started'; reason: string }
   | { kind: 'spawn-failed'; reason: string }
-  | { kind: 'exited'; code: number | null; signal: NodeJS.Signals | null };
+  | { kind: 'exited'; code: number | null; signal: NodeJS.Signals | null }
+  /** The launcher's scheduler ended it (Slurm: node failure, time limit, scancel by someone else). */
+  | { kind: 'lost'; reason: string };
 
 export class RunAttempt {
   readonly token: string;
@@ -91,6 +96,8 @@ export class RunAttempt {
   private wakeClaim: (() => void) | null = null;
   private stopRequest: StopRequest | null = null;
   private pid: number | null = null;
+  /** The command, when a launcher runs it. */
+  private launched: LaunchedRun | null = null;
   private exited = false;
   private killDeadline: number | null = null;
   private killTimer: NodeJS.Timeout | null = null;
@@ -167,7 +174,7 @@ export class RunAttempt {
       this.log.error({ err }, 'agent error while running the run; leaving it to the controller to mark crashed');
       this.metrics.discard();
       this.stopRequest ??= { kind: 'abort', reason: 'agent error' };
-      if (this.pid !== null && !this.exited) this.beginKill();
+      if (this.started && !this.exited) this.beginKill();
       return null;
     }
   }
@@ -317,11 +324,20 @@ export class RunAttempt {
 
   private requestStop(request: StopRequest): void {
     this.stopRequest = request;
-    if (this.pid !== null && !this.exited) this.beginKill();
+    if (this.started && !this.exited) this.beginKill();
+  }
+
+  /** A process (or a launcher's job) was started for this attempt. */
+  private get started(): boolean {
+    return this.pid !== null || this.launched !== null;
   }
 
   /** SIGTERM to the group now, SIGKILL when the grace runs out. */
   private beginKill(): void {
+    if (this.launched !== null) {
+      this.launched.terminate(this.o.job.killGraceMs);
+      return;
+    }
     if (this.pid === null || this.killDeadline !== null) return;
     const pid = this.pid;
     this.killDeadline = this.now() + this.o.job.killGraceMs;
@@ -363,6 +379,7 @@ export class RunAttempt {
       HARROW_METRICS_FILE: metricsFile,
     };
     if (this.o.gpu !== null) env.CUDA_VISIBLE_DEVICES = this.o.gpu;
+    if (this.o.launcher) return this.executeLaunched(this.o.launcher, argv, env, dirname(paramsFile), metricsFile);
 
     let child: ChildProcess;
     try {
@@ -424,6 +441,46 @@ export class RunAttempt {
     return end;
   }
 
+  /** The command runs where the launcher puts it (a Slurm job); its output arrives as lines. */
+  private async executeLaunched(
+    launcher: RunLauncher,
+    argv: string[],
+    env: Record<string, string | undefined>,
+    dir: string,
+    metricsFile: string,
+  ): Promise<ProcessEnd> {
+    const fileTail = new MetricsFileTail(
+      metricsFile,
+      (line) => this.onMetricsFileLine(line),
+      (err) => this.warnOnce('metrics-file', { err }, 'cannot read the metrics file'),
+    );
+    const launched = launcher.launch({
+      sweepId: this.o.job.sweepId,
+      runId: this.runId,
+      argv,
+      env,
+      cwd: this.o.cwd,
+      dir,
+      log: this.log,
+      onStdoutLine: (line) => {
+        this.tail.append(Buffer.from(`${line}\n`));
+        this.onStdoutLine(line);
+      },
+      onStderrLine: (line) => {
+        this.tail.append(Buffer.from(`${line}\n`));
+        this.o.echo?.(line);
+      },
+    });
+    this.launched = launched;
+    const poller = setInterval(() => void fileTail.poll(), METRICS_FILE_POLL_MS);
+    if (this.stopRequest) this.beginKill();
+    const end = await launched.end;
+    this.exited = true;
+    clearInterval(poller);
+    await fileTail.close();
+    return end;
+  }
+
   /** Terminates what is left of the group, waiting until the kill deadline before SIGKILL. */
   private async reapGroup(pid: number): Promise<void> {
     if (!groupAlive(pid)) return;
@@ -481,6 +538,8 @@ export class RunAttempt {
       }
     }
     if (end.kind === 'not-started') return { outcome: 'failed', reason: end.reason, exitCode: null, signal: null };
+    // Not the program's fault: the run is crashed, and retried as the sweep's retry policy says.
+    if (end.kind === 'lost') return { outcome: 'crashed', reason: end.reason, exitCode: null, signal: null };
     if (exitCode === 0) return { outcome: 'finished', reason: 'exit code 0', exitCode, signal };
     if (exitCode !== null) return { outcome: 'failed', reason: `exit code ${exitCode}`, exitCode, signal };
     const hint = signal === 'SIGKILL' ? ' (not sent by Harrow; often the out-of-memory killer)' : '';

@@ -35,6 +35,7 @@ import { functionAgentOnly } from './function-agent-only.js';
 import { OrphanGuard } from './orphan-guard.js';
 import { Reporter } from './reporter.js';
 import { ClaimError, RunAttempt } from './run-attempt.js';
+import type { RunLauncher } from './run-launcher.js';
 import type { RunTransport } from './run-transport.js';
 
 /** Shutdown steps that talk to Redis give up after this long (Redis may be the reason we stop). */
@@ -67,6 +68,8 @@ export interface AgentOptions {
   host?: string;
   /** Where per-run directories (params and metrics files) are made. Default os.tmpdir(). */
   tmpRoot?: string;
+  /** Runs each command elsewhere (a Slurm job, agent/slurm/) instead of as a child process. */
+  launcher?: RunLauncher;
 }
 
 export type AgentExitReason = 'sweep-finished' | 'sweep-canceled' | 'count-reached' | 'stopped' | 'interrupted' | 'function-agent-only';
@@ -310,6 +313,7 @@ class Agent {
       cwd: this.o.cwd ?? process.cwd(),
       tmpRoot: this.o.tmpRoot ?? tmpdir(),
       transport: this.transport,
+      ...(this.o.launcher ? { launcher: this.o.launcher } : {}),
       claimWaitMs: this.o.config.claimWaitMs,
       guard: this.guard,
       log: runLog,

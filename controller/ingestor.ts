@@ -37,7 +37,14 @@ import { bestRunOf, runSummary } from './serialize.js';
 import { bestRun } from '../db/runs.js';
 
 const BATCH = 1000;
-/** Entries another consumer read but never acked for this long belong to a dead replica. */
+/**
+ * Entries another consumer read but never acked for this long belong to a dead replica. While an
+ * end report waits for its points, entries idle an eighth of the crash timeout are taken over at
+ * every turn: a replica that died holding a run's last points must not hold them past the end's
+ * wait (seen in test/e2e/multi-host.test.ts with a replica SIGKILLed: 3 runs ended 5-6 points
+ * short each). Taking over entries a slow live replica still holds is harmless: points are stored
+ * once by (run, attempt, seq), claims are answered like the first, an attempt ends once.
+ */
 const ORPHAN_IDLE_MS = 30 * SECOND;
 /**
  * How long an end report whose points are not all stored waits for them. With several replicas,
@@ -157,13 +164,17 @@ export class Ingestor {
   }
 
   private async readNewOrOrphans(): Promise<Entry[]> {
-    if (Date.now() - this.lastOrphanCheck > ORPHAN_IDLE_MS / 3) {
-      this.lastOrphanCheck = Date.now();
+    // An end report waiting for its points looks at every turn, for entries idle an eighth of the
+    // crash timeout: its points may be with a replica that died.
+    const waiting = this.deferred.length > 0;
+    const orphanIdleMs = waiting ? Math.min(ORPHAN_IDLE_MS, this.ctx.config.HARROW_CRASH_TIMEOUT_MS / 8) : ORPHAN_IDLE_MS;
+    if (waiting || Date.now() - this.lastOrphanCheck > ORPHAN_IDLE_MS / 3) {
+      if (!waiting) this.lastOrphanCheck = Date.now();
       const claimed = (await this.redis.xautoclaim(
         this.ctx.keys.reports,
         this.ctx.keys.reportsGroup,
         this.consumer,
-        ORPHAN_IDLE_MS,
+        Math.round(orphanIdleMs),
         '0',
         'COUNT',
         BATCH,
@@ -174,7 +185,8 @@ export class Ingestor {
         return entries;
       }
     }
-    return this.read('>', SECOND);
+    // Not a whole second while an end report waits for its points: the orphans above may bring them.
+    return this.read('>', this.deferred.length > 0 ? 100 : SECOND);
   }
 
   private async read(cursor: string, blockMs: number): Promise<Entry[]> {

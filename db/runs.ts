@@ -257,7 +257,7 @@ export async function touchHeartbeats(q: Queryable, pairs: ReadonlyArray<{ runId
 export interface EndRun {
   runId: string;
   token: string;
-  state: Extract<RunState, 'finished' | 'failed' | 'stopped' | 'canceled'>;
+  state: Extract<RunState, 'finished' | 'failed' | 'crashed' | 'stopped' | 'canceled'>;
   exitCode: number | null;
   signal: string | null;
   reason: string;

@@ -196,8 +196,12 @@ export const HeartbeatReportSchema = ReportBase.extend({
   at: z.number(),
 });
 
-/** How a run ended as the agent saw it. */
-export const RunOutcomeSchema = z.enum(['finished', 'failed', 'stopped', 'canceled']);
+/**
+ * How a run ended as the agent saw it. `crashed` only when a scheduler the agent submits to
+ * (Slurm) ended the job itself (node failure, time limit, an admin's scancel); otherwise the
+ * controller declares crashes from lost heartbeats.
+ */
+export const RunOutcomeSchema = z.enum(['finished', 'failed', 'crashed', 'stopped', 'canceled']);
 export type RunOutcome = z.output<typeof RunOutcomeSchema>;
 
 export const EndReportSchema = ReportBase.extend({

@@ -1,17 +1,22 @@
 import type { LogFormat } from '../../protocol/config-schema.js';
+import type { RunLauncher } from '../../agent/run-launcher.js';
 import { parseCliArgs } from '../cli-args.js';
 import { UsageError, type Command } from '../command.js';
 
-const usage = `Usage: harrow agent SWEEP [--server URL] [--count N] [--gpus 0,1,...] [--concurrency N] [--quiet] [--log-format F] [--json]
+const usage = `Usage: harrow agent SWEEP [--server URL] [--count N] [--gpus 0,1,...] [--concurrency N] [--slurm='OPTIONS'] [--quiet] [--log-format F] [--json]
 
 Takes runs of sweep SWEEP from the queue and runs its training command, one run per slot.
 
 Options:
   --server URL       Talk to the controller over HTTP(S) at URL (e.g. https://controller:8080)
                      instead of Redis: the agent then needs no REDIS_URL (HARROW_TOKEN is sent).
+                     Replicas: URL1,URL2 - when one cannot be reached, the agent uses the next.
   --count N          Take N runs, then exit when they are done.
   --gpus 0,1,...     One slot per GPU; each run sees only its GPU (CUDA_VISIBLE_DEVICES).
   --concurrency N    Concurrent runs without GPUs (default 1).
+  --slurm='OPTIONS'  Submit each run as a Slurm job with these sbatch options (e.g. --slurm='-p gpu
+                     --gres=gpu:1 --time=2:00:00'); --concurrency jobs at a time. GPUs come from --gres.
+                     Run directories (TMPDIR) must be on a file system the nodes share.
   --quiet            Do not echo the runs' output (it is still kept with each run).
   --log-format F     auto (default: one readable line per entry on a terminal, JSON when
                      piped), json or pretty; overrides HARROW_LOG_FORMAT.
@@ -69,6 +74,7 @@ export const agentCommand: Command = {
       server: { type: 'string' },
       gpus: { type: 'string' },
       concurrency: { type: 'string' },
+      slurm: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
       'log-format': { type: 'string' },
       json: { type: 'boolean' },
@@ -83,16 +89,36 @@ export const agentCommand: Command = {
       throw new UsageError('--gpus already sets one slot per GPU; leave out --concurrency');
     }
 
+    if (values.slurm !== undefined && gpus) {
+      throw new UsageError("--slurm takes its GPUs from Slurm: put --gres=gpu:N in the sbatch options instead of --gpus");
+    }
     const format = logFormat(values['log-format'], values.json);
 
     // Loaded here, not at the top: `harrow agent --help` must not load BullMQ and the agent.
     const { loadAgentConfig } = await import('../../agent/agent-config.js');
     const server = values.server;
-    if (server !== undefined && !URL.canParse(server)) throw new UsageError(`--server takes the controller's URL, such as http://controller:8080 (got '${server}')`);
+    for (const one of server?.split(',') ?? []) {
+      if (!URL.canParse(one.trim())) throw new UsageError(`--server takes the controller's URL, such as http://controller:8080, or the URLs of its replicas separated by commas (got '${server}')`);
+    }
     const config = loadAgentConfig({ ...process.env, ...(format ? { HARROW_LOG_FORMAT: format } : {}) });
     // With JSON logs, the agent's own last log line ('agent exited', with reason and runs) says it.
     const say = config.logFormat === 'json' ? () => undefined : (line: string) => console.error(line);
-    const options = { sweepId, config, env: process.env, count, gpus, concurrency, quiet: values.quiet };
+    let launcher: RunLauncher | undefined;
+    if (values.slurm !== undefined) {
+      const { parseSbatchOptions } = await import('../../agent/slurm/sbatch-options.js');
+      const { SlurmLauncher } = await import('../../agent/slurm/slurm-launcher.js');
+      const { createAgentLogger } = await import('../../agent/agent-logger.js');
+      const { agentSecrets } = await import('../../agent/agent-config.js');
+      let sbatchOptions: string[];
+      try {
+        sbatchOptions = parseSbatchOptions(values.slurm);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+      const log = createAgentLogger({ level: config.logLevel, format: config.logFormat, secrets: agentSecrets(config) });
+      launcher = new SlurmLauncher({ sbatchOptions, env: process.env, log });
+    }
+    const options = { sweepId, config, env: process.env, count, gpus, concurrency, quiet: values.quiet, ...(launcher ? { launcher } : {}) };
     const agent =
       server === undefined
         ? await (await import('../../agent/start-agent.js')).startAgent(options)
@@ -118,6 +144,7 @@ export const agentCommand: Command = {
     process.on('SIGTERM', onSignal);
     try {
       const exit = await agent.closed;
+      await launcher?.close();
       switch (exit.reason) {
         case 'sweep-finished':
           say(`harrow agent: sweep ${sweepId} is finished (${exit.runs} runs here).`);

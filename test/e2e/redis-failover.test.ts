@@ -94,7 +94,7 @@ void test('a Sentinel failover in the middle of a sweep loses no run and no poin
     const { rows: runs } = await db.query<{ id: string; state: string; attempt: number; stored: number; dup: number }>(
       `SELECT r.id, r.state, r.attempt,
               (SELECT count(*)::int FROM metrics m WHERE m.run_id = r.id AND m.attempt = r.attempt) AS stored,
-              (SELECT (count(*) - count(DISTINCT (m.name, m.step)))::int FROM metrics m WHERE m.run_id = r.id) AS dup
+              (SELECT (count(*) - count(DISTINCT (m.attempt, m.name, m.step)))::int FROM metrics m WHERE m.run_id = r.id) AS dup
        FROM runs r WHERE r.sweep_id = $1`,
       [sweep.id],
     );
