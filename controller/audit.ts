@@ -11,7 +11,7 @@ import type { FastifyRequest } from 'fastify';
 import { appendAudit, type AuditOutcome } from '../db/audit.js';
 import { HarrowError } from '../protocol/errors.js';
 import type { ControllerContext } from './context.js';
-import { identityOf } from './security/auth.js';
+import { identityOf, type SsoIdentity } from './security/auth.js';
 
 export interface AuditWhat {
   /** A short verb: `create`, `pause`, `stop-run`, `token.create`... */
@@ -20,6 +20,17 @@ export interface AuditWhat {
   /** What it acted on when that is not the sweep itself (a run id, a token name). */
   target?: string | null;
   details?: unknown;
+}
+
+/**
+ * A single-sign-on user is recorded under their user name (`actor`), with what vouched for them
+ * (proxy address or issuer), their email and groups in `details.sso`: a token and a person can
+ * share a name, and an auditor must be able to tell them apart.
+ */
+function withSso(details: unknown, sso: SsoIdentity | undefined): unknown {
+  if (!sso) return details;
+  const base = details === undefined || details === null ? {} : typeof details === 'object' && !Array.isArray(details) ? details : { value: details };
+  return { ...base, sso };
 }
 
 /** Appends one entry; never throws (a failed write is logged as an error). */
@@ -33,7 +44,7 @@ export async function recordAudit(ctx: ControllerContext, req: FastifyRequest, w
       action: what.action,
       sweepId: what.sweepId ?? null,
       target: what.target ?? null,
-      details: what.details,
+      details: withSso(what.details, who?.sso),
       outcome,
       error: error ?? null,
     });
