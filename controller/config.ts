@@ -42,9 +42,9 @@ export const ControllerConfigSchema = z.object({
     .optional()
     .describe('off: no authentication; token: every /api route and /metrics needs a token; proxy: identity headers from HARROW_TRUSTED_PROXIES, or a token. Default: token whenever the server listens off loopback, HARROW_TOKEN is set or a named token exists'),
   HARROW_TRUSTED_PROXIES: TrustedProxiesSchema.optional().describe('proxy mode: the addresses (IPs or CIDR ranges, comma-separated) whose identity headers are believed, checked on the connection itself'),
-  HARROW_PROXY_USER_HEADER: HeaderNameSchema.default('X-Forwarded-User').describe('proxy mode: the header that names the signed-in user'),
-  HARROW_PROXY_EMAIL_HEADER: HeaderNameSchema.default('X-Forwarded-Email').describe("proxy mode: the header with the user's email (optional in each request)"),
-  HARROW_PROXY_GROUPS_HEADER: HeaderNameSchema.default('X-Forwarded-Groups').describe("proxy mode: the header with the user's groups, comma-separated"),
+  HARROW_PROXY_USER_HEADER: HeaderNameSchema.default('x-forwarded-user').describe('proxy mode: the header that names the signed-in user'),
+  HARROW_PROXY_EMAIL_HEADER: HeaderNameSchema.default('x-forwarded-email').describe("proxy mode: the header with the user's email (optional in each request)"),
+  HARROW_PROXY_GROUPS_HEADER: HeaderNameSchema.default('x-forwarded-groups').describe("proxy mode: the header with the user's groups, comma-separated"),
   HARROW_SSO_ROLES: RoleMapSchema.optional().describe('Groups to roles for proxy users and OIDC tokens: ml-admins=admin,ml-team=member,*=viewer (highest wins)'),
   HARROW_OIDC_ISSUER: IssuerUrlSchema('HARROW_OIDC_ISSUER').optional().describe('Accept OIDC bearer tokens (JWTs) from this issuer'),
   HARROW_OIDC_AUDIENCE: z.string().trim().min(1).optional().describe("The audience (aud) OIDC tokens must name: this server's client id"),

@@ -134,8 +134,13 @@ export const IssuerUrlSchema = (name: string) =>
   z
     .string()
     .trim()
-    .refine((u) => URL.canParse(u), `must be a URL such as https://login.example.com/realms/ml`)
-    .refine((u) => {
+    .superRefine((u, ctx) => {
+      if (!URL.canParse(u)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a URL such as https://login.example.com/realms/ml' });
+        return;
+      }
       const url = new URL(u);
-      return url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname));
-    }, `${name} must be https:// (http:// only on localhost): over plain HTTP anyone on the path could replace the signing keys`);
+      if (!(url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)))) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be https:// (http:// only on localhost): over plain HTTP anyone on the path could replace the signing keys` });
+      }
+    });
