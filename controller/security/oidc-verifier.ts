@@ -62,7 +62,7 @@ export class OidcVerifier {
   private async discover(): Promise<string> {
     if (this.s.jwksUrl !== undefined) return this.s.jwksUrl;
     const url = `${this.s.issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
-    const unavailable = (why: string) => new HarrowError('SERVICE_UNAVAILABLE', `OIDC tokens cannot be checked now: ${url} ${why}; set HARROW_OIDC_JWKS_URL or check the issuer`);
+    const unavailable = (why: string) => new HarrowError('IDENTITY_PROVIDER_UNAVAILABLE', `OIDC tokens cannot be checked now: ${url} ${why}; set HARROW_OIDC_JWKS_URL or check the issuer`);
     let doc: { issuer?: unknown; jwks_uri?: unknown };
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), headers: { accept: 'application/json' } });
@@ -131,10 +131,10 @@ export class OidcVerifier {
     if (err instanceof errors.JWKSNoMatchingKey) return refused("no key of the issuer's JWKS matches its key id (kid), even after fetching the keys again");
     if (err instanceof errors.JWKSMultipleMatchingKeys) return refused('several keys of the JWKS match it; the token must name its key id (kid)');
     if (err instanceof errors.JWSSignatureVerificationFailed) return refused("its signature does not verify against the issuer's key");
-    if (err instanceof errors.JWKSTimeout) return new HarrowError('SERVICE_UNAVAILABLE', "OIDC tokens cannot be checked now: the issuer's JWKS did not answer in time");
+    if (err instanceof errors.JWKSTimeout) return new HarrowError('IDENTITY_PROVIDER_UNAVAILABLE', "OIDC tokens cannot be checked now: the issuer's JWKS did not answer in time");
     if (err instanceof errors.JWKSInvalid || (err instanceof Error && !(err instanceof errors.JOSEError))) {
       // A network failure fetching the keys is the issuer's outage, not the client's fault.
-      return new HarrowError('SERVICE_UNAVAILABLE', `OIDC tokens cannot be checked now: the issuer's keys could not be fetched (${err.message})`);
+      return new HarrowError('IDENTITY_PROVIDER_UNAVAILABLE', `OIDC tokens cannot be checked now: the issuer's keys could not be fetched (${err.message})`);
     }
     if (err instanceof errors.JOSEError) return refused(`it is not a valid signed JWT (${err.message})`);
     return refused('it could not be verified');
