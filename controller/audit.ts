@@ -12,6 +12,7 @@ import { appendAudit, type AuditOutcome } from '../db/audit.js';
 import { HarrowError } from '../protocol/errors.js';
 import type { ControllerContext } from './context.js';
 import { identityOf, type SsoIdentity } from './security/auth.js';
+import { clientAddress } from './security/proxy-identity.js';
 
 export interface AuditWhat {
   /** A short verb: `create`, `pause`, `stop-run`, `token.create`... */
@@ -40,7 +41,8 @@ export async function recordAudit(ctx: ControllerContext, req: FastifyRequest, w
     await appendAudit(ctx.db, {
       actor: who?.name ?? 'unauthenticated',
       role: who?.role ?? null,
-      address: req.ip,
+      // Behind the single-sign-on proxy, the client it serves (the proxy's own address is in details.sso).
+      address: ctx.config.HARROW_AUTH === 'proxy' ? clientAddress(req, ctx.config.HARROW_TRUSTED_PROXIES) : req.ip,
       action: what.action,
       sweepId: what.sweepId ?? null,
       target: what.target ?? null,

@@ -34,6 +34,18 @@ function headerValue(req: FastifyRequest, name: string): string | undefined {
   return trimmed ? trimmed : undefined;
 }
 
+/**
+ * The client's address for the audit trail: behind a trusted proxy, the last X-Forwarded-For entry
+ * (the one that proxy wrote: entries before it were written by whoever sent them); otherwise, and
+ * for anything else, the connection's own address.
+ */
+export function clientAddress(req: FastifyRequest, trusted: TrustedProxies | undefined): string {
+  const peer = plainAddress(req.raw.socket.remoteAddress ?? req.ip);
+  if (!trusted?.has(peer)) return peer;
+  const forwarded = headerValue(req, 'x-forwarded-for')?.split(',').pop()?.trim();
+  return forwarded ? plainAddress(forwarded) : peer;
+}
+
 export class ProxyIdentity {
   constructor(private readonly s: ProxySettings) {}
 

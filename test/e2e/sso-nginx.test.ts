@@ -127,6 +127,8 @@ describe('single sign-on behind nginx (HARROW_AUTH=proxy)', { ...opts, timeout: 
         ['create', 'bob', 'member', 'ok'],
       ],
     );
+    // "From where" is the client nginx served (the test, on 127.0.0.1), not nginx's own address.
+    assert.equal(audit.entries[1]!.address, '127.0.0.1');
     const details = audit.entries[1]!.details as { sso?: unknown };
     assert.deepEqual(details.sso, { via: 'proxy', email: 'bob@example.com', groups: ['ml-team'], from: '127.0.0.2' });
     // A member cannot manage tokens.
@@ -173,6 +175,12 @@ describe('single sign-on behind nginx (HARROW_AUTH=proxy)', { ...opts, timeout: 
     assert.match(attempt.error ?? '', /x-forwarded-user/);
     const tokens = await expectOk(ListTokensResponseSchema, http(nginx.url, '/api/tokens', { headers: as('s-alice') }));
     assert.ok(!tokens.tokens.some((t) => t.name === 'evil'));
+  });
+
+  test('through nginx, a client-written X-Forwarded-For does not change the audited address', async () => {
+    await expectOk(SweepDetailSchema, http(nginx.url, '/api/sweeps', { method: 'POST', headers: as('s-bob', { 'content-type': 'text/yaml', 'x-forwarded-for': '203.0.113.9' }), body: SWEEP }), 201);
+    const audit = await expectOk(AuditResponseSchema, http(nginx.url, '/api/audit?action=create&actor=bob', { headers: as('s-alice') }));
+    assert.equal(audit.entries[0]!.address, '127.0.0.1');
   });
 
   test('through nginx, identity headers a client sends are replaced, never trusted', async () => {

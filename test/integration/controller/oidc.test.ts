@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair, type JWK, type JWTPayload, type CryptoKey } from 'jose';
+import { z } from 'zod';
 import { needServices } from '../../helpers/services.js';
 import { expectError, expectOk, http, startTestController, type TestController } from './controller-harness.js';
 import { AuditResponseSchema, CreatedTokenSchema, WhoAmISchema } from '../../../protocol/auth-api.js';
@@ -126,6 +127,16 @@ describe('OIDC bearer tokens (jose, the test issuer on loopback)', { ...opts, ti
     assert.equal((await expectOk(WhoAmISchema, http(c.url, '/api/whoami', { headers: bearer(carol) }))).identity?.role, 'viewer');
     const refused = await expectError(http(c.url, '/api/sweeps', { method: 'POST', headers: { ...bearer(carol), 'content-type': 'text/yaml' }, body: SWEEP }), 403, 'FORBIDDEN');
     assert.match(refused.message, /user 'carol' \(signed in through OIDC, groups: finance\)/);
+
+    // The dashboard's event stream: a ticket issued to an OIDC user opens it without a header.
+    const { ticket } = await expectOk(z.object({ ticket: z.string() }), http(c.url, '/api/stream-tickets', { method: 'POST', headers: { ...bearer(bob), 'content-type': 'application/json' }, body: JSON.stringify({ sweep: sweep.id }) }));
+    const abort = new AbortController();
+    const stream = await fetch(`${c.url}/api/sweeps/${sweep.id}/events?ticket=${encodeURIComponent(ticket)}`, { signal: abort.signal });
+    assert.equal(stream.status, 200);
+    abort.abort();
+    // A ticket cannot be stretched to another sweep.
+    const other = await expectOk(SweepDetailSchema, http(c.url, '/api/sweeps', { method: 'POST', headers: { ...bearer(bob), 'content-type': 'text/yaml' }, body: SWEEP }), 201);
+    await expectError(http(c.url, `/api/sweeps/${other.id}/events?ticket=${encodeURIComponent(ticket)}`), 401, 'UNAUTHORIZED');
 
     // Named tokens and HARROW_TOKEN work alongside.
     assert.equal((await http(c.url, '/api/sweeps', { headers: bearer(created.token) })).status, 200);
