@@ -2,8 +2,8 @@
  * Settles who is asking before any handler runs, and refuses what their role does not allow.
  *
  * Whether authentication is on (HARROW_AUTH): `off` never asks; `token` and `proxy` always do;
- * unset, it is on as soon as the server listens off loopback, HARROW_TOKEN is set, or a named token
- * exists (so creating the first token on a loopback server turns it on, and it stays on until
+ * unset, it is on as soon as the server listens off loopback, HARROW_TOKEN or HARROW_OIDC_ISSUER
+ * is set, or a named token exists (so creating the first token on a loopback server turns it on, and it stays on until
  * restart).
  *
  * Credentials, in order: in proxy mode, the identity headers of a trusted proxy
@@ -68,11 +68,11 @@ export class Authenticator {
     private readonly loopback: boolean,
   ) {
     const { HARROW_AUTH: mode, HARROW_TOKEN: token } = ctx.config;
-    this.on = mode === 'token' || (mode === undefined && (!loopback || token !== undefined));
+    // Accepting OIDC tokens means asking for them: a server that did not would let anyone act as an admin.
+    this.on = mode === 'token' || mode === 'proxy' || (mode === undefined && (!loopback || token !== undefined || ctx.config.HARROW_OIDC_ISSUER !== undefined));
     this.bootstrapKey = token === undefined ? undefined : createHash('sha256').update(`harrow stream tickets\0${token}`).digest('hex');
     const c = ctx.config;
     if (mode === 'proxy') {
-      this.on = true;
       this.proxy = new ProxyIdentity({
         trusted: c.HARROW_TRUSTED_PROXIES!,
         userHeader: c.HARROW_PROXY_USER_HEADER,

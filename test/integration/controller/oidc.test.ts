@@ -184,7 +184,7 @@ describe('OIDC bearer tokens (jose, the test issuer on loopback)', { ...opts, ti
   });
 });
 
-describe('OIDC: an unreachable issuer, and a server that takes no OIDC tokens', { ...opts, timeout: 60_000 }, () => {
+describe('OIDC: an unreachable issuer, OIDC alone turns auth on, and a server that takes no OIDC tokens', { ...opts, timeout: 60_000 }, () => {
   test('an issuer that does not answer is a 503 naming it; without HARROW_OIDC_ISSUER a JWT is a 401 saying so', async () => {
     const key = await newKey('k1');
     const dead = `http://127.0.0.1:${await freePort()}`;
@@ -197,6 +197,14 @@ describe('OIDC: an unreachable issuer, and a server that takes no OIDC tokens', 
       assert.equal((await http(down.url, '/api/sweeps', { headers: { authorization: `Bearer ${ROOT}` } })).status, 200, 'other tokens still work');
     } finally {
       await down.close();
+    }
+    // OIDC alone turns authentication on, even on loopback with no other token.
+    const only = await startTestController({ env: { HARROW_OIDC_ISSUER: dead, HARROW_OIDC_AUDIENCE: AUDIENCE, HARROW_SSO_ROLES: '*=viewer' } });
+    try {
+      await expectError(http(only.url, '/api/sweeps'), 401, 'UNAUTHORIZED');
+      await expectError(http(only.url, '/api/sweeps', { method: 'POST', headers: { 'content-type': 'text/yaml' }, body: SWEEP }), 401, 'UNAUTHORIZED');
+    } finally {
+      await only.close();
     }
     const plain = await startTestController({ env: { HARROW_TOKEN: ROOT } });
     try {
