@@ -3,8 +3,8 @@
  *
  * Whether authentication is on (HARROW_AUTH): `off` never asks; `token` and `proxy` always do;
  * unset, it is on as soon as the server listens off loopback, HARROW_TOKEN or HARROW_OIDC_ISSUER
- * is set, or a named token exists (so creating the first token on a loopback server turns it on, and it stays on until
- * restart).
+ * is set, or a named token exists (so creating the first token on a loopback server turns it on,
+ * and it stays on until restart).
  *
  * Credentials, in order: in proxy mode, the identity headers of a trusted proxy
  * (`proxy-identity.ts`); then a bearer token: HARROW_TOKEN, an OIDC JWT when HARROW_OIDC_ISSUER is
