@@ -15,6 +15,8 @@ const who = document.getElementById('who');
 
 /** "Signed in as alice (member)": refreshed on each view, since a token may have been given since. */
 async function showWho() {
+  // A report file (harrow report) has its own page, without this element, and no server to ask.
+  if (!who) return;
   const identity = await whoami();
   who.hidden = identity === null;
   if (!identity) return;
