@@ -11,7 +11,8 @@ import type { FastifyRequest } from 'fastify';
 import { appendAudit, type AuditOutcome } from '../db/audit.js';
 import { HarrowError } from '../protocol/errors.js';
 import type { ControllerContext } from './context.js';
-import { identityOf } from './security/auth.js';
+import { identityOf, type SsoIdentity } from './security/auth.js';
+import { clientAddress } from './security/proxy-identity.js';
 
 export interface AuditWhat {
   /** A short verb: `create`, `pause`, `stop-run`, `token.create`... */
@@ -22,6 +23,17 @@ export interface AuditWhat {
   details?: unknown;
 }
 
+/**
+ * A single-sign-on user is recorded under their user name (`actor`), with what vouched for them
+ * (proxy address or issuer), their email and groups in `details.sso`: a token and a person can
+ * share a name, and an auditor must be able to tell them apart.
+ */
+function withSso(details: unknown, sso: SsoIdentity | undefined): unknown {
+  if (!sso) return details;
+  const base = details === undefined || details === null ? {} : typeof details === 'object' && !Array.isArray(details) ? details : { value: details };
+  return { ...base, sso };
+}
+
 /** Appends one entry; never throws (a failed write is logged as an error). */
 export async function recordAudit(ctx: ControllerContext, req: FastifyRequest, what: AuditWhat, outcome: AuditOutcome, error?: string): Promise<void> {
   const who = identityOf(req);
@@ -29,11 +41,12 @@ export async function recordAudit(ctx: ControllerContext, req: FastifyRequest, w
     await appendAudit(ctx.db, {
       actor: who?.name ?? 'unauthenticated',
       role: who?.role ?? null,
-      address: req.ip,
+      // Behind the single-sign-on proxy, the client it serves (the proxy's own address is in details.sso).
+      address: ctx.config.HARROW_AUTH === 'proxy' ? clientAddress(req, ctx.config.HARROW_TRUSTED_PROXIES) : req.ip,
       action: what.action,
       sweepId: what.sweepId ?? null,
       target: what.target ?? null,
-      details: what.details,
+      details: withSso(what.details, who?.sso),
       outcome,
       error: error ?? null,
     });

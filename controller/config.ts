@@ -21,9 +21,10 @@ import {
 } from '../protocol/config-schema.js';
 import { HOUR, SECOND } from '../protocol/time.js';
 import { AllowedHostsSchema } from './security/allowed-hosts.js';
+import { HeaderNameSchema, IssuerUrlSchema, RoleMapSchema, TrustedProxiesSchema } from './security/sso-config.js';
 
-/** `proxy` (identities from the team's single-sign-on proxy) is planned, and refused until it exists. */
-export const AUTH_MODES = ['off', 'token'] as const;
+/** off: nobody is asked; token: bearer tokens; proxy: the team's single-sign-on proxy vouches for users (and bearer tokens still work). */
+export const AUTH_MODES = ['off', 'token', 'proxy'] as const;
 
 const ms = (fallback: number, description: string) => millisSchema(1, 24 * HOUR).default(fallback).describe(description);
 
@@ -37,9 +38,19 @@ export const ControllerConfigSchema = z.object({
   HARROW_ALLOWED_HOSTS: AllowedHostsSchema.optional().describe('Host names the API answers to besides localhost, 127.0.0.1, [::1] and the listen address: name or name:port, comma-separated; * for any'),
   HARROW_TOKEN: z.string().min(8, 'use at least 8 characters').optional().describe('The bootstrap admin token: every route accepts it as an admin'),
   HARROW_AUTH: z
-    .enum(AUTH_MODES, { error: `use ${AUTH_MODES.join(' or ')}; 'proxy' (identities from a single-sign-on proxy) is not available in this version` })
+    .enum(AUTH_MODES, { error: `use ${AUTH_MODES.join(', ')}` })
     .optional()
-    .describe('off: no authentication; token: every /api route and /metrics needs a token. Default: token whenever the server listens off loopback, HARROW_TOKEN is set or a named token exists'),
+    .describe('off: no authentication; token: every /api route and /metrics needs a token; proxy: identity headers from HARROW_TRUSTED_PROXIES, or a token. Default: token whenever the server listens off loopback, HARROW_TOKEN is set or a named token exists'),
+  HARROW_TRUSTED_PROXIES: TrustedProxiesSchema.optional().describe('proxy mode: the addresses (IPs or CIDR ranges, comma-separated) whose identity headers are believed, checked on the connection itself'),
+  HARROW_PROXY_USER_HEADER: HeaderNameSchema.default('x-forwarded-user').describe('proxy mode: the header that names the signed-in user'),
+  HARROW_PROXY_EMAIL_HEADER: HeaderNameSchema.default('x-forwarded-email').describe("proxy mode: the header with the user's email (optional in each request)"),
+  HARROW_PROXY_GROUPS_HEADER: HeaderNameSchema.default('x-forwarded-groups').describe("proxy mode: the header with the user's groups, comma-separated"),
+  HARROW_SSO_ROLES: RoleMapSchema.optional().describe('Groups to roles for proxy users and OIDC tokens: ml-admins=admin,ml-team=member,*=viewer (highest wins)'),
+  HARROW_OIDC_ISSUER: IssuerUrlSchema('HARROW_OIDC_ISSUER').optional().describe('Accept OIDC bearer tokens (JWTs) from this issuer'),
+  HARROW_OIDC_AUDIENCE: z.string().trim().min(1).optional().describe("The audience (aud) OIDC tokens must name: this server's client id"),
+  HARROW_OIDC_JWKS_URL: IssuerUrlSchema('HARROW_OIDC_JWKS_URL').optional().describe("The issuer's signing keys; default: jwks_uri of <issuer>/.well-known/openid-configuration"),
+  HARROW_OIDC_GROUPS_CLAIM: z.string().trim().min(1).default('groups').describe('The claim of an OIDC token that lists its groups'),
+  HARROW_OIDC_JWKS_COOLDOWN_MS: millisSchema(0, HOUR).default(30 * SECOND).describe('Least time between two fetches of the JWKS for a token with an unknown key id'),
   HARROW_METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional().describe('A token that may read /metrics only (for a Prometheus scraper)'),
   HARROW_CRASH_TIMEOUT_MS: ms(30 * SECOND, 'A running run with no heartbeat for this long is marked crashed'),
   HARROW_KILL_GRACE_MS: ms(30 * SECOND, 'Time between SIGTERM and SIGKILL when a run is stopped'),
@@ -64,7 +75,29 @@ export function loadControllerConfig(
   if (config.HARROW_AUTH === 'off' && config.HARROW_TOKEN !== undefined) {
     throw new HarrowError('INVALID_CONFIG', 'invalid server configuration: HARROW_AUTH=off turns authentication off, so HARROW_TOKEN would protect nothing; unset one of the two');
   }
+  checkSso(config);
   return config;
+}
+
+/** The settings that only make sense together. */
+function checkSso(c: ControllerConfig): void {
+  const bad = (message: string): never => {
+    throw new HarrowError('INVALID_CONFIG', `invalid server configuration: ${message}`);
+  };
+  if (c.HARROW_AUTH === 'proxy') {
+    if (!c.HARROW_TRUSTED_PROXIES) bad("HARROW_AUTH=proxy needs HARROW_TRUSTED_PROXIES: the proxy's addresses (such as 127.0.0.1 or 10.0.0.0/8), the only peers whose identity headers are believed");
+    if (!c.HARROW_SSO_ROLES) bad('HARROW_AUTH=proxy needs HARROW_SSO_ROLES, which maps groups to roles, such as ml-admins=admin,ml-team=member,*=viewer');
+  } else if (c.HARROW_TRUSTED_PROXIES) {
+    bad(`HARROW_TRUSTED_PROXIES is only read with HARROW_AUTH=proxy (it is ${c.HARROW_AUTH ?? 'unset'}); set HARROW_AUTH=proxy or remove it`);
+  }
+  if (c.HARROW_OIDC_ISSUER) {
+    if (c.HARROW_AUTH === 'off') bad('HARROW_AUTH=off turns authentication off, so OIDC tokens (HARROW_OIDC_ISSUER) would not be checked; unset one of the two');
+    if (!c.HARROW_OIDC_AUDIENCE) bad("HARROW_OIDC_ISSUER needs HARROW_OIDC_AUDIENCE, the client id the tokens are issued for: without it a token issued for any other application of the issuer would be accepted");
+    if (!c.HARROW_SSO_ROLES) bad('HARROW_OIDC_ISSUER needs HARROW_SSO_ROLES, which maps groups to roles, such as ml-admins=admin,ml-team=member,*=viewer');
+  } else if (c.HARROW_OIDC_AUDIENCE || c.HARROW_OIDC_JWKS_URL) {
+    bad('HARROW_OIDC_AUDIENCE and HARROW_OIDC_JWKS_URL are only read with HARROW_OIDC_ISSUER; set the issuer');
+  }
+  if (c.HARROW_SSO_ROLES && c.HARROW_AUTH !== 'proxy' && !c.HARROW_OIDC_ISSUER) bad('HARROW_SSO_ROLES is only read with HARROW_AUTH=proxy or HARROW_OIDC_ISSUER; set one or remove it');
 }
 
 /** The configuration as it may be logged: URLs without their password, no token. */
@@ -75,6 +108,8 @@ export function describeConfig(c: ControllerConfig): Record<string, unknown> {
     REDIS_URL: redactUrl(c.REDIS_URL),
     HARROW_TOKEN: c.HARROW_TOKEN ? '***' : undefined,
     HARROW_METRICS_TOKEN: c.HARROW_METRICS_TOKEN ? '***' : undefined,
+    HARROW_TRUSTED_PROXIES: c.HARROW_TRUSTED_PROXIES?.text,
+    HARROW_SSO_ROLES: c.HARROW_SSO_ROLES?.text,
   };
 }
 

@@ -88,7 +88,7 @@ async function connectDatabase(config: ControllerConfig, log: Logger, strictTran
 export async function startController(config: ControllerConfig, options: StartOptions = {}): Promise<ControllerHandle> {
   const log =
     options.logger ?? createLogger(config.HARROW_LOG_LEVEL, 'harrow-controller', { format: config.HARROW_LOG_FORMAT, secrets: configSecrets(config) });
-  if (!options.noHttp) await assertSafeListen(config.HARROW_HOST, { token: Boolean(config.HARROW_TOKEN), insecure: Boolean(options.insecure) });
+  if (!options.noHttp) await assertSafeListen(config.HARROW_HOST, { token: Boolean(config.HARROW_TOKEN) || config.HARROW_AUTH === 'proxy' || config.HARROW_OIDC_ISSUER !== undefined, insecure: Boolean(options.insecure) });
   const db = await connectDatabase(config, log, options.strictTransactions ?? false);
   const keys = redisKeys(config.HARROW_PREFIX);
   const link = new RedisLink(config.REDIS_URL, keys, config.HARROW_PREFIX, log);

@@ -75,3 +75,21 @@ export const AuditEntrySchema = z.object({
 });
 export type AuditEntry = z.output<typeof AuditEntrySchema>;
 export const AuditResponseSchema = z.object({ entries: z.array(AuditEntrySchema) });
+
+/** `GET /api/whoami`: who the server takes the caller for (the dashboard shows it). */
+export const WhoAmISchema = z.object({
+  /** Whether this server asks for credentials now (auth off or not yet on: false). */
+  authRequired: z.boolean(),
+  identity: z
+    .object({
+      name: z.string(),
+      role: z.enum(ROLES),
+      /** token: HARROW_TOKEN or a named token; proxy, oidc: single sign-on; anonymous: auth is off. */
+      via: z.enum(['token', 'proxy', 'oidc', 'anonymous']),
+      email: z.string().nullable(),
+      groups: z.array(z.string()),
+      projects: z.array(z.string()).nullable(),
+    })
+    .nullable(),
+});
+export type WhoAmI = z.output<typeof WhoAmISchema>;

@@ -26,6 +26,7 @@ export const ERROR_CODES = {
   SERVICE_UNAVAILABLE: 503,
   REDIS_UNAVAILABLE: 503,
   DATABASE_UNAVAILABLE: 503,
+  IDENTITY_PROVIDER_UNAVAILABLE: 503,
   INTERNAL: 500,
 } as const;
 
@@ -70,6 +71,8 @@ function publicMessage(err: HarrowError): string {
       return 'Redis is unreachable; the server keeps retrying. Try again in a few seconds.';
     case 'SERVICE_UNAVAILABLE':
       return 'The server is not ready yet. Try again in a few seconds.';
+    case 'IDENTITY_PROVIDER_UNAVAILABLE':
+      return "The identity provider's keys could not be fetched to check this OIDC token (the server log says why). Try again, or use a named token.";
     default:
       return 'Internal server error. The server log has the details.';
   }

@@ -23,7 +23,12 @@ Runs the controller. Configuration comes from the environment (flags override):
   HARROW_PREFIX            prefix of every Redis key (default harrow)
   HARROW_HOST, HARROW_PORT listen address (default 127.0.0.1:8080)
   HARROW_TOKEN             the bootstrap admin token (required off loopback); turns auth on
-  HARROW_AUTH              token|off; unset: on off loopback, with HARROW_TOKEN or once a token exists
+  HARROW_AUTH              token|proxy|off; unset: on off loopback, with HARROW_TOKEN or once a token exists
+  HARROW_TRUSTED_PROXIES   proxy mode: the single-sign-on proxy's IPs/CIDRs (identity headers only from them)
+  HARROW_PROXY_USER_HEADER, _EMAIL_HEADER, _GROUPS_HEADER  (default X-Forwarded-User, -Email, -Groups)
+  HARROW_SSO_ROLES         groups to roles for proxy and OIDC users: ml-admins=admin,ml-team=member,*=viewer
+  HARROW_OIDC_ISSUER, HARROW_OIDC_AUDIENCE  accept OIDC bearer tokens (JWTs) from this issuer, for this client
+  HARROW_OIDC_JWKS_URL, HARROW_OIDC_GROUPS_CLAIM  the issuer's keys (default: discovery), the groups claim
   HARROW_METRICS_TOKEN     a token that may read /metrics only
   HARROW_ALLOWED_HOSTS     host names clients use besides localhost and the listen address (a,b:port)
   HARROW_CRASH_TIMEOUT_MS  no heartbeat for this long marks a run crashed (default 30000)

@@ -8,14 +8,16 @@ import {
   StreamTicketSchema,
   TokenInfoSchema,
   TokenNameParamsSchema,
+  WhoAmISchema,
   type TokenInfo,
+  type WhoAmI,
 } from '../../protocol/auth-api.js';
 import { HarrowError } from '../../protocol/errors.js';
 import { insertToken, listTokens, revokeToken, type TokenRow } from '../../db/tokens.js';
 import { getSweep } from '../../db/sweeps.js';
 import type { ControllerContext } from '../context.js';
 import { audited } from '../audit.js';
-import { assertInScope, authConfig, requireRole } from '../security/auth.js';
+import { assertInScope, authConfig, identityOf, requireRole } from '../security/auth.js';
 import type { Authenticator } from '../security/auth-plugin.js';
 import { durationMs, newTokenSecret } from '../security/auth-token.js';
 import { doc, parse, responses } from './route-schema.js';
@@ -91,6 +93,19 @@ export function tokenRoutes(app: FastifyInstance, ctx: ControllerContext, auth: 
       assertInScope(who, sweepId, sweep.spec);
       const { ticket, expiresAt } = await auth.ticketFor(who, sweepId);
       return { ticket, expiresAt: new Date(expiresAt).toISOString() };
+    },
+  );
+
+  app.get(
+    '/api/whoami',
+    // Open: it answers "nobody" rather than 401, so a page can tell who is signed in without asking.
+    { config: authConfig('open'), schema: { summary: 'Who the server takes the caller for: the token, or the user signed in through single sign-on', response: responses(WhoAmISchema) } },
+    async (req): Promise<WhoAmI> => {
+      const who = identityOf(req);
+      const authRequired = await auth.enabled();
+      if (!who) return { authRequired, identity: null };
+      const via = who.sso?.via ?? (who.ref === '@anonymous' ? 'anonymous' : 'token');
+      return { authRequired, identity: { name: who.name, role: who.role, via, email: who.sso?.email ?? null, groups: [...(who.sso?.groups ?? [])], projects: who.projects === null ? null : [...who.projects] } };
     },
   );
 }

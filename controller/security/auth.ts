@@ -19,13 +19,29 @@ import type { Role } from '../../protocol/auth-api.js';
 export type { Role };
 
 export interface Identity {
-  /** The token's name, `HARROW_TOKEN` (the bootstrap admin), or `anonymous` when auth is off. */
+  /**
+   * The token's name, `HARROW_TOKEN` (the bootstrap admin), `anonymous` when auth is off, or the
+   * user name a single-sign-on proxy or OIDC token gave (then `sso` says which).
+   */
   name: string;
   role: Role;
   /** Project scopes (`project` or `entity/project`); null: every sweep. */
   projects: readonly string[] | null;
-  /** Which credential: a token id, `@bootstrap` or `@anonymous` (stream tickets name it). */
+  /** Which credential: a token id, `@bootstrap`, `@anonymous` or `@sso:...` (stream tickets name it). */
   ref: string;
+  /** Set for a person signed in through single sign-on: what vouched for them and what it said. */
+  sso?: SsoIdentity;
+}
+
+export interface SsoIdentity {
+  /** `proxy`: identity headers from a trusted proxy; `oidc`: a verified OIDC bearer token. */
+  via: 'proxy' | 'oidc';
+  email: string | null;
+  groups: readonly string[];
+  /** proxy: the proxy's address; oidc: the token's issuer. */
+  from: string;
+  /** oidc: the token's subject (stable even when the user name changes). */
+  subject?: string;
 }
 
 export const ANONYMOUS: Identity = Object.freeze({ name: 'anonymous', role: 'admin', projects: null, ref: '@anonymous' });
@@ -58,7 +74,8 @@ export function requireRole(req: FastifyRequest, role: Role): Identity {
     throw new HarrowError('UNAUTHORIZED', 'this server requires a token: send `Authorization: Bearer <token>` (the CLI reads HARROW_TOKEN; an admin creates tokens with `harrow token create`)');
   }
   if (!roleSatisfies(identity.role, role)) {
-    throw new HarrowError('FORBIDDEN', `the token '${identity.name}' has the role ${identity.role}, and this needs ${role === 'viewer' ? 'viewer, member or admin' : role === 'member' ? 'member or admin' : role === 'agent' ? 'agent or admin' : 'admin'}; ask an admin for a token with that role`);
+    const who = identity.sso ? `the user '${identity.name}' (signed in through ${identity.sso.via === 'proxy' ? 'the proxy' : 'OIDC'}, groups: ${identity.sso.groups.join(', ') || 'none'})` : `the token '${identity.name}'`;
+    throw new HarrowError('FORBIDDEN', `${who} has the role ${identity.role}, and this needs ${role === 'viewer' ? 'viewer, member or admin' : role === 'member' ? 'member or admin' : role === 'agent' ? 'agent or admin' : 'admin'}; ${identity.sso ? 'ask an admin to add you to a group that HARROW_SSO_ROLES maps to that role' : 'ask an admin for a token with that role'}`);
   }
   return identity;
 }

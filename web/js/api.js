@@ -84,6 +84,18 @@ export async function streamUrl(sweepId) {
   return `api/sweeps/${encodeURIComponent(sweepId)}/events?ticket=${encodeURIComponent(ticket)}`;
 }
 
+/**
+ * Who the server takes this page for (a token's name, or the user a single-sign-on proxy signed
+ * in), or null when nobody is signed in or this is a report. Never asks for a token.
+ */
+export async function whoami() {
+  if (report) return null;
+  const res = await fetch('api/whoami', { headers: headers() }).catch(() => null);
+  const body = res?.ok ? await res.json().catch(() => null) : null;
+  const who = body?.identity;
+  return who && who.via !== 'anonymous' ? who : null;
+}
+
 /** Downloads what the server answers at `path` (a file such as the sweep report), token included. */
 export async function download(path, fallbackName) {
   const res = await fetch(`api/${path}`, { headers: headers({ accept: '*/*' }) });

@@ -79,6 +79,8 @@ describe('roles over HTTP', { ...opts, timeout: 60_000 }, () => {
       ['GET', '/api/runs/nope-1', READ],
       ['GET', '/api/runs/nope-1/metrics', READ],
       ['GET', '/api/audit', READ],
+      // Open: it answers "nobody" (identity null) without a token rather than 401.
+      ['GET', '/api/whoami', WHO],
       ['POST', '/api/stream-tickets', READ, { sweep: sweepB }],
       ['GET', '/metrics', READ],
       ['POST', '/api/sweeps', WRITE, { config: yaml('matrix') }],
@@ -259,6 +261,6 @@ describe('when authentication is on', { ...opts, timeout: 60_000 }, () => {
       await c.close();
     }
     assert.throws(() => loadControllerConfig({ HARROW_AUTH: 'off', HARROW_TOKEN: ROOT }), /HARROW_AUTH=off/);
-    assert.throws(() => loadControllerConfig({ HARROW_AUTH: 'proxy' }), /HARROW_AUTH.*proxy.*not available/s);
+    assert.throws(() => loadControllerConfig({ HARROW_AUTH: 'proxy' }), /HARROW_AUTH=proxy needs HARROW_TRUSTED_PROXIES/);
   });
 });
