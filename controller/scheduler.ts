@@ -5,15 +5,16 @@
  * under the sweep's advisory lock, so two controller replicas never hand out the same run and
  * `run_cap` is never exceeded. Postgres first, then Redis.
  */
-import type { Observation, ObservationState, Params, SweepSpec } from '../strategies/types.js';
+import type { SweepSpec } from '../strategies/types.js';
 import { activeRuns, allocateRunNumbers, getSweep, lockSweep, queuedRuns, type SweepRow } from '../db/sweeps.js';
-import { insertRuns, strategyHistory, type NewRun, type RunRow } from '../db/runs.js';
+import { insertRuns, type NewRun, type RunRow } from '../db/runs.js';
 import type { RunJob } from '../protocol/wire.js';
 import { WIRE_VERSION } from '../protocol/wire.js';
 import type { ControllerContext } from './context.js';
 import { paramsHash, runId } from './ids.js';
 import { finishOrMoveSweep } from './sweep-service.js';
 import { runSummary } from './serialize.js';
+import { strategyInput } from './warm-start.js';
 
 export function runJobOf(ctx: ControllerContext, spec: SweepSpec, run: Pick<RunRow, 'id' | 'sweep_id' | 'number' | 'params'>): RunJob {
   return {
@@ -85,10 +86,11 @@ export class Scheduler {
 
     // Propose outside any transaction (a GP fit must not hold a database connection), then record
     // under the sweep lock only if no other pass recorded runs meanwhile (next_number unchanged).
-    const history = await strategyHistory(db, sweepId);
+    // Imported results and ended runs, seen through the current space (controller/warm-start.ts).
+    const input = await strategyInput(db, sweepId, spec);
     const proposals = await this.ctx.proposer.propose(sweepId, spec, sweep.seed, {
-      observations: history.ended.map(toObservation),
-      pending: history.pending as Params[],
+      observations: input.observations,
+      pending: input.pending,
       count: want,
     });
     if (proposals.length === 0) {
@@ -139,15 +141,4 @@ export class Scheduler {
       await this.ctx.link.publish(sweep.id, 'run', runSummary(r)).catch(() => undefined);
     }
   }
-}
-
-/** Ended runs as the strategy sees them; `value` is the best logged value of the sweep metric. */
-function toObservation(r: Pick<RunRow, 'params' | 'state' | 'objective' | 'latest_value'>): Observation {
-  return {
-    params: r.params as Params,
-    state: r.state as ObservationState,
-    value: r.objective,
-    best: r.objective,
-    latest: r.latest_value,
-  };
 }
