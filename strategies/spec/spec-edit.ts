@@ -12,6 +12,7 @@
 import type { JsonValue, SweepSpec } from '../types.js';
 import { flattenParameters, type LeafSpec } from '../space/flatten.js';
 import { paramsIssues } from '../space/encode-space.js';
+import { valueKey } from '../space/value-key.js';
 
 export interface SpecEdit {
   /** The new spec, with `harrow.paramDefaults` for every parameter earlier runs lacked. */
@@ -81,7 +82,8 @@ function describeLeaf(spec: LeafSpec): string {
   }
 }
 
-const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+/** Equal as JSON, whatever the key order (a stored spec comes back from jsonb with its keys reordered). */
+const same = (a: unknown, b: unknown): boolean => valueKey(JSON.parse(JSON.stringify(a ?? null)) as JsonValue) === valueKey(JSON.parse(JSON.stringify(b ?? null)) as JsonValue);
 
 /** A single-leaf space, to check one value with the same rules as whole configurations. */
 function leafIssues(spec: LeafSpec, value: JsonValue): string | null {
