@@ -70,6 +70,7 @@ export class Scheduler {
     const sweep = await getSweep(db, sweepId);
     if (!sweep || sweep.state !== 'running') return;
     const spec = await this.ctx.specs.get(db, sweepId);
+    const specVersion = this.ctx.specs.version(sweepId);
     // Run numbers are allocated consecutively, so the sweep row already knows how many runs exist;
     // this pass runs after every report batch, so it avoids counting the sweep's runs. That is the
     // run_cap count because every state counts toward it (RUN_CAP_STATES in protocol/run-states.ts).
@@ -107,6 +108,8 @@ export class Scheduler {
       await lockSweep(tx, sweepId);
       const now = await getSweep(tx, sweepId);
       if (!now || now.state !== 'running' || now.next_number !== sweep.next_number) return null;
+      // The spec was edited (on any replica) since these were proposed: propose again from the new one.
+      if (now.spec_version !== specVersion) return null;
       const allowed = now.run_cap === null ? proposals.length : Math.max(0, Math.min(proposals.length, now.run_cap - (now.next_number - 1)));
       if (allowed === 0) return [];
       const first = await allocateRunNumbers(tx, sweepId, allowed);
@@ -116,12 +119,13 @@ export class Scheduler {
         number: first + i,
         params: p.params,
         paramsHash: paramsHash(p.params),
-        proposal: (p.info ?? null),
+        // After an edit, each run records the spec version that proposed it (its lineage).
+        proposal: specVersion !== undefined && specVersion > 1 ? { ...(p.info ?? {}), specVersion } : (p.info ?? null),
       }));
       return insertRuns(tx, runs, `proposed by ${spec.method}`);
     });
     if (created === null) {
-      // Another pass (or replica) recorded runs first: try again with the new history.
+      // Another pass (or replica) recorded runs first, or the spec changed: try again.
       this.again.add(sweepId);
       return;
     }
