@@ -14,7 +14,7 @@
  */
 import { parseArgs } from 'node:util';
 import { createStrategy, fitAll, parseSweepConfig } from '../strategies/index.js';
-import type { Observation, Params } from '../strategies/types.js';
+import type { Observation } from '../strategies/types.js';
 import { BENCH_FUNCTIONS, type BenchFunction } from './functions.js';
 
 interface Flags {
@@ -47,7 +47,7 @@ function sweep(fn: BenchFunction, seed: number, budget: number, imported: readon
     const [p] = strategy.propose({ observations: [...prior, ...results], pending: [], count: 1 });
     if (!p) throw new Error(`${fn.name}: no proposal at run ${t + 1}`);
     const v = fn.evaluate(p.params);
-    results.push({ params: p.params as Params, state: 'finished', value: v });
+    results.push({ params: p.params, state: 'finished', value: v });
     best = Math.min(best, v);
     regret.push(best - fn.fStar);
   }
@@ -86,9 +86,13 @@ function main(): void {
   console.log(`bench:warm-start — Bayesian sweep warm-started with ${flags.prior} results of a previous sweep on the same function, vs cold; ${flags.seeds} seeds`);
   console.log('Runs needed to reach the cold sweep\'s regret after its budget (the warm sweep\'s own runs), median [IQR]:\n');
   console.log(`${'function'.padEnd(16)}${'budget'.padEnd(8)}${'cold'.padEnd(18)}${'warm'.padEnd(18)}warm reached it in`);
+  const regretRows: string[] = [];
   for (const fn of functions) {
     const cold: number[] = [];
     const warm: number[] = [];
+    const at = [1, 10, 25, fn.budget];
+    const coldAt: number[][] = at.map(() => []);
+    const warmAt: number[][] = at.map(() => []);
     let reached = 0;
     const t0 = performance.now();
     for (let seed = 1; seed <= flags.seeds; seed++) {
@@ -96,13 +100,21 @@ function main(): void {
       const c = sweep(fn, seed, fn.budget);
       const target = c.regret[fn.budget - 1]!;
       const w = sweep(fn, seed, fn.budget, prior);
+      at.forEach((k, i) => {
+        coldAt[i]!.push(c.regret[k - 1]!);
+        warmAt[i]!.push(w.regret[k - 1]!);
+      });
       cold.push(reach(c.regret, target));
       const n = reach(w.regret, target);
       warm.push(n);
       if (n !== Infinity) reached++;
     }
     console.log(`${fn.name.padEnd(16)}${String(fn.budget).padEnd(8)}${summary(cold).padEnd(18)}${summary(warm).padEnd(18)}${reached}/${flags.seeds} seeds   (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    const med = (v: number[]): string => quantile([...v].sort((a, b) => a - b), 0.5).toExponential(1);
+    regretRows.push(`${fn.name.padEnd(16)}${at.map((k, i) => `${`@${k}`.padEnd(5)}${med(coldAt[i]!).padEnd(9)}${med(warmAt[i]!).padEnd(11)}`).join('')}`);
   }
+  console.log('\nMedian regret of the sweep\'s own best after k runs (cold, then warm):');
+  for (const r of regretRows) console.log(r);
 }
 
 main();
