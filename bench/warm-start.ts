@@ -87,9 +87,12 @@ function main(): void {
   console.log('Runs needed to reach the cold sweep\'s regret after its budget (the warm sweep\'s own runs), median [IQR]:\n');
   console.log(`${'function'.padEnd(16)}${'budget'.padEnd(8)}${'cold'.padEnd(18)}${'warm'.padEnd(18)}warm reached it in`);
   const regretRows: string[] = [];
+  const halfRows: string[] = [];
   for (const fn of functions) {
     const cold: number[] = [];
     const warm: number[] = [];
+    const cold25: number[] = [];
+    const warm25: number[] = [];
     const at = [1, 10, 25, fn.budget];
     const coldAt: number[][] = at.map(() => []);
     const warmAt: number[][] = at.map(() => []);
@@ -104,15 +107,21 @@ function main(): void {
         coldAt[i]!.push(c.regret[k - 1]!);
         warmAt[i]!.push(w.regret[k - 1]!);
       });
+      const half = c.regret[Math.floor(fn.budget / 2) - 1]!;
+      cold25.push(reach(c.regret, half));
+      warm25.push(reach(w.regret, half));
       cold.push(reach(c.regret, target));
       const n = reach(w.regret, target);
       warm.push(n);
       if (n !== Infinity) reached++;
     }
     console.log(`${fn.name.padEnd(16)}${String(fn.budget).padEnd(8)}${summary(cold).padEnd(18)}${summary(warm).padEnd(18)}${reached}/${flags.seeds} seeds   (${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    halfRows.push(`${fn.name.padEnd(16)}${String(Math.floor(fn.budget / 2)).padEnd(8)}${summary(cold25).padEnd(18)}${summary(warm25).padEnd(18)}${warm25.filter((n) => n !== Infinity).length}/${flags.seeds} seeds`);
     const med = (v: number[]): string => quantile([...v].sort((a, b) => a - b), 0.5).toExponential(1);
     regretRows.push(`${fn.name.padEnd(16)}${at.map((k, i) => `${`@${k}`.padEnd(5)}${med(coldAt[i]!).padEnd(9)}${med(warmAt[i]!).padEnd(11)}`).join('')}`);
   }
+  console.log("\nRuns needed to reach the cold sweep's regret after half its budget:");
+  for (const r of halfRows) console.log(r);
   console.log('\nMedian regret of the sweep\'s own best after k runs (cold, then warm):');
   for (const r of regretRows) console.log(r);
 }

@@ -121,7 +121,9 @@ export function parseExport(spec: SweepSpec, content: string, name: string, prio
   try {
     return parsePriorResults(content, spec, { fileName: name, ...(priorRuns ? { priorRuns } : {}) });
   } catch (err) {
-    if (err instanceof PriorResultsError) throw new HarrowError('INVALID_REQUEST', `${name}: ${err.message.replace(`${name}: `, '')}`, { cause: err });
+    if (err instanceof PriorResultsError) {
+      throw new HarrowError('INVALID_REQUEST', err.message.startsWith(name) ? err.message : `${name}: ${err.message}`, { cause: err });
+    }
     throw err;
   }
 }
