@@ -18,6 +18,12 @@ import {
   RunSummarySchema,
   SweepDetailSchema,
   SteerResponseSchema,
+  WarmStartResponseSchema,
+  EditSpecResponseSchema,
+  SpecVersionsResponseSchema,
+  type WarmStartResponse,
+  type EditSpecResponse,
+  type SpecVersionsResponse,
   type SteerResponse,
   SweepSummarySchema,
   type BestResponse,
@@ -112,8 +118,22 @@ export class HarrowClient {
     this.fetchImpl = options.fetch ?? globalThis.fetch;
   }
 
-  createSweep(config: string, name?: string): Promise<SweepDetail> {
-    return this.request('POST', '/api/sweeps', SweepDetailSchema, { body: { config, ...(name === undefined ? {} : { name }) } });
+  createSweep(config: string, name?: string, warmStartFile?: { name: string; content: string }): Promise<SweepDetail> {
+    return this.request('POST', '/api/sweeps', SweepDetailSchema, { body: { config, ...(name === undefined ? {} : { name }), ...(warmStartFile ? { warmStartFile } : {}) } });
+  }
+
+  /** Imports prior results: an exported file's text, or another sweep's runs. */
+  warmStart(id: string, body: { content?: string; name?: string; from?: string; priorRuns?: string[] }): Promise<WarmStartResponse> {
+    return this.request('POST', `/api/sweeps/${enc(id)}/warm-start`, WarmStartResponseSchema, { body });
+  }
+
+  /** A new version of the sweep's spec from the text of a sweep file. */
+  editSpec(id: string, config: string): Promise<EditSpecResponse> {
+    return this.request('PATCH', `/api/sweeps/${enc(id)}/spec`, EditSpecResponseSchema, { body: { config } });
+  }
+
+  specVersions(id: string): Promise<SpecVersionsResponse> {
+    return this.request('GET', `/api/sweeps/${enc(id)}/spec/versions`, SpecVersionsResponseSchema);
   }
 
   async listSweeps(states?: readonly SweepStateName[]): Promise<SweepSummary[]> {
@@ -265,7 +285,7 @@ export class HarrowClient {
     return this.fetchText('GET', `/api/sweeps/${enc(id)}/report`, { accept: 'text/html' });
   }
 
-  private async request<S extends z.ZodType>(method: 'GET' | 'POST' | 'DELETE', path: string, schema: S, options: RequestOptions = {}): Promise<z.output<S>> {
+  private async request<S extends z.ZodType>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, schema: S, options: RequestOptions = {}): Promise<z.output<S>> {
     const text = await this.fetchText(method, path, options);
     let body: unknown;
     try {
@@ -281,7 +301,7 @@ export class HarrowClient {
   }
 
   /** One request's body as text; HTTP and network failures become HarrowErrors that say what to do. */
-  private async fetchText(method: 'GET' | 'POST' | 'DELETE', path: string, options: RequestOptions & { accept?: string } = {}): Promise<string> {
+  private async fetchText(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, options: RequestOptions & { accept?: string } = {}): Promise<string> {
     const timeout = AbortSignal.timeout(this.config.timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     const headers = this.headers({ ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...(options.accept ? { accept: options.accept } : {}) });

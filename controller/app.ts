@@ -40,6 +40,8 @@ import { doc, parse, responses } from './routes/route-schema.js';
 import { analysisRoutes } from './routes/analysis.js';
 import { reportRoutes } from './routes/report.js';
 import { steeringRoutes } from './routes/steering.js';
+import { specRoutes } from './routes/spec.js';
+import { warmStartRoutes } from './routes/warm-start.js';
 import { agentProtocolRoutes } from './routes/agent-protocol.js';
 import { browserGuard } from './security/browser-guard.js';
 import { authGuard, type Authenticator } from './security/auth-plugin.js';
@@ -186,16 +188,19 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
     async (req, reply) => {
       let config: string | Record<string, unknown>;
       let name: string | undefined;
+      let warmStartFile: { name: string; content: string } | undefined;
       if (typeof req.body === 'string') config = req.body;
       else {
         const body = parse(CreateSweepBodySchema, req.body, 'body');
         config = body.config;
         name = body.name;
+        warmStartFile = body.warmStartFile;
       }
       const who = requireRole(req, 'member');
       const created = await audited(ctx, req, { action: 'create', details: { name: name ?? null } }, async () => {
         const detail = await createSweep(ctx, config, name, {
           createdBy: who.name,
+          ...(warmStartFile ? { warmStartFile } : {}),
           authorize: (spec) => {
             if (!inScope(who, spec)) throw new HarrowError('FORBIDDEN', `the token '${who.name}' may create sweeps only in the projects ${who.projects!.join(', ')}; set \`project:\` (and \`entity:\`) in the sweep file accordingly`);
           },
@@ -236,6 +241,8 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
   analysisRoutes(app, ctx);
   reportRoutes(app);
   steeringRoutes(app, ctx);
+  warmStartRoutes(app, ctx);
+  specRoutes(app, ctx);
   agentProtocolRoutes(app, ctx);
   tokenRoutes(app, ctx, auth);
   auditRoutes(app, ctx);

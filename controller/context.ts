@@ -8,6 +8,7 @@ import type { RedisLink } from './redis-link.js';
 import type { RunQueue } from './run-queue.js';
 import type { SweepSpec } from '../strategies/types.js';
 import { getSweep } from '../db/sweeps.js';
+import { specIfChanged } from '../db/warm-start.js';
 import { HarrowError } from '../protocol/errors.js';
 
 export interface ControllerContext {
@@ -24,25 +25,47 @@ export interface ControllerContext {
 }
 
 /**
- * Specs never change after creation, so each is read from Postgres once. The cache holds no
- * database handle: a miss reads through the one the caller passes, so code inside a transaction
- * passes its `tx` (on the embedded database, a read on the shared handle from there would wait
- * for the transaction forever) and code outside passes `ctx.db`.
+ * Each sweep's spec, read from Postgres once and again only when it changed: an edit (`harrow
+ * edit`, controller/spec-edit.ts) bumps `sweeps.spec_version`, and every `get` compares the cached
+ * version with the row's (one indexed read of an integer), so every replica sees an edit at its
+ * next read, not at its restart. `onChange` lets the holder drop what it built from the old spec
+ * (the strategy). The cache holds no database handle: a miss reads through the one the caller
+ * passes, so code inside a transaction passes its `tx` (on the embedded database, a read on the
+ * shared handle from there would wait for the transaction forever) and code outside passes `ctx.db`.
  */
 export class SpecCache {
-  private readonly specs = new Map<string, SweepSpec>();
+  private readonly specs = new Map<string, { version: number; spec: SweepSpec }>();
+
+  constructor(private readonly onChange: (sweepId: string) => void = () => undefined) {}
 
   async get(q: Queryable, sweepId: string): Promise<SweepSpec> {
     const cached = this.specs.get(sweepId);
-    if (cached) return cached;
+    if (cached) {
+      const now = await specIfChanged(q, sweepId, cached.version);
+      if (!now) throw new HarrowError('SWEEP_NOT_FOUND', `sweep ${sweepId} not found`);
+      if (now.spec === null) return cached.spec;
+      this.store(sweepId, now.version, now.spec as SweepSpec);
+      return now.spec as SweepSpec;
+    }
     const row = await getSweep(q, sweepId);
     if (!row) throw new HarrowError('SWEEP_NOT_FOUND', `sweep ${sweepId} not found`);
     const spec = row.spec as SweepSpec;
-    this.specs.set(sweepId, spec);
+    this.specs.set(sweepId, { version: row.spec_version, spec });
     return spec;
   }
 
-  set(sweepId: string, spec: SweepSpec): void {
-    this.specs.set(sweepId, spec);
+  /** The version of the spec `get` last returned for the sweep (1 before any edit). */
+  version(sweepId: string): number | undefined {
+    return this.specs.get(sweepId)?.version;
+  }
+
+  set(sweepId: string, spec: SweepSpec, version = 1): void {
+    this.store(sweepId, version, spec);
+  }
+
+  private store(sweepId: string, version: number, spec: SweepSpec): void {
+    const before = this.specs.get(sweepId);
+    this.specs.set(sweepId, { version, spec });
+    if (before && before.version !== version) this.onChange(sweepId);
   }
 }

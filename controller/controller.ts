@@ -105,7 +105,8 @@ export async function startController(config: ControllerConfig, options: StartOp
     proposer,
     keys,
     log,
-    specs: new SpecCache(),
+    // A spec edited on any replica: the strategy built from the old one is dropped here too.
+    specs: new SpecCache((sweepId) => proposer.forget(sweepId)),
     poke: (sweepId) => holder.scheduler?.poke(sweepId),
   };
   const scheduler = new Scheduler(ctx);

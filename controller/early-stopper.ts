@@ -30,6 +30,8 @@ interface CachedSweep {
   version: string;
   /** Per run: attempt and highest seq absorbed (any metric name). */
   runs: Map<string, { attempt: number; lastSeq: number }>;
+  /** The rule it was built with: an edit of the sweep's early_terminate (`harrow edit`) rebuilds it. */
+  rule: string;
 }
 
 /** A run that reported in this batch, as locked by the transaction. */
@@ -65,6 +67,7 @@ export class EarlyStopper {
     const after = await curveVersion(tx, sweepId);
     let cached = this.sweeps.get(sweepId);
     const byRun = groupByRun(input.given);
+    if (cached && cached.rule !== JSON.stringify(input.spec)) cached = undefined;
     if (cached && this.inSync(cached, input.versionBefore, after, input.given.length, byRun)) {
       for (const [runId, points] of byRun) {
         const values = points.filter((p) => p.name === input.metric.name).map((p) => p.value);
@@ -125,6 +128,7 @@ export class EarlyStopper {
       terminator,
       version,
       runs: new Map(curves.map((c) => [c.runId, { attempt: c.attempt, lastSeq: c.lastSeq }])),
+      rule: JSON.stringify(input.spec),
     };
     this.sweeps.set(input.sweepId, cached);
     return cached;

@@ -5,15 +5,16 @@
  * under the sweep's advisory lock, so two controller replicas never hand out the same run and
  * `run_cap` is never exceeded. Postgres first, then Redis.
  */
-import type { Observation, ObservationState, Params, SweepSpec } from '../strategies/types.js';
+import type { SweepSpec } from '../strategies/types.js';
 import { activeRuns, allocateRunNumbers, getSweep, lockSweep, queuedRuns, type SweepRow } from '../db/sweeps.js';
-import { insertRuns, strategyHistory, type NewRun, type RunRow } from '../db/runs.js';
+import { insertRuns, type NewRun, type RunRow } from '../db/runs.js';
 import type { RunJob } from '../protocol/wire.js';
 import { WIRE_VERSION } from '../protocol/wire.js';
 import type { ControllerContext } from './context.js';
 import { paramsHash, runId } from './ids.js';
 import { finishOrMoveSweep } from './sweep-service.js';
 import { runSummary } from './serialize.js';
+import { strategyInput } from './warm-start.js';
 
 export function runJobOf(ctx: ControllerContext, spec: SweepSpec, run: Pick<RunRow, 'id' | 'sweep_id' | 'number' | 'params'>): RunJob {
   return {
@@ -69,6 +70,7 @@ export class Scheduler {
     const sweep = await getSweep(db, sweepId);
     if (!sweep || sweep.state !== 'running') return;
     const spec = await this.ctx.specs.get(db, sweepId);
+    const specVersion = this.ctx.specs.version(sweepId);
     // Run numbers are allocated consecutively, so the sweep row already knows how many runs exist;
     // this pass runs after every report batch, so it avoids counting the sweep's runs. That is the
     // run_cap count because every state counts toward it (RUN_CAP_STATES in protocol/run-states.ts).
@@ -85,10 +87,11 @@ export class Scheduler {
 
     // Propose outside any transaction (a GP fit must not hold a database connection), then record
     // under the sweep lock only if no other pass recorded runs meanwhile (next_number unchanged).
-    const history = await strategyHistory(db, sweepId);
+    // Imported results and ended runs, seen through the current space (controller/warm-start.ts).
+    const input = await strategyInput(db, sweepId, spec);
     const proposals = await this.ctx.proposer.propose(sweepId, spec, sweep.seed, {
-      observations: history.ended.map(toObservation),
-      pending: history.pending as Params[],
+      observations: input.observations,
+      pending: input.pending,
       count: want,
     });
     if (proposals.length === 0) {
@@ -105,6 +108,8 @@ export class Scheduler {
       await lockSweep(tx, sweepId);
       const now = await getSweep(tx, sweepId);
       if (!now || now.state !== 'running' || now.next_number !== sweep.next_number) return null;
+      // The spec was edited (on any replica) since these were proposed: propose again from the new one.
+      if (now.spec_version !== specVersion) return null;
       const allowed = now.run_cap === null ? proposals.length : Math.max(0, Math.min(proposals.length, now.run_cap - (now.next_number - 1)));
       if (allowed === 0) return [];
       const first = await allocateRunNumbers(tx, sweepId, allowed);
@@ -114,12 +119,13 @@ export class Scheduler {
         number: first + i,
         params: p.params,
         paramsHash: paramsHash(p.params),
-        proposal: (p.info ?? null),
+        // After an edit, each run records the spec version that proposed it (its lineage).
+        proposal: specVersion !== undefined && specVersion > 1 ? { ...(p.info ?? {}), specVersion } : (p.info ?? null),
       }));
       return insertRuns(tx, runs, `proposed by ${spec.method}`);
     });
     if (created === null) {
-      // Another pass (or replica) recorded runs first: try again with the new history.
+      // Another pass (or replica) recorded runs first, or the spec changed: try again.
       this.again.add(sweepId);
       return;
     }
@@ -139,15 +145,4 @@ export class Scheduler {
       await this.ctx.link.publish(sweep.id, 'run', runSummary(r)).catch(() => undefined);
     }
   }
-}
-
-/** Ended runs as the strategy sees them; `value` is the best logged value of the sweep metric. */
-function toObservation(r: Pick<RunRow, 'params' | 'state' | 'objective' | 'latest_value'>): Observation {
-  return {
-    params: r.params as Params,
-    state: r.state as ObservationState,
-    value: r.objective,
-    best: r.objective,
-    latest: r.latest_value,
-  };
 }

@@ -5,7 +5,7 @@
  */
 import type { SweepSpec } from '../strategies/types.js';
 import { HarrowError } from '../protocol/errors.js';
-import type { SweepDetail } from '../protocol/api.js';
+import type { ImportOutcome, SweepDetail } from '../protocol/api.js';
 import {
   ENDED_SWEEP_STATES,
   INITIAL_RUN_STATE,
@@ -24,6 +24,8 @@ import { runSummary, sweepSummary } from './serialize.js';
 import { DefaultProposer } from './proposer.js';
 import { sweepConfigReader } from './sweep-config-reader.js';
 import { budgetOf } from './budget-limits.js';
+import { importedCounts } from '../db/warm-start.js';
+import { importFromSweep, importParsed, parseExport } from './warm-start.js';
 
 export async function sweepDetail(ctx: ControllerContext, id: string): Promise<SweepDetail> {
   const row = await getSweep(ctx.db, id);
@@ -38,8 +40,11 @@ async function detailOf(ctx: ControllerContext, row: SweepRow): Promise<SweepDet
     budget: await budgetOf(tx, row),
   }));
   const spec = row.spec as SweepSpec;
+  const imported = await importedCounts(ctx.db, row.id);
   return {
     ...(budget ? { budget } : {}),
+    specVersion: row.spec_version,
+    ...(imported.length > 0 ? { imported: { count: imported.reduce((n, s) => n + s.count, 0), sources: imported } } : {}),
     ...(spec.harrow?.runTimeout ? { runTimeoutMs: spec.harrow.runTimeout.ms } : {}),
     ...sweepSummary(row, counts, best),
     spec: row.spec as Record<string, unknown>,
@@ -55,6 +60,8 @@ export interface CreateSweepOptions {
   createdBy?: string;
   /** Throws when the creator may not create this sweep (a token scoped to other projects). */
   authorize?: (spec: SweepSpec) => void;
+  /** The file `harrow.warm_start.file` names, as read by the client. */
+  warmStartFile?: { name: string; content: string };
 }
 
 export async function createSweep(ctx: ControllerContext, config: string | Record<string, unknown>, name?: string, options: CreateSweepOptions = {}): Promise<SweepDetail> {
@@ -65,8 +72,20 @@ export async function createSweep(ctx: ControllerContext, config: string | Recor
   const seed = spec.harrow.seed ?? newSeed();
   const expectedRuns = spec.method === 'grid' ? new DefaultProposer().size(spec, seed) : null;
   const id = newSweepId();
-  const row = await ctx.db.transaction((tx) =>
-    insertSweep(tx, {
+  const warm = spec.harrow.warmStart;
+  let file: ReturnType<typeof parseExport> | null = null;
+  if (warm?.file !== undefined) {
+    if (!options.warmStartFile) {
+      throw new HarrowError(
+        'INVALID_SWEEP_CONFIG',
+        `harrow.warm_start.file: the server does not read files named in a sweep file; \`harrow create\` sends ${warm.file} along, or send {config, warmStartFile: {name, content}} (or create the sweep, then POST /api/sweeps/ID/warm-start)`,
+      );
+    }
+    file = parseExport(spec, options.warmStartFile.content, options.warmStartFile.name, warm.priorRuns);
+  }
+  let warmOutcome: ImportOutcome | undefined;
+  const row = await ctx.db.transaction(async (tx) => {
+    const inserted = await insertSweep(tx, {
       id,
       name: name ?? spec.name ?? null,
       method: spec.method,
@@ -78,13 +97,19 @@ export async function createSweep(ctx: ControllerContext, config: string | Recor
       runCap: spec.runCap ?? null,
       expectedRuns,
       createdBy: options.createdBy ?? null,
-    }),
-  );
+    });
+    // In the same transaction: an unknown or incompatible source creates no sweep.
+    if (warm?.from !== undefined) warmOutcome = await importFromSweep(tx, id, spec, warm.from, warm.priorRuns);
+    else if (file) warmOutcome = await importParsed(tx, id, options.warmStartFile!.name, file);
+    return inserted;
+  });
   ctx.specs.set(id, spec);
+  if (warmOutcome) ctx.log.info({ sweepId: id, source: warmOutcome.source, imported: warmOutcome.imported, skipped: warmOutcome.skipped }, 'sweep warm-started');
   ctx.log.info({ sweepId: id, method: spec.method, expectedRuns }, 'sweep created');
   await mirrorSweepState(ctx, id, 'running');
   ctx.poke(id);
-  return detailOf(ctx, row);
+  const detail = await detailOf(ctx, row);
+  return warmOutcome ? { ...detail, warmStart: warmOutcome } : detail;
 }
 
 export type SweepAction = 'pause' | 'resume' | 'stop' | 'cancel';

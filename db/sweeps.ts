@@ -30,6 +30,8 @@ export interface SweepRow {
   updated_at: Date;
   ended_at: Date | null;
   created_by: string | null;
+  /** Bumped by each edit of the spec (`harrow edit`); caches compare it (controller/context.ts). */
+  spec_version: number;
 }
 
 export interface NewSweep {

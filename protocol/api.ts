@@ -40,6 +40,8 @@ export const CreateSweepBodySchema = z.object({
   config: z.union([z.string(), z.record(z.string(), z.unknown())]),
   /** Overrides the file's `name`. */
   name: storableText(200).min(1).optional(),
+  /** The file `harrow.warm_start.file` names, read by the client (the server does not read client paths). */
+  warmStartFile: z.object({ name: storableText(300), content: z.string().min(1).max(32 * 1024 * 1024) }).optional(),
 });
 
 export const ListSweepsQuerySchema = z.object({
@@ -202,8 +204,78 @@ export const SweepDetailSchema = SweepSummarySchema.extend({
   budget: z.object({ unit: z.enum(['run_hours', 'gpu_hours']), limit: z.number(), spent: z.number() }).optional(),
   /** `harrow.run_timeout` in milliseconds, when set. */
   runTimeoutMs: z.number().optional(),
+  /** The spec's version: 1 until the first `harrow edit`. */
+  specVersion: z.number().optional(),
+  /**
+   * Results imported into the sweep (`harrow.warm_start`, `harrow warm-start`): seen by its
+   * strategy, never counted as its runs (not in run_cap, the runs list or the best). Absent when none.
+   */
+  imported: z.object({ count: z.number(), sources: z.array(z.object({ source: z.string(), count: z.number() })) }).optional(),
+  /** On creation with `harrow.warm_start`: what the import took and left out. */
+  warmStart: z.lazy(() => ImportOutcomeSchema).optional(),
 });
 export type SweepDetail = z.output<typeof SweepDetailSchema>;
+
+/** What an import of prior results did: rows read, imported, and the ones left out by reason. */
+export const ImportOutcomeSchema = z.object({
+  source: z.string(),
+  /** `sweep`, or the file's recognized format: wandb-csv, wandb-json, mlflow-csv, mlflow-json. */
+  format: z.string(),
+  rows: z.number(),
+  imported: z.number(),
+  skipped: z.number(),
+  /** Rows left out, counted by reason (outside the space, still running, no metric value, ...). */
+  reasons: z.array(z.object({ reason: z.string(), count: z.number() })),
+  /** The first few rows left out, with their row (`row 7`, `[3]`, a run id). */
+  examples: z.array(z.object({ row: z.string(), reason: z.string() })),
+});
+export type ImportOutcome = z.output<typeof ImportOutcomeSchema>;
+
+/**
+ * POST /api/sweeps/:id/warm-start: `{content, name?, priorRuns?}` (a W&B or MLflow export, CSV or
+ * JSON, as text) or `{from: SWEEP_ID, priorRuns?}` (another sweep's ended runs).
+ */
+export const WarmStartBodySchema = z
+  .object({
+    content: z.string().min(1).max(32 * 1024 * 1024).optional(),
+    name: storableText(300).optional(),
+    from: z.string().min(1).max(100).optional(),
+    priorRuns: z.array(z.string().min(1).max(200)).min(1).max(10_000).optional(),
+  })
+  .refine((b) => (b.content === undefined) !== (b.from === undefined), { message: 'give content (the text of a CSV or JSON export) or from (a sweep id), not both' });
+
+export const WarmStartResponseSchema = z.object({ sweep: SweepDetailSchema, import: ImportOutcomeSchema });
+export type WarmStartResponse = z.output<typeof WarmStartResponseSchema>;
+
+/** One version of a sweep's spec (`harrow edit`): when, by whom, what changed. */
+export const SpecVersionSchema = z.object({
+  version: z.number(),
+  createdAt: z.string(),
+  author: z.string().nullable(),
+  changes: z.array(z.string()),
+  config: z.string(),
+});
+export type SpecVersion = z.output<typeof SpecVersionSchema>;
+
+/** How the sweep's runs and imported results fit its current space. */
+export const LineageSchema = z.object({
+  runs: z.number(),
+  /** Ended runs outside the current space: visible, not observed by the strategy. */
+  runsOutside: z.number(),
+  imported: z.number(),
+  importedOutside: z.number(),
+  /** Why, counted by reason. */
+  reasons: z.array(z.object({ reason: z.string(), count: z.number() })),
+});
+
+export const SpecVersionsResponseSchema = z.object({ sweepId: z.string(), current: z.number(), versions: z.array(SpecVersionSchema), lineage: LineageSchema });
+export type SpecVersionsResponse = z.output<typeof SpecVersionsResponseSchema>;
+
+/** PATCH /api/sweeps/:id/spec: the new sweep file (YAML or JSON text, or the parsed object). */
+export const EditSpecBodySchema = z.object({ config: z.union([z.string().min(1).max(1024 * 1024), z.record(z.string(), z.unknown())]) });
+
+export const EditSpecResponseSchema = z.object({ sweep: SweepDetailSchema, version: SpecVersionSchema, lineage: LineageSchema });
+export type EditSpecResponse = z.output<typeof EditSpecResponseSchema>;
 
 export const BestResponseSchema = z.object({
   best: BestRunSchema.nullable(),

@@ -28,6 +28,7 @@ export { defaultCommand, checkCommandTemplate, MACROS } from './command/command-
 export { pyStr, pyJsonDumps } from './command/python-format.js';
 
 export { encodeSpace, paramsIssues, type ParamsIssue } from './space/encode-space.js';
+export { fitParams, fitAll, type FitResult } from './space/fit-params.js';
 export { sampleParams } from './space/sample-params.js';
 export { flattenParameters, getPath, setPath, cloneJson, type FlatParam } from './space/flatten.js';
 export { DiscreteSpace } from './space/discrete-space.js';
@@ -59,3 +60,6 @@ export function createStrategy(spec: SweepSpec, options: StrategyOptions): Strat
 export function gridSize(spec: SweepSpec): number | null {
   return spec.method === 'grid' ? createGridStrategy(spec).size : null;
 }
+
+export { parsePriorResults, PriorResultsError, MAX_PRIOR_ROWS, type PriorResults, type PriorResult } from './warm-start/prior-results.js';
+export { checkSpecEdit, extractDefaults, SpecEditError, type SpecEdit } from './spec/spec-edit.js';

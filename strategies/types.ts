@@ -194,6 +194,17 @@ export interface BudgetSpec {
   limit: number;
 }
 
+/**
+ * `harrow.warm_start`: `{from: SWEEP_ID}` (that sweep's ended runs) or `{file: results.csv}` (a W&B
+ * or MLflow export, uploaded by `harrow create`); `prior_runs` keeps only the listed run ids (W&B's
+ * `prior_runs`: existing runs attached to the sweep).
+ */
+export interface WarmStartSpec {
+  from?: string;
+  file?: string;
+  priorRuns?: string[];
+}
+
 /** The normalized sweep: what `parseSweepConfig` returns and what the controller stores. */
 export interface SweepSpec {
   method: Method;
@@ -222,6 +233,13 @@ export interface SweepSpec {
     runTimeout?: RunTimeoutSpec;
     /** `harrow.budget`: the sweep finishes once this much run time has been spent. */
     budget?: BudgetSpec;
+    /** `harrow.warm_start`: results the sweep starts from (another sweep's, or an exported file's). */
+    warmStart?: WarmStartSpec;
+    /**
+     * Values that runs made before a parameter was added (by `harrow edit`) are taken to have had,
+     * by dotted parameter name. Set by edits, never by the file itself.
+     */
+    paramDefaults?: { [name: string]: JsonValue };
   };
   /** Non-fatal findings (deprecated forms, coerced values), each `{ path, message }`. */
   warnings: Issue[];

@@ -11,6 +11,7 @@ import type {
   AshaSpec,
   BayesSpec,
   BudgetSpec,
+  WarmStartSpec,
   EarlyTerminateSpec,
   FailOnRule,
   HyperbandSpec,
@@ -31,6 +32,7 @@ import { PRIOR_PRESETS } from '../bayes/priors.js';
 import { hyperbandBands } from '../early-terminate/bands.js';
 import { leafCount } from '../space/leaf-model.js';
 import { validateBudget, validateRunTimeout } from './budget-limits.js';
+import { validateWarmStart } from './warm-start.js';
 import { closestMatch } from './closest-match.js';
 import { DEFAULT_FAIL_ON, DEFAULT_PAUSE_ON_FAILURES } from './failure-policy.js';
 import { describe, isMapping, IssueCollector, type Path } from './issue-collector.js';
@@ -189,6 +191,7 @@ function validateTop(c: IssueCollector, raw: unknown): SweepSpec | undefined {
       ...(harrow.bayes !== undefined ? { bayes: harrow.bayes } : {}),
       ...(harrow.runTimeout !== undefined ? { runTimeout: harrow.runTimeout } : {}),
       ...(harrow.budget !== undefined ? { budget: harrow.budget } : {}),
+      ...(harrow.warmStart !== undefined ? { warmStart: harrow.warmStart } : {}),
     },
     warnings: [],
   };
@@ -291,6 +294,7 @@ interface HarrowBlock {
   bayesPresent: boolean;
   runTimeout?: RunTimeoutSpec;
   budget?: BudgetSpec;
+  warmStart?: WarmStartSpec;
 }
 
 function validateHarrow(c: IssueCollector, raw: unknown): HarrowBlock {
@@ -303,7 +307,7 @@ function validateHarrow(c: IssueCollector, raw: unknown): HarrowBlock {
   };
   if (raw === undefined) return block;
   const path = ['harrow'];
-  const keys = ['seed', 'retry', 'pause_on_failures', 'fail_on', 'early_terminate', 'bayes', 'run_timeout', 'budget'];
+  const keys = ['seed', 'retry', 'pause_on_failures', 'fail_on', 'early_terminate', 'bayes', 'run_timeout', 'budget', 'warm_start'];
   if (!isMapping(raw)) {
     c.error(path, `must be a mapping of Harrow settings (${keys.join(', ')}) (got ${describe(raw)})`);
     return block;
@@ -340,6 +344,10 @@ function validateHarrow(c: IssueCollector, raw: unknown): HarrowBlock {
   if (raw.budget !== undefined) {
     const budget = validateBudget(c, raw.budget, [...path, 'budget']);
     if (budget) block.budget = budget;
+  }
+  if (raw.warm_start !== undefined) {
+    const warmStart = validateWarmStart(c, raw.warm_start, [...path, 'warm_start']);
+    if (warmStart) block.warmStart = warmStart;
   }
   return block;
 }

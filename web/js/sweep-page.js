@@ -251,7 +251,13 @@ function drawSweepHeader(el, state) {
     h('div', { class: 'title-row' }, h('h1', {}, s.name ?? s.id, ' ', sweepBadge(s)), controls(state)),
     h('div', { class: 'muted' }, `${s.id} · ${s.method} · ${s.metric ? `${s.metric.goal} ${s.metric.name}` : 'no metric'} · created `, s.createdBy ? `by ${s.createdBy} ` : '', since(s.createdAt), s.stateReason ? ` · ${s.stateReason}` : '', lastAction(state.lastAction)),
   );
-  const limits = [s.expectedRuns !== null ? `${s.expectedRuns} expected` : null, s.runCap !== null ? `run cap ${s.runCap}` : null].filter(Boolean);
+  const limits = [
+    s.expectedRuns !== null ? `${s.expectedRuns} expected` : null,
+    s.runCap !== null ? `run cap ${s.runCap}` : null,
+    // Prior results the strategy learns from (harrow.warm_start): not runs of this sweep.
+    s.imported ? `${s.imported.count} imported, not counted` : null,
+    s.specVersion > 1 ? `spec v${s.specVersion}` : null,
+  ].filter(Boolean);
   const best = s.best;
   fill(
     el.summary,

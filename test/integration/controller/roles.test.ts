@@ -92,6 +92,9 @@ describe('roles over HTTP', { ...opts, timeout: 60_000 }, () => {
       ['POST', `/api/sweeps/${sweepB}/rerun`, WRITE, { states: 'bogus' }],
       ['POST', `/api/sweeps/${sweepB}/enqueue`, WRITE, {}],
       ['POST', '/api/runs/nope-1/clone', WRITE, {}],
+      ['POST', `/api/sweeps/${sweepB}/warm-start`, WRITE, {}],
+      ['PATCH', `/api/sweeps/${sweepB}/spec`, WRITE, {}],
+      ['GET', `/api/sweeps/${sweepB}/spec/versions`, READ],
       // The agent protocol, likewise with bodies it refuses (a valid claim would long-poll).
       ['POST', `/api/agent/v1/sweeps/${sweepB}/claim`, AGENT, {}],
       ['POST', `/api/agent/v1/sweeps/${sweepB}/reports`, AGENT, {}],
