@@ -32,6 +32,7 @@ import { createAgentLogger } from './agent-logger.js';
 import { ClaimAnswers } from './claim-answers.js';
 import { ErrorThrottle } from './error-throttle.js';
 import { functionAgentOnly } from './function-agent-only.js';
+import { GpuPool } from './gpu-pool.js';
 import { OrphanGuard } from './orphan-guard.js';
 import { Reporter } from './reporter.js';
 import { ClaimError, RunAttempt } from './run-attempt.js';
@@ -55,7 +56,10 @@ export interface AgentOptions {
   cwd?: string;
   /** Take this many runs, then exit once they are done. */
   count?: number;
-  /** One slot per GPU id; each run sees only its slot's GPU in CUDA_VISIBLE_DEVICES. */
+  /**
+   * The GPUs of the box: each run takes its sweep's `harrow.gpus_per_run` of them (default 1) and
+   * sees only those in CUDA_VISIBLE_DEVICES; as many runs run at once as fit.
+   */
   gpus?: readonly string[];
   /** Concurrent runs when no GPUs are given. Default 1. */
   concurrency?: number;
@@ -69,12 +73,21 @@ export interface AgentOptions {
   tmpRoot?: string;
 }
 
-export type AgentExitReason = 'sweep-finished' | 'sweep-canceled' | 'count-reached' | 'stopped' | 'interrupted' | 'function-agent-only';
+export type AgentExitReason =
+  | 'sweep-finished'
+  | 'sweep-canceled'
+  | 'count-reached'
+  | 'stopped'
+  | 'interrupted'
+  | 'function-agent-only'
+  | 'too-few-gpus';
 
 export interface AgentExit {
   reason: AgentExitReason;
   /** Runs this agent ran to an end (aborted attempts included). */
   runs: number;
+  /** For `too-few-gpus`: what the sweep's runs need and what this agent has, in words. */
+  detail?: string;
 }
 
 export interface AgentHandle {
@@ -184,7 +197,11 @@ interface JobResult {
 class Agent {
   readonly closed: Promise<AgentExit>;
   private resolveClosed!: (exit: AgentExit) => void;
-  private readonly slotRuns: Array<RunAttempt | null>;
+  /** The agent's GPUs (`--gpus`), or null: then `o.slots.length` runs at once, without GPUs. */
+  private readonly pool: GpuPool | null;
+  /** Runs at once: the slots, or with GPUs as many runs of the sweep's `gpus_per_run` as fit. */
+  private capacity: number;
+  private exitDetail: string | undefined;
   private readonly active = new Set<RunAttempt>();
   /** Each active attempt's logger (runId, attempt), for lines about the run written here. */
   private readonly runLogs = new WeakMap<RunAttempt, Logger>();
@@ -213,7 +230,8 @@ class Agent {
 
   constructor(private readonly o: AgentInternals) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.slotRuns = o.slots.map(() => null);
+    this.pool = o.gpus !== undefined ? new GpuPool(o.slots.filter((g): g is string => g !== null)) : null;
+    this.capacity = o.slots.length;
     this.reporter = new Reporter(o.redis, o.keys.reports);
     // Its own connection: a subscribed connection can do nothing else.
     const subscriber = o.redis.duplicate({ connectionName: `harrow-agent-${o.agentId}-claims` });
@@ -265,8 +283,7 @@ class Agent {
   }
 
   private async process(job: Job<unknown, JobResult>, bullToken?: string): Promise<JobResult> {
-    const slot = this.slotRuns.indexOf(null);
-    if (!this.accepting || slot === -1 || this.shutdownPromise) {
+    if (!this.accepting || this.active.size >= this.capacity || this.shutdownPromise) {
       // Fetched while we were stopping: give it back untouched for another agent.
       this.log.debug({ jobId: job.id }, 'handing back a job fetched while stopping');
       await job.moveToWait(bullToken);
@@ -297,6 +314,14 @@ class Agent {
       throw new WaitingError();
     }
 
+    const gpus = this.takeGpus(runJob.gpusPerRun, runJob.number);
+    if (gpus === 'never' || gpus === 'busy') {
+      // Nothing claimed: the run stays queued for an agent (or a later moment) with the GPUs.
+      await job.moveToWait(bullToken);
+      this.maybeFinish();
+      throw new WaitingError();
+    }
+
     this.started++;
     if (this.o.count !== undefined && this.started >= this.o.count) this.stopAccepting('count-reached');
     // The job id says which attempt this is (`<run>.r<n>` for a retry): every line about the run carries it.
@@ -305,7 +330,7 @@ class Agent {
       job: runJob,
       agentId: this.o.agentId,
       host: this.o.host,
-      gpu: this.o.slots[slot] ?? null,
+      gpu: gpus === null ? null : gpus.join(','),
       env: this.o.env ?? process.env,
       cwd: this.o.cwd ?? process.cwd(),
       tmpRoot: this.o.tmpRoot ?? tmpdir(),
@@ -317,7 +342,6 @@ class Agent {
       onClaimed: (a) => void this.checkControl(a),
       beforeStart: (a) => this.checkControl(a),
     });
-    this.slotRuns[slot] = attempt;
     this.active.add(attempt);
     this.runLogs.set(attempt, runLog);
     void this.publishPresence();
@@ -339,11 +363,39 @@ class Agent {
       }
       throw new WaitingError();
     } finally {
-      this.slotRuns[slot] = null;
+      if (gpus !== null) this.pool?.release(gpus);
       this.active.delete(attempt);
       void this.publishPresence();
       this.maybeFinish();
     }
+  }
+
+  /**
+   * The GPUs for a run needing `n`: null when the agent has none (the run gets no
+   * CUDA_VISIBLE_DEVICES), `never` when the agent has fewer than `n` (it stops taking runs of
+   * this sweep), `busy` when they are held by other runs (fetched before the capacity fell).
+   * The first run tells the agent the sweep's size: it then fetches only as many runs as fit.
+   */
+  private takeGpus(n: number, runNumber: number): string[] | null | 'never' | 'busy' {
+    const pool = this.pool;
+    if (pool === null) return null;
+    if (n > pool.size) {
+      const detail =
+        `sweep ${this.o.sweepId} needs ${n} GPUs per run (harrow.gpus_per_run: ${n}) and this agent has ${pool.size} ` +
+        `(--gpus ${pool.ids.join(',')}); start an agent with at least ${n} GPUs for it`;
+      this.log.error({ gpusPerRun: n, gpus: pool.ids, runNumber }, `${detail}; run ${runNumber} is left queued`);
+      this.exitDetail ??= detail;
+      this.stopAccepting('too-few-gpus');
+      return 'never';
+    }
+    const fit = Math.max(1, Math.min(Math.floor(pool.size / n), this.o.count ?? Infinity));
+    if (fit !== this.capacity) {
+      this.log.info({ gpusPerRun: n, runsAtOnce: fit, gpus: pool.ids }, `runs take ${n} GPUs each: ${fit} at once`);
+      this.capacity = fit;
+      this.worker.concurrency = fit;
+      void this.publishPresence();
+    }
+    return pool.take(n) ?? 'busy';
   }
 
   private echoFor(runNumber: number): ((line: string) => void) | null {
@@ -465,7 +517,7 @@ class Agent {
         const presence = AgentPresenceSchema.parse({
           agentId: this.o.agentId,
           host: this.o.host,
-          slots: this.o.slots.length,
+          slots: this.capacity,
           busy: this.active.size,
           accepting: this.accepting,
           at: Date.now(),
@@ -497,8 +549,8 @@ class Agent {
         this.log.error({ err }, 'error while closing the agent');
         this.o.redis.disconnect();
       }
-      this.log.info({ reason, runs: this.ended }, 'agent exited');
-      this.resolveClosed({ reason, runs: this.ended });
+      this.log.info({ reason, runs: this.ended, ...(this.exitDetail !== undefined ? { detail: this.exitDetail } : {}) }, 'agent exited');
+      this.resolveClosed({ reason, runs: this.ended, ...(this.exitDetail !== undefined ? { detail: this.exitDetail } : {}) });
     })();
     return this.shutdownPromise;
   }

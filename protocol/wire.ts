@@ -82,6 +82,11 @@ export const RunJobSchema = z.object({
   program: z.string().optional(),
   /** Grace period between SIGTERM and SIGKILL when the run is stopped, in ms. */
   killGraceMs: z.number().int().nonnegative(),
+  /**
+   * `harrow.gpus_per_run`: GPUs the run gets from an agent started with `--gpus` (jobs of older
+   * controllers lack it: 1). An agent without GPUs runs it without CUDA_VISIBLE_DEVICES.
+   */
+  gpusPerRun: z.number().int().positive().default(1),
 });
 export type RunJob = z.output<typeof RunJobSchema>;
 

@@ -222,6 +222,8 @@ export interface SweepSpec {
     runTimeout?: RunTimeoutSpec;
     /** `harrow.budget`: the sweep finishes once this much run time has been spent. */
     budget?: BudgetSpec;
+    /** `harrow.gpus_per_run`: GPUs each run gets from an agent started with `--gpus` (1 when absent). */
+    gpusPerRun?: number;
   };
   /** Non-fatal findings (deprecated forms, coerced values), each `{ path, message }`. */
   warnings: Issue[];

@@ -2,7 +2,7 @@ import type { LogFormat } from '../../protocol/config-schema.js';
 import { parseCliArgs } from '../cli-args.js';
 import { UsageError, type Command } from '../command.js';
 
-const usage = `Usage: harrow agent SWEEP [--server URL] [--count N] [--gpus 0,1,...] [--concurrency N] [--quiet] [--log-format F] [--json]
+const usage = `Usage: harrow agent SWEEP [--server URL] [--count N] [--gpus 0,1,...|all] [--concurrency N] [--quiet] [--log-format F] [--json]
 
 Takes runs of sweep SWEEP from the queue and runs its training command, one run per slot.
 
@@ -10,7 +10,10 @@ Options:
   --server URL       Talk to the controller over HTTP(S) at URL (e.g. https://controller:8080)
                      instead of Redis: the agent then needs no REDIS_URL (HARROW_TOKEN is sent).
   --count N          Take N runs, then exit when they are done.
-  --gpus 0,1,...     One slot per GPU; each run sees only its GPU (CUDA_VISIBLE_DEVICES).
+  --gpus 0,1,...     The GPUs this agent gives out: each run gets harrow.gpus_per_run of them
+                     (default 1) and sees only those (CUDA_VISIBLE_DEVICES); as many runs
+                     run at once as fit.
+  --gpus all         Every GPU nvidia-smi lists on this box.
   --concurrency N    Concurrent runs without GPUs (default 1).
   --quiet            Do not echo the runs' output (it is still kept with each run).
   --log-format F     auto (default: one readable line per entry on a terminal, JSON when
@@ -60,6 +63,14 @@ function gpuList(text: string | undefined): string[] | undefined {
   return gpus;
 }
 
+/** `--gpus all`: the indexes nvidia-smi lists, said on stderr; its clear error when there is none. */
+async function allGpus(): Promise<string[]> {
+  const { discoverGpus } = await import('../../agent/gpu-discovery.js');
+  const gpus = await discoverGpus(process.env);
+  console.error(`harrow agent: --gpus all: ${gpus.map((g) => `${g.index} (${g.name}, ${g.memory})`).join(', ')}`);
+  return gpus.map((g) => g.index);
+}
+
 export const agentCommand: Command = {
   name: 'agent',
   usage,
@@ -78,7 +89,7 @@ export const agentCommand: Command = {
     if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
     const count = positiveInt('count', values.count);
     const concurrency = positiveInt('concurrency', values.concurrency);
-    const gpus = gpuList(values.gpus);
+    const gpus = values.gpus === 'all' ? await allGpus() : gpuList(values.gpus);
     if (gpus && concurrency !== undefined && concurrency !== gpus.length) {
       throw new UsageError('--gpus already sets one slot per GPU; leave out --concurrency');
     }
@@ -131,6 +142,9 @@ export const agentCommand: Command = {
         case 'stopped':
           say(`harrow agent: stopped after ${exit.runs} runs.`);
           return 0;
+        case 'too-few-gpus':
+          say(`harrow agent: ${exit.detail ?? 'this agent has too few GPUs for the sweep\'s runs'}.`);
+          return 1;
         case 'function-agent-only':
           say(`harrow agent: sweep ${sweepId} has no program; only a function agent (harrow.agent in Python) can run it.`);
           return 1;

@@ -45,6 +45,9 @@ export interface ValidationResult {
   spec?: SweepSpec;
 }
 
+/** More GPUs than any one box holds (16 on the largest NVLink systems): surely a typo. */
+const MAX_GPUS_PER_RUN = 64;
+
 const TOP_LEVEL_KEYS = [
   'method',
   'metric',
@@ -189,6 +192,7 @@ function validateTop(c: IssueCollector, raw: unknown): SweepSpec | undefined {
       ...(harrow.bayes !== undefined ? { bayes: harrow.bayes } : {}),
       ...(harrow.runTimeout !== undefined ? { runTimeout: harrow.runTimeout } : {}),
       ...(harrow.budget !== undefined ? { budget: harrow.budget } : {}),
+      ...(harrow.gpusPerRun !== undefined ? { gpusPerRun: harrow.gpusPerRun } : {}),
     },
     warnings: [],
   };
@@ -291,6 +295,7 @@ interface HarrowBlock {
   bayesPresent: boolean;
   runTimeout?: RunTimeoutSpec;
   budget?: BudgetSpec;
+  gpusPerRun?: number;
 }
 
 function validateHarrow(c: IssueCollector, raw: unknown): HarrowBlock {
@@ -303,7 +308,7 @@ function validateHarrow(c: IssueCollector, raw: unknown): HarrowBlock {
   };
   if (raw === undefined) return block;
   const path = ['harrow'];
-  const keys = ['seed', 'retry', 'pause_on_failures', 'fail_on', 'early_terminate', 'bayes', 'run_timeout', 'budget'];
+  const keys = ['seed', 'retry', 'pause_on_failures', 'fail_on', 'early_terminate', 'bayes', 'run_timeout', 'budget', 'gpus_per_run'];
   if (!isMapping(raw)) {
     c.error(path, `must be a mapping of Harrow settings (${keys.join(', ')}) (got ${describe(raw)})`);
     return block;
@@ -340,6 +345,13 @@ function validateHarrow(c: IssueCollector, raw: unknown): HarrowBlock {
   if (raw.budget !== undefined) {
     const budget = validateBudget(c, raw.budget, [...path, 'budget']);
     if (budget) block.budget = budget;
+  }
+  if (raw.gpus_per_run !== undefined) {
+    const gpus = c.number(raw, 'gpus_per_run', path);
+    if (gpus !== undefined) {
+      if (Number.isInteger(gpus) && gpus >= 1 && gpus <= MAX_GPUS_PER_RUN && !c.isFloat([...path, 'gpus_per_run'])) block.gpusPerRun = gpus;
+      else c.error([...path, 'gpus_per_run'], `must be a whole number of GPUs from 1 to ${MAX_GPUS_PER_RUN} (got ${gpus}): each run sees that many of its agent's GPUs in CUDA_VISIBLE_DEVICES, e.g. gpus_per_run: 2`);
+    }
   }
   return block;
 }
