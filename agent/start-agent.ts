@@ -38,6 +38,15 @@ import { Reporter } from './reporter.js';
 import { ClaimError, RunAttempt } from './run-attempt.js';
 import type { RunTransport } from './run-transport.js';
 
+/** Time a run has between "checkpoint now" and its stop when the agent drains, unless configured. */
+export const DEFAULT_CHECKPOINT_GRACE_MS = 30 * SECOND;
+
+/** The checkpoint settings of a run (none without HARROW_CHECKPOINT_ROOT's resolved value). */
+export function checkpointOptions(config: AgentConfig): { checkpointRoot?: string; checkpointGraceMs?: number } {
+  if (config.checkpointRoot === undefined) return {};
+  return { checkpointRoot: config.checkpointRoot, checkpointGraceMs: config.checkpointGraceMs ?? DEFAULT_CHECKPOINT_GRACE_MS };
+}
+
 /** Shutdown steps that talk to Redis give up after this long (Redis may be the reason we stop). */
 const CLOSE_TIMEOUT_MS = 5 * SECOND;
 /**
@@ -80,7 +89,8 @@ export type AgentExitReason =
   | 'stopped'
   | 'interrupted'
   | 'function-agent-only'
-  | 'too-few-gpus';
+  | 'too-few-gpus'
+  | 'drained';
 
 export interface AgentExit {
   reason: AgentExitReason;
@@ -97,6 +107,12 @@ export interface AgentHandle {
   stop(): Promise<AgentExit>;
   /** Second Ctrl-C: terminate active runs (SIGTERM, SIGKILL after their grace), report them stopped, close. */
   terminate(): Promise<AgentExit>;
+  /**
+   * Drain (SIGUSR2, or SIGTERM with --preemptible): take no more runs, ask each active run to
+   * checkpoint (SIGUSR1), stop it after the checkpoint grace, and hand it back `preempted`: the
+   * controller queues it again as a new attempt (not a failure) for another agent. Then close.
+   */
+  drain(reason?: string): Promise<AgentExit>;
   /** Resolves once the agent has closed everything it opened. */
   readonly closed: Promise<AgentExit>;
 }
@@ -140,7 +156,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
     log.info({ state: state.data }, `sweep ${sweepId} is already ${state.data}; nothing to run`);
     const exit: AgentExit = { reason: state.data === 'finished' ? 'sweep-finished' : 'sweep-canceled', runs: 0 };
     const closed = Promise.resolve(exit);
-    return { agentId, slots: slots.length, stop: () => closed, terminate: () => closed, closed };
+    return { agentId, slots: slots.length, stop: () => closed, terminate: () => closed, drain: () => closed, closed };
   }
   if (!state.success) log.warn({ state: raw }, 'unexpected sweep state in Redis; taking runs anyway');
 
@@ -151,6 +167,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
     slots: slots.length,
     stop: () => agent.stop(),
     terminate: () => agent.terminate(),
+    drain: (reason) => agent.drain(reason),
     closed: agent.closed,
   };
 }
@@ -282,6 +299,15 @@ class Agent {
     return this.closed;
   }
 
+  drain(reason = 'agent drained'): Promise<AgentExit> {
+    this.stopAccepting('drained');
+    const graceMs = this.o.config.checkpointGraceMs ?? DEFAULT_CHECKPOINT_GRACE_MS;
+    if (this.active.size > 0) this.log.warn({ runs: this.active.size, graceMs, reason }, 'draining: checkpointing the active runs and handing them back');
+    for (const attempt of this.active) attempt.preempt(reason, graceMs);
+    this.maybeFinish();
+    return this.closed;
+  }
+
   private async process(job: Job<unknown, JobResult>, bullToken?: string): Promise<JobResult> {
     if (!this.accepting || this.active.size >= this.capacity || this.shutdownPromise) {
       // Fetched while we were stopping: give it back untouched for another agent.
@@ -334,6 +360,7 @@ class Agent {
       env: this.o.env ?? process.env,
       cwd: this.o.cwd ?? process.cwd(),
       tmpRoot: this.o.tmpRoot ?? tmpdir(),
+      ...checkpointOptions(this.o.config),
       transport: this.transport,
       claimWaitMs: this.o.config.claimWaitMs,
       guard: this.guard,

@@ -146,7 +146,8 @@ export class Scheduler {
 function toObservation(r: Pick<RunRow, 'params' | 'state' | 'objective' | 'latest_value'>): Observation {
   return {
     params: r.params as Params,
-    state: r.state as ObservationState,
+    // A preempted run left so (its sweep ended before it could resume) was cut short, like a stopped one.
+    state: (r.state === 'preempted' ? 'stopped' : r.state) as ObservationState,
     value: r.objective,
     best: r.objective,
     latest: r.latest_value,

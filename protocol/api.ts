@@ -162,6 +162,8 @@ export const RunCountsSchema = z.object({
   crashed: z.number(),
   stopped: z.number(),
   canceled: z.number(),
+  /** Handed back by a drained or preempted agent and not resumed (its sweep ended first). */
+  preempted: z.number().default(0),
   total: z.number(),
 });
 

@@ -202,7 +202,7 @@ export const HeartbeatReportSchema = ReportBase.extend({
 });
 
 /** How a run ended as the agent saw it. */
-export const RunOutcomeSchema = z.enum(['finished', 'failed', 'stopped', 'canceled']);
+export const RunOutcomeSchema = z.enum(['finished', 'failed', 'stopped', 'canceled', 'preempted']);
 export type RunOutcome = z.output<typeof RunOutcomeSchema>;
 
 export const EndReportSchema = ReportBase.extend({

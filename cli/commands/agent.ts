@@ -2,7 +2,7 @@ import type { LogFormat } from '../../protocol/config-schema.js';
 import { parseCliArgs } from '../cli-args.js';
 import { UsageError, type Command } from '../command.js';
 
-const usage = `Usage: harrow agent SWEEP [--server URL] [--count N] [--gpus 0,1,...|all] [--concurrency N] [--quiet] [--log-format F] [--json]
+const usage = `Usage: harrow agent SWEEP [--server URL] [--count N] [--gpus 0,1,...|all] [--concurrency N] [--preemptible] [--quiet] [--log-format F] [--json]
 
 Takes runs of sweep SWEEP from the queue and runs its training command, one run per slot.
 
@@ -15,6 +15,8 @@ Options:
                      run at once as fit.
   --gpus all         Every GPU nvidia-smi lists on this box.
   --concurrency N    Concurrent runs without GPUs (default 1).
+  --preemptible      This box may be reclaimed (a spot instance): SIGTERM drains the agent
+                     (as SIGUSR2) instead of letting the runs finish.
   --quiet            Do not echo the runs' output (it is still kept with each run).
   --log-format F     auto (default: one readable line per entry on a terminal, JSON when
                      piped), json or pretty; overrides HARROW_LOG_FORMAT.
@@ -23,6 +25,9 @@ Options:
 The agent exits when the sweep is finished or canceled, or after --count runs.
 Ctrl-C once: take no more runs, let the current ones finish, exit.
 Ctrl-C twice: terminate the current runs (SIGTERM, then SIGKILL after their grace) and exit.
+SIGUSR2 (kill -USR2 <agent pid>): drain. Each run gets SIGUSR1 ("checkpoint now") and
+HARROW_CHECKPOINT_GRACE_MS to save and exit, then SIGTERM; it is handed back as preempted and
+resumes from its checkpoint (HARROW_CHECKPOINT_DIR) as a new attempt on another agent.
 
 Environment:
   REDIS_URL               Redis of the controller (default redis://127.0.0.1:6379); the agent needs nothing else.
@@ -32,9 +37,13 @@ Environment:
   HARROW_HEARTBEAT_MS     Heartbeat interval (default 5000).
   HARROW_LOG_LEVEL        Log level: error, warn, info (default), debug.
   HARROW_LOG_FORMAT       Log format: auto (default), json, pretty.
+  HARROW_CHECKPOINT_ROOT  Root of the runs' checkpoint directories (default .harrow/checkpoints);
+                          shared storage lets a run resume on another box.
+  HARROW_CHECKPOINT_GRACE_MS  Time between SIGUSR1 and SIGTERM on a drain (default 30000).
 
 Each run gets HARROW_SWEEP_ID, HARROW_RUN_ID, HARROW_PARAMS_FILE (its parameters as JSON) and
-HARROW_METRICS_FILE (append JSON lines of metrics there, or print name=value lines on stdout).`;
+HARROW_METRICS_FILE (append JSON lines of metrics there, or print name=value lines on stdout),
+HARROW_ATTEMPT (1, 2, ... across retries and resumptions) and HARROW_CHECKPOINT_DIR.`;
 
 function positiveInt(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -81,6 +90,7 @@ export const agentCommand: Command = {
       gpus: { type: 'string' },
       concurrency: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
+      preemptible: { type: 'boolean' },
       'log-format': { type: 'string' },
       json: { type: 'boolean' },
     });
@@ -110,6 +120,17 @@ export const agentCommand: Command = {
         : await (await import('../../agent/http-agent.js')).startHttpAgent({ ...options, server, token: process.env.HARROW_TOKEN?.trim() || undefined });
 
     let signals = 0;
+    let draining = false;
+    const onDrain = (signal: NodeJS.Signals): void => {
+      if (draining) {
+        onSignal(signal);
+        return;
+      }
+      draining = true;
+      signals++;
+      process.stderr.write(`\nharrow agent: ${signal}: draining: checkpointing the current runs and handing them back to the queue.\n`);
+      void agent.drain(signal === 'SIGTERM' ? 'box preempted (SIGTERM on a --preemptible agent)' : `agent drained (${signal})`);
+    };
     const onSignal = (signal: NodeJS.Signals): void => {
       signals++;
       if (signals === 1) {
@@ -125,8 +146,10 @@ export const agentCommand: Command = {
         process.exit(130);
       }
     };
+    const onTerm = values.preemptible ? onDrain : onSignal;
     process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    process.on('SIGTERM', onTerm);
+    process.on('SIGUSR2', onDrain);
     try {
       const exit = await agent.closed;
       switch (exit.reason) {
@@ -142,6 +165,9 @@ export const agentCommand: Command = {
         case 'stopped':
           say(`harrow agent: stopped after ${exit.runs} runs.`);
           return 0;
+        case 'drained':
+          say(`harrow agent: drained: the current runs were handed back to the queue (${exit.runs} runs here).`);
+          return 0;
         case 'too-few-gpus':
           say(`harrow agent: ${exit.detail ?? 'this agent has too few GPUs for the sweep\'s runs'}.`);
           return 1;
@@ -154,7 +180,8 @@ export const agentCommand: Command = {
       }
     } finally {
       process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      process.off('SIGTERM', onTerm);
+      process.off('SIGUSR2', onDrain);
     }
   },
 };
