@@ -33,6 +33,7 @@ import { ClaimAnswers } from './claim-answers.js';
 import { ErrorThrottle } from './error-throttle.js';
 import { functionAgentOnly } from './function-agent-only.js';
 import { GpuPool } from './gpu-pool.js';
+import type { SlotShare } from './slot-share.js';
 import { OrphanGuard } from './orphan-guard.js';
 import { Reporter } from './reporter.js';
 import { ClaimError, RunAttempt } from './run-attempt.js';
@@ -80,6 +81,12 @@ export interface AgentOptions {
   host?: string;
   /** Where per-run directories (params and metrics files) are made. Default os.tmpdir(). */
   tmpRoot?: string;
+  /**
+   * Set by an agent serving several sweeps (multi-sweep-agent.ts): the slots are shared with the
+   * other sweeps' agents in this process, which decides when this one may start a run, and the
+   * GPUs are one pool for all of them.
+   */
+  share?: { slots: SlotShare; pool: GpuPool | null };
 }
 
 export type AgentExitReason =
@@ -219,6 +226,9 @@ class Agent {
   /** Runs at once: the slots, or with GPUs as many runs of the sweep's `gpus_per_run` as fit. */
   private capacity: number;
   private exitDetail: string | undefined;
+  /** Sharing slots: changes of the worker's concurrency and pause state, in order. */
+  private shareChain: Promise<void> = Promise.resolve();
+  private workerRunning = false;
   private readonly active = new Set<RunAttempt>();
   /** Each active attempt's logger (runId, attempt), for lines about the run written here. */
   private readonly runLogs = new WeakMap<RunAttempt, Logger>();
@@ -247,7 +257,7 @@ class Agent {
 
   constructor(private readonly o: AgentInternals) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.pool = o.gpus !== undefined ? new GpuPool(o.slots.filter((g): g is string => g !== null)) : null;
+    this.pool = o.share ? o.share.pool : o.gpus !== undefined ? new GpuPool(o.slots.filter((g): g is string => g !== null)) : null;
     this.capacity = o.slots.length;
     this.reporter = new Reporter(o.redis, o.keys.reports);
     // Its own connection: a subscribed connection can do nothing else.
@@ -273,7 +283,10 @@ class Agent {
       // The controller's reaper decides retries from heartbeats; BullMQ must not re-run a job itself.
       maxStalledCount: 0,
       name: o.agentId,
+      // Sharing slots with other sweeps: the share starts it once it grants this sweep a slot.
+      autorun: o.share === undefined,
     });
+    o.share?.slots.add({ sweepId: o.sweepId, apply: (allowed) => this.applyShare(allowed) });
     this.worker.on('error', (err) => this.workerErrors.report(err));
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), o.config.heartbeatMs);
     this.pollTimer = setInterval(() => void this.poll(), o.config.controlPollMs);
@@ -340,6 +353,16 @@ class Agent {
       throw new WaitingError();
     }
 
+    const share = this.o.share?.slots;
+    if (share) {
+      share.update(this.o.sweepId, { cost: this.pool ? runJob.gpusPerRun : 1 });
+      if (!share.mayStart(this.o.sweepId)) {
+        // Another sweep's turn (or fewer slots allowed since the fetch): the run stays queued.
+        await job.moveToWait(bullToken);
+        share.rebalance();
+        throw new WaitingError();
+      }
+    }
     const gpus = this.takeGpus(runJob.gpusPerRun, runJob.number);
     if (gpus === 'never' || gpus === 'busy') {
       // Nothing claimed: the run stays queued for an agent (or a later moment) with the GPUs.
@@ -349,6 +372,7 @@ class Agent {
     }
 
     this.started++;
+    share?.started(this.o.sweepId);
     if (this.o.count !== undefined && this.started >= this.o.count) this.stopAccepting('count-reached');
     // The job id says which attempt this is (`<run>.r<n>` for a retry): every line about the run carries it.
     const runLog = this.log.child({ runId: runJob.runId, attempt: attemptOfJobId(job.id, runJob.runId) });
@@ -392,6 +416,7 @@ class Agent {
     } finally {
       if (gpus !== null) this.pool?.release(gpus);
       this.active.delete(attempt);
+      share?.ended(this.o.sweepId);
       void this.publishPresence();
       this.maybeFinish();
     }
@@ -416,13 +441,45 @@ class Agent {
       return 'never';
     }
     const fit = Math.max(1, Math.min(Math.floor(pool.size / n), this.o.count ?? Infinity));
-    if (fit !== this.capacity) {
+    if (fit !== this.capacity && !this.o.share) {
       this.log.info({ gpusPerRun: n, runsAtOnce: fit, gpus: pool.ids }, `runs take ${n} GPUs each: ${fit} at once`);
       this.capacity = fit;
       this.worker.concurrency = fit;
       void this.publishPresence();
     }
     return pool.take(n) ?? 'busy';
+  }
+
+  /**
+   * The share's allowance for this sweep: the worker fetches up to `allowed` runs at once; with
+   * none allowed and none running it is paused. Raising it wakes a worker that waits for its
+   * active runs to end (BullMQ's loop only looks at its concurrency again then).
+   */
+  private applyShare(allowed: number): void {
+    if (!this.accepting || this.shutdownPromise) return;
+    const target = Math.max(allowed, this.active.size);
+    this.shareChain = this.shareChain
+      .then(async () => {
+        if (!this.accepting || this.shutdownPromise) return;
+        if (target === 0) {
+          if (this.workerRunning && !this.worker.isPaused()) await this.worker.pause(true);
+          return;
+        }
+        const raised = target > this.worker.concurrency;
+        this.worker.concurrency = target;
+        if (!this.workerRunning) {
+          this.workerRunning = true;
+          this.runWorker();
+        } else if (this.worker.isPaused() || (raised && this.active.size > 0)) {
+          if (!this.worker.isPaused()) await this.worker.pause(true);
+          await this.worker.resume();
+        }
+      })
+      .catch((err: unknown) => this.log.warn({ err }, 'could not apply the slot share to the job queue worker'));
+  }
+
+  private runWorker(): void {
+    this.worker.run().catch((err: unknown) => this.workerErrors.report(err));
   }
 
   private echoFor(runNumber: number): ((line: string) => void) | null {
@@ -561,6 +618,7 @@ class Agent {
   private shutdown(): Promise<void> {
     this.shutdownPromise ??= (async () => {
       const reason = this.exitReason ?? 'stopped';
+      this.o.share?.slots.remove(this.o.sweepId);
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
       if (this.pollTimer) clearInterval(this.pollTimer);
       try {

@@ -38,6 +38,8 @@ export function redisKeys(prefix: string) {
     reportsGroup: 'controller',
     /** String: the sweep's state (`running`, `paused`, `finished`, `canceled`), written by the controller. */
     sweepState: (sweepId: string) => `${prefix}:sweep:${sweepId}:state`,
+    /** String JSON `SweepShare`: the sweep's priority and slot cap on agents of several sweeps. */
+    sweepShare: (sweepId: string) => `${prefix}:sweep:${sweepId}:share`,
     /** Hash agentId → JSON `AgentPresence`, written by agents, read by the scheduler. */
     agents: (sweepId: string) => `${prefix}:sweep:${sweepId}:agents`,
     /** String JSON `ControlMessage` for one run, written by the controller, polled by agents. */
@@ -89,6 +91,17 @@ export const RunJobSchema = z.object({
   gpusPerRun: z.number().int().positive().default(1),
 });
 export type RunJob = z.output<typeof RunJobSchema>;
+
+/**
+ * How an agent serving several sweeps shares its slots (`sweepShare(sweepId)`, written by the
+ * controller): higher `priority` first; within a priority, fairly by slots held; at most
+ * `maxSlots` slots (GPUs with --gpus, runs otherwise) for this sweep on one agent.
+ */
+export const SweepShareSchema = z.object({
+  priority: z.number().int(),
+  maxSlots: z.number().int().positive().nullable(),
+});
+export type SweepShare = z.output<typeof SweepShareSchema>;
 
 /** Written by the agent to `agents(sweepId)` on every change and every heartbeat. */
 export const AgentPresenceSchema = z.object({

@@ -2,9 +2,12 @@ import type { LogFormat } from '../../protocol/config-schema.js';
 import { parseCliArgs } from '../cli-args.js';
 import { UsageError, type Command } from '../command.js';
 
-const usage = `Usage: harrow agent SWEEP [--server URL] [--count N] [--gpus 0,1,...|all] [--concurrency N] [--preemptible] [--quiet] [--log-format F] [--json]
+const usage = `Usage: harrow agent SWEEP | --sweeps A,B | --all [--server URL] [--count N] [--gpus 0,1,...|all] [--concurrency N] [--preemptible] [--quiet] [--log-format F] [--json]
 
 Takes runs of sweep SWEEP from the queue and runs its training command, one run per slot.
+With --sweeps A,B (or --all: every running sweep, and those created later) one agent serves
+several sweeps: a free slot goes to the sweep of highest priority with a queued run, and within
+a priority to the one holding the fewest slots, never above its cap (harrow sweep set).
 
 Options:
   --server URL       Talk to the controller over HTTP(S) at URL (e.g. https://controller:8080)
@@ -91,12 +94,21 @@ export const agentCommand: Command = {
       concurrency: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
       preemptible: { type: 'boolean' },
+      sweeps: { type: 'string' },
+      all: { type: 'boolean' },
       'log-format': { type: 'string' },
       json: { type: 'boolean' },
     });
-    const [sweepId, ...extra] = positionals;
-    if (sweepId === undefined) throw new UsageError('which sweep? give its id (printed by `harrow create`)');
+    const [first, ...extra] = positionals;
+    const several = values.all || values.sweeps !== undefined;
+    if (values.all && values.sweeps !== undefined) throw new UsageError('--all serves every sweep; leave out --sweeps');
+    if (several && first !== undefined) throw new UsageError(`give the sweeps either as SWEEP or with --sweeps/--all, not both (got '${first}')`);
+    if (!several && first === undefined) throw new UsageError('which sweep? give its id (printed by `harrow create`), or --sweeps A,B, or --all');
     if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+    const sweepIds = values.sweeps?.split(',').map((s) => s.trim());
+    if (sweepIds?.some((s) => s === '')) throw new UsageError(`--sweeps takes sweep ids separated by commas, such as --sweeps ab12cd34,ef56gh78 (got '${values.sweeps}')`);
+    if (several && values.server !== undefined) throw new UsageError('--sweeps and --all need Redis; an agent over --server serves one sweep');
+    const sweepId = first ?? (values.all ? 'all sweeps' : sweepIds!.join(','));
     const count = positiveInt('count', values.count);
     const concurrency = positiveInt('concurrency', values.concurrency);
     const gpus = values.gpus === 'all' ? await allGpus() : gpuList(values.gpus);
@@ -114,8 +126,9 @@ export const agentCommand: Command = {
     // With JSON logs, the agent's own last log line ('agent exited', with reason and runs) says it.
     const say = config.logFormat === 'json' ? () => undefined : (line: string) => console.error(line);
     const options = { sweepId, config, env: process.env, count, gpus, concurrency, quiet: values.quiet };
-    const agent =
-      server === undefined
+    const agent = several
+      ? await (await import('../../agent/multi-sweep-agent.js')).startMultiSweepAgent({ ...options, ...(sweepIds ? { sweepIds } : {}), all: values.all ?? false })
+      : server === undefined
         ? await (await import('../../agent/start-agent.js')).startAgent(options)
         : await (await import('../../agent/http-agent.js')).startHttpAgent({ ...options, server, token: process.env.HARROW_TOKEN?.trim() || undefined });
 

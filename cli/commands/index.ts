@@ -33,6 +33,7 @@ export const verbs: readonly VerbEntry[] = [
   { name: 'rerun', summary: 'Rerun failed and crashed runs (or grid cells) as new runs linked to them', load: async () => (await import('./rerun.js')).rerunCommand },
   { name: 'enqueue', summary: 'Queue configurations from a YAML/JSON file ahead of the strategy', load: async () => (await import('./enqueue.js')).enqueueCommand },
   { name: 'clone', summary: 'Queue a new run with a run\'s parameters, some edited (--set lr=0.01)', load: async () => (await import('./clone.js')).cloneCommand },
+  { name: 'sweep', summary: 'Set a sweep\'s priority and slot cap on agents serving several sweeps (live)', load: async () => (await import('./sweep.js')).sweepCommand },
   { name: 'report', summary: 'Write a sweep as one self-contained HTML file', load: async () => (await import('./report.js')).reportCommand },
   { name: 'token', summary: 'Named API tokens with roles: create, list, revoke (admin)', load: async () => (await import('./token.js')).tokenCommand },
   { name: 'audit', summary: 'Who did what: the audit trail, for one sweep or all', load: async () => (await import('./audit.js')).auditCommand },
