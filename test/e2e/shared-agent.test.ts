@@ -11,11 +11,12 @@ import { controller, createSweep, setUp, tearDown, waitFinished } from '../helpe
 import { needServices } from '../helpers/services.js';
 import type { ListRunsResponse, RunSummary, SweepDetail } from '../../protocol/api.js';
 
-const YAML = (name: string) => `
+const YAML = (name: string, runCap = 24, harrow = '') => `
 name: ${name}
 method: random
 metric: {name: loss, goal: minimize}
-run_cap: 24
+run_cap: ${runCap}
+${harrow}
 program: test/fixtures/scripts/trainer.py
 command: [python3, "\${program}", "\${args}"]
 parameters:
@@ -73,6 +74,42 @@ void describe('one agent, several sweeps', await needServices(), () => {
       for (let i = 1; i < spans.length; i++) assert.ok(spans[i]![0] >= spans[i - 1]![1] - 50, `runs of A overlap: ${JSON.stringify(spans.slice(i - 1, i + 1))}`);
       const audit = await api<{ entries: Array<{ action: string; sweepId: string | null }> }>(env.url, `/api/audit?sweep=${a.id}`);
       assert.ok(audit.entries.some((e) => e.action === 'share' && e.sweepId === a.id), 'the change is audited');
+    } finally {
+      await tearDown(env);
+    }
+  });
+
+  void test('runs of different sizes from two sweeps pack onto 3 GPUs: a 2-GPU run beside a 1-GPU run, no GPU shared', async () => {
+    const env = await setUp('share_gpus');
+    try {
+      controller(env);
+      await waitForHttp(env.url);
+      const big: SweepDetail = await createSweep(env, YAML('big', 6, 'harrow: {gpus_per_run: 2}'));
+      const small: SweepDetail = await createSweep(env, YAML('small', 6));
+      const agent = startHarrow(['agent', '--sweeps', `${big.id},${small.id}`, '--gpus', '0,1,2', '--quiet'], env.agentEnv);
+      env.procs.push(agent);
+      await waitFinished(env, big.id, 120_000);
+      await waitFinished(env, small.id, 120_000);
+      const runs = [...(await runsOf(env.url, big.id)), ...(await runsOf(env.url, small.id))].map((r) => ({
+        sweep: r.sweepId === big.id ? 'big' : 'small',
+        gpus: (r.gpu ?? '').split(','),
+        from: Date.parse(r.startedAt!),
+        to: Date.parse(r.endedAt!),
+      }));
+      for (const r of runs) assert.equal(r.gpus.length, r.sweep === 'big' ? 2 : 1, `a ${r.sweep} run got GPUs ${r.gpus.join(',')}`);
+      let packed = 0;
+      for (let i = 0; i < runs.length; i++) {
+        for (let j = i + 1; j < runs.length; j++) {
+          const x = runs[i]!;
+          const y = runs[j]!;
+          // Times are the controller's claim and end records: allow the gap between a run's end and its record.
+          const overlap = Math.min(x.to, y.to) - Math.max(x.from, y.from);
+          if (overlap <= 200) continue;
+          assert.deepEqual(x.gpus.filter((g) => y.gpus.includes(g)), [], `two live runs share a GPU: ${JSON.stringify([x, y])}`);
+          if (x.sweep !== y.sweep) packed++;
+        }
+      }
+      assert.ok(packed > 0, 'a 2-GPU run and a 1-GPU run ran side by side on the 3 GPUs');
     } finally {
       await tearDown(env);
     }
