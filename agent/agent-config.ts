@@ -4,6 +4,7 @@
  * (`REDIS_URL`, `HARROW_PREFIX`, `HARROW_LOG_LEVEL`, `HARROW_LOG_FORMAT`) are validated by the
  * same schemas (`protocol/config-schema.ts`), so an agent never accepts what the controller refuses.
  */
+import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import {
   DEFAULT_PREFIX,
@@ -37,6 +38,17 @@ export const AgentConfigSchema = z.object({
     ),
   HARROW_LOG_LEVEL: LogLevelSchema.default('info').describe('pino log level of the agent (LOG_LEVEL is the deprecated name).'),
   HARROW_LOG_FORMAT: LogFormatSchema.default('auto').describe('auto: one readable line per entry on a terminal, JSON otherwise; or json, pretty.'),
+  HARROW_DATA_DIR: z.string().min(1).default('.harrow').describe("The agent's local state (relative to its working directory): checkpoints by default."),
+  HARROW_CHECKPOINT_ROOT: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Where each run gets its checkpoint directory (<root>/<sweep>/<run>, the same for all its attempts); put it on storage every agent box mounts so a run resumes on another box. Default: HARROW_DATA_DIR/checkpoints.',
+    ),
+  HARROW_CHECKPOINT_GRACE_MS: millisSchema(0, 60 * 60 * SECOND)
+    .default(30 * SECOND)
+    .describe('When the agent drains (SIGUSR2, or SIGTERM with --preemptible): how long a run has after its SIGUSR1 ("checkpoint now") before it is stopped.'),
 });
 
 export interface AgentConfig {
@@ -47,6 +59,10 @@ export interface AgentConfig {
   claimWaitMs: number;
   logLevel: LogLevel;
   logFormat: LogFormat;
+  /** Root of the runs' checkpoint directories (absolute); default `<cwd>/.harrow/checkpoints`. */
+  checkpointRoot?: string;
+  /** Time between "checkpoint now" (SIGUSR1) and the stop when the agent drains; default 30 s. */
+  checkpointGraceMs?: number;
 }
 
 /**
@@ -67,6 +83,8 @@ export function loadAgentConfig(
     claimWaitMs: c.HARROW_CLAIM_WAIT_MS,
     logLevel: c.HARROW_LOG_LEVEL,
     logFormat: c.HARROW_LOG_FORMAT,
+    checkpointRoot: resolve(c.HARROW_CHECKPOINT_ROOT ?? join(c.HARROW_DATA_DIR, 'checkpoints')),
+    checkpointGraceMs: c.HARROW_CHECKPOINT_GRACE_MS,
   };
 }
 

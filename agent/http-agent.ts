@@ -23,7 +23,7 @@ import { functionAgentOnly } from './function-agent-only.js';
 import { OrphanGuard } from './orphan-guard.js';
 import { RunAttempt } from './run-attempt.js';
 import type { RunTransport } from './run-transport.js';
-import { slotsOf, type AgentExit, type AgentExitReason, type AgentHandle, type AgentOptions } from './start-agent.js';
+import { DEFAULT_CHECKPOINT_GRACE_MS, checkpointOptions, slotsOf, type AgentExit, type AgentExitReason, type AgentHandle, type AgentOptions } from './start-agent.js';
 
 const FROZEN_AFTER_POLLS = 3;
 /** After a failed claim call (server away), a slot waits this long before asking again. */
@@ -62,11 +62,18 @@ export async function startHttpAgent(options: HttpAgentOptions): Promise<AgentHa
     await client.leave(agentId).catch(() => undefined);
     log.info({ state: first.state }, `sweep ${options.sweepId} is already ${first.state}; nothing to run`);
     const closed = Promise.resolve<AgentExit>({ reason: first.state === 'finished' ? 'sweep-finished' : 'sweep-canceled', runs: 0 });
-    return { agentId, slots: slots.length, stop: () => closed, terminate: () => closed, closed };
+    return { agentId, slots: slots.length, stop: () => closed, terminate: () => closed, drain: () => closed, closed };
   }
   const agent = new HttpAgent(options, slots, host, agentId, log, client, errors);
   agent.start();
-  return { agentId, slots: slots.length, stop: () => agent.stop(), terminate: () => agent.terminate(), closed: agent.closed };
+  return {
+    agentId,
+    slots: slots.length,
+    stop: () => agent.stop(),
+    terminate: () => agent.terminate(),
+    drain: (reason) => agent.drain(reason),
+    closed: agent.closed,
+  };
 }
 
 class HttpAgent {
@@ -119,6 +126,14 @@ class HttpAgent {
     this.stopAccepting('interrupted');
     if (this.active.size > 0) this.log.warn({ runs: this.active.size }, 'terminating active runs');
     for (const attempt of this.active) attempt.interrupt();
+    return this.closed;
+  }
+
+  drain(reason = 'agent drained'): Promise<AgentExit> {
+    this.stopAccepting('drained');
+    const graceMs = this.o.config.checkpointGraceMs ?? DEFAULT_CHECKPOINT_GRACE_MS;
+    if (this.active.size > 0) this.log.warn({ runs: this.active.size, graceMs, reason }, 'draining: checkpointing the active runs and handing them back');
+    for (const attempt of this.active) attempt.preempt(reason, graceMs);
     return this.closed;
   }
 
@@ -183,6 +198,7 @@ class HttpAgent {
       env: this.o.env ?? process.env,
       cwd: this.o.cwd ?? process.cwd(),
       tmpRoot: this.o.tmpRoot ?? tmpdir(),
+      ...checkpointOptions(this.o.config),
       transport,
       ...(this.o.launcher ? { launcher: this.o.launcher } : {}),
       claimWaitMs: this.o.config.claimWaitMs,

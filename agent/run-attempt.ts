@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Params } from '../strategies/types.js';
@@ -51,6 +51,13 @@ export interface RunAttemptOptions {
   tmpRoot: string;
   /** Runs the command elsewhere (a Slurm job) instead of as a child process of the agent. */
   launcher?: RunLauncher;
+  /**
+   * Root of the checkpoint directories: the run gets `<root>/<sweep>/<run>` (HARROW_CHECKPOINT_DIR),
+   * the same for every attempt, kept after the run. Default: no HARROW_CHECKPOINT_DIR.
+   */
+  checkpointRoot?: string;
+  /** HARROW_CHECKPOINT_GRACE_MS in the run's environment: its time between SIGUSR1 and the stop on a drain. */
+  checkpointGraceMs?: number;
   /** Where reports go and claim answers come from (Redis or HTTP). */
   transport: RunTransport;
   /** The attempt's fencing token; by default a fresh one (the HTTP agent made it before the claim). */
@@ -77,7 +84,8 @@ export type AttemptResult = { outcome: RunOutcome; reason: string; exitCode: num
 type StopRequest =
   | { kind: 'stop' | 'cancel'; reason: string }
   | { kind: 'abort'; reason: string }
-  | { kind: 'interrupt'; reason: string };
+  | { kind: 'interrupt'; reason: string }
+  | { kind: 'preempt'; reason: string };
 
 type ProcessEnd =
   | { kind: 'not-started'; reason: string }
@@ -101,6 +109,7 @@ export class RunAttempt {
   private exited = false;
   private killDeadline: number | null = null;
   private killTimer: NodeJS.Timeout | null = null;
+  private checkpointTimer: NodeJS.Timeout | null = null;
   private readonly warned = new Set<string>();
   private readonly tail = new OutputTail();
   private readonly metrics: RunMetrics;
@@ -315,8 +324,34 @@ export class RunAttempt {
     }
   }
 
+  /**
+   * The agent drains (SIGUSR2, or a spot box's SIGTERM with --preemptible): SIGUSR1 to the run's
+   * group ("checkpoint now"), SIGTERM after `graceMs` if it is still running (SIGKILL after the
+   * job's kill grace). Whatever its exit, the attempt ends `preempted`: the controller queues a new
+   * attempt that resumes from the checkpoint, and it is not counted as a failure.
+   */
+  preempt(reason: string, graceMs: number): void {
+    if (this.stopRequest !== null || this.exited) return;
+    this.stopRequest = { kind: 'preempt', reason };
+    this.wakeClaim?.();
+    if (this.pid === null) return;
+    const pid = this.pid;
+    this.log.info({ graceMs }, 'checkpoint requested (SIGUSR1) before handing the run back');
+    signalGroup(pid, 'SIGUSR1');
+    this.checkpointTimer = setTimeout(() => {
+      if (this.exited) return;
+      this.log.info({ graceMs }, 'checkpoint grace over; stopping the run');
+      this.beginKill();
+    }, graceMs);
+  }
+
   /** The agent is terminating (second Ctrl-C): end the run as `stopped`. */
   interrupt(): void {
+    if (this.stopRequest?.kind === 'preempt' && !this.exited) {
+      // Ctrl-C during a drain: no more waiting for the checkpoint; still handed back, not stopped.
+      this.beginKill();
+      return;
+    }
     if (this.stopRequest !== null || this.exited) return;
     this.requestStop({ kind: 'interrupt', reason: 'agent interrupted' });
     this.wakeClaim?.();
@@ -378,6 +413,17 @@ export class RunAttempt {
       HARROW_PARAMS_FILE: paramsFile,
       HARROW_METRICS_FILE: metricsFile,
     };
+    if (this.o.checkpointRoot !== undefined) {
+      // The same directory for every attempt of the run, on whichever box: a retry resumes from it.
+      const checkpointDir = join(this.o.checkpointRoot, safeName(job.sweepId), safeName(job.runId));
+      try {
+        await mkdir(checkpointDir, { recursive: true });
+      } catch (err) {
+        return { kind: 'spawn-failed', reason: `cannot make the checkpoint directory ${checkpointDir}: ${errorMessage(err)}; fix HARROW_CHECKPOINT_ROOT` };
+      }
+      env.HARROW_CHECKPOINT_DIR = checkpointDir;
+      env.HARROW_CHECKPOINT_GRACE_MS = String(this.o.checkpointGraceMs ?? 0);
+    }
     if (this.o.gpu !== null) env.CUDA_VISIBLE_DEVICES = this.o.gpu;
     if (this.o.launcher) return this.executeLaunched(this.o.launcher, argv, env, dirname(paramsFile), metricsFile);
 
@@ -431,6 +477,7 @@ export class RunAttempt {
     // Whatever the leader left behind in its group goes too: no orphans.
     await this.reapGroup(pid);
     if (this.killTimer !== null) clearTimeout(this.killTimer);
+    if (this.checkpointTimer !== null) clearTimeout(this.checkpointTimer);
     this.o.guard.unwatch(pid);
     await Promise.race([stdioClosed, delay(STDIO_CLOSE_WAIT_MS)]);
     child.stdout!.destroy();
@@ -535,6 +582,8 @@ export class RunAttempt {
         case 'interrupt':
         case 'abort':
           return { outcome: 'stopped', reason: stop.reason, exitCode, signal };
+        case 'preempt':
+          return { outcome: 'preempted', reason: `preempted: ${stop.reason}`, exitCode, signal };
       }
     }
     if (end.kind === 'not-started') return { outcome: 'failed', reason: end.reason, exitCode: null, signal: null };

@@ -32,11 +32,22 @@ import { createAgentLogger } from './agent-logger.js';
 import { ClaimAnswers } from './claim-answers.js';
 import { ErrorThrottle } from './error-throttle.js';
 import { functionAgentOnly } from './function-agent-only.js';
+import { GpuPool } from './gpu-pool.js';
+import type { SlotShare } from './slot-share.js';
 import { OrphanGuard } from './orphan-guard.js';
 import { Reporter } from './reporter.js';
 import { ClaimError, RunAttempt } from './run-attempt.js';
 import type { RunLauncher } from './run-launcher.js';
 import type { RunTransport } from './run-transport.js';
+
+/** Time a run has between "checkpoint now" and its stop when the agent drains, unless configured. */
+export const DEFAULT_CHECKPOINT_GRACE_MS = 30 * SECOND;
+
+/** The checkpoint settings of a run (none without HARROW_CHECKPOINT_ROOT's resolved value). */
+export function checkpointOptions(config: AgentConfig): { checkpointRoot?: string; checkpointGraceMs?: number } {
+  if (config.checkpointRoot === undefined) return {};
+  return { checkpointRoot: config.checkpointRoot, checkpointGraceMs: config.checkpointGraceMs ?? DEFAULT_CHECKPOINT_GRACE_MS };
+}
 
 /** Shutdown steps that talk to Redis give up after this long (Redis may be the reason we stop). */
 const CLOSE_TIMEOUT_MS = 5 * SECOND;
@@ -56,7 +67,10 @@ export interface AgentOptions {
   cwd?: string;
   /** Take this many runs, then exit once they are done. */
   count?: number;
-  /** One slot per GPU id; each run sees only its slot's GPU in CUDA_VISIBLE_DEVICES. */
+  /**
+   * The GPUs of the box: each run takes its sweep's `harrow.gpus_per_run` of them (default 1) and
+   * sees only those in CUDA_VISIBLE_DEVICES; as many runs run at once as fit.
+   */
   gpus?: readonly string[];
   /** Concurrent runs when no GPUs are given. Default 1. */
   concurrency?: number;
@@ -70,14 +84,30 @@ export interface AgentOptions {
   tmpRoot?: string;
   /** Runs each command elsewhere (a Slurm job, agent/slurm/) instead of as a child process. */
   launcher?: RunLauncher;
+  /**
+   * Set by an agent serving several sweeps (multi-sweep-agent.ts): the slots are shared with the
+   * other sweeps' agents in this process, which decides when this one may start a run, and the
+   * GPUs are one pool for all of them.
+   */
+  share?: { slots: SlotShare; pool: GpuPool | null };
 }
 
-export type AgentExitReason = 'sweep-finished' | 'sweep-canceled' | 'count-reached' | 'stopped' | 'interrupted' | 'function-agent-only';
+export type AgentExitReason =
+  | 'sweep-finished'
+  | 'sweep-canceled'
+  | 'count-reached'
+  | 'stopped'
+  | 'interrupted'
+  | 'function-agent-only'
+  | 'too-few-gpus'
+  | 'drained';
 
 export interface AgentExit {
   reason: AgentExitReason;
   /** Runs this agent ran to an end (aborted attempts included). */
   runs: number;
+  /** For `too-few-gpus`: what the sweep's runs need and what this agent has, in words. */
+  detail?: string;
 }
 
 export interface AgentHandle {
@@ -87,6 +117,12 @@ export interface AgentHandle {
   stop(): Promise<AgentExit>;
   /** Second Ctrl-C: terminate active runs (SIGTERM, SIGKILL after their grace), report them stopped, close. */
   terminate(): Promise<AgentExit>;
+  /**
+   * Drain (SIGUSR2, or SIGTERM with --preemptible): take no more runs, ask each active run to
+   * checkpoint (SIGUSR1), stop it after the checkpoint grace, and hand it back `preempted`: the
+   * controller queues it again as a new attempt (not a failure) for another agent. Then close.
+   */
+  drain(reason?: string): Promise<AgentExit>;
   /** Resolves once the agent has closed everything it opened. */
   readonly closed: Promise<AgentExit>;
 }
@@ -130,7 +166,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
     log.info({ state: state.data }, `sweep ${sweepId} is already ${state.data}; nothing to run`);
     const exit: AgentExit = { reason: state.data === 'finished' ? 'sweep-finished' : 'sweep-canceled', runs: 0 };
     const closed = Promise.resolve(exit);
-    return { agentId, slots: slots.length, stop: () => closed, terminate: () => closed, closed };
+    return { agentId, slots: slots.length, stop: () => closed, terminate: () => closed, drain: () => closed, closed };
   }
   if (!state.success) log.warn({ state: raw }, 'unexpected sweep state in Redis; taking runs anyway');
 
@@ -141,6 +177,7 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
     slots: slots.length,
     stop: () => agent.stop(),
     terminate: () => agent.terminate(),
+    drain: (reason) => agent.drain(reason),
     closed: agent.closed,
   };
 }
@@ -187,7 +224,14 @@ interface JobResult {
 class Agent {
   readonly closed: Promise<AgentExit>;
   private resolveClosed!: (exit: AgentExit) => void;
-  private readonly slotRuns: Array<RunAttempt | null>;
+  /** The agent's GPUs (`--gpus`), or null: then `o.slots.length` runs at once, without GPUs. */
+  private readonly pool: GpuPool | null;
+  /** Runs at once: the slots, or with GPUs as many runs of the sweep's `gpus_per_run` as fit. */
+  private capacity: number;
+  private exitDetail: string | undefined;
+  /** Sharing slots: changes of the worker's concurrency and pause state, in order. */
+  private shareChain: Promise<void> = Promise.resolve();
+  private workerRunning = false;
   private readonly active = new Set<RunAttempt>();
   /** Each active attempt's logger (runId, attempt), for lines about the run written here. */
   private readonly runLogs = new WeakMap<RunAttempt, Logger>();
@@ -216,7 +260,8 @@ class Agent {
 
   constructor(private readonly o: AgentInternals) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
-    this.slotRuns = o.slots.map(() => null);
+    this.pool = o.share ? o.share.pool : o.gpus !== undefined ? new GpuPool(o.slots.filter((g): g is string => g !== null)) : null;
+    this.capacity = o.slots.length;
     this.reporter = new Reporter(o.redis, o.keys.reports);
     // Its own connection: a subscribed connection can do nothing else.
     const subscriber = o.redis.duplicate({ connectionName: `harrow-agent-${o.agentId}-claims` });
@@ -241,7 +286,10 @@ class Agent {
       // The controller's reaper decides retries from heartbeats; BullMQ must not re-run a job itself.
       maxStalledCount: 0,
       name: o.agentId,
+      // Sharing slots with other sweeps: the share starts it once it grants this sweep a slot.
+      autorun: o.share === undefined,
     });
+    o.share?.slots.add({ sweepId: o.sweepId, apply: (allowed) => this.applyShare(allowed) });
     this.worker.on('error', (err) => this.workerErrors.report(err));
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), o.config.heartbeatMs);
     this.pollTimer = setInterval(() => void this.poll(), o.config.controlPollMs);
@@ -267,9 +315,17 @@ class Agent {
     return this.closed;
   }
 
+  drain(reason = 'agent drained'): Promise<AgentExit> {
+    this.stopAccepting('drained');
+    const graceMs = this.o.config.checkpointGraceMs ?? DEFAULT_CHECKPOINT_GRACE_MS;
+    if (this.active.size > 0) this.log.warn({ runs: this.active.size, graceMs, reason }, 'draining: checkpointing the active runs and handing them back');
+    for (const attempt of this.active) attempt.preempt(reason, graceMs);
+    this.maybeFinish();
+    return this.closed;
+  }
+
   private async process(job: Job<unknown, JobResult>, bullToken?: string): Promise<JobResult> {
-    const slot = this.slotRuns.indexOf(null);
-    if (!this.accepting || slot === -1 || this.shutdownPromise) {
+    if (!this.accepting || this.active.size >= this.capacity || this.shutdownPromise) {
       // Fetched while we were stopping: give it back untouched for another agent.
       this.log.debug({ jobId: job.id }, 'handing back a job fetched while stopping');
       await job.moveToWait(bullToken);
@@ -300,7 +356,26 @@ class Agent {
       throw new WaitingError();
     }
 
+    const share = this.o.share?.slots;
+    if (share) {
+      share.update(this.o.sweepId, { cost: this.pool ? runJob.gpusPerRun : 1 });
+      if (!share.mayStart(this.o.sweepId)) {
+        // Another sweep's turn (or fewer slots allowed since the fetch): the run stays queued.
+        await job.moveToWait(bullToken);
+        share.rebalance();
+        throw new WaitingError();
+      }
+    }
+    const gpus = this.takeGpus(runJob.gpusPerRun, runJob.number);
+    if (gpus === 'never' || gpus === 'busy') {
+      // Nothing claimed: the run stays queued for an agent (or a later moment) with the GPUs.
+      await job.moveToWait(bullToken);
+      this.maybeFinish();
+      throw new WaitingError();
+    }
+
     this.started++;
+    share?.started(this.o.sweepId);
     if (this.o.count !== undefined && this.started >= this.o.count) this.stopAccepting('count-reached');
     // The job id says which attempt this is (`<run>.r<n>` for a retry): every line about the run carries it.
     const runLog = this.log.child({ runId: runJob.runId, attempt: attemptOfJobId(job.id, runJob.runId) });
@@ -308,10 +383,11 @@ class Agent {
       job: runJob,
       agentId: this.o.agentId,
       host: this.o.host,
-      gpu: this.o.slots[slot] ?? null,
+      gpu: gpus === null ? null : gpus.join(','),
       env: this.o.env ?? process.env,
       cwd: this.o.cwd ?? process.cwd(),
       tmpRoot: this.o.tmpRoot ?? tmpdir(),
+      ...checkpointOptions(this.o.config),
       transport: this.transport,
       ...(this.o.launcher ? { launcher: this.o.launcher } : {}),
       claimWaitMs: this.o.config.claimWaitMs,
@@ -321,7 +397,6 @@ class Agent {
       onClaimed: (a) => void this.checkControl(a),
       beforeStart: (a) => this.checkControl(a),
     });
-    this.slotRuns[slot] = attempt;
     this.active.add(attempt);
     this.runLogs.set(attempt, runLog);
     void this.publishPresence();
@@ -343,11 +418,72 @@ class Agent {
       }
       throw new WaitingError();
     } finally {
-      this.slotRuns[slot] = null;
+      if (gpus !== null) this.pool?.release(gpus);
       this.active.delete(attempt);
+      share?.ended(this.o.sweepId);
       void this.publishPresence();
       this.maybeFinish();
     }
+  }
+
+  /**
+   * The GPUs for a run needing `n`: null when the agent has none (the run gets no
+   * CUDA_VISIBLE_DEVICES), `never` when the agent has fewer than `n` (it stops taking runs of
+   * this sweep), `busy` when they are held by other runs (fetched before the capacity fell).
+   * The first run tells the agent the sweep's size: it then fetches only as many runs as fit.
+   */
+  private takeGpus(n: number, runNumber: number): string[] | null | 'never' | 'busy' {
+    const pool = this.pool;
+    if (pool === null) return null;
+    if (n > pool.size) {
+      const detail =
+        `sweep ${this.o.sweepId} needs ${n} GPUs per run (harrow.gpus_per_run: ${n}) and this agent has ${pool.size} ` +
+        `(--gpus ${pool.ids.join(',')}); start an agent with at least ${n} GPUs for it`;
+      this.log.error({ gpusPerRun: n, gpus: pool.ids, runNumber }, `${detail}; run ${runNumber} is left queued`);
+      this.exitDetail ??= detail;
+      this.stopAccepting('too-few-gpus');
+      return 'never';
+    }
+    const fit = Math.max(1, Math.min(Math.floor(pool.size / n), this.o.count ?? Infinity));
+    if (fit !== this.capacity && !this.o.share) {
+      this.log.info({ gpusPerRun: n, runsAtOnce: fit, gpus: pool.ids }, `runs take ${n} GPUs each: ${fit} at once`);
+      this.capacity = fit;
+      this.worker.concurrency = fit;
+      void this.publishPresence();
+    }
+    return pool.take(n) ?? 'busy';
+  }
+
+  /**
+   * The share's allowance for this sweep: the worker fetches up to `allowed` runs at once; with
+   * none allowed and none running it is paused. Raising it wakes a worker that waits for its
+   * active runs to end (BullMQ's loop only looks at its concurrency again then).
+   */
+  private applyShare(allowed: number): void {
+    if (!this.accepting || this.shutdownPromise) return;
+    const target = Math.max(allowed, this.active.size);
+    this.shareChain = this.shareChain
+      .then(async () => {
+        if (!this.accepting || this.shutdownPromise) return;
+        if (target === 0) {
+          if (this.workerRunning && !this.worker.isPaused()) await this.worker.pause(true);
+          return;
+        }
+        const raised = target > this.worker.concurrency;
+        this.worker.concurrency = target;
+        if (!this.workerRunning) {
+          this.workerRunning = true;
+          this.runWorker();
+        } else if (this.worker.isPaused() || (raised && this.active.size > 0)) {
+          if (!this.worker.isPaused()) await this.worker.pause(true);
+          await this.worker.resume();
+        }
+      })
+      .catch((err: unknown) => this.log.warn({ err }, 'could not apply the slot share to the job queue worker'));
+  }
+
+  private runWorker(): void {
+    this.worker.run().catch((err: unknown) => this.workerErrors.report(err));
   }
 
   private echoFor(runNumber: number): ((line: string) => void) | null {
@@ -469,7 +605,7 @@ class Agent {
         const presence = AgentPresenceSchema.parse({
           agentId: this.o.agentId,
           host: this.o.host,
-          slots: this.o.slots.length,
+          slots: this.capacity,
           busy: this.active.size,
           accepting: this.accepting,
           at: Date.now(),
@@ -486,6 +622,7 @@ class Agent {
   private shutdown(): Promise<void> {
     this.shutdownPromise ??= (async () => {
       const reason = this.exitReason ?? 'stopped';
+      this.o.share?.slots.remove(this.o.sweepId);
       if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
       if (this.pollTimer) clearInterval(this.pollTimer);
       try {
@@ -501,8 +638,8 @@ class Agent {
         this.log.error({ err }, 'error while closing the agent');
         this.o.redis.disconnect();
       }
-      this.log.info({ reason, runs: this.ended }, 'agent exited');
-      this.resolveClosed({ reason, runs: this.ended });
+      this.log.info({ reason, runs: this.ended, ...(this.exitDetail !== undefined ? { detail: this.exitDetail } : {}) }, 'agent exited');
+      this.resolveClosed({ reason, runs: this.ended, ...(this.exitDetail !== undefined ? { detail: this.exitDetail } : {}) });
     })();
     return this.shutdownPromise;
   }

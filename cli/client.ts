@@ -24,6 +24,8 @@ import {
   type WarmStartResponse,
   type EditSpecResponse,
   type SpecVersionsResponse,
+  SweepShareResponseSchema,
+  type SweepShareResponse,
   type SteerResponse,
   SweepSummarySchema,
   type BestResponse,
@@ -172,6 +174,11 @@ export class HarrowClient {
   /** Raises run_cap; an ended sweep runs again (POST /api/sweeps/:id/extend). */
   extendSweep(id: string, runCap: number): Promise<SteerResponse> {
     return this.request('POST', `/api/sweeps/${enc(id)}/extend`, SteerResponseSchema, { body: { runCap } });
+  }
+
+  /** Sets a sweep's priority and slot cap on agents of several sweeps (POST /api/sweeps/:id/share). */
+  setSweepShare(id: string, share: { priority?: number; maxSlots?: number | null }): Promise<SweepShareResponse> {
+    return this.request('POST', `/api/sweeps/${enc(id)}/share`, SweepShareResponseSchema, { body: share });
   }
 
   /** Reruns ended runs in `states` as new runs linked to them. */

@@ -37,6 +37,7 @@ export function stateColor(state: RunState | SweepStateName): Color {
       return 'red';
     case 'stopped':
     case 'paused':
+    case 'preempted':
       return 'yellow';
   }
 }
@@ -246,7 +247,7 @@ export function clockTime(t: number | Date): string {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}`;
 }
 
-const COUNT_STATES = ['queued', 'running', 'finished', 'failed', 'crashed', 'stopped', 'canceled'] as const satisfies readonly RunState[];
+const COUNT_STATES = ['queued', 'running', 'finished', 'failed', 'crashed', 'stopped', 'canceled', 'preempted'] as const satisfies readonly RunState[];
 
 /** `running 4  queued 2  finished 5`: the states with runs in them (all of them with `all`). */
 export function formatCounts(counts: SweepSummary['counts'], style: Style, options: { all?: boolean } = {}): string {
@@ -330,6 +331,7 @@ function stateNote(run: RunSummary): string {
     }
     case 'crashed':
     case 'canceled':
+    case 'preempted':
       return reason;
     case 'queued':
       return run.attempt > 1 ? `attempt ${run.attempt}${reason ? ` (${reason})` : ''}` : '';

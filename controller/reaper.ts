@@ -80,6 +80,7 @@ export class Reaper {
       // An ended sweep can run again (extended): mirror it anew should it end again.
       if (!ended) this.mirroredEnded.delete(s.id);
       await link.setSweepState(s.id, s.state);
+      await link.setSweepShare(s.id, { priority: s.priority, maxSlots: s.max_slots });
       if (s.state === 'paused') await queue.pause(s.id);
       if (ended) {
         this.mirroredEnded.add(s.id);

@@ -11,6 +11,7 @@ import {
   type ClaimAnswer,
   type ControlMessage,
   type RedisKeys,
+  type SweepShare,
   type SweepState,
 } from '../protocol/wire.js';
 import { HOUR } from '../protocol/time.js';
@@ -36,6 +37,10 @@ export class RedisLink {
 
   async setSweepState(sweepId: string, state: SweepState): Promise<void> {
     await this.redis.set(this.keys.sweepState(sweepId), state);
+  }
+
+  async setSweepShare(sweepId: string, share: SweepShare): Promise<void> {
+    await this.redis.set(this.keys.sweepShare(sweepId), JSON.stringify(share));
   }
 
   async sendControl(runId: string, msg: ControlMessage): Promise<void> {

@@ -6,7 +6,9 @@
  *    gets a named reason (`out of memory: <line>`) and is never retried;
  * 2. the end itself, through the guarded transition of `db/runs.ts`;
  * 3. the run's value counted for the sweep's best (finished and stopped runs);
- * 4. the retry policy (`harrow.retry`): a new fenced attempt of the same run, queued;
+ * 4. the retry policy (`harrow.retry`): a new fenced attempt of the same run, queued; a preempted
+ *    run (its agent drained, its spot box reclaimed) always gets one while the sweep runs, and
+ *    that attempt spends no retry (the policy counts failed attempts only);
  * 5. pause on failures (`harrow.pause_on_failures`): the sweep pauses, with the reason stored.
  *
  * Then, once committed, `afterRunEnd` tells Redis and live watchers: the retry's job is enqueued
@@ -20,7 +22,7 @@ import { failOnOf, matchFailOn, pauseOnFailuresOf } from '../strategies/index.js
 import type { EndReport } from '../protocol/wire.js';
 import { FAILURE_RUN_STATES, LIVE_SWEEP_STATES, canTransitionSweep, isRetryableRunState, type RunState, type SweepStateName } from '../protocol/run-states.js';
 import type { Queryable } from '../db/database.js';
-import { crashStaleRuns, endRun, outcomesSinceResume, recordEndedValue, requeueRun, type OutcomeRow, type RunRow } from '../db/runs.js';
+import { crashStaleRuns, endRun, failedAttemptCount, outcomesSinceResume, recordEndedValue, requeueRun, type OutcomeRow, type RunRow } from '../db/runs.js';
 import { getSweep, sweepOfRun, type SweepRow } from '../db/sweeps.js';
 import type { ControllerContext } from './context.js';
 import { runJobOf } from './scheduler.js';
@@ -49,6 +51,7 @@ export type RetryDecision = { retry: true; reason: string } | { retry: false; wh
 /**
  * The retry policy: a failed or crashed run gets a new attempt when the sweep has not ended, the
  * policy retries that end state, attempts are left, and no fail_on rule named the failure.
+ * `run.attempt` is the attempts that count: the failed ones (preempted attempts are not failures).
  */
 export function retryDecision(
   spec: Pick<SweepSpec, 'harrow'>,
@@ -140,11 +143,13 @@ async function afterEndInTx(ctx: ControllerContext, tx: Queryable, run: RunRow, 
 async function decideAfterEnd(ctx: ControllerContext, tx: Queryable, run: RunRow, sweepRead: SweepRow | null, failedByPolicy: boolean): Promise<RunEnd> {
   const end: RunEnd = { run, retry: null, spec: null, bestImproved: false, pause: null };
   end.bestImproved = await recordEndedValue(tx, run);
+  if (run.state === 'preempted') return resumeAfterPreemption(ctx, tx, end, sweepRead);
   if (!FAILURE_RUN_STATES.includes(run.state)) return end;
   const sweep = sweepRead ?? (await getSweep(tx, run.sweep_id));
   if (!sweep) return end;
   const spec = sweep.spec as SweepSpec;
-  const decision = retryDecision(spec, sweep.state, run, failedByPolicy);
+  const failures = run.attempt > 1 ? await failedAttemptCount(tx, run.id) : 1;
+  const decision = retryDecision(spec, sweep.state, { state: run.state, attempt: failures }, failedByPolicy);
   if (decision.retry) {
     end.retry = await requeueRun(tx, run.id, decision.reason);
     end.spec = spec;
@@ -157,6 +162,23 @@ async function decideAfterEnd(ctx: ControllerContext, tx: Queryable, run: RunRow
   const outcomes = await outcomesSinceResume(tx, sweep.id, policy.first ?? 0, policy.consecutive ?? 0);
   const why = pauseReason(spec, sweep.id, outcomes);
   if (why) end.pause = await moveSweep(tx, sweep.id, 'paused', why);
+  return end;
+}
+
+/**
+ * A preempted run goes back to the queue at once, as a new attempt that resumes from its
+ * checkpoint; while the sweep runs it always does, and it spends none of `harrow.retry`. Of an
+ * ended sweep it stays preempted (nothing new starts there).
+ */
+async function resumeAfterPreemption(ctx: ControllerContext, tx: Queryable, end: RunEnd, sweepRead: SweepRow | null): Promise<RunEnd> {
+  const { run } = end;
+  const sweep = sweepRead ?? (await getSweep(tx, run.sweep_id));
+  if (!sweep || !LIVE_SWEEP_STATES.includes(sweep.state)) {
+    ctx.log.info({ sweepId: run.sweep_id, runId: run.id, attempt: run.attempt }, `preempted run not resumed: the sweep is ${sweep?.state ?? 'gone'}`);
+    return end;
+  }
+  end.retry = await requeueRun(tx, run.id, `resume after preemption (${run.reason ?? 'agent drained'}): attempt ${run.attempt + 1}, not counted as a retry`);
+  end.spec = sweep.spec as SweepSpec;
   return end;
 }
 

@@ -26,6 +26,7 @@ export function runJobOf(ctx: ControllerContext, spec: SweepSpec, run: Pick<RunR
     command: spec.command,
     ...(spec.program !== undefined ? { program: spec.program } : {}),
     killGraceMs: ctx.config.HARROW_KILL_GRACE_MS,
+    gpusPerRun: spec.harrow.gpusPerRun ?? 1,
   };
 }
 

@@ -177,7 +177,8 @@ export async function strategyInput(q: Queryable, sweepId: string, spec: SweepSp
   const importedObs: Observation[] = imported.map((r) => ({ params: r.params as Params, state: r.state, value: r.value, best: r.value, latest: r.value }));
   const runObs: Observation[] = history.ended.map((r) => ({
     params: r.params as Params,
-    state: r.state as ObservationState,
+    // A preempted run left so (its sweep ended before it could resume) was cut short, like a stopped one.
+    state: (r.state === 'preempted' ? 'stopped' : r.state) as ObservationState,
     value: r.objective,
     best: r.objective,
     latest: r.latest_value,

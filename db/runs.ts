@@ -8,6 +8,7 @@ import { HarrowError } from '../protocol/errors.js';
 import {
   ACTIVE_RUN_STATES,
   BEST_RUN_STATES,
+  FAILURE_RUN_STATES,
   INITIAL_RUN_STATE,
   LIVE_RUN_STATES,
   RUN_STATE_TRAITS,
@@ -257,7 +258,7 @@ export async function touchHeartbeats(q: Queryable, pairs: ReadonlyArray<{ runId
 export interface EndRun {
   runId: string;
   token: string;
-  state: Extract<RunState, 'finished' | 'failed' | 'crashed' | 'stopped' | 'canceled'>;
+  state: Extract<RunState, 'finished' | 'failed' | 'crashed' | 'stopped' | 'canceled' | 'preempted'>;
   exitCode: number | null;
   signal: string | null;
   reason: string;
@@ -292,6 +293,18 @@ export async function crashStaleRuns(q: Queryable, timeoutMs: number): Promise<R
   const reason = `no heartbeat for ${Math.round(timeoutMs / 1000)} s (agent lost)`;
   const moved = await transitionRun(q, { heartbeatOlderThanMs: timeoutMs }, { to: 'crashed', reason });
   return moved.map((m) => m.run);
+}
+
+/**
+ * How many of the run's attempts ended in a failure (failed, crashed): what `harrow.retry` counts.
+ * Preempted attempts are not failures and do not count.
+ */
+export async function failedAttemptCount(q: Queryable, runId: string): Promise<number> {
+  const { rows } = await q.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM run_attempts WHERE run_id = $1 AND state = ANY($2::text[])`,
+    [runId, FAILURE_RUN_STATES],
+  );
+  return rows[0]!.n;
 }
 
 /** A retry: the run goes back to the queue for a new attempt. */

@@ -32,6 +32,10 @@ export interface SweepRow {
   created_by: string | null;
   /** Bumped by each edit of the spec (`harrow edit`); caches compare it (controller/context.ts). */
   spec_version: number;
+  /** Served first by agents of several sweeps (higher first); default 0. */
+  priority: number;
+  /** Most slots the sweep holds on one agent of several sweeps; null: no cap. */
+  max_slots: number | null;
 }
 
 export interface NewSweep {
@@ -59,6 +63,16 @@ export async function insertSweep(q: Queryable, s: NewSweep): Promise<SweepRow> 
   );
   await q.query(`INSERT INTO sweep_events (sweep_id, from_state, to_state, reason) VALUES ($1, NULL, $2, 'created')`, [s.id, INITIAL_SWEEP_STATE]);
   return rows[0]!;
+}
+
+/** Sets a sweep's priority and slot cap (each only when given; maxSlots null removes the cap). */
+export async function setSweepShare(q: Queryable, id: string, share: { priority?: number; maxSlots?: number | null }): Promise<SweepRow | null> {
+  const { rows } = await q.query<SweepRow>(
+    `UPDATE sweeps SET priority = coalesce($2, priority), max_slots = CASE WHEN $3 THEN $4 ELSE max_slots END, updated_at = now()
+     WHERE id = $1 RETURNING *`,
+    [id, share.priority ?? null, share.maxSlots !== undefined, share.maxSlots ?? null],
+  );
+  return rows[0] ?? null;
 }
 
 export async function getSweep(q: Queryable, id: string, opts: { forUpdate?: boolean } = {}): Promise<SweepRow | null> {

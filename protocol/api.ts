@@ -164,6 +164,8 @@ export const RunCountsSchema = z.object({
   crashed: z.number(),
   stopped: z.number(),
   canceled: z.number(),
+  /** Handed back by a drained or preempted agent and not resumed (its sweep ended first). */
+  preempted: z.number().default(0),
   total: z.number(),
 });
 
@@ -393,6 +395,18 @@ export type SseEventName = (typeof SSE_EVENTS)[number];
 
 /** POST /api/sweeps/:id/extend: a new run_cap, higher than the current one and than the runs made. */
 export const ExtendSweepBodySchema = z.object({ runCap: z.number().int().min(1) });
+
+/** POST /api/sweeps/:id/share: priority and slot cap on agents serving several sweeps. */
+export const SweepShareBodySchema = z
+  .object({
+    priority: z.number().int().min(-1000).max(1000).optional(),
+    /** null removes the cap. */
+    maxSlots: z.number().int().min(1).max(100_000).nullable().optional(),
+  })
+  .strict()
+  .refine((b) => b.priority !== undefined || b.maxSlots !== undefined, { message: 'give priority, maxSlots or both, e.g. {"priority": 2, "maxSlots": 3}' });
+export const SweepShareResponseSchema = z.object({ sweepId: z.string(), priority: z.number(), maxSlots: z.number().nullable() });
+export type SweepShareResponse = z.output<typeof SweepShareResponseSchema>;
 
 /** POST /api/sweeps/:id/rerun: which ended runs to rerun as new runs (failed and crashed by default). */
 export const RerunSweepBodySchema = z.object({

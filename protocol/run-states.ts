@@ -7,9 +7,14 @@
  *     │                 ├──exit ≠ 0──▶ failed ──(retry policy)──▶ queued
  *     │                 ├──heartbeat lost──▶ crashed ──(retry policy)──▶ queued
  *     │                 ├──early-terminated / stopped by a user──▶ stopped
+ *     │                 ├──agent drained / spot reclaimed──▶ preempted ──(always)──▶ queued
  *     └──canceled───────┴──sweep canceled──▶ canceled
+ *
+ * `preempted` is not a failure: the run was checkpointed and handed back by its agent (`harrow
+ * agent` drained, or a spot box reclaimed), so it goes back to the queue as a new attempt that
+ * resumes from its checkpoint, and does not spend `harrow.retry` attempts.
  */
-export const RUN_STATES = ['queued', 'running', 'finished', 'failed', 'crashed', 'stopped', 'canceled'] as const;
+export const RUN_STATES = ['queued', 'running', 'finished', 'failed', 'crashed', 'stopped', 'canceled', 'preempted'] as const;
 export type RunState = (typeof RUN_STATES)[number];
 
 /** What each state means for the rest of Harrow. */
@@ -42,15 +47,19 @@ export const RUN_STATE_TRAITS: Readonly<Record<RunState, RunStateTraits>> = {
   crashed: { terminal: true, countsTowardRunCap: true, live: false, countsForBest: false, failure: true },
   stopped: { terminal: true, countsTowardRunCap: true, live: false, countsForBest: true, failure: false },
   canceled: { terminal: true, countsTowardRunCap: true, live: false, countsForBest: false, failure: false },
+  // Terminal only for a moment: the same transaction queues its next attempt (while the sweep runs).
+  preempted: { terminal: true, countsTowardRunCap: true, live: false, countsForBest: false, failure: false },
 };
 
 /** The allowed transitions, from → to. */
 export const RUN_TRANSITIONS: Readonly<Record<RunState, readonly RunState[]>> = {
   queued: ['running', 'canceled'],
-  running: ['finished', 'failed', 'crashed', 'stopped', 'canceled'],
-  // A retry is a new attempt of the same run: failed/crashed go back to queued.
+  running: ['finished', 'failed', 'crashed', 'stopped', 'canceled', 'preempted'],
+  // A retry is a new attempt of the same run: failed/crashed go back to queued; a preempted run
+  // too, always, and that new attempt is not a retry (run-lifecycle.ts).
   failed: ['queued'],
   crashed: ['queued'],
+  preempted: ['queued'],
   finished: [],
   stopped: [],
   canceled: [],

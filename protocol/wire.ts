@@ -38,6 +38,8 @@ export function redisKeys(prefix: string) {
     reportsGroup: 'controller',
     /** String: the sweep's state (`running`, `paused`, `finished`, `canceled`), written by the controller. */
     sweepState: (sweepId: string) => `${prefix}:sweep:${sweepId}:state`,
+    /** String JSON `SweepShare`: the sweep's priority and slot cap on agents of several sweeps. */
+    sweepShare: (sweepId: string) => `${prefix}:sweep:${sweepId}:share`,
     /** Hash agentId → JSON `AgentPresence`, written by agents, read by the scheduler. */
     agents: (sweepId: string) => `${prefix}:sweep:${sweepId}:agents`,
     /** String JSON `ControlMessage` for one run, written by the controller, polled by agents. */
@@ -82,8 +84,24 @@ export const RunJobSchema = z.object({
   program: z.string().optional(),
   /** Grace period between SIGTERM and SIGKILL when the run is stopped, in ms. */
   killGraceMs: z.number().int().nonnegative(),
+  /**
+   * `harrow.gpus_per_run`: GPUs the run gets from an agent started with `--gpus` (jobs of older
+   * controllers lack it: 1). An agent without GPUs runs it without CUDA_VISIBLE_DEVICES.
+   */
+  gpusPerRun: z.number().int().positive().default(1),
 });
 export type RunJob = z.output<typeof RunJobSchema>;
+
+/**
+ * How an agent serving several sweeps shares its slots (`sweepShare(sweepId)`, written by the
+ * controller): higher `priority` first; within a priority, fairly by slots held; at most
+ * `maxSlots` slots (GPUs with --gpus, runs otherwise) for this sweep on one agent.
+ */
+export const SweepShareSchema = z.object({
+  priority: z.number().int(),
+  maxSlots: z.number().int().positive().nullable(),
+});
+export type SweepShare = z.output<typeof SweepShareSchema>;
 
 /** Written by the agent to `agents(sweepId)` on every change and every heartbeat. */
 export const AgentPresenceSchema = z.object({
@@ -199,9 +217,10 @@ export const HeartbeatReportSchema = ReportBase.extend({
 /**
  * How a run ended as the agent saw it. `crashed` only when a scheduler the agent submits to
  * (Slurm) ended the job itself (node failure, time limit, an admin's scancel); otherwise the
- * controller declares crashes from lost heartbeats.
+ * controller declares crashes from lost heartbeats. `preempted`: the agent drained it (a
+ * checkpoint, then handed back to the queue; not a failure).
  */
-export const RunOutcomeSchema = z.enum(['finished', 'failed', 'crashed', 'stopped', 'canceled']);
+export const RunOutcomeSchema = z.enum(['finished', 'failed', 'crashed', 'stopped', 'canceled', 'preempted']);
 export type RunOutcome = z.output<typeof RunOutcomeSchema>;
 
 export const EndReportSchema = ReportBase.extend({

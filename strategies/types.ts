@@ -240,6 +240,8 @@ export interface SweepSpec {
      * by dotted parameter name. Set by edits, never by the file itself.
      */
     paramDefaults?: { [name: string]: JsonValue };
+    /** `harrow.gpus_per_run`: GPUs each run gets from an agent started with `--gpus` (1 when absent). */
+    gpusPerRun?: number;
   };
   /** Non-fatal findings (deprecated forms, coerced values), each `{ path, message }`. */
   warnings: Issue[];

@@ -3,20 +3,28 @@ import type { RunLauncher } from '../../agent/run-launcher.js';
 import { parseCliArgs } from '../cli-args.js';
 import { UsageError, type Command } from '../command.js';
 
-const usage = `Usage: harrow agent SWEEP [--server URL] [--count N] [--gpus 0,1,...] [--concurrency N] [--slurm='OPTIONS'] [--quiet] [--log-format F] [--json]
+const usage = `Usage: harrow agent SWEEP | --sweeps A,B | --all [--server URL] [--count N] [--gpus 0,1,...|all] [--concurrency N] [--slurm='OPTIONS'] [--preemptible] [--quiet] [--log-format F] [--json]
 
 Takes runs of sweep SWEEP from the queue and runs its training command, one run per slot.
+With --sweeps A,B (or --all: every running sweep, and those created later) one agent serves
+several sweeps: a free slot goes to the sweep of highest priority with a queued run, and within
+a priority to the one holding the fewest slots, never above its cap (harrow sweep set).
 
 Options:
   --server URL       Talk to the controller over HTTP(S) at URL (e.g. https://controller:8080)
                      instead of Redis: the agent then needs no REDIS_URL (HARROW_TOKEN is sent).
                      Replicas: URL1,URL2 - when one cannot be reached, the agent uses the next.
   --count N          Take N runs, then exit when they are done.
-  --gpus 0,1,...     One slot per GPU; each run sees only its GPU (CUDA_VISIBLE_DEVICES).
+  --gpus 0,1,...     The GPUs this agent gives out: each run gets harrow.gpus_per_run of them
+                     (default 1) and sees only those (CUDA_VISIBLE_DEVICES); as many runs
+                     run at once as fit.
+  --gpus all         Every GPU nvidia-smi lists on this box.
   --concurrency N    Concurrent runs without GPUs (default 1).
   --slurm='OPTIONS'  Submit each run as a Slurm job with these sbatch options (e.g. --slurm='-p gpu
                      --gres=gpu:1 --time=2:00:00'); --concurrency jobs at a time. GPUs come from --gres.
                      Run directories (TMPDIR) must be on a file system the nodes share.
+  --preemptible      This box may be reclaimed (a spot instance): SIGTERM drains the agent
+                     (as SIGUSR2) instead of letting the runs finish.
   --quiet            Do not echo the runs' output (it is still kept with each run).
   --log-format F     auto (default: one readable line per entry on a terminal, JSON when
                      piped), json or pretty; overrides HARROW_LOG_FORMAT.
@@ -25,6 +33,9 @@ Options:
 The agent exits when the sweep is finished or canceled, or after --count runs.
 Ctrl-C once: take no more runs, let the current ones finish, exit.
 Ctrl-C twice: terminate the current runs (SIGTERM, then SIGKILL after their grace) and exit.
+SIGUSR2 (kill -USR2 <agent pid>): drain. Each run gets SIGUSR1 ("checkpoint now") and
+HARROW_CHECKPOINT_GRACE_MS to save and exit, then SIGTERM; it is handed back as preempted and
+resumes from its checkpoint (HARROW_CHECKPOINT_DIR) as a new attempt on another agent.
 
 Environment:
   REDIS_URL               Redis of the controller (default redis://127.0.0.1:6379); the agent needs nothing else.
@@ -34,9 +45,13 @@ Environment:
   HARROW_HEARTBEAT_MS     Heartbeat interval (default 5000).
   HARROW_LOG_LEVEL        Log level: error, warn, info (default), debug.
   HARROW_LOG_FORMAT       Log format: auto (default), json, pretty.
+  HARROW_CHECKPOINT_ROOT  Root of the runs' checkpoint directories (default .harrow/checkpoints);
+                          shared storage lets a run resume on another box.
+  HARROW_CHECKPOINT_GRACE_MS  Time between SIGUSR1 and SIGTERM on a drain (default 30000).
 
 Each run gets HARROW_SWEEP_ID, HARROW_RUN_ID, HARROW_PARAMS_FILE (its parameters as JSON) and
-HARROW_METRICS_FILE (append JSON lines of metrics there, or print name=value lines on stdout).`;
+HARROW_METRICS_FILE (append JSON lines of metrics there, or print name=value lines on stdout),
+HARROW_ATTEMPT (1, 2, ... across retries and resumptions) and HARROW_CHECKPOINT_DIR.`;
 
 function positiveInt(name: string, text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -65,6 +80,14 @@ function gpuList(text: string | undefined): string[] | undefined {
   return gpus;
 }
 
+/** `--gpus all`: the indexes nvidia-smi lists, said on stderr; its clear error when there is none. */
+async function allGpus(): Promise<string[]> {
+  const { discoverGpus } = await import('../../agent/gpu-discovery.js');
+  const gpus = await discoverGpus(process.env);
+  console.error(`harrow agent: --gpus all: ${gpus.map((g) => `${g.index} (${g.name}, ${g.memory})`).join(', ')}`);
+  return gpus.map((g) => g.index);
+}
+
 export const agentCommand: Command = {
   name: 'agent',
   usage,
@@ -76,15 +99,25 @@ export const agentCommand: Command = {
       concurrency: { type: 'string' },
       slurm: { type: 'string' },
       quiet: { type: 'boolean', short: 'q' },
+      preemptible: { type: 'boolean' },
+      sweeps: { type: 'string' },
+      all: { type: 'boolean' },
       'log-format': { type: 'string' },
       json: { type: 'boolean' },
     });
-    const [sweepId, ...extra] = positionals;
-    if (sweepId === undefined) throw new UsageError('which sweep? give its id (printed by `harrow create`)');
+    const [first, ...extra] = positionals;
+    const several = values.all || values.sweeps !== undefined;
+    if (values.all && values.sweeps !== undefined) throw new UsageError('--all serves every sweep; leave out --sweeps');
+    if (several && first !== undefined) throw new UsageError(`give the sweeps either as SWEEP or with --sweeps/--all, not both (got '${first}')`);
+    if (!several && first === undefined) throw new UsageError('which sweep? give its id (printed by `harrow create`), or --sweeps A,B, or --all');
     if (extra.length > 0) throw new UsageError(`unexpected arguments: ${extra.join(' ')}`);
+    const sweepIds = values.sweeps?.split(',').map((s) => s.trim());
+    if (sweepIds?.some((s) => s === '')) throw new UsageError(`--sweeps takes sweep ids separated by commas, such as --sweeps ab12cd34,ef56gh78 (got '${values.sweeps}')`);
+    if (several && values.server !== undefined) throw new UsageError('--sweeps and --all need Redis; an agent over --server serves one sweep');
+    const sweepId = first ?? (values.all ? 'all sweeps' : sweepIds!.join(','));
     const count = positiveInt('count', values.count);
     const concurrency = positiveInt('concurrency', values.concurrency);
-    const gpus = gpuList(values.gpus);
+    const gpus = values.gpus === 'all' ? await allGpus() : gpuList(values.gpus);
     if (gpus && concurrency !== undefined && concurrency !== gpus.length) {
       throw new UsageError('--gpus already sets one slot per GPU; leave out --concurrency');
     }
@@ -119,12 +152,24 @@ export const agentCommand: Command = {
       launcher = new SlurmLauncher({ sbatchOptions, env: process.env, log });
     }
     const options = { sweepId, config, env: process.env, count, gpus, concurrency, quiet: values.quiet, ...(launcher ? { launcher } : {}) };
-    const agent =
-      server === undefined
+    const agent = several
+      ? await (await import('../../agent/multi-sweep-agent.js')).startMultiSweepAgent({ ...options, ...(sweepIds ? { sweepIds } : {}), all: values.all ?? false })
+      : server === undefined
         ? await (await import('../../agent/start-agent.js')).startAgent(options)
         : await (await import('../../agent/http-agent.js')).startHttpAgent({ ...options, server, token: process.env.HARROW_TOKEN?.trim() || undefined });
 
     let signals = 0;
+    let draining = false;
+    const onDrain = (signal: NodeJS.Signals): void => {
+      if (draining) {
+        onSignal(signal);
+        return;
+      }
+      draining = true;
+      signals++;
+      process.stderr.write(`\nharrow agent: ${signal}: draining: checkpointing the current runs and handing them back to the queue.\n`);
+      void agent.drain(signal === 'SIGTERM' ? 'box preempted (SIGTERM on a --preemptible agent)' : `agent drained (${signal})`);
+    };
     const onSignal = (signal: NodeJS.Signals): void => {
       signals++;
       if (signals === 1) {
@@ -140,8 +185,10 @@ export const agentCommand: Command = {
         process.exit(130);
       }
     };
+    const onTerm = values.preemptible ? onDrain : onSignal;
     process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
+    process.on('SIGTERM', onTerm);
+    process.on('SIGUSR2', onDrain);
     try {
       const exit = await agent.closed;
       await launcher?.close();
@@ -158,6 +205,12 @@ export const agentCommand: Command = {
         case 'stopped':
           say(`harrow agent: stopped after ${exit.runs} runs.`);
           return 0;
+        case 'drained':
+          say(`harrow agent: drained: the current runs were handed back to the queue (${exit.runs} runs here).`);
+          return 0;
+        case 'too-few-gpus':
+          say(`harrow agent: ${exit.detail ?? 'this agent has too few GPUs for the sweep\'s runs'}.`);
+          return 1;
         case 'function-agent-only':
           say(`harrow agent: sweep ${sweepId} has no program; only a function agent (harrow.agent in Python) can run it.`);
           return 1;
@@ -167,7 +220,8 @@ export const agentCommand: Command = {
       }
     } finally {
       process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      process.off('SIGTERM', onTerm);
+      process.off('SIGUSR2', onDrain);
     }
   },
 };

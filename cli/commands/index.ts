@@ -35,6 +35,7 @@ export const verbs: readonly VerbEntry[] = [
   { name: 'clone', summary: 'Queue a new run with a run\'s parameters, some edited (--set lr=0.01)', load: async () => (await import('./clone.js')).cloneCommand },
   { name: 'warm-start', summary: 'Import prior results (W&B/MLflow export, or another sweep) for the strategy to learn from', load: async () => (await import('./warm-start.js')).warmStartCommand },
   { name: 'edit', summary: "Edit a running sweep's spec as a new version (--history lists them)", load: async () => (await import('./edit.js')).editCommand },
+  { name: 'sweep', summary: 'Set a sweep\'s priority and slot cap on agents serving several sweeps (live)', load: async () => (await import('./sweep.js')).sweepCommand },
   { name: 'report', summary: 'Write a sweep as one self-contained HTML file', load: async () => (await import('./report.js')).reportCommand },
   { name: 'token', summary: 'Named API tokens with roles: create, list, revoke (admin)', load: async () => (await import('./token.js')).tokenCommand },
   { name: 'audit', summary: 'Who did what: the audit trail, for one sweep or all', load: async () => (await import('./audit.js')).auditCommand },

@@ -11,7 +11,10 @@ import {
   IdParamsSchema,
   RerunSweepBodySchema,
   SteerResponseSchema,
+  SweepShareBodySchema,
+  SweepShareResponseSchema,
 } from '../../protocol/api.js';
+import { changeSweepShare } from '../sweep-share.js';
 import { HarrowError } from '../../protocol/errors.js';
 import type { Params } from '../../strategies/types.js';
 import type { ControllerContext } from '../context.js';
@@ -34,6 +37,23 @@ export function steeringRoutes(app: FastifyInstance, ctx: ControllerContext): vo
       const { id } = parse(IdParamsSchema, req.params, 'params');
       const body = parse(ExtendSweepBodySchema, req.body, 'body');
       return audited(ctx, req, { action: 'extend', sweepId: id, details: { runCap: body.runCap } }, () => extendSweep(ctx, id, body.runCap));
+    },
+  );
+
+  app.post(
+    '/api/sweeps/:id/share',
+    {
+      schema: {
+        summary: 'Set the priority and slot cap (maxSlots, null for none) of a sweep on agents serving several sweeps; applies live',
+        params: doc(IdParamsSchema),
+        body: doc(SweepShareBodySchema),
+        response: responses(SweepShareResponseSchema),
+      },
+    },
+    async (req) => {
+      const { id } = parse(IdParamsSchema, req.params, 'params');
+      const body = parse(SweepShareBodySchema, req.body, 'body');
+      return audited(ctx, req, { action: 'share', sweepId: id, details: body }, () => changeSweepShare(ctx, id, body));
     },
   );
 

@@ -17,7 +17,7 @@ import json
 import os
 import sys
 
-__all__ = ["params", "log", "sweep_id", "run_id", "attempt", "agent", "AgentError"]
+__all__ = ["params", "log", "sweep_id", "run_id", "attempt", "checkpoint_dir", "checkpoint_requested", "agent", "AgentError"]
 
 _warned_fallback = False
 
@@ -96,6 +96,41 @@ def attempt():
         return max(1, int(value)) if value else 1
     except ValueError:
         return 1
+
+
+def checkpoint_dir():
+    """This run's checkpoint directory: the same for all its attempts, on whichever box.
+
+    Save checkpoints there and, when it holds one, resume from it: a retry after a crash and a
+    run handed back by a drained or preempted agent are new attempts of the same run. None outside
+    a sweep (or under an agent without HARROW_CHECKPOINT_ROOT); the directory exists.
+    """
+    return os.environ.get("HARROW_CHECKPOINT_DIR")
+
+
+_checkpoint_flag = []
+
+
+def checkpoint_requested():
+    """True once the agent asked for a checkpoint (SIGUSR1: it is draining, or its box is reclaimed).
+
+    The run then has HARROW_CHECKPOINT_GRACE_MS to save a checkpoint and exit before it is stopped
+    (SIGTERM); it will resume from checkpoint_dir() as a new attempt, elsewhere. Call it between
+    steps; the first call installs the SIGUSR1 handler (main thread only).
+    """
+    if not _checkpoint_flag:
+        import signal
+
+        _checkpoint_flag.append(False)
+
+        def _on_usr1(signum, frame):
+            _checkpoint_flag[0] = True
+
+        try:
+            signal.signal(signal.SIGUSR1, _on_usr1)
+        except (ValueError, AttributeError):
+            pass  # not the main thread, or no SIGUSR1 (Windows)
+    return _checkpoint_flag[0]
 
 
 def _number(name, value):

@@ -4,7 +4,7 @@
  */
 
 /** The run states of `protocol/run-states.ts`, repeated because `strategies/` imports nothing of ours. */
-export type RunCurveState = 'queued' | 'running' | 'finished' | 'failed' | 'crashed' | 'stopped' | 'canceled';
+export type RunCurveState = 'queued' | 'running' | 'finished' | 'failed' | 'crashed' | 'stopped' | 'canceled' | 'preempted';
 
 /** One run's metric, as logged so far. */
 export interface RunCurve {

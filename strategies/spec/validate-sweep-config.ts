@@ -47,6 +47,9 @@ export interface ValidationResult {
   spec?: SweepSpec;
 }
 
+/** More GPUs than any one box holds (16 on the largest NVLink systems): surely a typo. */
+const MAX_GPUS_PER_RUN = 64;
+
 const TOP_LEVEL_KEYS = [
   'method',
   'metric',
@@ -192,6 +195,7 @@ function validateTop(c: IssueCollector, raw: unknown): SweepSpec | undefined {
       ...(harrow.runTimeout !== undefined ? { runTimeout: harrow.runTimeout } : {}),
       ...(harrow.budget !== undefined ? { budget: harrow.budget } : {}),
       ...(harrow.warmStart !== undefined ? { warmStart: harrow.warmStart } : {}),
+      ...(harrow.gpusPerRun !== undefined ? { gpusPerRun: harrow.gpusPerRun } : {}),
     },
     warnings: [],
   };
@@ -295,6 +299,7 @@ interface HarrowBlock {
   runTimeout?: RunTimeoutSpec;
   budget?: BudgetSpec;
   warmStart?: WarmStartSpec;
+  gpusPerRun?: number;
 }
 
 function validateHarrow(c: IssueCollector, raw: unknown): HarrowBlock {
@@ -307,7 +312,7 @@ function validateHarrow(c: IssueCollector, raw: unknown): HarrowBlock {
   };
   if (raw === undefined) return block;
   const path = ['harrow'];
-  const keys = ['seed', 'retry', 'pause_on_failures', 'fail_on', 'early_terminate', 'bayes', 'run_timeout', 'budget', 'warm_start'];
+  const keys = ['seed', 'retry', 'pause_on_failures', 'fail_on', 'early_terminate', 'bayes', 'run_timeout', 'budget', 'warm_start', 'gpus_per_run'];
   if (!isMapping(raw)) {
     c.error(path, `must be a mapping of Harrow settings (${keys.join(', ')}) (got ${describe(raw)})`);
     return block;
@@ -348,6 +353,13 @@ function validateHarrow(c: IssueCollector, raw: unknown): HarrowBlock {
   if (raw.warm_start !== undefined) {
     const warmStart = validateWarmStart(c, raw.warm_start, [...path, 'warm_start']);
     if (warmStart) block.warmStart = warmStart;
+  }
+  if (raw.gpus_per_run !== undefined) {
+    const gpus = c.number(raw, 'gpus_per_run', path);
+    if (gpus !== undefined) {
+      if (Number.isInteger(gpus) && gpus >= 1 && gpus <= MAX_GPUS_PER_RUN && !c.isFloat([...path, 'gpus_per_run'])) block.gpusPerRun = gpus;
+      else c.error([...path, 'gpus_per_run'], `must be a whole number of GPUs from 1 to ${MAX_GPUS_PER_RUN} (got ${gpus}): each run sees that many of its agent's GPUs in CUDA_VISIBLE_DEVICES, e.g. gpus_per_run: 2`);
+    }
   }
   return block;
 }

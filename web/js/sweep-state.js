@@ -4,7 +4,7 @@
 
 import { flatParams } from './dom.js';
 
-export const RUN_STATES = ['queued', 'running', 'finished', 'failed', 'crashed', 'stopped', 'canceled'];
+export const RUN_STATES = ['queued', 'running', 'finished', 'failed', 'crashed', 'stopped', 'canceled', 'preempted'];
 
 export function createState(id) {
   const listeners = new Map();

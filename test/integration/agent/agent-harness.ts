@@ -126,6 +126,7 @@ export class AgentHarness {
       params: {},
       command,
       killGraceMs: 1000,
+      gpusPerRun: 1,
       ...over,
     };
     this.claimsSoFar.set(job.runId, claimsSoFar);

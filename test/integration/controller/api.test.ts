@@ -117,7 +117,7 @@ describe('controller HTTP API (Postgres)', { ...opts, timeout: 90_000 }, () => {
       assert.equal(sweep.config, yaml, 'the sweep file is stored verbatim');
       assert.equal(sweep.spec.method, 'random');
       assert.equal(sweep.agentCommand, `harrow agent ${sweep.id}`);
-      assert.deepEqual(sweep.counts, { queued: 0, running: 0, finished: 0, failed: 0, crashed: 0, stopped: 0, canceled: 0, total: 0 }, 'no agent: no runs');
+      assert.deepEqual(sweep.counts, { queued: 0, running: 0, finished: 0, failed: 0, crashed: 0, stopped: 0, canceled: 0, preempted: 0, total: 0 }, 'no agent: no runs');
       assert.equal(sweep.best, null);
       assert.equal(await sweepStateKey(sweep.id), 'running', `${type}: the agents' state key`);
       assert.deepEqual(await getSweep(url, sweep.id), sweep, 'GET returns what POST returned');
@@ -465,7 +465,7 @@ describe('controller HTTP API (Postgres)', { ...opts, timeout: 90_000 }, () => {
     assert.ok(Date.parse(best.curve[0]!.at) <= Date.parse(best.curve[1]!.at));
 
     const detail = await getSweep(url, s.id);
-    assert.deepEqual(detail.counts, { queued: 1, running: 1, finished: 3, failed: 1, crashed: 0, stopped: 0, canceled: 0, total: 6 });
+    assert.deepEqual(detail.counts, { queued: 1, running: 1, finished: 3, failed: 1, crashed: 0, stopped: 0, canceled: 0, preempted: 0, total: 6 });
     assert.deepEqual(detail.best, best.best);
     const listed = (await expectOk(SweepListSchema, http(url, '/api/sweeps'))).sweeps.find((x) => x.id === s.id);
     assert.deepEqual(listed?.best, best.best, 'the list carries the best run too');
@@ -615,7 +615,7 @@ describe('controller HTTP API (Postgres)', { ...opts, timeout: 90_000 }, () => {
     }
     const done = await waitSweep(url, s.id, 'finished', (x) => x.state === 'finished');
     assert.match(done.stateReason ?? '', /grid exhausted/);
-    assert.deepEqual(done.counts, { queued: 0, running: 0, finished: 4, failed: 0, crashed: 0, stopped: 0, canceled: 0, total: 4 });
+    assert.deepEqual(done.counts, { queued: 0, running: 0, finished: 4, failed: 0, crashed: 0, stopped: 0, canceled: 0, preempted: 0, total: 4 });
     assert.equal(await sweepStateKey(s.id), 'finished');
   });
 

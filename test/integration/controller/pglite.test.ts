@@ -84,7 +84,7 @@ describe('controller HTTP API on the embedded database (PGlite)', { ...opts, tim
       }
       const [a, b, d] = runs.runs.map((r) => r.id) as [string, string, string];
       const done = await waitSweep(c.url, s.id, 'finished', (x) => x.state === 'finished');
-      assert.deepEqual(done.counts, { queued: 0, running: 0, finished: 3, failed: 0, crashed: 0, stopped: 0, canceled: 0, total: 3 });
+      assert.deepEqual(done.counts, { queued: 0, running: 0, finished: 3, failed: 0, crashed: 0, stopped: 0, canceled: 0, preempted: 0, total: 3 });
       assert.equal(done.best?.runId, b);
 
       const byMetric = await expectOk(ListRunsResponseSchema, http(c.url, `/api/sweeps/${s.id}/runs?sort=metric&limit=2`));

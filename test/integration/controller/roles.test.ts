@@ -89,6 +89,7 @@ describe('roles over HTTP', { ...opts, timeout: 60_000 }, () => {
       ['POST', '/api/runs/nope-1/stop', WRITE, {}],
       // Steering: bodies that fail validation, so an allowed caller gets a quick 400 and changes nothing.
       ['POST', `/api/sweeps/${sweepB}/extend`, WRITE, {}],
+      ['POST', `/api/sweeps/${sweepB}/share`, WRITE, {}],
       ['POST', `/api/sweeps/${sweepB}/rerun`, WRITE, { states: 'bogus' }],
       ['POST', `/api/sweeps/${sweepB}/enqueue`, WRITE, {}],
       ['POST', '/api/runs/nope-1/clone', WRITE, {}],

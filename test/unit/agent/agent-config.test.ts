@@ -1,10 +1,11 @@
 import { test } from 'node:test';
+import { resolve } from 'node:path';
 import assert from 'node:assert/strict';
 import { loadAgentConfig, redactRedisUrl } from '../../../agent/agent-config.js';
 import { HarrowError } from '../../../protocol/errors.js';
 import { prettyLine } from '../../../agent/agent-logger.js';
 
-void test('defaults: local Redis, prefix harrow, 5 s heartbeats, 1 s control polls', () => {
+void test('defaults: local Redis, prefix harrow, 5 s heartbeats, 1 s control polls, checkpoints under .harrow', () => {
   assert.deepEqual(loadAgentConfig({}), {
     redisUrl: 'redis://127.0.0.1:6379',
     prefix: 'harrow',
@@ -13,7 +14,16 @@ void test('defaults: local Redis, prefix harrow, 5 s heartbeats, 1 s control pol
     claimWaitMs: 300_000,
     logLevel: 'info',
     logFormat: 'auto',
+    checkpointRoot: resolve('.harrow/checkpoints'),
+    checkpointGraceMs: 30_000,
   });
+});
+
+void test('checkpoints: HARROW_CHECKPOINT_ROOT (made absolute), else under HARROW_DATA_DIR; the grace in ms', () => {
+  assert.equal(loadAgentConfig({ HARROW_CHECKPOINT_ROOT: '/mnt/shared/ckpt' }).checkpointRoot, '/mnt/shared/ckpt');
+  assert.equal(loadAgentConfig({ HARROW_DATA_DIR: '/var/lib/harrow' }).checkpointRoot, '/var/lib/harrow/checkpoints');
+  assert.equal(loadAgentConfig({ HARROW_CHECKPOINT_GRACE_MS: '120000' }).checkpointGraceMs, 120_000);
+  assert.throws(() => loadAgentConfig({ HARROW_CHECKPOINT_GRACE_MS: '2m' }), /HARROW_CHECKPOINT_GRACE_MS/);
 });
 
 void test('values from the environment; empty strings mean unset', () => {

@@ -11,7 +11,7 @@ export function sweepDetail(over: Partial<SweepDetail> = {}): SweepDetail {
     metric: { name: 'val_loss', goal: 'minimize' },
     runCap: 50,
     expectedRuns: null,
-    counts: { queued: 1, running: 2, finished: 5, failed: 1, crashed: 0, stopped: 2, canceled: 0, total: 11 },
+    counts: { queued: 1, running: 2, finished: 5, failed: 1, crashed: 0, stopped: 2, canceled: 0, preempted: 0, total: 11 },
     best: { runId: 'k3x9q2ab-4', number: 4, params: { lr: 0.00031, batch: 64, optimizer: 'adam' }, value: 0.123456789, step: 30 },
     health: 'degraded',
     createdAt: '2025-01-01T10:00:00.000Z',

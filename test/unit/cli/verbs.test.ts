@@ -109,7 +109,7 @@ test('create: a missing file or missing argument is named before any request', a
 test('status: a table of sweeps with aligned columns', async () => {
   const sweeps = [
     sweepDetail(),
-    sweepDetail({ id: 'zz', name: null, state: 'finished', method: 'grid', metric: null, runCap: null, expectedRuns: 12, best: null, counts: { queued: 0, running: 0, finished: 12, failed: 0, crashed: 0, stopped: 0, canceled: 0, total: 12 } }),
+    sweepDetail({ id: 'zz', name: null, state: 'finished', method: 'grid', metric: null, runCap: null, expectedRuns: 12, best: null, counts: { queued: 0, running: 0, finished: 12, failed: 0, crashed: 0, stopped: 0, canceled: 0, preempted: 0, total: 12 } }),
   ];
   await withServer({ 'GET /api/sweeps': { body: { sweeps } } }, async (server) => {
     const { code, text } = await run(statusCommand, [], server);
@@ -159,7 +159,7 @@ test('status SWEEP on a terminal colors the state; NO_COLOR turns it off', async
 });
 
 test('status: a sweep whose runs all failed never looks like a success, and says why it paused', async () => {
-  const counts = { queued: 0, running: 0, finished: 0, failed: 3, crashed: 0, stopped: 0, canceled: 0, total: 3 };
+  const counts = { queued: 0, running: 0, finished: 0, failed: 3, crashed: 0, stopped: 0, canceled: 0, preempted: 0, total: 3 };
   const failing = sweepDetail({ id: 'ff', state: 'finished', health: 'failing', best: null, counts });
   const paused = sweepDetail({ id: 'pp', state: 'paused', health: 'failing', best: null, counts, stateReason: 'paused: the first 3 runs all failed or crashed' });
   await withServer({ 'GET /api/sweeps': { body: { sweeps: [failing, paused] } }, 'GET /api/sweeps/ff': { body: failing }, 'GET /api/sweeps/pp': { body: paused } }, async (server) => {

@@ -48,7 +48,7 @@ async function until(check: () => boolean): Promise<void> {
   while (!check()) await new Promise((r) => setTimeout(r, 5));
 }
 
-const finishedCounts = { queued: 0, running: 0, finished: 9, failed: 1, crashed: 0, stopped: 2, canceled: 0, total: 12 };
+const finishedCounts = { queued: 0, running: 0, finished: 9, failed: 1, crashed: 0, stopped: 2, canceled: 0, preempted: 0, total: 12 };
 
 test('piped: one line per change, then a summary when the sweep has ended and nothing runs', async () => {
   const live = await liveServer(sweepDetail({ best: null }));
@@ -178,7 +178,7 @@ test('on a terminal: a frame redrawn in place, with counts, best, recent transit
   const last = text.slice(text.lastIndexOf('\x1b[J') + 3);
   const plain = last.replace(new RegExp(`${ESC}\\[[0-9;]*m`, 'g'), '');
   assert.match(plain, /^Sweep {3}k3x9q2ab 'mnist-lr' {2}finished {2}bayes, minimize val_loss$/m);
-  assert.match(plain, /^ {8}queued 0 {2}running 0 {2}finished 9 {2}failed 1 {2}crashed 0 {2}stopped 2 {2}canceled 0$/m);
+  assert.match(plain, /^ {8}queued 0 {2}running 0 {2}finished 9 {2}failed 1 {2}crashed 0 {2}stopped 2 {2}canceled 0 {2}preempted 0$/m);
   assert.match(plain, /^Best {4}val_loss=0\.12346 \(run #4 at step 30\)$/m);
   assert.match(plain, /^ {2}\d\d:\d\d:\d\d {2}run #6 stopped val_loss=0\.5 {2}asha at rung 3: 0\.7 vs threshold 0\.4$/m);
   assert.ok(last.includes('\x1b[32mfinished\x1b[0m'));

@@ -23,14 +23,14 @@ import {
   type RunState,
 } from '../../../protocol/run-states.js';
 
-const zero = (): Record<RunState, number> => ({ queued: 0, running: 0, finished: 0, failed: 0, crashed: 0, stopped: 0, canceled: 0 });
+const zero = (): Record<RunState, number> => ({ queued: 0, running: 0, finished: 0, failed: 0, crashed: 0, stopped: 0, canceled: 0, preempted: 0 });
 
 describe('run states', () => {
   it('derives the state classes from the table', () => {
-    assert.deepEqual(TERMINAL_RUN_STATES, ['finished', 'failed', 'crashed', 'stopped', 'canceled']);
+    assert.deepEqual(TERMINAL_RUN_STATES, ['finished', 'failed', 'crashed', 'stopped', 'canceled', 'preempted']);
     assert.deepEqual(ACTIVE_RUN_STATES, ['queued', 'running']);
     assert.deepEqual(LIVE_RUN_STATES, ['running']);
-    assert.deepEqual(RETRYABLE_RUN_STATES, ['failed', 'crashed']);
+    assert.deepEqual(RETRYABLE_RUN_STATES, ['failed', 'crashed', 'preempted']);
     assert.deepEqual(BEST_RUN_STATES, ['finished', 'stopped']);
     assert.deepEqual(FAILURE_RUN_STATES, ['failed', 'crashed']);
   });
