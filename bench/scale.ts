@@ -343,7 +343,7 @@ async function partC(quick: boolean): Promise<void> {
         await Promise.all(
           Array.from({ length: Math.min(BATCH, n - i) }, (_, k) => {
             const number = i + k + 1;
-            return queue.enqueue({ v: WIRE_VERSION, sweepId: 'scalesw', runId: `scalesw-${number}`, number, params: sampleParams(spec.parameters, rng), command: spec.command, program: 'train.py', killGraceMs: 5000 }, 1);
+            return queue.enqueue({ v: WIRE_VERSION, sweepId: 'scalesw', runId: `scalesw-${number}`, number, params: sampleParams(spec.parameters, rng), command: spec.command, program: 'train.py', killGraceMs: 5000, gpusPerRun: 1 }, 1);
           }),
         );
       }
