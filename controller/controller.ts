@@ -24,6 +24,7 @@ import { Reaper } from './reaper.js';
 import { buildApp } from './app.js';
 import { registerDashboard } from './dashboard.js';
 import { assertSafeListen } from './security/loopback.js';
+import { loadHttpsFiles } from './security/https-files.js';
 
 export interface ControllerHandle {
   ctx: ControllerContext;
@@ -89,6 +90,7 @@ export async function startController(config: ControllerConfig, options: StartOp
   const log =
     options.logger ?? createLogger(config.HARROW_LOG_LEVEL, 'harrow-controller', { format: config.HARROW_LOG_FORMAT, secrets: configSecrets(config) });
   if (!options.noHttp) await assertSafeListen(config.HARROW_HOST, { token: Boolean(config.HARROW_TOKEN), insecure: Boolean(options.insecure) });
+  const https = options.noHttp ? undefined : loadHttpsFiles(config);
   const db = await connectDatabase(config, log, options.strictTransactions ?? false);
   const keys = redisKeys(config.HARROW_PREFIX);
   const link = new RedisLink(config.REDIS_URL, keys, config.HARROW_PREFIX, log);
@@ -130,14 +132,14 @@ export async function startController(config: ControllerConfig, options: StartOp
     })();
   }, config.HARROW_TICK_MS);
 
-  const app = await buildApp(ctx, ingestor);
+  const app = await buildApp(ctx, ingestor, https ? { https } : {});
   await registerDashboard(app);
   let url = '';
   if (!options.noHttp) {
     url = await app.listen({ host: config.HARROW_HOST, port: config.HARROW_PORT });
     // fastify may report [::1] or 0.0.0.0; hand out the address users asked for.
     const port = new URL(url).port;
-    url = `http://${config.HARROW_HOST.includes(':') ? `[${config.HARROW_HOST}]` : config.HARROW_HOST}:${port}`;
+    url = `${https ? 'https' : 'http'}://${config.HARROW_HOST.includes(':') ? `[${config.HARROW_HOST}]` : config.HARROW_HOST}:${port}`;
     log.info({ url, database: db.kind, redis: describeConfig(config).REDIS_URL, prefix: config.HARROW_PREFIX }, 'harrow controller listening');
   }
 
