@@ -69,3 +69,6 @@ export function closedBeforeAnswer(err: unknown): boolean {
 }
 
 export const HTTP_TRUST_HINT = "set NODE_EXTRA_CA_CERTS to the PEM file of the CA that signed the server's certificate (Node reads it when the process starts)";
+
+export const REDIS_TRUST_HINT = "add ?ca=/path/ca.pem to REDIS_URL: the PEM file of the CA that signed the Redis server's certificate";
+export const POSTGRES_TRUST_HINT = "add sslrootcert=/path/ca.pem to DATABASE_URL: the PEM file of the CA that signed the Postgres server's certificate";

@@ -8,7 +8,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { connectRedis } from '../../protocol/redis-connection.js';
 import pg from 'pg';
 import { freePort, waitFor } from './processes.js';
 
@@ -110,16 +110,28 @@ export class PrivatePostgres {
   }
 }
 
+export interface PrivateRedisOptions {
+  /** Serve TLS only (`--tls-port`, `--port 0`) with this certificate; clients need no certificate. */
+  tls?: { cert: string; key: string; ca: string };
+  /** The default user's password (`--requirepass`). */
+  password?: string;
+}
+
 export class PrivateRedis {
   port = 0;
   private child: ChildProcess | null = null;
 
+  private constructor(private readonly options: PrivateRedisOptions = {}) {}
+
+  /** The admin URL (the default user); with TLS, `rediss://` and the CA as `?ca=`. */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    const auth = this.options.password ? `:${encodeURIComponent(this.options.password)}@` : '';
+    const tls = this.options.tls;
+    return tls ? `rediss://${auth}127.0.0.1:${this.port}?ca=${encodeURIComponent(tls.ca)}` : `redis://${auth}127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<PrivateRedis> {
-    const r = new PrivateRedis();
+  static async start(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
+    const r = new PrivateRedis(options);
     r.port = await freePort();
     await r.resume();
     return r;
@@ -127,12 +139,16 @@ export class PrivateRedis {
 
   /** Starts redis-server without persistence: a restart loses everything, like FLUSHALL. */
   async resume(): Promise<void> {
-    const child = spawn(redisServerBin()!, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const { tls, password } = this.options;
+    const listen = tls
+      ? ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', 'no']
+      : ['--port', String(this.port)];
+    const child = spawn(redisServerBin()!, [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(password ? ['--requirepass', password] : [])], {
       stdio: 'ignore',
     });
     this.child = child;
     await waitFor('the private Redis to answer', async () => {
-      const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const c = connectRedis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       c.on('error', () => undefined);
       try {
         await c.connect();
@@ -153,7 +169,7 @@ export class PrivateRedis {
   }
 
   async flushall(): Promise<void> {
-    const c = new Redis(this.url);
+    const c = connectRedis(this.url);
     try {
       await c.flushall();
     } finally {
