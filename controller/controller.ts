@@ -25,6 +25,7 @@ import { buildApp } from './app.js';
 import { registerDashboard } from './dashboard.js';
 import { assertSafeListen } from './security/loopback.js';
 import { loadHttpsFiles } from './security/https-files.js';
+import { POSTGRES_TRUST_HINT, tlsProblem } from '../protocol/tls-problem.js';
 
 export interface ControllerHandle {
   ctx: ControllerContext;
@@ -70,6 +71,8 @@ async function connectDatabase(config: ControllerConfig, log: Logger, strictTran
       // Not an outage: retrying cannot help.
       const pooler = poolModeProblem(err);
       if (pooler) throw new HarrowError('DATABASE_UNAVAILABLE', `cannot use the database at ${describeConfig(config).DATABASE_URL as string}: ${pooler}`, { cause: err });
+      const tls = tlsProblem(err, POSTGRES_TRUST_HINT) ?? sslSetupProblem(err);
+      if (tls) throw new HarrowError('DATABASE_UNAVAILABLE', `cannot use the database at ${describeConfig(config).DATABASE_URL as string}: ${tls}`, { cause: err });
       if (Date.now() > deadline || !config.DATABASE_URL) {
         throw new HarrowError(
           'DATABASE_UNAVAILABLE',
@@ -84,6 +87,14 @@ async function connectDatabase(config: ControllerConfig, log: Logger, strictTran
       delay = Math.min(delay * 2, 5 * SECOND);
     }
   }
+}
+
+/** TLS set up wrong on either side of DATABASE_URL, which no retry mends. */
+function sslSetupProblem(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT' && e.syscall === 'open') return `cannot read ${e.path ?? 'a file'} (sslrootcert, sslcert or sslkey of DATABASE_URL): no such file`;
+  if (/server does not support SSL/i.test(e.message ?? '')) return 'the server does not accept TLS connections; turn ssl on in postgresql.conf, or drop sslmode from DATABASE_URL';
+  return undefined;
 }
 
 export async function startController(config: ControllerConfig, options: StartOptions = {}): Promise<ControllerHandle> {
