@@ -11,13 +11,17 @@ import { request } from 'node:https';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { needServices } from '../helpers/services.js';
-import { startHarrow, waitFor, type Proc } from '../helpers/processes.js';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ROOT, startHarrow, waitFor, type Proc } from '../helpers/processes.js';
 import { setUp, tearDown, type Env } from '../helpers/harness.js';
 import { makeTestCerts, needOpenssl, type TestCerts } from '../helpers/test-certs.js';
 
 const opts = await needServices();
 const tlsOpts = needOpenssl();
 const TOKEN = 'https-test-admin-token';
+const hasPython = spawnSync('python3', ['--version']).status === 0;
+const SHIM = fileURLToPath(new URL('../../../sdk/python/wandb_shim', import.meta.url));
 
 /** GET over HTTPS trusting only `ca` (the test process's own fetch cannot take a CA). */
 function getJson(url: string, ca: string): Promise<{ status: number; body: unknown }> {
@@ -64,6 +68,14 @@ describe('HTTPS controller', { ...opts, ...tlsOpts, timeout: 180_000 }, () => {
     certs?.cleanup();
   });
 
+  /** A grid sweep file in the temp dir; a function-agent sweep has no program and puts its parameters after `parameters:`. */
+  const writeSweep = (name: string, lines: string[]): string => {
+    const file = join(certs.dir, `${name}.yaml`);
+    const params = lines[0]?.startsWith('  ') ? ['parameters:', ...lines] : lines;
+    writeFileSync(file, [`name: ${name}`, 'method: grid', 'metric: {name: loss, goal: minimize}', ...params, ''].join('\n'));
+    return file;
+  };
+
   /** The CLI as a user runs it: HARROW_URL, HARROW_TOKEN and the CA through NODE_EXTRA_CA_CERTS. */
   const cli = (args: string[], extra: Record<string, string> = {}): Proc => {
     const p = startHarrow(args, { HARROW_URL: url, HARROW_TOKEN: TOKEN, NODE_EXTRA_CA_CERTS: certs.ca, ...extra });
@@ -72,11 +84,7 @@ describe('HTTPS controller', { ...opts, ...tlsOpts, timeout: 180_000 }, () => {
   };
 
   test('the CLI and an HTTP agent run a sweep to the end over HTTPS', async () => {
-    const file = join(certs.dir, 'sweep.yaml');
-    writeFileSync(
-      file,
-      ['name: over-https', 'method: grid', 'metric: {name: loss, goal: minimize}', 'program: test/fixtures/scripts/trainer.py', 'command: [python3, "${program}", "${args}"]', 'parameters:', '  x: {values: [0.1, 0.2, 0.3]}', '  steps: {value: 3}', '  sleep: {value: 0.02}', ''].join('\n'),
-    );
+    const file = writeSweep('over-https', ['program: test/fixtures/scripts/trainer.py', 'command: [python3, "${program}", "${args}"]', 'parameters:', '  x: {values: [0.1, 0.2, 0.3]}', '  steps: {value: 3}', '  sleep: {value: 0.02}']);
     const created = await finish(cli(['create', file, '--json']));
     assert.equal(created.code, 0, created.out);
     const sweep = JSON.parse(created.out) as { id: string };
@@ -93,6 +101,35 @@ describe('HTTPS controller', { ...opts, ...tlsOpts, timeout: 180_000 }, () => {
     const detail = JSON.parse(status.out) as { state: string; counts: Record<string, number> };
     assert.equal(detail.state, 'finished', status.out);
     assert.equal(detail.counts.finished, 3, status.out);
+  });
+
+  test('a Python function agent (wandb.agent) runs over HTTPS with the CA in SSL_CERT_FILE, and says what to set without it', { skip: hasPython ? false : 'python3 is not on PATH' }, async () => {
+    const created = await finish(cli(['create', '--json', writeSweep('notebook', ['  lr: {values: [1.0, 2.0]}', '  epochs: {value: 2}'])]));
+    assert.equal(created.code, 0, created.out);
+    const sweep = JSON.parse(created.out) as { id: string };
+    const python = (extra: Record<string, string>): Proc => {
+      const base = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HARROW_') && k !== 'PYTHONPATH' && k !== 'SSL_CERT_FILE'));
+      const child = spawn('python3', ['test/fixtures/scripts/function-agent/notebook.py', sweep.id, '0'], {
+        cwd: ROOT,
+        env: { ...base, PYTHONPATH: SHIM, PYTHONUNBUFFERED: '1', HARROW_URL: url, HARROW_TOKEN: TOKEN, HARROW_HEARTBEAT_MS: '300', HARROW_CONTROL_POLL_MS: '200', ...extra },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+      const p = { child, output: () => out, exited: new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code))) };
+      env.procs.push(p);
+      return p;
+    };
+    // Python does not read NODE_EXTRA_CA_CERTS: without SSL_CERT_FILE it stops at once and says so.
+    const refused = await finish(python({ NODE_EXTRA_CA_CERTS: certs.ca }), 30_000);
+    assert.notEqual(refused.code, 0, refused.out);
+    assert.match(refused.out, /TLS certificate does not verify .*SSL_CERT_FILE=/, refused.out);
+    const ok = await finish(python({ SSL_CERT_FILE: certs.ca }), 60_000);
+    assert.equal(ok.code, 0, ok.out);
+    assert.match(ok.out, /AGENT RETURNED/);
+    const status = await finish(cli(['status', sweep.id, '--json']));
+    assert.equal((JSON.parse(status.out) as { counts: Record<string, number> }).counts.finished, 2, status.out);
   });
 
   test('plain http:// to the HTTPS port fails with a hint to use https://', async () => {
