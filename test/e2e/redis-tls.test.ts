@@ -80,14 +80,26 @@ describe('Redis over TLS, with an ACL user for agents', { ...opts, ...tlsOpts, .
       env,
       ['name: over-rediss', 'method: grid', 'metric: {name: loss, goal: minimize}', 'program: test/fixtures/scripts/trainer.py', 'command: [python3, "${program}", "${args}"]', 'parameters:', '  x: {values: [0.1, 0.2, 0.3, 0.4]}', '  steps: {value: 3}', '  sleep: {value: 0.05}'].join('\n'),
     );
+    // One run longer than half BullMQ's 30 s job lock, so the worker extends its lock (a script
+    // with its own commands) under the restricted user too.
+    const long = await createSweep(
+      env,
+      ['name: long-lock', 'method: grid', 'metric: {name: loss, goal: minimize}', 'program: test/fixtures/scripts/trainer.py', 'command: [python3, "${program}", "${args}"]', 'parameters:', '  x: {value: 0.5}', '  steps: {value: 17}', '  sleep: {value: 1}'].join('\n'),
+    );
     await admin.call('ACL', 'LOG', 'RESET');
     const agent = startHarrow(['agent', sweep.id, '--quiet', '--concurrency', '2'], env.agentEnv);
-    env.procs.push(agent);
+    const longAgent = startHarrow(['agent', long.id, '--quiet'], env.agentEnv);
+    env.procs.push(agent, longAgent);
     await waitFinished(env, sweep.id);
     const done = await finish(agent, 30_000);
     assert.equal(done.code, 0, done.out);
     const state = await sweepState(env, sweep.id);
     assert.equal(state.counts.finished, 4);
+    await waitFinished(env, long.id, 60_000);
+    const longDone = await finish(longAgent, 30_000);
+    assert.equal(longDone.code, 0, longDone.out);
+    assert.equal((await sweepState(env, long.id)).counts.finished, 1);
+    assert.ok(!/lock/i.test(longDone.out), longDone.out);
     // Nothing the agent needed was refused (a refused command inside a retry loop could still end well).
     const log = (await admin.call('ACL', 'LOG')) as unknown[];
     assert.deepEqual(log, [], `ACL LOG: ${JSON.stringify(log)}`);
