@@ -30,11 +30,13 @@ function readmeAcl(prefix: string): string[] {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const line = readme.split('\n').find((l) => l.startsWith('ACL SETUSER harrow-agent '));
   assert.ok(line, 'README.md has no `ACL SETUSER harrow-agent …` line');
-  return line
+  // Arguments as redis-cli splits them: a "quoted" selector is one argument.
+  const args = line
     .replaceAll('harrow:', `${prefix}:`)
     .replace('>AGENT_PASSWORD', `>${AGENT_PASSWORD}`)
-    .split(/\s+/)
-    .slice(3);
+    .match(/"[^"]*"|\S+/g)!
+    .map((a) => a.replace(/^"(.*)"$/, '$1'));
+  return args.slice(3);
 }
 
 async function finish(p: Proc, timeoutMs: number): Promise<{ code: number | null; out: string }> {
@@ -131,6 +133,12 @@ describe('Redis over TLS, with an ACL user for agents', { ...opts, ...tlsOpts, .
       await refused("delete a sweep's state", () => agent.del(`${env.prefix}:sweep:s1:state`));
       await refused("write a run's stop message", () => agent.set(`${env.prefix}:run:r1:control`, '{"action":"stop"}'));
       await refused('a script touching a key outside the prefix', () => agent.eval("return redis.call('GET', KEYS[1])", 1, 'other-app:secret'));
+      // The reports stream: append only. Reading it would reveal other agents' fencing tokens.
+      await refused('XRANGE the reports', () => agent.xrange(`${env.prefix}:reports`, '-', '+'));
+      await refused('XREAD the reports', () => agent.xread('COUNT', 1, 'STREAMS', `${env.prefix}:reports`, '0'));
+      await refused('XTRIM the reports', () => agent.xtrim(`${env.prefix}:reports`, 'MAXLEN', 0));
+      await refused('DEL the reports', () => agent.del(`${env.prefix}:reports`));
+      await refused('a script reading the reports', () => agent.eval("return redis.call('XRANGE', KEYS[1], '-', '+')", 1, `${env.prefix}:reports`));
       await refused('PUBLISH to a claim channel', () => agent.publish(`${env.prefix}:run:r1:claim:t`, 'forged'));
       const sub = agent.duplicate();
       try {
@@ -142,6 +150,7 @@ describe('Redis over TLS, with an ACL user for agents', { ...opts, ...tlsOpts, .
       assert.equal(await agent.get(`${env.prefix}:sweep:s1:state`), 'running');
       assert.equal(await agent.get(`${env.prefix}:run:r1:control`), '{}');
       assert.equal(await agent.hset(`${env.prefix}:sweep:s1:agents`, 'a', '{}'), 1);
+      assert.match(String(await agent.xadd(`${env.prefix}:reports`, '*', 'probe', '1')), /^\d+-\d+$/);
       assert.equal(await admin.get('other-app:secret'), 'x');
     } finally {
       agent.disconnect();
