@@ -102,6 +102,7 @@ export async function startController(config: ControllerConfig, options: StartOp
     options.logger ?? createLogger(config.HARROW_LOG_LEVEL, 'harrow-controller', { format: config.HARROW_LOG_FORMAT, secrets: configSecrets(config) });
   if (!options.noHttp) await assertSafeListen(config.HARROW_HOST, { token: Boolean(config.HARROW_TOKEN), insecure: Boolean(options.insecure) });
   const https = options.noHttp ? undefined : loadHttpsFiles(config);
+  for (const warning of https?.warnings ?? []) log.warn(warning);
   const db = await connectDatabase(config, log, options.strictTransactions ?? false);
   const keys = redisKeys(config.HARROW_PREFIX);
   const link = new RedisLink(config.REDIS_URL, keys, config.HARROW_PREFIX, log);
@@ -143,7 +144,7 @@ export async function startController(config: ControllerConfig, options: StartOp
     })();
   }, config.HARROW_TICK_MS);
 
-  const app = await buildApp(ctx, ingestor, https ? { https } : {});
+  const app = await buildApp(ctx, ingestor, https ? { https: { cert: https.cert, key: https.key } } : {});
   await registerDashboard(app);
   let url = '';
   if (!options.noHttp) {

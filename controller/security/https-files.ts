@@ -4,7 +4,7 @@
  * or a key that does not belong to the certificate is one line at start, not a server that listens
  * and then fails every handshake.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { createSecureContext } from 'node:tls';
 import { HarrowError } from '../../protocol/errors.js';
 import type { ControllerConfig } from '../config.js';
@@ -12,6 +12,8 @@ import type { ControllerConfig } from '../config.js';
 export interface HttpsFiles {
   cert: Buffer;
   key: Buffer;
+  /** Worth a warning at start, not a refusal (a key file others may read). */
+  warnings: string[];
 }
 
 function readPem(variable: string, path: string): Buffer {
@@ -45,5 +47,10 @@ export function loadHttpsFiles(config: Pick<ControllerConfig, 'HARROW_TLS_CERT' 
     }
     throw new HarrowError('INVALID_CONFIG', `cannot use HARROW_TLS_CERT (${certPath}) with HARROW_TLS_KEY (${keyPath}): ${message}`, { cause: err });
   }
-  return { cert, key };
+  const warnings: string[] = [];
+  const mode = statSync(keyPath).mode;
+  if ((mode & 0o077) !== 0) {
+    warnings.push(`HARROW_TLS_KEY (${keyPath}) can be read by other users (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
+  }
+  return { cert, key, warnings };
 }
