@@ -3,6 +3,7 @@
  * until the controller took it (it may be restarting): a report sent twice is harmless, since the
  * controller stores points under (run, attempt, seq) and an attempt ends once.
  */
+import { HTTP_TRUST_HINT, closedBeforeAnswer, tlsProblem } from '../protocol/tls-problem.js';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { z } from 'zod';
 import {
@@ -104,8 +105,15 @@ export class AgentHttpClient {
     try {
       res = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
     } catch (err) {
+      // A certificate this agent cannot verify will not verify on the next try either.
+      const tls = tlsProblem(err, HTTP_TRUST_HINT);
+      if (tls) throw new HarrowError('INVALID_CONFIG', `cannot talk to the Harrow server at ${server}: ${tls}`, { cause: err });
       // Unreachable (not aborted by the caller): the next call tries the next replica, if there is one.
       if (!signal?.aborted && this.servers.length > 1 && this.server === server) this.current = (this.current + 1) % this.servers.length;
+      if (server.startsWith('http:') && closedBeforeAnswer(err)) {
+        // Also what a restarting server does to a request in flight: retried, with the hint.
+        throw new HarrowError('SERVICE_UNAVAILABLE', `the server at ${server} closed the connection without answering (if it serves HTTPS, use ${server.replace(/^http:/, 'https:')})`, { cause: err });
+      }
       throw new HarrowError('SERVICE_UNAVAILABLE', `cannot reach the Harrow server at ${server} (${errorText(err)}): is it running, and is --server right?`, { cause: err });
     }
     const text = await res.text().catch(() => '');

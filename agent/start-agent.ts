@@ -7,6 +7,7 @@
  * stall handling is off (`maxStalledCount: 0`) and every job completes normally, because retries
  * are the controller's decision (its reaper watches heartbeats).
  */
+import { REDIS_TRUST_HINT, tlsProblem } from '../protocol/tls-problem.js';
 import { randomBytes } from 'node:crypto';
 import { hostname, tmpdir } from 'node:os';
 import { UnrecoverableError, WaitingError, Worker, type Job } from 'bullmq';
@@ -142,13 +143,27 @@ export async function startAgent(options: AgentOptions): Promise<AgentHandle> {
 
   const redisErrors = new ErrorThrottle(log, `Redis at ${redactRedisUrl(config.redisUrl)} is unreachable; retrying`, 'Redis connection restored');
   const redis = connectRedis(config.redisUrl, { maxRetriesPerRequest: null, connectionName: `harrow-agent-${agentId}` });
-  redis.on('error', (err) => redisErrors.report(err));
+  // A certificate that does not verify will not verify on the next try: at start, stop and say so.
+  let tlsRefused: (err: HarrowError) => void = () => undefined;
+  const refused = new Promise<never>((_, reject) => (tlsRefused = reject));
+  refused.catch(() => undefined);
+  let reached = false;
+  redis.on('error', (err) => {
+    const tls = reached ? undefined : tlsProblem(err, REDIS_TRUST_HINT);
+    if (tls) tlsRefused(new HarrowError('INVALID_CONFIG', `cannot use Redis at ${redactRedisUrl(config.redisUrl)}: ${tls}`, { cause: err }));
+    else redisErrors.report(err);
+  });
   redis.on('ready', () => redisErrors.recovered());
 
   let raw: string | null;
   try {
-    raw = await redis.get(keys.sweepState(sweepId));
+    raw = await Promise.race([redis.get(keys.sweepState(sweepId)), refused]);
+    reached = true;
   } catch (err) {
+    if (err instanceof HarrowError && err.code === 'INVALID_CONFIG') {
+      redis.disconnect();
+      throw err;
+    }
     redis.disconnect();
     throw new HarrowError('REDIS_UNAVAILABLE', `cannot read sweep ${sweepId} from Redis: ${String(err)}`, { cause: err });
   }

@@ -53,6 +53,7 @@ import { HttpUrlSchema, loadEnv, millisSchema } from '../protocol/config-schema.
 import { ERROR_CODES, HarrowError, type ErrorCode, type ErrorIssue } from '../protocol/errors.js';
 import type { RunState, SweepStateName } from '../protocol/run-states.js';
 import { SECOND } from '../protocol/time.js';
+import { HTTP_TRUST_HINT, closedBeforeAnswer, tlsProblem } from '../protocol/tls-problem.js';
 
 export const DEFAULT_HARROW_URL = 'http://127.0.0.1:8080';
 
@@ -344,6 +345,11 @@ export class HarrowClient {
     const where = this.config.url;
     if (timedOut || (err instanceof DOMException && err.name === 'TimeoutError')) {
       return new HarrowError('SERVICE_UNAVAILABLE', `the Harrow server at ${where} did not answer ${method} ${path} within ${formatSeconds(this.config.timeoutMs)} (raise HARROW_TIMEOUT_MS if it is busy)`, { cause: err });
+    }
+    const tls = tlsProblem(err, HTTP_TRUST_HINT);
+    if (tls) return new HarrowError('INVALID_CONFIG', `cannot talk to the Harrow server at ${where}: ${tls}`, { cause: err });
+    if (where.startsWith('http:') && closedBeforeAnswer(err)) {
+      return new HarrowError('SERVICE_UNAVAILABLE', `the server at ${where} closed the connection without answering: if it serves HTTPS (HARROW_TLS_CERT), set HARROW_URL to ${where.replace(/^http:/, 'https:')}`, { cause: err });
     }
     const code = systemCode(err);
     const why = code ? ` (${code})` : '';

@@ -91,8 +91,9 @@ function errorOf(err: unknown, req: FastifyRequest): HarrowError {
   }
 }
 
-export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Promise<FastifyInstance> {
+export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor, options: { https?: { cert: Buffer; key: Buffer } } = {}): Promise<FastifyInstance> {
   const app = Fastify({
+    ...(options.https ? { https: options.https } : {}),
     loggerInstance: ctx.log.child({ component: 'http' }),
     // Request logs would drown the run state changes that matter; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),

@@ -52,6 +52,8 @@ export const ControllerConfigSchema = z.object({
   HARROW_OIDC_GROUPS_CLAIM: z.string().trim().min(1).default('groups').describe('The claim of an OIDC token that lists its groups'),
   HARROW_OIDC_JWKS_COOLDOWN_MS: millisSchema(0, HOUR).default(30 * SECOND).describe('Least time between two fetches of the JWKS for a token with an unknown key id'),
   HARROW_METRICS_TOKEN: z.string().min(16, 'use at least 16 characters').optional().describe('A token that may read /metrics only (for a Prometheus scraper)'),
+  HARROW_TLS_CERT: z.string().trim().min(1).optional().describe('PEM file of the HTTPS certificate (and its chain); with HARROW_TLS_KEY the API and dashboard are served over HTTPS only'),
+  HARROW_TLS_KEY: z.string().trim().min(1).optional().describe('PEM file of the private key of HARROW_TLS_CERT'),
   HARROW_CRASH_TIMEOUT_MS: ms(30 * SECOND, 'A running run with no heartbeat for this long is marked crashed'),
   HARROW_KILL_GRACE_MS: ms(30 * SECOND, 'Time between SIGTERM and SIGKILL when a run is stopped'),
   HARROW_LOOKAHEAD: intSchema(0, 64).default(1).describe('Queued runs kept beyond the idle agent slots'),
@@ -76,6 +78,9 @@ export function loadControllerConfig(
     throw new HarrowError('INVALID_CONFIG', 'invalid server configuration: HARROW_AUTH=off turns authentication off, so HARROW_TOKEN would protect nothing; unset one of the two');
   }
   checkSso(config);
+  if ((config.HARROW_TLS_CERT === undefined) !== (config.HARROW_TLS_KEY === undefined)) {
+    throw new HarrowError('INVALID_CONFIG', `invalid server configuration: HTTPS needs both HARROW_TLS_CERT and HARROW_TLS_KEY; ${config.HARROW_TLS_CERT === undefined ? 'HARROW_TLS_CERT' : 'HARROW_TLS_KEY'} is missing`);
+  }
   return config;
 }
 

@@ -24,6 +24,8 @@ import { Reaper } from './reaper.js';
 import { buildApp } from './app.js';
 import { registerDashboard } from './dashboard.js';
 import { assertSafeListen } from './security/loopback.js';
+import { loadHttpsFiles } from './security/https-files.js';
+import { POSTGRES_TRUST_HINT, tlsProblem } from '../protocol/tls-problem.js';
 
 export interface ControllerHandle {
   ctx: ControllerContext;
@@ -69,6 +71,8 @@ async function connectDatabase(config: ControllerConfig, log: Logger, strictTran
       // Not an outage: retrying cannot help.
       const pooler = poolModeProblem(err);
       if (pooler) throw new HarrowError('DATABASE_UNAVAILABLE', `cannot use the database at ${describeConfig(config).DATABASE_URL as string}: ${pooler}`, { cause: err });
+      const tls = tlsProblem(err, POSTGRES_TRUST_HINT) ?? sslSetupProblem(err);
+      if (tls) throw new HarrowError('DATABASE_UNAVAILABLE', `cannot use the database at ${describeConfig(config).DATABASE_URL as string}: ${tls}`, { cause: err });
       if (Date.now() > deadline || !config.DATABASE_URL) {
         throw new HarrowError(
           'DATABASE_UNAVAILABLE',
@@ -85,10 +89,20 @@ async function connectDatabase(config: ControllerConfig, log: Logger, strictTran
   }
 }
 
+/** TLS set up wrong on either side of DATABASE_URL, which no retry mends. */
+function sslSetupProblem(err: unknown): string | undefined {
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT' && e.syscall === 'open') return `cannot read ${e.path ?? 'a file'} (sslrootcert, sslcert or sslkey of DATABASE_URL): no such file`;
+  if (/server does not support SSL/i.test(e.message ?? '')) return 'the server does not accept TLS connections; turn ssl on in postgresql.conf, or drop sslmode from DATABASE_URL';
+  return undefined;
+}
+
 export async function startController(config: ControllerConfig, options: StartOptions = {}): Promise<ControllerHandle> {
   const log =
     options.logger ?? createLogger(config.HARROW_LOG_LEVEL, 'harrow-controller', { format: config.HARROW_LOG_FORMAT, secrets: configSecrets(config) });
   if (!options.noHttp) await assertSafeListen(config.HARROW_HOST, { token: Boolean(config.HARROW_TOKEN) || config.HARROW_AUTH === 'proxy' || config.HARROW_OIDC_ISSUER !== undefined, insecure: Boolean(options.insecure) });
+  const https = options.noHttp ? undefined : loadHttpsFiles(config);
+  for (const warning of https?.warnings ?? []) log.warn(warning);
   const db = await connectDatabase(config, log, options.strictTransactions ?? false);
   const keys = redisKeys(config.HARROW_PREFIX);
   const link = new RedisLink(config.REDIS_URL, keys, config.HARROW_PREFIX, log);
@@ -131,14 +145,14 @@ export async function startController(config: ControllerConfig, options: StartOp
     })();
   }, config.HARROW_TICK_MS);
 
-  const app = await buildApp(ctx, ingestor);
+  const app = await buildApp(ctx, ingestor, https ? { https: { cert: https.cert, key: https.key } } : {});
   await registerDashboard(app);
   let url = '';
   if (!options.noHttp) {
     url = await app.listen({ host: config.HARROW_HOST, port: config.HARROW_PORT });
     // fastify may report [::1] or 0.0.0.0; hand out the address users asked for.
     const port = new URL(url).port;
-    url = `http://${config.HARROW_HOST.includes(':') ? `[${config.HARROW_HOST}]` : config.HARROW_HOST}:${port}`;
+    url = `${https ? 'https' : 'http'}://${config.HARROW_HOST.includes(':') ? `[${config.HARROW_HOST}]` : config.HARROW_HOST}:${port}`;
     log.info({ url, database: db.kind, redis: describeConfig(config).REDIS_URL, prefix: config.HARROW_PREFIX }, 'harrow controller listening');
   }
 

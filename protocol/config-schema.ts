@@ -58,6 +58,8 @@ export type RedisTarget =
       password?: string;
       sentinelPassword?: string;
       tls: boolean;
+      /** The `ca` query parameter: a PEM file of the CA that signed the servers' certificates. */
+      ca?: string;
     };
 
 export const SENTINEL_EXAMPLE = 'redis+sentinel://host1:26379,host2:26379,host3:26379/mymaster';
@@ -110,10 +112,16 @@ function parseSentinelUrl(url: string): RedisTarget | string {
   }
   const params = new URLSearchParams(query ?? '');
   for (const key of params.keys()) {
-    if (key !== 'sentinelPassword') return `unknown parameter "${key}" (only sentinelPassword is understood)`;
+    if (key !== 'sentinelPassword' && key !== 'ca') return `unknown parameter "${key}" (only sentinelPassword and ca are understood)`;
   }
   const sentinelPassword = params.get('sentinelPassword');
   if (sentinelPassword) target.sentinelPassword = sentinelPassword;
+  const ca = params.get('ca');
+  if (ca !== null) {
+    if (!target.tls) return `the ca parameter is for TLS: use rediss+sentinel:// (or drop ca=)`;
+    if (ca === '') return 'ca= needs the path of a PEM file';
+    target.ca = ca;
+  }
   return target;
 }
 
@@ -140,7 +148,12 @@ export const RedisUrlSchema = z
     const direct = DirectRedisUrlSchema.safeParse(url);
     if (!direct.success) {
       ctx.addIssue({ code: 'custom', message: `must be a redis:// or rediss:// URL such as ${DEFAULT_REDIS_URL}, or ${SENTINEL_EXAMPLE}` });
+      return;
     }
+    const u = new URL(url);
+    const ca = u.searchParams.get('ca');
+    if (ca !== null && u.protocol !== 'rediss:') ctx.addIssue({ code: 'custom', message: 'the ca parameter is for TLS: use a rediss:// URL (or drop ca=)' });
+    else if (ca === '') ctx.addIssue({ code: 'custom', message: 'ca= needs the path of a PEM file, such as rediss://redis:6380?ca=/etc/harrow/ca.pem' });
   });
 export const DatabaseUrlSchema = urlWithScheme(['postgres:', 'postgresql:'], 'postgres://user:pass@db-host:5432/harrow');
 export const HttpUrlSchema = (example: string) => urlWithScheme(['http:', 'https:'], example);

@@ -40,6 +40,8 @@ resumes from its checkpoint (HARROW_CHECKPOINT_DIR) as a new attempt on another 
 Environment:
   REDIS_URL               Redis of the controller (default redis://127.0.0.1:6379); the agent needs nothing else.
                           Sentinels too: redis+sentinel://s1:26379,s2:26379/mymaster
+                          TLS: rediss://USER:PASSWORD@host:6380?ca=/path/ca.pem (README: Agent credentials)
+  NODE_EXTRA_CA_CERTS     With --server https://…: the CA file that signed the server's certificate.
   HARROW_TOKEN            With --server: the API token the server was started with.
   HARROW_PREFIX           Key prefix in Redis (default harrow); must match the controller's.
   HARROW_HEARTBEAT_MS     Heartbeat interval (default 5000).

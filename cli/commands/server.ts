@@ -4,6 +4,7 @@ import type { Command } from '../command.js';
 import { parseCliArgs, positionalArgs } from '../cli-args.js';
 import { HarrowError } from '../../protocol/errors.js';
 import { SECOND } from '../../protocol/time.js';
+import { REDIS_TRUST_HINT, tlsProblem } from '../../protocol/tls-problem.js';
 import type { ControllerConfig } from '../../controller/config.js';
 
 /** How long a shutdown may take before the process exits anyway (a hung close must not hang forever). */
@@ -19,7 +20,8 @@ Runs the controller. Configuration comes from the environment (flags override):
   DATABASE_URL             Postgres URL; unset: an embedded database in HARROW_DATA_DIR/db
   HARROW_DATA_DIR          local state directory (default .harrow)
   REDIS_URL                Redis carrying runs to agents (default redis://127.0.0.1:6379)
-                           or Sentinels: redis+sentinel://s1:26379,s2:26379/mymaster
+                           or Sentinels: redis+sentinel://s1:26379,s2:26379/mymaster;
+                           TLS: rediss://:PASSWORD@host:6380?ca=/path/ca.pem
   HARROW_PREFIX            prefix of every Redis key (default harrow)
   HARROW_HOST, HARROW_PORT listen address (default 127.0.0.1:8080)
   HARROW_TOKEN             the bootstrap admin token (required off loopback); turns auth on
@@ -30,6 +32,8 @@ Runs the controller. Configuration comes from the environment (flags override):
   HARROW_OIDC_ISSUER, HARROW_OIDC_AUDIENCE  accept OIDC bearer tokens (JWTs) from this issuer, for this client
   HARROW_OIDC_JWKS_URL, HARROW_OIDC_GROUPS_CLAIM  the issuer's keys (default: discovery), the groups claim
   HARROW_METRICS_TOKEN     a token that may read /metrics only
+  HARROW_TLS_CERT          PEM certificate (and chain): serve HTTPS only, with HARROW_TLS_KEY
+  HARROW_TLS_KEY           PEM private key of HARROW_TLS_CERT
   HARROW_ALLOWED_HOSTS     host names clients use besides localhost and the listen address (a,b:port)
   HARROW_CRASH_TIMEOUT_MS  no heartbeat for this long marks a run crashed (default 30000)
   HARROW_KILL_GRACE_MS     SIGTERM→SIGKILL grace when a run is stopped (default 30000)
@@ -142,6 +146,9 @@ async function checkRedis(config: ControllerConfig): Promise<void> {
       } catch (err) {
         last = err as Error;
       }
+      // A certificate that does not verify now will not later: say so at once.
+      const tls = tlsProblem(cause ?? last, REDIS_TRUST_HINT);
+      if (tls) throw new HarrowError('INVALID_CONFIG', `cannot use Redis at ${config.REDIS_URL}: ${tls}`, { cause: cause ?? last });
       if (Date.now() + delay > deadline) break;
       await new Promise((r) => setTimeout(r, delay));
       redis.disconnect();

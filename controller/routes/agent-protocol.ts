@@ -8,7 +8,7 @@
  *
  * Authentication is the app's one token hook: every route here is a POST, which it guards.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import {
@@ -39,7 +39,7 @@ import {
 } from '../../protocol/wire.js';
 import type { ControllerContext } from '../context.js';
 import { doc, parse, responses } from './route-schema.js';
-import { authConfig } from '../security/auth.js';
+import { assertInScope, authConfig, identityOf } from '../security/auth.js';
 
 /** How often a waiting claim looks at the queue (the per-run overhead of an HTTP agent is about half of it). */
 const QUEUE_POLL_MS = 100;
@@ -99,6 +99,17 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
     return parsed.success ? parsed.data : null;
   };
 
+  /**
+   * The sweep of `id`, checked against the caller's project scopes: an agent token scoped to
+   * `vision` must not take (and so read) the runs of another project's sweep, nor steer or report
+   * into it. Outside its scope the sweep answers as if it did not exist, as on every other route.
+   */
+  const sweepInScope = async (req: FastifyRequest, id: string): Promise<string> => {
+    const who = identityOf(req);
+    if (who && who.projects !== null) assertInScope(who, id, await ctx.specs.get(ctx.db, id));
+    return id;
+  };
+
   const append = async (report: AgentReport): Promise<void> => {
     await ctx.link.redis.xadd(ctx.keys.reports, '*', REPORT_FIELD, JSON.stringify(report));
   };
@@ -116,7 +127,7 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
       },
     },
     async (req, reply): Promise<ClaimResponse> => {
-      const { id } = parse(IdParamsSchema, req.params, 'params');
+      const id = await sweepInScope(req, parse(IdParamsSchema, req.params, 'params').id);
       const body = parse(ClaimRequestSchema, req.body, 'body');
       // The agent gave up (Ctrl-C, timeout): take no job for it.
       let gone = false;
@@ -194,7 +205,7 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
       },
     },
     async (req) => {
-      const { id } = parse(IdParamsSchema, req.params, 'params');
+      const id = await sweepInScope(req, parse(IdParamsSchema, req.params, 'params').id);
       const report = parse(AgentReportSchema, req.body, 'body');
       if (report.sweepId !== id) throw new HarrowError('INVALID_REQUEST', `body.sweepId: the report is for sweep ${report.sweepId}, not ${id}`);
       if (report.type === 'claim' || report.type === 'heartbeat') {
@@ -218,7 +229,7 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
       },
     },
     async (req) => {
-      const { id } = parse(IdParamsSchema, req.params, 'params');
+      const id = await sweepInScope(req, parse(IdParamsSchema, req.params, 'params').id);
       const body = parse(PollRequestSchema, req.body, 'body');
       const redis = ctx.link.redis;
       await redis.hset(ctx.keys.agents(id), body.presence.agentId, JSON.stringify(body.presence));
@@ -246,7 +257,7 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
       },
     },
     async (req) => {
-      const { id } = parse(IdParamsSchema, req.params, 'params');
+      const id = await sweepInScope(req, parse(IdParamsSchema, req.params, 'params').id);
       const body = parse(LeaveRequestSchema, req.body, 'body');
       await ctx.link.redis.hdel(ctx.keys.agents(id), body.agentId);
       return { ok: true as const };

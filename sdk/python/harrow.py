@@ -246,6 +246,18 @@ class _FunctionAgent(object):
                 message += " (set HARROW_TOKEN to the token the server was started with)"
             raise AgentError(err.code, payload.get("code"), message) from None
         except (urllib.error.URLError, OSError) as err:
+            import ssl
+
+            reason = getattr(err, "reason", err)
+            if isinstance(reason, ssl.SSLCertVerificationError):
+                # A certificate that does not verify now will not on the next try: stop, say how to fix it.
+                raise AgentError(
+                    400,
+                    "INVALID_CONFIG",
+                    "cannot talk to the Harrow server at %s: its TLS certificate does not verify (%s); "
+                    "give Python the CA that signed it with SSL_CERT_FILE=/path/ca.pem, or add the CA to the system's store"
+                    % (self.server, getattr(reason, "verify_message", None) or reason),
+                ) from None
             raise AgentError(None, "SERVICE_UNAVAILABLE", "cannot reach the Harrow server at %s (%s); is it running? (set HARROW_URL)" % (self.server, err)) from None
 
     def _deliver(self, report):

@@ -5,10 +5,10 @@
  * cluster is made and run by the `postgres` user (runuser).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { connectRedis } from '../../protocol/redis-connection.js';
 import pg from 'pg';
 import { freePort, waitFor } from './processes.js';
 
@@ -37,11 +37,17 @@ export function privateServicesProblem(): string | null {
   return null;
 }
 
+export interface PrivatePostgresOptions {
+  /** Serve TLS (`ssl=on`) with this certificate and key (copied into the cluster, mode 0600). */
+  ssl?: { cert: string; key: string };
+}
+
 export class PrivatePostgres {
   readonly dir: string;
   port = 0;
   private readonly bin: string;
   private readonly asRoot = process.getuid?.() === 0;
+  private sslArgs = '';
 
   private constructor() {
     this.bin = postgresBin()!;
@@ -52,13 +58,24 @@ export class PrivatePostgres {
     return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
   }
 
-  static async start(): Promise<PrivatePostgres> {
+  static async start(options: PrivatePostgresOptions = {}): Promise<PrivatePostgres> {
     const p = new PrivatePostgres();
-    if (p.asRoot) {
+    const owner = p.asRoot
+      ? { uid: Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim()), gid: Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim()) }
+      : null;
+    if (owner) {
       chmodSync(p.dir, 0o755);
-      const ids = spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout.trim();
-      const gid = spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout.trim();
-      chownSync(p.dir, Number(ids), Number(gid));
+      chownSync(p.dir, owner.uid, owner.gid);
+    }
+    if (options.ssl) {
+      // Postgres refuses a key file others can read, and must own it.
+      const cert = join(p.dir, 'server.crt');
+      const key = join(p.dir, 'server.key');
+      copyFileSync(options.ssl.cert, cert);
+      copyFileSync(options.ssl.key, key);
+      chmodSync(key, 0o600);
+      if (owner) for (const f of [cert, key]) chownSync(f, owner.uid, owner.gid);
+      p.sslArgs = ` -c ssl=on -c ssl_cert_file=${cert} -c ssl_key_file=${key}`;
     }
     p.run('initdb', ['-D', join(p.dir, 'data'), '-U', 'postgres', '--auth=trust', '--no-sync', '-E', 'UTF8', '--locale=C']);
     p.port = await freePort();
@@ -71,7 +88,7 @@ export class PrivatePostgres {
     this.run('pg_ctl', [
       '-D', join(this.dir, 'data'),
       '-l', join(this.dir, 'log'),
-      '-o', `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off`,
+      '-o', `-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off${this.sslArgs}`,
       '-w', 'start',
     ]);
     await waitFor('the private Postgres to answer', async () => {
@@ -110,16 +127,28 @@ export class PrivatePostgres {
   }
 }
 
+export interface PrivateRedisOptions {
+  /** Serve TLS only (`--tls-port`, `--port 0`) with this certificate; clients need no certificate. */
+  tls?: { cert: string; key: string; ca: string };
+  /** The default user's password (`--requirepass`). */
+  password?: string;
+}
+
 export class PrivateRedis {
   port = 0;
   private child: ChildProcess | null = null;
 
+  private constructor(private readonly options: PrivateRedisOptions = {}) {}
+
+  /** The admin URL (the default user); with TLS, `rediss://` and the CA as `?ca=`. */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    const auth = this.options.password ? `:${encodeURIComponent(this.options.password)}@` : '';
+    const tls = this.options.tls;
+    return tls ? `rediss://${auth}127.0.0.1:${this.port}?ca=${encodeURIComponent(tls.ca)}` : `redis://${auth}127.0.0.1:${this.port}`;
   }
 
-  static async start(): Promise<PrivateRedis> {
-    const r = new PrivateRedis();
+  static async start(options: PrivateRedisOptions = {}): Promise<PrivateRedis> {
+    const r = new PrivateRedis(options);
     r.port = await freePort();
     await r.resume();
     return r;
@@ -127,12 +156,16 @@ export class PrivateRedis {
 
   /** Starts redis-server without persistence: a restart loses everything, like FLUSHALL. */
   async resume(): Promise<void> {
-    const child = spawn(redisServerBin()!, ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], {
+    const { tls, password } = this.options;
+    const listen = tls
+      ? ['--port', '0', '--tls-port', String(this.port), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', 'no']
+      : ['--port', String(this.port)];
+    const child = spawn(redisServerBin()!, [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(password ? ['--requirepass', password] : [])], {
       stdio: 'ignore',
     });
     this.child = child;
     await waitFor('the private Redis to answer', async () => {
-      const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      const c = connectRedis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
       c.on('error', () => undefined);
       try {
         await c.connect();
@@ -153,7 +186,7 @@ export class PrivateRedis {
   }
 
   async flushall(): Promise<void> {
-    const c = new Redis(this.url);
+    const c = connectRedis(this.url);
     try {
       await c.flushall();
     } finally {
