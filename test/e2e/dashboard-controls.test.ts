@@ -106,7 +106,7 @@ for (const withToken of [true, false]) {
       // The command line, as the agent ran it, with a copy button.
       const detail = await api<RunDetail>(env.url, `/api/runs/${running.id}`, { headers: headers() });
       assert.deepEqual(detail.command, ['python3', 'test/fixtures/scripts/trainer.py', '--sleep=0.1', '--steps=100', `--x=${String(running.params.x)}`]);
-      assert.equal(await page.locator('#run-command').textContent(), detail.command!.join(' '));
+      assert.equal(await page.locator('#run-command').textContent(), detail.command.join(' '));
       await page.getByRole('button', { name: 'Stop run' }).click();
       await untilEqual('the run stopped (page and API)', async () => [await page.locator('#main h1 .state').textContent(), (await api<RunDetail>(env.url, `/api/runs/${running.id}`, { headers: headers() })).state], () => ['stopped', 'stopped'], 20_000);
       await page.screenshot({ path: join(SHOTS, `controls-run-stopped-${suffix}.png`), fullPage: true });

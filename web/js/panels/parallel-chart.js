@@ -6,7 +6,7 @@
 // has no axis dragging of its own: the order is the order of `parallelAxis` and the data columns.
 
 import { BASE, chart } from '../charts.js';
-import { fmt, h } from '../dom.js';
+import { fill, fmt, h } from '../dom.js';
 import { axisValue, categoryLabel, describeParams } from '../params.js';
 import { flatOf, goalOf, moveAxis, orderedAxes } from '../sweep-state.js';
 import { throttle } from '../view.js';
@@ -84,7 +84,8 @@ export async function mountParallel(el, state) {
   const drawBar = (ordered) => {
     currentIds = ordered.map((a) => a.id);
     const focused = document.activeElement?.closest?.('.axis-order') ? document.activeElement.dataset.move : null;
-    bar.replaceChildren(
+    fill(
+      bar,
       h('span', { class: 'muted small' }, 'Axes:'),
       ordered.map((a, i) =>
         h(
