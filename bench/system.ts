@@ -258,11 +258,13 @@ async function benchLatency(): Promise<void> {
     const t0 = now();
     await db.query(
       `INSERT INTO runs (id, sweep_id, number, state, params, params_hash, attempt, objective, objective_step, latest_value, metric_count,
-                         summary, started_at, ended_at)
+                         summary, started_at, ended_at, output_tail)
        SELECT $1 || '-' || g, $1, g, CASE WHEN g % 10 = 0 THEN 'failed' ELSE 'finished' END,
               jsonb_build_object('lr', random(), 'layers', g % 7), md5(g::text), 1, v, 199, v, 200,
               jsonb_build_object('loss', jsonb_build_object('last', v, 'min', v, 'max', v + 1, 'count', 200, 'step', 199)),
-              now() - interval '1 day' + g * interval '1 second', now() - interval '1 day' + g * interval '1 second' + interval '5 minutes'
+              now() - interval '1 day' + g * interval '1 second', now() - interval '1 day' + g * interval '1 second' + interval '5 minutes',
+              -- Failed runs keep an output tail (a traceback after 8 KB of output), which the runs list reads its error line from.
+              CASE WHEN g % 10 = 0 THEN repeat('epoch ' || g || ' loss=0.5 step=1' || chr(10), 300) || 'Traceback (most recent call last):' || chr(10) || '  File "train.py", line 9' || chr(10) || 'ValueError: diverged at run ' || g || chr(10) END
        FROM (SELECT g, random() AS v FROM generate_series(1, $2::int) g) s`,
       [sweepId, LAT_RUNS],
     );
