@@ -38,11 +38,29 @@ export function errorLineIndices(tail: string | null): number[] {
  */
 export function lastErrorLine(tail: string | null): string | null {
   if (!tail) return null;
-  let lines = tail.slice(-ERROR_TAIL_CHARS).split('\n');
+  // From the end, line by line without splitting the whole window: the error is usually last
+  // (the runs list calls this for every failed run of a page).
+  const start = tail.length > ERROR_TAIL_CHARS ? tail.length - ERROR_TAIL_CHARS : 0;
   // A cut in the middle of a line leaves its end: not a line of its own. (db/ reads one character
   // more than the window for this, so a list answers as the full tail would.)
-  if (tail.length > ERROR_TAIL_CHARS && tail[tail.length - ERROR_TAIL_CHARS - 1] !== '\n') lines = lines.slice(1);
-  const kept = lines.map((l) => l.trim()).filter(Boolean);
-  const line = kept.findLast(isErrorLine) ?? kept.at(-1) ?? null;
-  return line !== null && line.length > MAX_ERROR_LINE ? `${line.slice(0, MAX_ERROR_LINE - 1)}…` : line;
+  const cut = start > 0 && tail[start - 1] !== '\n';
+  let lastText: string | null = null;
+  let end = tail.length;
+  while (end > start) {
+    const nl = tail.lastIndexOf('\n', end - 1);
+    const from = nl < start ? start : nl + 1;
+    if (from === start && cut) break;
+    const line = tail.slice(from, end).trim();
+    if (line !== '') {
+      lastText ??= line;
+      if (isErrorLine(line)) return clip(line);
+    }
+    if (nl < start) break;
+    end = nl;
+  }
+  return lastText === null ? null : clip(lastText);
+}
+
+function clip(line: string): string {
+  return line.length > MAX_ERROR_LINE ? `${line.slice(0, MAX_ERROR_LINE - 1)}…` : line;
 }
