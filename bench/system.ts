@@ -21,7 +21,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
-import { cpus, tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadControllerConfig } from '../controller/config.js';
@@ -37,6 +37,10 @@ import { BIN, PG_URL, REDIS_URL, ROOT, cleanRedis, directRate, now, pct, verdict
 import { benchScale } from './scale.js';
 
 const QUICK = process.argv.includes('--quick');
+/** `--only throughput|points|latency|dashboard` runs one part (for profiling; dashboard: §4 alone, on §3's data). */
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+/** `--profile`: print the sweep page's hottest functions (cold pass of §4). */
+const PROFILE = process.argv.includes('--profile');
 
 const RUNS = QUICK ? 120 : 400;
 const SLOTS_PER_AGENT = 4;
@@ -206,11 +210,13 @@ async function benchLatency(): Promise<void> {
     const t0 = now();
     await db.query(
       `INSERT INTO runs (id, sweep_id, number, state, params, params_hash, attempt, objective, objective_step, latest_value, metric_count,
-                         summary, started_at, ended_at)
+                         summary, started_at, ended_at, output_tail)
        SELECT $1 || '-' || g, $1, g, CASE WHEN g % 10 = 0 THEN 'failed' ELSE 'finished' END,
               jsonb_build_object('lr', random(), 'layers', g % 7), md5(g::text), 1, v, 199, v, 200,
               jsonb_build_object('loss', jsonb_build_object('last', v, 'min', v, 'max', v + 1, 'count', 200, 'step', 199)),
-              now() - interval '1 day' + g * interval '1 second', now() - interval '1 day' + g * interval '1 second' + interval '5 minutes'
+              now() - interval '1 day' + g * interval '1 second', now() - interval '1 day' + g * interval '1 second' + interval '5 minutes',
+              -- Failed runs keep an output tail (a traceback after 8 KB of output), which the runs list reads its error line from.
+              CASE WHEN g % 10 = 0 THEN repeat('epoch ' || g || ' loss=0.5 step=1' || chr(10), 300) || 'Traceback (most recent call last):' || chr(10) || '  File "train.py", line 9' || chr(10) || 'ValueError: diverged at run ' || g || chr(10) END
        FROM (SELECT g, random() AS v FROM generate_series(1, $2::int) g) s`,
       [sweepId, LAT_RUNS],
     );
@@ -242,6 +248,10 @@ async function benchLatency(): Promise<void> {
         ['importance (cached)', `/api/sweeps/${sweepId}/importance`],
         ['curves of 30 runs', `/api/sweeps/${sweepId}/curves?name=loss&runs=${Array.from({ length: 30 }, (_, i) => `${sweepId}-${i * 300 + 1}`).join(',')}`],
       ] as const;
+      if (only === 'dashboard') {
+        await benchDashboard(ctl.url, sweepId, LAT_RUNS, perRun * LAT_RUNS);
+        return;
+      }
       const fresh = now();
       await (await fetch(`${ctl.url}/api/sweeps/${sweepId}/importance`)).arrayBuffer();
       const freshMs = now() - fresh;
@@ -299,6 +309,13 @@ async function benchDashboard(url: string, sweepId: string, runs: number, points
       page.on('console', (msg) => {
         if (msg.type() === 'error') problems.push(msg.text());
       });
+      await cdp.send('Performance.enable');
+      if (PROFILE && pass === 'cold') {
+        await cdp.send('Profiler.enable');
+        await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
+        await cdp.send('Profiler.start');
+      }
+      const cpu0 = process.cpuUsage();
       const t0 = now();
       await page.goto(`${url}/#/sweeps/${sweepId}`);
       // Page-side checks as expressions: this file is compiled without the DOM's types.
@@ -321,9 +338,19 @@ async function benchDashboard(url: string, sweepId: string, runs: number, points
         chartSeries(`[...document.querySelectorAll('section.card')].find((c) => c.querySelector('h2')?.textContent === 'Learning curves')?.querySelector('.chart')`),
       );
       const all = Math.max(table, importance, parallel, curves);
+      // CPU time, which a loaded machine stretches less than wall time: the controller (it runs in
+      // this process) and the page's main thread (scripts, layout, paint).
+      const cpu = process.cpuUsage(cpu0);
+      const { metrics } = await cdp.send('Performance.getMetrics');
+      const metric = (name: string) => (metrics.find((m) => m.name === name)?.value ?? 0) * 1000;
       console.log(
         `  ${pass.padEnd(5)} table ${table.toFixed(0).padStart(5)} ms   importance ${importance.toFixed(0).padStart(5)} ms   parallel ${parallel.toFixed(0).padStart(5)} ms   curves ${curves.toFixed(0).padStart(5)} ms   ` +
           `all drawn ${all.toFixed(0).padStart(5)} ms   ${(bytes / 1024 / 1024).toFixed(2)} MB in ${requests} requests   target < 1500 ms   ${verdict(all < 1500)}`,
+      );
+      if (PROFILE && pass === 'cold') printProfile((await cdp.send('Profiler.stop')).profile);
+      console.log(
+        `        CPU: controller ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms; page main thread ${metric('TaskDuration').toFixed(0)} ms ` +
+          `(scripts ${metric('ScriptDuration').toFixed(0)} ms, layout ${metric('LayoutDuration').toFixed(0)} ms, style ${metric('RecalcStyleDuration').toFixed(0)} ms)   load average ${loadavg()[0]!.toFixed(1)}`,
       );
       await page.close();
     }
@@ -333,17 +360,32 @@ async function benchDashboard(url: string, sweepId: string, runs: number, points
   }
 }
 
+/** The page's hottest functions by self time, from a CDP CPU profile (`--profile`). */
+function printProfile(profile: { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples?: number[]; timeDeltas?: number[] }): void {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map<string, number>();
+  const samples = profile.samples ?? [];
+  const deltas = profile.timeDeltas ?? [];
+  for (let i = 0; i < samples.length; i++) {
+    const f = byId.get(samples[i]!)?.callFrame;
+    if (!f) continue;
+    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + (deltas[i] ?? 0) / 1000);
+  }
+  const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 25);
+  console.log('        page profile, self time:');
+  for (const [k, ms] of top) console.log(`          ${ms.toFixed(0).padStart(6)} ms  ${k}`);
+}
+
 async function main(): Promise<void> {
   if (process.argv.includes('--scale')) {
     await benchScale(process.argv.slice(2));
     return;
   }
   console.log(`# Harrow system benchmark${QUICK ? ' (quick)' : ''} — node ${process.version}, Postgres ${PG_URL.replace(/\/\/[^@]*@/, '//')}, Redis ${REDIS_URL}`);
-  // `--only throughput|points|latency` runs one part (for profiling).
-  const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
   if (!only || only === 'throughput') await benchThroughput();
   if (!only || only === 'points') await benchPoints();
-  if (!only || only === 'latency') await benchLatency();
+  if (!only || only === 'latency' || only === 'dashboard') await benchLatency();
 }
 
 main().then(

@@ -31,6 +31,9 @@ import { readSnapshot } from '../db/database.js';
 import { getSweep, listSweeps, runCountsMany } from '../db/sweeps.js';
 import { ControllerMetrics } from './metrics.js';
 import { bestCurve, bestRun, bestRunsMany, getRun, listRuns, runEvents } from '../db/runs.js';
+import { errorLineIndices } from '../protocol/output-errors.js';
+import { runCommandLine } from './run-command.js';
+import type { Params } from '../strategies/types.js';
 import { runHistory } from '../db/metrics.js';
 import type { ControllerContext } from './context.js';
 import { bestRunOf, runSummary, sweepSummary } from './serialize.js';
@@ -382,9 +385,12 @@ async function runDetail(ctx: ControllerContext, id: string): Promise<RunDetail>
   const [events, history] = await Promise.all([runEvents(ctx.db, id), run.attempt > 0 ? runHistory(ctx.db, id, run.attempt) : Promise.resolve([])]);
   const metrics: RunDetail['metrics'] = {};
   for (const p of history) (metrics[p.name] ??= []).push({ step: p.step, value: finiteOrNull(p.value), t: new Date(p.time).toISOString() });
+  const spec = await ctx.specs.get(ctx.db, run.sweep_id);
   return {
     ...runSummary(run),
     outputTail: run.output_tail,
+    errorLines: errorLineIndices(run.output_tail),
+    command: runCommandLine(spec, run.params as Params),
     proposal: run.proposal,
     heartbeatAt: run.heartbeat_at ? new Date(run.heartbeat_at).toISOString() : null,
     events: events.map((e) => ({ attempt: e.attempt, from: e.from_state, to: e.to_state, reason: e.reason, details: e.details, at: new Date(e.at).toISOString() })),

@@ -2,7 +2,8 @@
 import type { RunRow } from '../db/runs.js';
 import type { SweepRow, RunCounts } from '../db/sweeps.js';
 import type { BestRun, RunSummary, SweepSummary } from '../protocol/api.js';
-import { sweepHealth } from '../protocol/run-states.js';
+import { RUN_STATE_TRAITS, sweepHealth } from '../protocol/run-states.js';
+import { lastErrorLine } from '../protocol/output-errors.js';
 
 const iso = (d: Date | null): string | null => (d ? new Date(d).toISOString() : null);
 
@@ -25,6 +26,7 @@ export function runSummary(r: RunRow): RunSummary {
     agentId: r.agent_id,
     host: r.host,
     gpu: r.gpu,
+    errorLine: RUN_STATE_TRAITS[r.state].failure ? lastErrorLine(r.output_tail) : null,
     rerunOf: r.rerun_of ?? null,
     createdAt: iso(r.created_at)!,
     startedAt: iso(r.started_at),

@@ -20,6 +20,7 @@ import {
   OUTCOME_RUN_STATES,
   type RunState,
 } from '../protocol/run-states.js';
+import { ERROR_TAIL_CHARS } from '../protocol/output-errors.js';
 import { bestFirstOrder, isBetter } from '../strategies/objective.js';
 import type { Goal } from '../strategies/types.js';
 
@@ -411,9 +412,14 @@ export async function strategyHistory(
   return { ended, pending };
 }
 
-/** Every column but the output tail (up to 16 KiB a run), which lists never show. */
+/**
+ * Every column but the output tail (up to 16 KiB a run), which lists never show whole: a failed or
+ * crashed run's last ERROR_TAIL_CHARS + 1 characters are read, for its error line (one more than
+ * the window, so `lastErrorLine` can tell whether the window starts mid-line).
+ */
 const LIST_COLUMNS = `id, sweep_id, number, state, params, params_hash, proposal, attempt, token, agent_id, host, gpu,
-  exit_code, signal, reason, stop_info, NULL::text AS output_tail, summary, objective, objective_step, latest_value,
+  exit_code, signal, reason, stop_info,
+  CASE WHEN state = ANY('{${FAILURE_RUN_STATES.join(',')}}'::text[]) THEN right(output_tail, ${ERROR_TAIL_CHARS + 1}) END AS output_tail, summary, objective, objective_step, latest_value,
   metric_count, warnings, created_at, started_at, heartbeat_at, ended_at, rerun_of`;
 
 export type RunSort = 'number' | '-number' | 'metric' | '-metric' | 'started' | '-started';

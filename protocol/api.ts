@@ -127,6 +127,11 @@ export const RunSummarySchema = z.object({
   agentId: z.string().nullable(),
   host: z.string().nullable(),
   gpu: z.string().nullable(),
+  /**
+   * A failed or crashed run's likeliest error line from its output tail (`lastErrorLine` in
+   * protocol/output-errors.ts); null otherwise; absent from older servers.
+   */
+  errorLine: z.string().nullable().optional(),
   /** The failed or crashed run this one reruns (`harrow rerun`); absent from older servers. */
   rerunOf: z.string().nullable().optional(),
   createdAt: z.string(),
@@ -137,6 +142,15 @@ export type RunSummary = z.output<typeof RunSummarySchema>;
 
 export const RunDetailSchema = RunSummarySchema.extend({
   outputTail: z.string().nullable(),
+  /** Indices of the error lines in `outputTail.split('\n')` (protocol/output-errors.ts). */
+  errorLines: z.array(z.number()).optional(),
+  /**
+   * The argv the agent runs: the sweep's `command` rendered with this run's params by the agent's
+   * renderer; `$NAME` stands for what only the agent's box knows (`${envvar:NAME}`, and
+   * `$HARROW_PARAMS_FILE` for `${args_json_file}`). Null when it cannot be rendered on the server.
+   * Both are absent from older servers.
+   */
+  command: z.array(z.string()).nullable().optional(),
   proposal: z.record(z.string(), z.unknown()).nullable(),
   heartbeatAt: z.string().nullable(),
   events: z.array(

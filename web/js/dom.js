@@ -7,6 +7,8 @@ export function h(tag, attrs, ...children) {
     if (v === undefined || v === null || v === false) continue;
     if (k.startsWith('on')) el.addEventListener(k.slice(2), v);
     else if (k === 'class') el.className = v;
+    // Through the CSSOM: a style attribute would need 'unsafe-inline' in the page's CSP.
+    else if (k === 'style') el.style.cssText = v;
     else el.setAttribute(k, v === true ? '' : String(v));
   }
   for (const c of children.flat()) {
@@ -101,15 +103,39 @@ export function runNote(run) {
   return run.reason ?? '';
 }
 
-/** The line of an output tail that most likely says what went wrong (the last error-looking one). */
-export function errorLine(tail) {
-  if (!tail) return null;
-  const lines = tail.split('\n').map((l) => l.trim()).filter(Boolean);
-  for (let i = lines.length - 1; i >= 0; i--) if (ERROR_LINE.test(lines[i])) return lines[i];
-  return lines[lines.length - 1] ?? null;
+/** An argv as one line a POSIX shell runs the same (`$NAME` left bare, so the shell expands it). */
+export function shellLine(argv) {
+  return argv.map((a) => (/^[\w@%+=:,./$-]+$/.test(a) ? a : `'${a.replaceAll("'", `'\\''`)}'`)).join(' ');
 }
 
-export const ERROR_LINE = /error|exception|traceback|out of memory|killed|fatal|assert|nan|segmentation/i;
+/**
+ * A button that copies `text()` and says so. The Clipboard API needs a secure context (https or
+ * localhost); elsewhere the text is selected for Ctrl+C instead.
+ */
+export function copyButton(text, target, label = 'Copy') {
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      class: 'copy-button',
+      onclick: async () => {
+        try {
+          await window.navigator.clipboard.writeText(text());
+          button.textContent = 'Copied';
+        } catch {
+          const range = document.createRange();
+          range.selectNodeContents(target);
+          window.getSelection().removeAllRanges();
+          window.getSelection().addRange(range);
+          button.textContent = 'Selected: press Ctrl+C';
+        }
+        setTimeout(() => (button.textContent = label), 2000);
+      },
+    },
+    label,
+  );
+  return button;
+}
 
 /** Refused metric points and data loss in a few words (the run page shows the full messages). */
 export function warningNote(run) {

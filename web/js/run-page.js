@@ -5,7 +5,7 @@
 import { ApiError, api, post, report } from './api.js';
 import { BASE, chart } from './charts.js';
 import { runClock, since, tickClocks } from './clocks.js';
-import { ERROR_LINE, badge, fill, fmt, h, runNote, stopText } from './dom.js';
+import { badge, copyButton, fill, fmt, h, runNote, shellLine, stopText } from './dom.js';
 import { every, onLeave, viewFlag } from './view.js';
 
 const REFRESH_MS = 3000;
@@ -68,7 +68,11 @@ function fillRun(el, run, sweep) {
   const quiet = run.state === 'running' && run.heartbeatAt ? h('div', { class: 'banner warn', role: 'alert', 'data-heartbeat': run.heartbeatAt, 'data-quiet-after': QUIET_AFTER_MS, hidden: true }) : null;
   const tail = run.outputTail ?? '';
   const lines = tail.split('\n');
-  const errorIdx = lines.map((l, i) => (ERROR_LINE.test(l) ? i : -1)).filter((i) => i >= 0);
+  // Which lines are errors is the server's call (protocol/output-errors.ts), as for the runs table.
+  const errorIdx = run.errorLines ?? [];
+  const isError = new Set(errorIdx);
+  const commandLine = run.command ? shellLine(run.command) : null;
+  const commandEl = commandLine ? h('pre', { class: 'mono command', id: 'run-command' }, commandLine) : null;
   fill(
     el,
     h('div', { class: 'title-row' }, h('h1', {}, `Run #${run.number} `, badge(run.state), run.attempt > 1 ? h('span', { class: 'muted small' }, ` attempt ${run.attempt}`) : null), runControls(run)),
@@ -103,7 +107,13 @@ function fillRun(el, run, sweep) {
         { class: 'card' },
         h('h2', {}, 'Parameters'),
         h('pre', { class: 'mono' }, JSON.stringify(run.params, null, 2)),
-        run.command ? [h('h2', {}, 'Command'), h('pre', { class: 'mono' }, run.command.join(' '))] : null,
+        commandEl
+          ? [
+              h('div', { class: 'card-head' }, h('h2', {}, 'Command'), copyButton(() => commandLine, commandEl, 'Copy')),
+              commandEl,
+              /\$[A-Za-z_]/.test(commandLine) ? h('p', { class: 'muted small' }, '$NAME: a variable of the agent\'s environment ($HARROW_PARAMS_FILE names the file holding the parameters).') : null,
+            ]
+          : null,
       ),
     ),
     h('section', { class: 'card' }, h('h2', {}, 'Summary'), summaryTable(run)),
@@ -128,7 +138,7 @@ function fillRun(el, run, sweep) {
         ? h(
             'pre',
             { class: 'mono output', tabindex: 0 },
-            lines.map((l, i) => h('span', { class: ERROR_LINE.test(l) ? 'err' : '', id: i === errorIdx[errorIdx.length - 1] ? 'last-error' : null }, `${l}\n`)),
+            lines.map((l, i) => h('span', { class: isError.has(i) ? 'err' : '', id: i === errorIdx[errorIdx.length - 1] ? 'last-error' : null }, `${l}\n`)),
           )
         : h('p', { class: 'muted' }, 'No output yet.'),
     ),

@@ -4,7 +4,7 @@
 
 import { ApiError, api, download, post, report, streamUrl } from './api.js';
 import { since } from './clocks.js';
-import { errorLine, fill, fmt, h, paramText } from './dom.js';
+import { copyButton, fill, fmt, h, paramText } from './dom.js';
 import { sweepHealth } from './health.js';
 import { mountCompare } from './panels/compare-panel.js';
 import { mountCurves } from './panels/curves-chart.js';
@@ -80,7 +80,7 @@ export async function showSweep(ui, id) {
 
   const drawHeader = () => {
     drawSweepHeader(el, state);
-    drawBanner(el.banner, state, view);
+    drawBanner(el.banner, state);
   };
   drawHeader();
   state.on('sweep', drawHeader);
@@ -284,14 +284,20 @@ function drawSweepHeader(el, state) {
       'section',
       { class: 'card' },
       h('h2', {}, s.state === 'running' || s.state === 'paused' ? 'Join with an agent' : 'Sweep file'),
-      s.state === 'running' || s.state === 'paused' ? h('code', { class: 'copy' }, s.agentCommand ?? `harrow agent ${s.id}`) : null,
+      s.state === 'running' || s.state === 'paused' ? agentCommand(s) : null,
       h('details', {}, h('summary', {}, 'The sweep file'), h('pre', { class: 'mono' }, s.config ?? '')),
     ),
   );
 }
 
+function agentCommand(s) {
+  const text = s.agentCommand ?? `harrow agent ${s.id}`;
+  const code = h('code', { class: 'copy' }, text);
+  return h('div', { class: 'agent-command' }, code, ' ', report ? null : copyButton(() => text, code, 'Copy'));
+}
+
 /** Says plainly when a sweep is going wrong: every run so far failed, or it was paused for it. */
-function drawBanner(el, state, view) {
+function drawBanner(el, state) {
   const s = state.sweep;
   const health = sweepHealth(s);
   const ended = s.counts.finished + s.counts.stopped + s.counts.failed + s.counts.crashed;
@@ -300,7 +306,6 @@ function drawBanner(el, state, view) {
     return;
   }
   const failedRun = [...state.runs.values()].filter((r) => r.state === 'failed' || r.state === 'crashed').sort((a, b) => b.number - a.number)[0];
-  const detail = h('div', { class: 'mono small' });
   fill(
     el,
     h(
@@ -309,15 +314,8 @@ function drawBanner(el, state, view) {
       h('strong', {}, health === 'failing' ? `All ${ended} runs that ended so far failed.` : `Paused: ${s.stateReason}`),
       health === 'failing' && s.state === 'paused' && s.stateReason ? h('div', {}, `Paused: ${s.stateReason}`) : null,
       failedRun ? h('div', {}, 'Latest: ', h('a', { href: `#/runs/${encodeURIComponent(failedRun.id)}` }, `run #${failedRun.number}`), ` (${failedRun.reason ?? failedRun.state})`) : null,
-      detail,
+      failedRun?.errorLine ? h('div', { class: 'mono small' }, failedRun.errorLine) : null,
     ),
   );
-  if (failedRun && !report) {
-    void api(`runs/${encodeURIComponent(failedRun.id)}`)
-      .then((run) => {
-        if (!view.left) detail.textContent = errorLine(run.outputTail) ?? '';
-      })
-      .catch(() => undefined);
-  }
 }
 

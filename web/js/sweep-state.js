@@ -20,13 +20,18 @@ export function createState(id) {
     filter: { states: new Set(RUN_STATES), min: null, max: null },
     /** Runs ticked for comparison, in the order they were ticked. */
     checked: new Set(),
+    /**
+     * The parallel-coordinates axes from left to right, as the user arranged them (axis ids:
+     * `param:<name>`, `metric`); null until they move one. New parameters join at the end.
+     */
+    axisOrder: null,
     /** The metric the learning curves and the compare view draw. */
     curveMetric: null,
     on(kind, fn) {
       if (!listeners.has(kind)) listeners.set(kind, []);
       listeners.get(kind).push(fn);
     },
-    /** kind: 'runs' (data changed), 'selection' (brush or filters), 'checked', 'sweep'. */
+    /** kind: 'runs' (data changed), 'selection' (brush or filters), 'checked', 'sweep', 'axes' (axis order). */
     emit(kind) {
       for (const fn of listeners.get(kind) ?? []) fn(kind);
     },
@@ -77,4 +82,24 @@ export function metricNames(state) {
 export function flatOf(run) {
   if (!run._flat) Object.defineProperty(run, '_flat', { value: flatParams(run.params), enumerable: false });
   return run._flat;
+}
+
+/**
+ * The axis ids in the order to draw them: the user's order for the ids it knows, then any new ones
+ * in their default order.
+ */
+export function orderedAxes(saved, ids) {
+  if (!saved) return ids;
+  const known = saved.filter((id) => ids.includes(id));
+  return [...known, ...ids.filter((id) => !known.includes(id))];
+}
+
+/** `order` with `id` moved by `delta` places (clamped to the ends). */
+export function moveAxis(order, id, delta) {
+  const from = order.indexOf(id);
+  if (from < 0) return order;
+  const to = Math.max(0, Math.min(order.length - 1, from + delta));
+  const next = order.filter((x) => x !== id);
+  next.splice(to, 0, id);
+  return next;
 }

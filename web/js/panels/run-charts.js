@@ -18,6 +18,12 @@ const MARKS = {
   running: { symbol: 'emptyCircle', color: '#1f8fb8' },
 };
 const SERIES_STATES = ['finished', 'stopped', 'failed', 'running'];
+/**
+ * Above 2,000 points a scatter is drawn as one batched path, not one shape per point: at 10,000
+ * runs the shapes were most of the sweep page's time (`npm run bench -- --only dashboard
+ * --profile`). Marks then come from the series, so each state is a series of its own.
+ */
+const LARGE = { large: true, largeThreshold: 2000 };
 
 function seriesState(state) {
   return state === 'crashed' ? 'failed' : state;
@@ -55,6 +61,7 @@ export async function mountBestChart(el, state) {
         series: [
           {
             type: 'scatter',
+            ...LARGE,
             symbolSize: 6,
             itemStyle: { opacity: 0.45 },
             data: ended.map((r, i) => ({ value: [i + 1, r.value], runId: r.id, number: r.number, symbol: MARKS[r.state].symbol })),
@@ -93,6 +100,7 @@ export async function mountHistory(el, state) {
     const series = SERIES_STATES.map((s) => ({
       name: s === 'failed' ? 'failed / crashed' : s,
       type: 'scatter',
+      ...LARGE,
       symbol: MARKS[s].symbol,
       symbolSize: s === 'failed' ? 9 : 7,
       itemStyle: { color: MARKS[s].color, opacity: 0.8 },
@@ -160,7 +168,15 @@ export async function mountSlices(el, state) {
     for (const p of varying) {
       const c = charts.get(p.name);
       if (!c) continue;
-      const pts = withValue.filter((r) => selected(state, r)).map((r) => ({ value: [axisValue(p, flatOf(r)), r.value], runId: r.id, number: r.number, symbol: MARKS[seriesState(r.state)]?.symbol ?? 'circle', itemStyle: { color: MARKS[seriesState(r.state)]?.color } }));
+      const shown = withValue.filter((r) => selected(state, r));
+      const series = SERIES_STATES.map((st) => ({
+        type: 'scatter',
+        ...LARGE,
+        symbol: MARKS[st].symbol,
+        symbolSize: 6,
+        itemStyle: { color: MARKS[st].color, opacity: 0.7 },
+        data: shown.filter((r) => seriesState(r.state) === st).map((r) => ({ value: [axisValue(p, flatOf(r)), r.value], runId: r.id, number: r.number })),
+      })).filter((x) => x.data.length > 0);
       c.setOption(
         {
           ...BASE,
@@ -168,7 +184,7 @@ export async function mountSlices(el, state) {
           tooltip: { trigger: 'item', formatter: (q) => `run #${q.data.number}: ${p.name} = ${p.kind === 'category' ? categoryLabel(q.data.value[0]) : fmt(q.data.value[0], 4)}, ${metric} ${fmt(q.data.value[1])}` },
           xAxis: p.kind === 'category' ? { type: 'category', data: p.categories, axisLabel: { formatter: categoryLabel, fontSize: 10 } } : { type: p.kind, scale: true, axisLabel: { formatter: (v) => fmt(v, 3), fontSize: 10 } },
           yAxis: { type: 'value', scale: true, axisLabel: { formatter: (v) => fmt(v, 3), fontSize: 10 } },
-          series: [{ type: 'scatter', symbolSize: 6, itemStyle: { opacity: 0.7 }, data: pts }],
+          series,
         },
         { notMerge: true },
       );
