@@ -130,25 +130,41 @@ export async function showSweep(ui, id) {
   // Whatever changed while the stream was down (a server restart, a network blip) came with no
   // event: read it all again once it is back. The server sends the sweep itself on each connect.
   // "paused by alice 2 h ago": the sweep's latest recorded action, read again when it changes.
+  // The server records an action in the audit trail right after the action itself, so the sweep's
+  // event can come first: after a change, read again until a newer entry shows (a few tries).
+  let lookFor = 0;
   const loadLastAction = throttle(async () => {
     try {
+      const previous = state.lastAction?.id;
       const { entries } = await api(`audit?sweep=${encodeURIComponent(id)}&outcome=ok&limit=1`);
       state.lastAction = entries[0] ?? null;
       drawHeader();
+      if (lookFor > 0 && state.lastAction?.id === previous) {
+        lookFor--;
+        setTimeout(loadLastAction, 1000);
+      } else {
+        lookFor = 0;
+      }
     } catch {
       // Older servers have no audit trail; the header just says less.
     }
   }, 1000);
+  const sweepChanged = () => {
+    lookFor = 5;
+    loadLastAction();
+  };
   void loadLastAction();
-  state.on('sweep', loadLastAction);
+  state.on('sweep', sweepChanged);
 
   liveStream(
     () => streamUrl(id),
     {
       sweep: (e) => {
+        const before = state.sweep?.state;
         state.sweep = { ...state.sweep, ...JSON.parse(e.data) };
         drawHeader();
-        loadLastAction();
+        if (state.sweep.state !== before) sweepChanged();
+        else loadLastAction();
       },
       run: (e) => {
         const run = JSON.parse(e.data);
