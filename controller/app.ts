@@ -47,6 +47,9 @@ import { authConfig, identityOf, inScope, labelsOf, requireRole } from './securi
 import { audited } from './audit.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
+import { dataLifecycleRoutes } from './routes/data-lifecycle.js';
+import { Retention } from './retention.js';
+import { registerProtection } from './security/protection.js';
 
 const YAML_TYPES = ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml'];
 const SSE_KEEPALIVE_MS = 15 * SECOND;
@@ -89,7 +92,7 @@ function errorOf(err: unknown, req: FastifyRequest): HarrowError {
   }
 }
 
-export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Promise<FastifyInstance> {
+export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor, retention: Retention = new Retention(ctx)): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log.child({ component: 'http' }),
     // Request logs would drown the run state changes that matter; errors are still logged.
@@ -143,6 +146,8 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
   const authOut: { auth?: Authenticator } = {};
   await app.register(authGuard, { ctx, out: authOut });
   const auth = authOut.auth!;
+  // Security headers and rate limits (security/protection.ts): after auth, before every route.
+  await registerProtection(app, { rateLimit: ctx.config.HARROW_RATE_LIMIT });
   // The OpenAPI document marks the routes that need a token when authentication is on (all of
   // /api and /metrics), so that /docs' "Authorize" sends it there (a scheme alone is sent on none).
   // Added before the routes and before @fastify/swagger reads them.
@@ -163,7 +168,9 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'HARROW_TOKEN or a named token (`harrow token create`)' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Swagger UI needs its own inline scripts: it sends a policy with their hashes (no upgrade of
+  // plain-HTTP loads, which would break a controller served without TLS).
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: (h) => h.replace(/\s*upgrade-insecure-requests;?/, '') });
 
   app.get('/healthz', { config: authConfig('open'), schema: { summary: 'Liveness of the database and Redis' } }, async (_req, reply) => {
     const [db, redis] = await Promise.all([
@@ -239,6 +246,7 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor): Pro
   agentProtocolRoutes(app, ctx);
   tokenRoutes(app, ctx, auth);
   auditRoutes(app, ctx);
+  dataLifecycleRoutes(app, ctx, retention, ingestor);
 
   async function sweepOr404(id: string) {
     const sweep = await getSweep(ctx.db, id);

@@ -45,4 +45,9 @@ export class SpecCache {
   set(sweepId: string, spec: SweepSpec): void {
     this.specs.set(sweepId, spec);
   }
+
+  /** The sweep was deleted. */
+  forget(sweepId: string): void {
+    this.specs.delete(sweepId);
+  }
 }
