@@ -23,7 +23,9 @@ export const retentionCommand = defineApiVerb({
     const { values, positionals } = parseCliArgs(argv, { 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } });
     positionalArgs(positionals, [], '');
     const dry = values['dry-run'] === true;
-    const res = await ctx.client().retention(!dry);
+    // Asked first, so that a server with retention off is told apart from a refused pass.
+    const preview = await ctx.client().retention(false);
+    const res = dry || preview.days === null ? preview : await ctx.client().retention(true);
     if (values.json) {
       ctx.out.json(res);
       return 0;
