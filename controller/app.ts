@@ -49,7 +49,7 @@ import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
 import { dataLifecycleRoutes } from './routes/data-lifecycle.js';
 import { Retention } from './retention.js';
-import { registerProtection } from './security/protection.js';
+import { docsCsp, registerProtection } from './security/protection.js';
 
 const YAML_TYPES = ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml'];
 const SSE_KEEPALIVE_MS = 15 * SECOND;
@@ -168,9 +168,8 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor, rete
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'HARROW_TOKEN or a named token (`harrow token create`)' } } },
     },
   });
-  // Swagger UI needs its own inline scripts: it sends a policy with their hashes (no upgrade of
-  // plain-HTTP loads, which would break a controller served without TLS).
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: (h) => h.replace(/\s*upgrade-insecure-requests;?/, '') });
+  // Swagger UI has inline scripts: it sends its own policy with their hashes (see docsCsp).
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: docsCsp });
 
   app.get('/healthz', { config: authConfig('open'), schema: { summary: 'Liveness of the database and Redis' } }, async (_req, reply) => {
     const [db, redis] = await Promise.all([

@@ -17,7 +17,7 @@
  * probes and page loads must never be refused.
  *
  * Headers: a strict Content-Security-Policy (same-origin scripts, styles, connections; no inline
- * script; no framing), nosniff, no referrer, no framing. /docs (Swagger UI, which needs inline
+ * script; no framing; see DASHBOARD_CSP_DIRECTIVES), nosniff, no referrer, no framing. /docs (Swagger UI, which needs inline
  * script hashes) keeps the policy @fastify/swagger-ui computes for its own files.
  */
 import helmet from '@fastify/helmet';
@@ -27,7 +27,14 @@ import type { RateLimit } from '../../protocol/config-schema.js';
 import { HarrowError } from '../../protocol/errors.js';
 import { identityOf, type AuthRouteConfig } from './auth.js';
 
-/** The dashboard's policy. ECharts draws on a canvas and sets styles through the CSSOM, which style-src does not govern (checked in Chromium by test/e2e/dashboard-csp.test.ts). */
+/**
+ * The dashboard's policy, checked in Chromium by test/e2e/dashboard-csp.test.ts. Scripts: the
+ * page's own files only, no inline script, no event-handler attributes, no eval. Styles: the
+ * page's own style sheets; style *attributes* are allowed because ECharts builds its tooltips as
+ * HTML with style attributes (and the page sets a few swatch colours and bar widths that way). A
+ * style attribute cannot run script; the relaxation goes once the tooltips are drawn on the canvas
+ * (ECharts' `renderMode: 'richText'`).
+ */
 export const DASHBOARD_CSP_DIRECTIVES = {
   defaultSrc: ["'self'"],
   baseUri: ["'none'"],
@@ -35,12 +42,29 @@ export const DASHBOARD_CSP_DIRECTIVES = {
   scriptSrc: ["'self'"],
   scriptSrcAttr: ["'none'"],
   styleSrc: ["'self'"],
+  styleSrcElem: ["'self'"],
+  styleSrcAttr: ["'unsafe-inline'"],
   imgSrc: ["'self'", 'data:'],
   fontSrc: ["'self'"],
   connectSrc: ["'self'"],
   frameAncestors: ["'none'"],
   formAction: ["'none'"],
 } as const;
+
+/**
+ * The policy @fastify/swagger-ui sends with /docs (`staticCSP`), adjusted: no upgrade of
+ * plain-HTTP loads (that would break a controller served without TLS), and styles from the page
+ * itself only, inline ones allowed: Swagger UI injects <style> elements from its script. Its
+ * scripts stay limited to its own files and hashed inline ones. /docs shows the API's shape, no data.
+ */
+export function docsCsp(header: string): string {
+  return header
+    .split(';')
+    .map((d) => d.trim())
+    .filter((d) => d !== '' && d !== 'upgrade-insecure-requests')
+    .map((d) => (d.startsWith('style-src ') ? "style-src 'self' 'unsafe-inline'" : d.startsWith('font-src ') ? "font-src 'self' data:" : d.startsWith('frame-ancestors ') ? "frame-ancestors 'none'" : d))
+    .join('; ');
+}
 
 function pathOf(url: string): string {
   const q = url.indexOf('?');
