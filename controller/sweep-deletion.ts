@@ -75,6 +75,10 @@ export async function deleteSweep(ctx: ControllerContext, id: string, o: { force
     }
   }
 
+  // Both stores or neither: with Redis away, the rows would go and the keys stay, with nothing
+  // left to say they were the sweep's. (Redis failing between the two steps is still possible;
+  // the error then says so, and the keys are the ones listed in this file's header.)
+  if (!(await ctx.link.ping())) throw new HarrowError('REDIS_UNAVAILABLE', `Redis is unreachable: sweep ${id} was not deleted; try again once it is back`);
   const { runIds, rows } = await ctx.db.transaction(async (tx) => {
     const now = await getSweep(tx, id, { forUpdate: true });
     if (!now) throw new HarrowError('SWEEP_NOT_FOUND', `sweep '${id}' not found; it was deleted meanwhile`);
@@ -87,7 +91,18 @@ export async function deleteSweep(ctx: ControllerContext, id: string, o: { force
   o.ingestor?.forget(id);
   ctx.proposer.forget(id);
   ctx.specs.forget(id);
-  const redis = await deleteRedisData(ctx, id, runIds);
+  let redis: { redisKeys: number; reports: number };
+  try {
+    redis = await deleteRedisData(ctx, id, runIds);
+  } catch (err) {
+    // A 503's message does not reach the client: the log says what is left to remove.
+    const p = ctx.config.HARROW_PREFIX;
+    ctx.log.error(
+      { sweepId: id, err: (err as Error).message, left: [`${p}:sweep:${id}:*`, `${p}:run:${id}-*:control`, `${p}:bull:runs-${id}:*`] },
+      'sweep deleted from the database, but Redis failed while its keys were removed; remove the keys left once Redis is back',
+    );
+    throw new HarrowError('REDIS_UNAVAILABLE', `sweep ${id} was deleted from the database, but Redis failed while its keys were removed`, { cause: err });
+  }
   return { id, canceled, rows, ...redis };
 }
 
