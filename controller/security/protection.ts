@@ -14,7 +14,7 @@
  * on a report would make an agent hold points in memory and retry, and an agent that ends while
  * throttled would lose them; its volume is bounded by agents × runs × report interval anyway, and
  * only agent (or admin) tokens reach those routes. /healthz and the dashboard's files are exempt:
- * probes and page loads must never be refused.
+ * probes and page loads must never be refused; so is a sweep's event stream (see `exempt`).
  *
  * Headers: a strict Content-Security-Policy (same-origin scripts, styles, connections; no inline
  * script; no framing; see DASHBOARD_CSP_DIRECTIVES), nosniff, no referrer, no framing. /docs (Swagger UI, which needs inline
@@ -82,7 +82,11 @@ export function rateKeyOf(req: FastifyRequest): string {
 function exempt(req: FastifyRequest): boolean {
   const path = pathOf(req.url);
   if (!(path.startsWith('/api/') || path === '/metrics')) return true;
-  return (req.routeOptions.config as AuthRouteConfig | undefined)?.role === 'agent';
+  const config = req.routeOptions.config as AuthRouteConfig | undefined;
+  // The event stream is one long request, opened with a stream ticket (whose issue is limited).
+  // Counting it broke the dashboard's live view in test/e2e/dashboard-auth.test.ts (the stream
+  // reconnected and the page missed an update); the cause was not found, so it is exempt.
+  return config?.role === 'agent' || config?.ticket === true;
 }
 
 function describeWindow(ms: number): string {
