@@ -50,6 +50,7 @@ import {
   type TokenInfo,
 } from '../protocol/auth-api.js';
 import { HttpUrlSchema, loadEnv, millisSchema } from '../protocol/config-schema.js';
+import { DeletedSweepSchema, RetentionResponseSchema, type DeletedSweep, type RetentionResponse } from '../protocol/data-lifecycle-api.js';
 import { ERROR_CODES, HarrowError, type ErrorCode, type ErrorIssue } from '../protocol/errors.js';
 import type { RunState, SweepStateName } from '../protocol/run-states.js';
 import { SECOND } from '../protocol/time.js';
@@ -110,7 +111,12 @@ interface RequestOptions {
   query?: Record<string, string | number | undefined>;
   body?: unknown;
   signal?: AbortSignal;
+  /** Overrides HARROW_TIMEOUT_MS when longer (a request the server may take minutes to answer). */
+  timeoutMs?: number;
 }
+
+/** A forced delete waits for agents to kill the sweep's runs (kill grace period and more). */
+const DELETE_TIMEOUT_MS = 180 * SECOND;
 
 export class HarrowClient {
   readonly config: ClientConfig;
@@ -199,6 +205,16 @@ export class HarrowClient {
 
   stopRun(id: string, reason?: string): Promise<RunDetail> {
     return this.request('POST', `/api/runs/${enc(id)}/stop`, RunDetailSchema, { body: reason === undefined ? {} : { reason } });
+  }
+
+  /** Deletes a sweep and everything of it (admin); `force` cancels a running one first. */
+  deleteSweep(id: string, force: boolean): Promise<DeletedSweep> {
+    return this.request('DELETE', `/api/sweeps/${enc(id)}`, DeletedSweepSchema, { query: { force: force ? 'true' : undefined }, timeoutMs: DELETE_TIMEOUT_MS });
+  }
+
+  /** What retention would remove now (`apply`: remove it now). */
+  retention(apply: boolean): Promise<RetentionResponse> {
+    return this.request(apply ? 'POST' : 'GET', '/api/retention', RetentionResponseSchema, apply ? { body: {} } : {});
   }
 
   createToken(body: CreateTokenBody): Promise<CreatedToken> {
@@ -310,7 +326,8 @@ export class HarrowClient {
 
   /** One request's body as text; HTTP and network failures become HarrowErrors that say what to do. */
   private async fetchText(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, options: RequestOptions & { accept?: string } = {}): Promise<string> {
-    const timeout = AbortSignal.timeout(this.config.timeoutMs);
+    const timeoutMs = Math.max(this.config.timeoutMs, options.timeoutMs ?? 0);
+    const timeout = AbortSignal.timeout(timeoutMs);
     const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     const headers = this.headers({ ...(options.body === undefined ? {} : { 'content-type': 'application/json' }), ...(options.accept ? { accept: options.accept } : {}) });
     try {

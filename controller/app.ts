@@ -52,6 +52,9 @@ import { authConfig, identityOf, inScope, labelsOf, requireRole } from './securi
 import { audited } from './audit.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
+import { dataLifecycleRoutes } from './routes/data-lifecycle.js';
+import { Retention } from './retention.js';
+import { docsCsp, registerProtection } from './security/protection.js';
 
 const YAML_TYPES = ['text/yaml', 'application/yaml', 'application/x-yaml', 'text/x-yaml'];
 const SSE_KEEPALIVE_MS = 15 * SECOND;
@@ -94,7 +97,12 @@ function errorOf(err: unknown, req: FastifyRequest): HarrowError {
   }
 }
 
-export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor, options: { https?: { cert: Buffer; key: Buffer } } = {}): Promise<FastifyInstance> {
+export async function buildApp(
+  ctx: ControllerContext,
+  ingestor?: Ingestor,
+  options: { https?: { cert: Buffer; key: Buffer }; retention?: Retention } = {},
+): Promise<FastifyInstance> {
+  const retention = options.retention ?? new Retention(ctx);
   const app = Fastify({
     ...(options.https ? { https: options.https } : {}),
     loggerInstance: ctx.log.child({ component: 'http' }),
@@ -149,6 +157,8 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor, opti
   const authOut: { auth?: Authenticator } = {};
   await app.register(authGuard, { ctx, out: authOut });
   const auth = authOut.auth!;
+  // Security headers and rate limits (security/protection.ts): after auth, before every route.
+  await registerProtection(app, { rateLimit: ctx.config.HARROW_RATE_LIMIT });
   // The OpenAPI document marks the routes that need a token when authentication is on (all of
   // /api and /metrics), so that /docs' "Authorize" sends it there (a scheme alone is sent on none).
   // Added before the routes and before @fastify/swagger reads them.
@@ -169,7 +179,8 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor, opti
       components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'HARROW_TOKEN or a named token (`harrow token create`)' } } },
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  // Swagger UI has inline scripts: it sends its own policy with their hashes (see docsCsp).
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true, transformStaticCSP: docsCsp });
 
   app.get('/healthz', { config: authConfig('open'), schema: { summary: 'Liveness of the database and Redis' } }, async (_req, reply) => {
     const [db, redis] = await Promise.all([
@@ -250,6 +261,7 @@ export async function buildApp(ctx: ControllerContext, ingestor?: Ingestor, opti
   agentProtocolRoutes(app, ctx);
   tokenRoutes(app, ctx, auth);
   auditRoutes(app, ctx);
+  dataLifecycleRoutes(app, ctx, retention, ingestor);
 
   async function sweepOr404(id: string) {
     const sweep = await getSweep(ctx.db, id);

@@ -12,7 +12,9 @@ import {
   LogFormatSchema,
   LogLevelSchema,
   PrefixSchema,
+  RateLimitSchema,
   RedisUrlSchema,
+  RetentionDaysSchema,
   intSchema,
   loadEnv,
   millisSchema,
@@ -59,6 +61,12 @@ export const ControllerConfigSchema = z.object({
   HARROW_LOOKAHEAD: intSchema(0, 64).default(1).describe('Queued runs kept beyond the idle agent slots'),
   HARROW_TICK_MS: ms(1 * SECOND, 'Scheduler and reconciliation period'),
   HARROW_AGENT_STALE_MS: ms(15 * SECOND, 'An agent not seen for this long no longer counts as waiting for work'),
+  HARROW_RETENTION_DAYS: RetentionDaysSchema.optional().describe(
+    'Metric points and output tails of sweeps that ended more than this many days ago are deleted (each run keeps its state, parameters, summary and best); unset: kept forever',
+  ),
+  HARROW_RATE_LIMIT: RateLimitSchema.default({ max: 1200, windowMs: 60_000 }).describe(
+    'Requests to /api and /metrics per token (per client address when unauthenticated), per controller replica: N/s, N/min or N/hour, or off. The agent protocol is exempt',
+  ),
   HARROW_LOG_LEVEL: LogLevelSchema.default('info').describe('pino log level (LOG_LEVEL is the deprecated name)'),
   HARROW_LOG_FORMAT: LogFormatSchema.default('auto').describe('auto: one readable line per entry on a terminal, JSON otherwise; or json, pretty'),
 });

@@ -68,4 +68,9 @@ export class SpecCache {
     this.specs.set(sweepId, { version, spec });
     if (before && before.version !== version) this.onChange(sweepId);
   }
+
+  /** The sweep was deleted. */
+  forget(sweepId: string): void {
+    this.specs.delete(sweepId);
+  }
 }

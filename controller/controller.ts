@@ -22,6 +22,7 @@ import { Scheduler } from './scheduler.js';
 import { Ingestor } from './ingestor.js';
 import { Reaper } from './reaper.js';
 import { buildApp } from './app.js';
+import { Retention } from './retention.js';
 import { registerDashboard } from './dashboard.js';
 import { assertSafeListen } from './security/loopback.js';
 import { loadHttpsFiles } from './security/https-files.js';
@@ -35,6 +36,7 @@ export interface ControllerHandle {
   ingestor: Ingestor;
   scheduler: Scheduler;
   reaper: Reaper;
+  retention: Retention;
   close(): Promise<void>;
 }
 
@@ -145,7 +147,9 @@ export async function startController(config: ControllerConfig, options: StartOp
     })();
   }, config.HARROW_TICK_MS);
 
-  const app = await buildApp(ctx, ingestor, https ? { https: { cert: https.cert, key: https.key } } : {});
+  const retention = new Retention(ctx);
+  const app = await buildApp(ctx, ingestor, { ...(https ? { https: { cert: https.cert, key: https.key } } : {}), retention });
+  retention.start();
   await registerDashboard(app);
   let url = '';
   if (!options.noHttp) {
@@ -164,9 +168,11 @@ export async function startController(config: ControllerConfig, options: StartOp
     ingestor,
     scheduler,
     reaper,
+    retention,
     close() {
       closed ??= (async () => {
         clearInterval(timer);
+        await retention.stop().catch(() => undefined);
         // Every step runs even when one fails (a database that died must not keep Redis open and
         // the process alive); the first failure is reported.
         let failure: Error | undefined;

@@ -29,13 +29,8 @@ const REVALIDATE = 'no-cache';
 /** The vendored library changes only with a dependency bump; a day is a fair staleness bound. */
 const VENDOR = 'public, max-age=86400';
 
-const SECURITY_HEADERS = {
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-} as const;
-
-// ECharts sets element styles from script; everything else is same-origin only.
-const PAGE_CSP = "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
+// Security headers (Content-Security-Policy, nosniff, no referrer, no framing) come from
+// @fastify/helmet for every response: security/protection.ts.
 
 export async function registerDashboard(app: FastifyInstance): Promise<void> {
   const root = packageRoot();
@@ -55,13 +50,12 @@ export async function registerDashboard(app: FastifyInstance): Promise<void> {
       );
       continue;
     }
-    app.get(file.route, { schema: { hide: true } }, async (req, reply) => send(req, reply, asset, file.route === '/'));
+    app.get(file.route, { schema: { hide: true } }, async (req, reply) => send(req, reply, asset));
   }
 }
 
-async function send(req: FastifyRequest, reply: FastifyReply, asset: Asset, page: boolean): Promise<FastifyReply> {
-  void reply.headers({ ...SECURITY_HEADERS, 'cache-control': asset.cacheControl, etag: asset.etag, vary: 'accept-encoding' });
-  if (page) void reply.header('content-security-policy', PAGE_CSP);
+async function send(req: FastifyRequest, reply: FastifyReply, asset: Asset): Promise<FastifyReply> {
+  void reply.headers({ 'cache-control': asset.cacheControl, etag: asset.etag, vary: 'accept-encoding' });
   if (etagMatches(req.headers['if-none-match'], asset.etag)) return reply.status(304).send();
   void reply.type(asset.type);
   if (asset.gzip && acceptsGzip(req.headers['accept-encoding'])) {

@@ -11,6 +11,8 @@ export { jobIdOf };
 
 export class RunQueue {
   private readonly queues = new Map<string, Queue>();
+  /** Told when a sweep's queue is destroyed, so other holders of it (HTTP agents' job takers) let go. */
+  private readonly dropListeners = new Set<(sweepId: string) => Promise<void>>();
 
   constructor(
     private readonly connection: Redis,
@@ -72,6 +74,24 @@ export class RunQueue {
 
   async waitingCount(sweepId: string): Promise<number> {
     return this.queue(sweepId).getWaitingCount();
+  }
+
+  /** Calls `listener` before a sweep's queue is destroyed (`obliterate`). */
+  onDrop(listener: (sweepId: string) => Promise<void>): void {
+    this.dropListeners.add(listener);
+  }
+
+  /**
+   * Destroys the sweep's queue and every job in it, active ones included (`harrow delete`): every
+   * key under `<prefix>:bull:runs-<sweep>:`. Holders of the queue are closed first so that none
+   * writes a key of it again (a worker's stalled-jobs check would).
+   */
+  async obliterate(sweepId: string): Promise<void> {
+    for (const listener of this.dropListeners) await listener(sweepId);
+    const q = this.queue(sweepId);
+    await q.obliterate({ force: true });
+    this.queues.delete(sweepId);
+    await q.close();
   }
 
   async close(): Promise<void> {

@@ -290,3 +290,34 @@ export function redactUrl(url: string): string {
   else if (u.username && u.username.length >= 16) u.username = '***';
   return u.toString();
 }
+
+/** A request rate: how many per window. */
+export interface RateLimit {
+  max: number;
+  windowMs: number;
+}
+
+const RATE_WINDOWS: Readonly<Record<string, number>> = { s: 1000, sec: 1000, second: 1000, m: 60_000, min: 60_000, minute: 60_000, h: 3_600_000, hour: 3_600_000 };
+
+/** `600/min` (also `/s`, `/sec`, `/second`, `/minute`, `/h`, `/hour`), or `off`: null. */
+export const RateLimitSchema = z
+  .string()
+  .trim()
+  .transform((text, ctx): RateLimit | null => {
+    if (text.toLowerCase() === 'off') return null;
+    const m = /^(\d{1,9})\s*\/\s*([a-z]+)$/i.exec(text);
+    const windowMs = m ? RATE_WINDOWS[m[2]!.toLowerCase()] : undefined;
+    if (!m || windowMs === undefined || Number(m[1]) < 1) {
+      ctx.addIssue({ code: 'custom', message: 'use a count per second, minute or hour such as 600/min or 20/s, or off' });
+      return z.NEVER;
+    }
+    return { max: Number(m[1]), windowMs };
+  });
+
+/** Whole days, 1 to 100 years; unset keeps everything forever. */
+export const RetentionDaysSchema = z
+  .string()
+  .trim()
+  .regex(/^\d+$/, { message: 'must be a whole number of days such as 90 (unset keeps everything)' })
+  .transform(Number)
+  .pipe(z.number().int().min(1, 'must be at least 1 day (unset it to keep everything)').max(36_500));

@@ -22,6 +22,8 @@ export interface VerbIO {
   /** The clock, for ages and durations (fixed in tests). */
   now?: () => number;
   fetch?: typeof fetch;
+  /** Asks the person at the terminal a question; unset when nobody can answer (stdin is not a terminal). */
+  ask?: (question: string) => Promise<string>;
 }
 
 export interface Printer {
@@ -43,6 +45,8 @@ export interface VerbContext {
   out: Printer;
   signal: AbortSignal | undefined;
   now(): number;
+  /** See `VerbIO.ask`. */
+  ask: ((question: string) => Promise<string>) | undefined;
 }
 
 export interface ApiVerb extends Command {
@@ -64,8 +68,18 @@ export function defineApiVerb(spec: ApiVerbSpec): ApiVerb {
     name: spec.name,
     usage: spec.usage,
     runWith,
-    run: (argv) => (spec.interruptible ? runInterruptible(argv, runWith) : runWith(argv, { env: process.env, stdout: process.stdout })),
+    run: (argv) => (spec.interruptible ? runInterruptible(argv, runWith) : runWith(argv, { env: process.env, stdout: process.stdout, ...(process.stdin.isTTY ? { ask: askTerminal } : {}) })),
   };
+}
+
+async function askTerminal(question: string): Promise<string> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
 }
 
 /** Ctrl-C aborts the verb's signal; a second Ctrl-C exits at once in case it does not listen. */
@@ -107,6 +121,7 @@ async function contextOf(io: VerbIO): Promise<VerbContext> {
     out: printerFor(io.stdout, io.env),
     signal: io.signal,
     now: io.now ?? Date.now,
+    ask: io.ask,
   };
 }
 

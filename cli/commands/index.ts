@@ -39,5 +39,7 @@ export const verbs: readonly VerbEntry[] = [
   { name: 'report', summary: 'Write a sweep as one self-contained HTML file', load: async () => (await import('./report.js')).reportCommand },
   { name: 'token', summary: 'Named API tokens with roles: create, list, revoke (admin)', load: async () => (await import('./token.js')).tokenCommand },
   { name: 'audit', summary: 'Who did what: the audit trail, for one sweep or all', load: async () => (await import('./audit.js')).auditCommand },
+  { name: 'delete', summary: 'Delete a sweep and everything of it, in the database and Redis (admin)', load: async () => (await import('./delete.js')).deleteCommand },
+  { name: 'retention', summary: 'What retention (HARROW_RETENTION_DAYS) removes; --dry-run only lists it (admin)', load: async () => (await import('./retention.js')).retentionCommand },
   { name: 'db', summary: 'Database maintenance: `harrow db migrate` applies pending migrations', load: async () => (await import('./db.js')).dbCommand },
 ];

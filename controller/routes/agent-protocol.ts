@@ -68,6 +68,13 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
     await Promise.allSettled([...takers.values()].map((w) => w.close()));
     answers?.close();
   });
+  // A deleted sweep's taker must stop: its stalled-jobs check would write the queue's keys again.
+  ctx.queue.onDrop(async (sweepId) => {
+    const w = takers.get(sweepId);
+    if (!w) return;
+    takers.delete(sweepId);
+    await w.close(true);
+  });
 
   const taker = (sweepId: string): Worker => {
     let w = takers.get(sweepId);

@@ -34,8 +34,10 @@ export function auditRoutes(app: FastifyInstance, ctx: ControllerContext): void 
       let sweepIds: string[] | undefined;
       if (q.sweep !== undefined) {
         const sweep = await getSweep(ctx.db, q.sweep);
-        if (!sweep) throw new HarrowError('SWEEP_NOT_FOUND', `sweep '${q.sweep}' not found`);
-        assertInScope(who, q.sweep, sweep.spec);
+        // A deleted sweep's history (its deletion included) stays readable by admins; others
+        // cannot be shown it, since its project labels went with it.
+        if (!sweep && who.role !== 'admin') throw new HarrowError('SWEEP_NOT_FOUND', `sweep '${q.sweep}' not found`);
+        if (sweep) assertInScope(who, q.sweep, sweep.spec);
       } else if (who.role !== 'admin') {
         // Token changes and refused requests name tokens and addresses: those are for admins.
         sweepIds = (await listSweeps(ctx.db, { limit: 100_000 })).filter((s) => inScope(who, labelsOf(s.spec))).map((s) => s.id);

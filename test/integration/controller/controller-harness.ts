@@ -56,6 +56,8 @@ const TEST_ENV = {
   // Presence entries are written once per test; they must stay live for its whole length.
   HARROW_AGENT_STALE_MS: '600000',
   HARROW_KILL_GRACE_MS: '1000',
+  // Tests poll every 50 ms from several pollers, all from one address: the limit has its own test.
+  HARROW_RATE_LIMIT: 'off',
 };
 
 export async function startTestController(options: TestControllerOptions = {}): Promise<TestController> {

@@ -104,6 +104,10 @@ describe('roles over HTTP', { ...opts, timeout: 60_000 }, () => {
       ['GET', '/api/tokens', ADMIN],
       ['POST', '/api/tokens', ADMIN, { name: 'made-in-matrix', role: 'viewer' }],
       ['DELETE', '/api/tokens/made-in-matrix', ADMIN],
+      // Sweep B is running: an admin's delete without ?force is refused with 409 and deletes nothing.
+      ['DELETE', `/api/sweeps/${sweepB}`, ADMIN],
+      ['GET', '/api/retention', ADMIN],
+      ['POST', '/api/retention', ADMIN, {}],
     ];
     const documented = new Set<string>();
     const doc = (await http<{ paths: Record<string, Record<string, unknown>> }>(c.url, '/docs/json')).body;

@@ -5,11 +5,14 @@ import { createRequire } from 'node:module';
 import { gunzipSync } from 'node:zlib';
 import Fastify from 'fastify';
 import { registerDashboard } from '../../../controller/dashboard.js';
+import { registerProtection } from '../../../controller/security/protection.js';
 
 const root = new URL('../../../../', import.meta.url);
 
 async function app() {
   const a = Fastify();
+  // The headers come from the same plugin as in the server (buildApp registers it).
+  await registerProtection(a, { rateLimit: null });
   await registerDashboard(a);
   await a.ready();
   return a;
@@ -22,8 +25,14 @@ test('the page, its modules and style: right types, revalidated caching, a stric
     assert.equal(page.statusCode, 200);
     assert.equal(page.headers['content-type'], 'text/html; charset=utf-8');
     assert.equal(page.headers['cache-control'], 'no-cache');
-    assert.match(String(page.headers['content-security-policy']), /default-src 'self'/);
+    const csp = String(page.headers['content-security-policy']);
+    for (const directive of ["default-src 'self'", "script-src 'self'", "script-src-attr 'none'", "style-src 'self'", "frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"]) {
+      assert.ok(csp.split(';').map((d) => d.trim()).includes(directive), `${directive} in ${csp}`);
+    }
+    assert.deepEqual(csp.split(';').map((d) => d.trim()).filter((d) => /unsafe|upgrade-insecure/.test(d)), ["style-src-attr 'unsafe-inline'"], 'only style attributes (ECharts tooltips) are relaxed');
     assert.equal(page.headers['x-content-type-options'], 'nosniff');
+    assert.equal(page.headers['x-frame-options'], 'DENY');
+    assert.equal(page.headers['referrer-policy'], 'no-referrer');
     assert.equal(page.body, await readFile(new URL('web/index.html', root), 'utf8'));
     // ECharts is loaded by the views that draw charts, not by the page (the list has none).
     assert.doesNotMatch(page.body, /echarts\.min\.js/);
@@ -41,7 +50,7 @@ test('the page, its modules and style: right types, revalidated caching, a stric
     }
     const css = await a.inject({ method: 'GET', url: '/style.css' });
     assert.equal(css.headers['content-type'], 'text/css; charset=utf-8');
-    assert.equal(css.headers['content-security-policy'], undefined);
+    assert.equal(css.headers['x-content-type-options'], 'nosniff');
   } finally {
     await a.close();
   }

@@ -162,3 +162,21 @@ void test('a Sentinel URL names the Sentinels, the master, its database and both
   assert.deepEqual(agentSecrets(agent({ REDIS_URL: url })).sort(), ['data-pw-1', 'sent-pw-2']);
   assert.match(configError(() => agent({ REDIS_URL: 'redis+sentinel://s1' })).message, /REDIS_URL: a Sentinel URL reads redis\+sentinel:\/\/host1:26379/);
 });
+
+test('HARROW_RATE_LIMIT: N per second, minute or hour, or off; a generous default', () => {
+  assert.deepEqual(controller({}).HARROW_RATE_LIMIT, { max: 1200, windowMs: 60_000 });
+  assert.deepEqual(controller({ HARROW_RATE_LIMIT: '600/min' }).HARROW_RATE_LIMIT, { max: 600, windowMs: 60_000 });
+  assert.deepEqual(controller({ HARROW_RATE_LIMIT: '20/s' }).HARROW_RATE_LIMIT, { max: 20, windowMs: 1000 });
+  assert.deepEqual(controller({ HARROW_RATE_LIMIT: '10000 / hour' }).HARROW_RATE_LIMIT, { max: 10_000, windowMs: 3_600_000 });
+  assert.equal(controller({ HARROW_RATE_LIMIT: 'off' }).HARROW_RATE_LIMIT, null);
+  for (const bad of ['600', '0/min', '5/day', 'fast']) {
+    assert.match(configError(() => controller({ HARROW_RATE_LIMIT: bad })).message, /HARROW_RATE_LIMIT=.*600\/min or 20\/s, or off/, bad);
+  }
+});
+
+test('HARROW_RETENTION_DAYS: unset keeps everything; whole days from 1', () => {
+  assert.equal(controller({}).HARROW_RETENTION_DAYS, undefined);
+  assert.equal(controller({ HARROW_RETENTION_DAYS: '90' }).HARROW_RETENTION_DAYS, 90);
+  assert.match(configError(() => controller({ HARROW_RETENTION_DAYS: '0' })).message, /at least 1 day/);
+  assert.match(configError(() => controller({ HARROW_RETENTION_DAYS: '30d' })).message, /whole number of days/);
+});
