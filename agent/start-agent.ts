@@ -36,6 +36,7 @@ import { OrphanGuard } from './orphan-guard.js';
 import { Reporter } from './reporter.js';
 import { ClaimError, RunAttempt } from './run-attempt.js';
 import type { RunTransport } from './run-transport.js';
+import { redisTransport } from './redis-transport.js';
 
 /** Shutdown steps that talk to Redis give up after this long (Redis may be the reason we stop). */
 const CLOSE_TIMEOUT_MS = 5 * SECOND;
@@ -219,10 +220,7 @@ class Agent {
     const subscriber = o.redis.duplicate({ connectionName: `harrow-agent-${o.agentId}-claims` });
     subscriber.on('error', (err) => o.redisErrors.report(err));
     this.answers = new ClaimAnswers(subscriber, o.log);
-    this.transport = {
-      send: (report) => this.reporter.send(report),
-      listen: (runId, token) => this.answers.listen(o.keys.claimAnswer(runId, token)),
-    };
+    this.transport = redisTransport(this.reporter, this.answers, o.keys);
     this.log = o.log;
     this.guard = OrphanGuard.start(o.log);
     this.workerErrors = new ErrorThrottle(o.log, 'job queue (BullMQ) error', 'Redis connection restored');

@@ -7,6 +7,7 @@
  *   agent ──(presence hash: slots, busy)─────────────────────────────▶ controller (scheduler demand)
  *   agent ──(reports stream: claim, metrics, heartbeat, end)─────────▶ controller (consumer group)
  *   controller ──(claim answer, pub/sub on the claim's own channel)──▶ agent   (after the commit)
+ *   controller ──(end answer: resend these points / ended, pub/sub)─▶ agent   (after the end report)
  *
  * Fencing: every claim of a run carries a fresh `token` made by the agent. The controller accepts
  * the first claim of a queued run; reports whose token is not the run's current token are refused,
@@ -21,6 +22,13 @@
  *
  * Exactly-once metrics: each point carries `seq`, increasing per attempt. The controller stores
  * points under (run, attempt, seq) and ignores repeats, so re-delivered reports are harmless.
+ *
+ * No silent gaps: the end report names the attempt's last `seq`. The agent keeps the points it sent
+ * (the most recent RESEND_KEEP_POINTS, agent/run-metrics.ts) until the controller answers the end report. Points that
+ * never arrived (Redis lost them) are asked for on the end's channel (`resend`, by seq ranges); the
+ * agent sends them again (`resent: true`) and the end report once more; the controller answers
+ * `ended` once it applied the end. Only when the agent cannot resend them within a bounded wait
+ * (gone, or the points no longer kept) is the gap recorded on the run as data loss.
  */
 import { z } from 'zod';
 
@@ -44,6 +52,8 @@ export function redisKeys(prefix: string) {
     control: (runId: string) => `${prefix}:run:${runId}:control`,
     /** Pub/sub channel of the controller's `ClaimAnswer` to the claim with `token`. */
     claimAnswer: (runId: string, token: string) => `${prefix}:run:${runId}:claim:${token}`,
+    /** Pub/sub channel of the controller's `EndAnswer` to the end report of the attempt with `token`. */
+    endAnswer: (runId: string, token: string) => `${prefix}:run:${runId}:end:${token}`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;
@@ -187,6 +197,11 @@ export const MetricsReportSchema = ReportBase.extend({
    * bad point never costs the good ones of its report.
    */
   points: z.array(z.unknown()),
+  /**
+   * Points sent again because the controller asked for them (an `EndAnswer` of kind `resend`):
+   * they may be older than points already stored, so the run's summary is rebuilt from storage.
+   */
+  resent: z.boolean().optional(),
 });
 
 export const HeartbeatReportSchema = ReportBase.extend({
@@ -213,7 +228,8 @@ export const EndReportSchema = ReportBase.extend({
   tail: z.string(),
   /**
    * Highest `seq` the agent numbered for this attempt. The controller checks that it stored (or
-   * refused) every point up to it and records a gap on the run as data loss.
+   * refused) every point up to it, asks the agent for the missing ones (`EndAnswer` `resend`), and
+   * records a gap the agent could not fill on the run as data loss.
    */
   lastSeq: z.number().int().nonnegative(),
   at: z.number(),
@@ -240,6 +256,25 @@ export const ClaimAnswerSchema = z.discriminatedUnion('verdict', [
   z.object({ verdict: z.literal('refused'), reason: z.string() }),
 ]);
 export type ClaimAnswer = z.output<typeof ClaimAnswerSchema>;
+
+/** Most missing-seq ranges one `resend` answer names (the agent asks again for the rest). */
+export const MAX_RESEND_RANGES = 1000;
+
+/**
+ * The controller's answer to an end report, published on `endAnswer(runId, token)`:
+ * - `resend`: points of the attempt up to its `lastSeq` are neither stored nor refused; send the
+ *   points with these seqs (inclusive ranges) again, then the end report again.
+ * - `ended`: the end report was applied (or was stale, or a repeat); `missing` points are recorded
+ *   as lost. The agent may forget the attempt's points.
+ */
+export const EndAnswerSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('resend'),
+    ranges: z.array(z.tuple([z.number().int().min(1).max(MAX_INT32), z.number().int().min(1).max(MAX_INT32)])).max(MAX_RESEND_RANGES),
+  }),
+  z.object({ kind: z.literal('ended'), missing: z.number().int().nonnegative() }),
+]);
+export type EndAnswer = z.output<typeof EndAnswerSchema>;
 
 /** The stream entry field holding a JSON report. */
 export const REPORT_FIELD = 'r';
