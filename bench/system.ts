@@ -24,7 +24,6 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import { Redis } from 'ioredis';
 import { loadControllerConfig } from '../controller/config.js';
 import { startController, type ControllerHandle } from '../controller/controller.js';
@@ -35,10 +34,9 @@ import { rebuildBest } from '../db/runs.js';
 import { openPostgres } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { parseSweepConfig } from '../strategies/index.js';
+import { PG_URL, REDIS_URL, withSchema } from './bench-database.js';
 
 const QUICK = process.argv.includes('--quick');
-const PG_URL = process.env.HARROW_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const BIN = join(ROOT, 'bin/harrow');
 
@@ -59,21 +57,6 @@ function pct(sorted: number[], p: number): number {
 
 function verdict(ok: boolean): string {
   return ok ? 'PASS' : 'FAIL';
-}
-
-async function withSchema<T>(fn: (url: string, schema: string) => Promise<T>): Promise<T> {
-  const schema = `bench_${randomBytes(4).toString('hex')}`;
-  const u = new URL(PG_URL);
-  u.searchParams.set('options', `-c search_path=${schema}`);
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`CREATE SCHEMA ${schema}`);
-  try {
-    return await fn(u.toString(), schema);
-  } finally {
-    await admin.query(`DROP SCHEMA ${schema} CASCADE`);
-    await admin.end();
-  }
 }
 
 async function controllerOn(url: string, prefix: string): Promise<ControllerHandle> {

@@ -9,6 +9,7 @@
  * retry with backoff, without acking: nothing is lost.
  */
 import { hostname } from 'node:os';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { SweepSpec } from '../strategies/types.js';
 import { isBetter, reachesTarget } from '../strategies/objective.js';
@@ -39,6 +40,13 @@ import { bestRunOf, runSummary } from './serialize.js';
 import { bestRun } from '../db/runs.js';
 
 const BATCH = 1000;
+/**
+ * The ingestor gives the event loop a turn after this many metric points (or stream entries of
+ * up to 500 points) checked in one go: a full batch of big reports is up to 500,000 points, and
+ * checking them without a break held /healthz and heartbeats for a second (bench:event-loop).
+ */
+const POINTS_PER_TURN = 10_000;
+const ENTRIES_PER_TURN = 20;
 /** Entries another consumer read but never acked for this long belong to a dead replica. */
 const ORPHAN_IDLE_MS = 30 * SECOND;
 /**
@@ -177,7 +185,7 @@ export class Ingestor {
         'COUNT',
         BATCH,
       )) as [string, Array<[string, string[]]>, string[]?];
-      const entries = parseEntries(claimed[1] ?? []);
+      const entries = await parseEntries(claimed[1] ?? []);
       if (entries.length > 0) {
         this.ctx.log.info({ entries: entries.length }, 'took over reports left unacknowledged by another controller');
         return entries;
@@ -194,7 +202,7 @@ export class Ingestor {
       | Array<[string, Array<[string, string[] | null]>]>
       | null;
     if (!res || res.length === 0) return [];
-    return parseEntries(res[0]![1]);
+    return await parseEntries(res[0]![1]);
   }
 
   /** Commits a batch (retrying while the database is away), then acks and trims it. */
@@ -391,11 +399,17 @@ export class Ingestor {
     const runs = await getRunsForUpdate(tx, [...new Set(reports.map((r) => r.runId))]);
     const points: PointRow[] = [];
     const refused: RefusedPointRow[] = [];
+    let sinceTurn = 0;
     for (const r of reports) {
       const run = runs.get(r.runId);
       if (!run || run.token !== r.token || run.state !== 'running') {
         this.ctx.log.debug({ runId: r.runId, agentId: r.agentId }, 'metrics from a stale attempt refused');
         continue;
+      }
+      sinceTurn += r.points.length;
+      if (sinceTurn >= POINTS_PER_TURN) {
+        sinceTurn = 0;
+        await nextTurn();
       }
       for (const raw of r.points) {
         // Each point alone: one that cannot be stored must not cost the good ones of its batch.
@@ -544,7 +558,17 @@ function mergeEffects(into: BatchEffects, from: BatchEffects): void {
   for (const s of from.bestMaybeChanged) into.bestMaybeChanged.add(s);
 }
 
-function parseEntries(raw: Array<[string, string[] | null]>): Entry[] {
+/** The stream's entries as reports (null when not one), a turn of the event loop every ENTRIES_PER_TURN. */
+async function parseEntries(raw: Array<[string, string[] | null]>): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  for (let i = 0; i < raw.length; i += ENTRIES_PER_TURN) {
+    if (i > 0) await nextTurn();
+    entries.push(...parseSome(raw.slice(i, i + ENTRIES_PER_TURN)));
+  }
+  return entries;
+}
+
+function parseSome(raw: Array<[string, string[] | null]>): Entry[] {
   return raw.map(([id, fields]) => {
     const i = fields ? fields.indexOf(REPORT_FIELD) : -1;
     if (!fields || i < 0 || i + 1 >= fields.length) return { id, report: null };

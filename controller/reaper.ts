@@ -11,7 +11,7 @@
 import type { ControllerContext } from './context.js';
 import type { Ingestor } from './ingestor.js';
 import { queuedRunsOfRunningSweeps } from '../db/runs.js';
-import { listSweeps } from '../db/sweeps.js';
+import { listSweepHeads } from '../db/sweeps.js';
 import { runJobOf } from './scheduler.js';
 import { afterRunEnd, crashStaleAttempts } from './run-lifecycle.js';
 import { runSummary } from './serialize.js';
@@ -71,7 +71,7 @@ export class Reaper {
       log.warn('Redis lost its data (flush or restart without persistence); restoring sweep states and queued runs from Postgres');
       this.mirroredEnded.clear();
     }
-    const sweeps = await listSweeps(db, {});
+    const sweeps = await listSweepHeads(db);
     for (const s of sweeps) {
       const ended = s.state === 'finished' || s.state === 'canceled';
       if (ended && this.mirroredEnded.has(s.id)) continue;

@@ -166,6 +166,10 @@ export interface RefusedPoint {
  * refused alone and the good points around it are kept.
  */
 export function parseMetricPoint(raw: unknown): { ok: true; point: MetricPoint } | { ok: false; refused: RefusedPoint } {
+  // The common case, a valid point, without zod: about ten times cheaper, and the ingestor checks
+  // every point it stores. Anything else goes through the schema, which says what is wrong.
+  const valid = validPoint(raw);
+  if (valid !== null) return { ok: true, point: valid };
   const parsed = MetricPointSchema.safeParse(raw);
   if (parsed.success) return { ok: true, point: parsed.data };
   const o = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
@@ -175,6 +179,26 @@ export function parseMetricPoint(raw: unknown): { ok: true; point: MetricPoint }
   const reason = parsed.error.issues.map((i) => `${i.path.join('.') || 'point'}: ${i.message}`).join('; ');
   return { ok: false, refused: { seq, name, step, reason } };
 }
+
+/** `raw` as a point when it is exactly what MetricPointSchema accepts (same bounds), else null. */
+function validPoint(raw: unknown): MetricPoint | null {
+  if (raw === null || typeof raw !== 'object') return null;
+  const { seq, step, name, value, t } = raw as Record<string, unknown>;
+  if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 1 || seq > MAX_INT32) return null;
+  if (typeof step !== 'number' || !Number.isInteger(step) || step < 0 || step > MAX_INT32) return null;
+  if (typeof name !== 'string' || metricNameProblem(name) !== null) return null;
+  if (typeof t !== 'number' || !(t >= -MAX_TIME_MS && t <= MAX_TIME_MS)) return null;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return null;
+  } else if (value !== 'nan' && value !== 'inf' && value !== '-inf') return null;
+  return { seq, step, name, value: value, t };
+}
+
+/**
+ * Most points one metrics report may carry: agents send at most 500 (METRICS_MAX_BATCH, the Python
+ * SDK likewise); a bigger report would hold the controller's event loop while it is checked.
+ */
+export const MAX_REPORT_POINTS = 5000;
 
 const ReportBase = z.object({ v: z.literal(WIRE_VERSION), sweepId: z.string(), agentId: z.string() });
 
@@ -196,7 +220,7 @@ export const MetricsReportSchema = ReportBase.extend({
    * Each one a `MetricPointSchema` point, checked alone by the receiver (`parseMetricPoint`), so a
    * bad point never costs the good ones of its report.
    */
-  points: z.array(z.unknown()),
+  points: z.array(z.unknown()).max(MAX_REPORT_POINTS, `at most ${MAX_REPORT_POINTS} points per report; send them in several`),
   /**
    * Points sent again because the controller asked for them (an `EndAnswer` of kind `resend`):
    * they may be older than points already stored, so the run's summary is rebuilt from storage.
