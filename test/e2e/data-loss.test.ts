@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { needServices } from '../helpers/services.js';
-import { api, freePort, ROOT, startHarrow, waitFor, waitForHttp, type Proc } from '../helpers/processes.js';
+import { api, freePort, ROOT, startHarrow, stopAll, waitFor, waitForHttp, withOutput, type Proc } from '../helpers/processes.js';
 import { agent, controller, createSweep, setUp, tearDown, type Env } from '../helpers/harness.js';
-import { PrivatePostgres, PrivateRedis, privateServicesProblem } from '../helpers/private-services.js';
+import { PrivateRedis, privateServicesProblem, startPrivateServices } from '../helpers/private-services.js';
 import type { RunDetail } from '../../protocol/api.js';
 
 const opts = await needServices();
@@ -50,9 +50,16 @@ async function runEnded(url: string, runId: string): Promise<RunDetail> {
   }, 60_000, 200);
 }
 
-function withLogs(procs: Proc[], err: unknown): Error {
-  const logs = procs.map((p, i) => `--- process ${i} ---\n${p.output().slice(-3000)}`).join('\n');
-  return new Error(`${(err as Error).message}\n${logs}`, { cause: err });
+/** The run ended with all 10 points stored once and no warning, after its agent sent lost ones again. */
+function assertRecovered(run: RunDetail, agentProc: Proc): void {
+  assert.equal(run.state, 'finished');
+  assert.deepEqual(run.warnings, [], 'no data loss: the agent sent the lost points again');
+  assert.deepEqual(
+    run.metrics.loss?.map((p) => p.step),
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    'every point stored, once',
+  );
+  assert.match(agentProc.output(), /sending them again/, 'the points were lost and asked for (not simply read)');
 }
 
 /**
@@ -90,7 +97,7 @@ async function flushedRun(tag: string, afterFlush: (ctx: { env: Env; agent: Proc
     await afterFlush({ env, agent: a, ctl, admin, release: () => writeFile(join(dir, 'gate2'), '') });
     return { run: await runEnded(env.url, runId), agent: a };
   } catch (err) {
-    throw withLogs(env.procs, err);
+    throw withOutput(err, env.procs);
   } finally {
     for (const p of env.procs) if (p.child.signalCode === 'SIGSTOP') p.child.kill('SIGCONT');
     admin.disconnect();
@@ -106,14 +113,7 @@ describe('points lost between agent and controller', { ...opts, timeout: 180_000
       ctl.child.kill('SIGCONT');
       await release();
     });
-    assert.equal(run.state, 'finished');
-    assert.deepEqual(run.warnings, [], 'no data loss: the agent sent the lost points again');
-    assert.deepEqual(
-      run.metrics.loss?.map((p) => p.step),
-      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-      'every point stored, once',
-    );
-    assert.match(a.output(), /sending them again/, 'the points were lost and asked for (not simply read)');
+    assertRecovered(run, a);
   });
 
   test('the agent is gone after its end report: the gap is recorded as data loss', async () => {
@@ -138,8 +138,9 @@ describe('points lost between agent and controller', { ...opts, timeout: 180_000
   });
 
   test('HTTP agent: points unread while Postgres is down are lost to a FLUSHALL; the agent sends them again', { skip: problem ?? false }, async () => {
-    const pg = await PrivatePostgres.start();
-    const redis = await PrivateRedis.start();
+    const services = await startPrivateServices();
+    const { pg } = services;
+    const redis = services.redis!;
     const dir = await mkdtemp(join(tmpdir(), 'harrow-loss-'));
     const admin = new Redis(redis.url);
     const procs: Proc[] = [];
@@ -176,23 +177,13 @@ describe('points lost between agent and controller', { ...opts, timeout: 180_000
       await pg.resume();
       await writeFile(join(dir, 'gate2'), '');
 
-      const run = await runEnded(url, runId);
-      assert.equal(run.state, 'finished');
-      assert.deepEqual(run.warnings, [], 'no data loss: the agent sent the lost points again');
-      assert.deepEqual(
-        run.metrics.loss?.map((p) => p.step),
-        [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
-        'every point stored, once',
-      );
-      assert.match(a.output(), /sending them again/, 'the points were lost and asked for (not simply read)');
+      assertRecovered(await runEnded(url, runId), a);
     } catch (err) {
-      throw withLogs(procs, err);
+      throw withOutput(err, procs);
     } finally {
-      for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-      await Promise.all(procs.map((p) => p.exited));
+      await stopAll(procs);
       admin.disconnect();
-      await redis.kill();
-      pg.destroy();
+      await services.close();
       await rm(dir, { recursive: true, force: true });
     }
   });
