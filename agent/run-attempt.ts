@@ -306,6 +306,8 @@ export class RunAttempt {
       this.log.warn({ err }, 'cannot listen for the answer to the end of the run; points lost on the way cannot be sent again');
     }
     const since = this.now();
+    // An agent that is being terminated (Ctrl-C twice) waits for one answer at most.
+    const patience = this.stopRequest?.kind === 'interrupt' ? END_RESEND_MS : END_ANSWER_WAIT_MS;
     try {
       for (;;) {
         try {
@@ -315,7 +317,7 @@ export class RunAttempt {
           return;
         }
         if (listener === null) return;
-        const left = since + END_ANSWER_WAIT_MS - this.now();
+        const left = since + patience - this.now();
         const answer = left > 0 ? await listener.next(Math.min(END_RESEND_MS, left)) : null;
         if (answer?.kind === 'ended') {
           if (answer.missing > 0) this.log.warn({ missing: answer.missing, lastSeq: report.lastSeq }, 'the controller recorded metric points of this run as lost');
@@ -327,7 +329,7 @@ export class RunAttempt {
           for (let i = 0; i < points.length; i += METRICS_MAX_BATCH) await this.sendPoints(points.slice(i, i + METRICS_MAX_BATCH), true);
           continue;
         }
-        if (this.now() - since >= END_ANSWER_WAIT_MS) {
+        if (this.now() - since >= patience) {
           this.log.warn({ waitedMs: this.now() - since }, 'the controller did not answer the end of the run (is it running?); its metric points are no longer kept for sending again');
           return;
         }
