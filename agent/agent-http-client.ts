@@ -12,7 +12,9 @@ import {
   ClaimResponseSchema,
   MAX_CLAIM_WAIT_MS,
   PollResponseSchema,
+  ReportAckSchema,
   type ClaimRequest,
+  type ReportAck,
   type ClaimResponse,
   type PollRequest,
   type PollResponse,
@@ -64,8 +66,8 @@ export class AgentHttpClient {
     await this.call('leave', { agentId }, AckSchema, CALL_TIMEOUT_MS);
   }
 
-  /** Queues one report behind the others; resolves once the controller took it. */
-  send(report: AgentReport): Promise<void> {
+  /** Queues one report behind the others; resolves once the controller took it (with its answer to an end report). */
+  send(report: AgentReport): Promise<ReportAck> {
     const checked = AgentReportSchema.safeParse(report);
     if (!checked.success) {
       return Promise.reject(new HarrowError('INTERNAL', `agent built an invalid ${report.type} report: ${checked.error.message}`));
@@ -80,12 +82,11 @@ export class AgentHttpClient {
     this.closed = true;
   }
 
-  private async deliver(report: AgentReport): Promise<void> {
+  private async deliver(report: AgentReport): Promise<ReportAck> {
     let backoff = 200;
     for (;;) {
       try {
-        await this.call('reports', report, AckSchema, CALL_TIMEOUT_MS);
-        return;
+        return await this.call('reports', report, ReportAckSchema, CALL_TIMEOUT_MS);
       } catch (err) {
         if (!retryable(err) || this.closed) throw err;
         this.onRetry(err);

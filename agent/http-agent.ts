@@ -14,12 +14,13 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { HarrowError } from '../protocol/errors.js';
 import { SECOND } from '../protocol/time.js';
-import type { ClaimAnswer, RunJob, SweepState } from '../protocol/wire.js';
+import type { ClaimAnswer, EndAnswer, RunJob, SweepState } from '../protocol/wire.js';
 import { AgentHttpClient, retryable } from './agent-http-client.js';
 import { agentSecrets } from './agent-config.js';
 import { createAgentLogger } from './agent-logger.js';
 import { ErrorThrottle } from './error-throttle.js';
 import { functionAgentOnly } from './function-agent-only.js';
+import { answerBox } from './claim-answers.js';
 import { OrphanGuard } from './orphan-guard.js';
 import { RunAttempt } from './run-attempt.js';
 import type { RunTransport } from './run-transport.js';
@@ -184,10 +185,17 @@ class HttpAgent {
 
   private async runOne(job: RunJob, answer: ClaimAnswer, token: string, gpu: string | null): Promise<void> {
     const runLog = this.log.child({ runId: job.runId, attempt: answer.verdict === 'accepted' ? answer.attempt : undefined });
+    // The controller's answers to the end report come back as the answers to its requests.
+    const ends = answerBox<EndAnswer>();
     const transport: RunTransport = {
       // The controller wrote the claim when it handed the run over; the answer came with it.
-      send: (report) => (report.type === 'claim' ? Promise.resolve() : this.client.send(report)),
+      send: async (report) => {
+        if (report.type === 'claim') return;
+        const ack = await this.client.send(report);
+        if (report.type === 'end' && ack.answer) ends.put(ack.answer);
+      },
       listen: () => Promise.resolve({ next: () => Promise.resolve(answer), close: () => Promise.resolve() }),
+      listenEnd: () => Promise.resolve({ next: ends.next, close: () => Promise.resolve() }),
     };
     const attempt: RunAttempt = new RunAttempt({
       job,

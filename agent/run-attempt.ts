@@ -11,7 +11,7 @@ import type { Logger } from 'pino';
 import type { Params } from '../strategies/types.js';
 import { renderArgsJson, renderCommand } from '../strategies/index.js';
 import { SECOND } from '../protocol/time.js';
-import type { ControlMessage, EndReport, RunJob, RunOutcome } from '../protocol/wire.js';
+import type { ControlMessage, EndAnswer, EndReport, MetricPoint, RunJob, RunOutcome } from '../protocol/wire.js';
 import { WIRE_VERSION } from '../protocol/wire.js';
 import { LineSplitter } from './line-splitter.js';
 import { parseMetricLine, type ParsedMetrics } from './metric-line.js';
@@ -19,10 +19,10 @@ import { MetricsFileTail } from './metrics-file-tail.js';
 import type { OrphanGuard } from './orphan-guard.js';
 import { OutputTail } from './output-tail.js';
 import { groupAlive, signalGroup } from './process-group.js';
-import type { ClaimListener } from './claim-answers.js';
+import type { AnswerListener, ClaimListener } from './claim-answers.js';
 import type { RunTransport } from './run-transport.js';
 import type { LaunchedRun, RunLauncher } from './run-launcher.js';
-import { RunMetrics } from './run-metrics.js';
+import { METRICS_MAX_BATCH, RunMetrics } from './run-metrics.js';
 import { runPythonPath } from './python-path.js';
 
 /** How often the metrics file is read while the run is active. */
@@ -37,6 +37,14 @@ const STDIO_CLOSE_WAIT_MS = 1 * SECOND;
  * The controller answers a repeated claim like the first, so this only costs a stream entry.
  */
 export const CLAIM_RESEND_MS = 3 * SECOND;
+/**
+ * An end report unanswered this long is sent again (Redis may have lost it, or the answer); after
+ * END_ANSWER_WAIT_MS in all the agent goes on and forgets the run's points. The controller answers
+ * within a few seconds (it waits at most 5 s for missing points), unless it is down: then the end
+ * report waits in the stream, and the points it might ask for are gone with this wait.
+ */
+export const END_RESEND_MS = 3 * SECOND;
+export const END_ANSWER_WAIT_MS = 20 * SECOND;
 
 export interface RunAttemptOptions {
   job: RunJob;
@@ -122,18 +130,8 @@ export class RunAttempt {
     this.now = o.now ?? Date.now;
     this.log = o.log.child({ token: this.token });
     this.metrics = new RunMetrics({
-      send: async (points) => {
-        await o.transport.send({
-          v: WIRE_VERSION,
-          type: 'metrics',
-          sweepId: o.job.sweepId,
-          agentId: o.agentId,
-          runId: this.runId,
-          token: this.token,
-          points,
-        });
-      },
-      onError: (err) => this.log.error({ err }, 'could not send a batch of metrics; those points are lost'),
+      send: (points) => this.sendPoints(points, false),
+      onError: (err) => this.log.error({ err }, 'could not send a batch of metrics; they are sent again if the controller asks for them at the end of the run'),
       now: this.now,
     });
   }
@@ -291,14 +289,73 @@ export class RunAttempt {
       lastSeq: this.metrics.count,
       at: this.now(),
     };
-    try {
-      await this.o.transport.send(report);
-    } catch (err) {
-      this.log.error({ err }, 'could not send the end of the run; the controller will find it by its missing heartbeat');
-    }
+    await this.deliverEnd(report);
     const level = result.outcome === 'finished' ? 'info' : 'warn';
     this.log[level]({ outcome: result.outcome, reason: result.reason, points: this.metrics.count }, 'run ended');
     return result;
+  }
+
+  private async sendPoints(points: MetricPoint[], resent: boolean): Promise<void> {
+    await this.o.transport.send({
+      v: WIRE_VERSION,
+      type: 'metrics',
+      sweepId: this.o.job.sweepId,
+      agentId: this.o.agentId,
+      runId: this.runId,
+      token: this.token,
+      points,
+      ...(resent ? { resent: true } : {}),
+    });
+  }
+
+  /**
+   * Sends the end report and waits for the controller's answer: `resend` names points it never got
+   * (Redis lost them), which are sent again from those kept, then the end report again; `ended`
+   * means the end is committed, and the kept points are forgotten. Unanswered, the end report is
+   * sent again every END_RESEND_MS, until END_ANSWER_WAIT_MS.
+   */
+  private async deliverEnd(report: EndReport): Promise<void> {
+    let listener: AnswerListener<EndAnswer> | null = null;
+    try {
+      listener = await this.o.transport.listenEnd(this.runId, this.token);
+    } catch (err) {
+      this.log.warn({ err }, 'cannot listen for the answer to the end of the run; points lost on the way cannot be sent again');
+    }
+    const since = this.now();
+    // An agent that is being terminated (Ctrl-C twice) waits for one answer at most.
+    const patience = this.stopRequest?.kind === 'interrupt' ? END_RESEND_MS : END_ANSWER_WAIT_MS;
+    try {
+      for (;;) {
+        try {
+          await this.o.transport.send({ ...report, at: this.now() });
+        } catch (err) {
+          this.log.error({ err }, 'could not send the end of the run; the controller will find it by its missing heartbeat');
+          return;
+        }
+        if (listener === null) return;
+        const left = since + patience - this.now();
+        const answer = left > 0 ? await listener.next(Math.min(END_RESEND_MS, left)) : null;
+        if (answer?.kind === 'ended') {
+          if (answer.missing > 0) this.log.warn({ missing: answer.missing, lastSeq: report.lastSeq }, 'the controller recorded metric points of this run as lost');
+          return;
+        }
+        if (answer?.kind === 'resend') {
+          const { points, unavailable } = this.metrics.pointsIn(answer.ranges);
+          this.log.warn({ resent: points.length, unavailable }, 'the controller never got some metric points (Redis lost them?); sending them again');
+          for (let i = 0; i < points.length; i += METRICS_MAX_BATCH) await this.sendPoints(points.slice(i, i + METRICS_MAX_BATCH), true);
+          continue;
+        }
+        if (this.now() - since >= patience) {
+          this.log.warn({ waitedMs: this.now() - since }, 'the controller did not answer the end of the run (is it running?); its metric points are no longer kept for sending again');
+          return;
+        }
+      }
+    } catch (err) {
+      this.log.error({ err }, 'could not send metric points again; the controller records them as lost');
+    } finally {
+      this.metrics.forget();
+      await listener?.close();
+    }
   }
 
   /**

@@ -5,6 +5,12 @@ import type { ParsedMetrics } from './metric-line.js';
 export const METRICS_FLUSH_MS = 250;
 /** ...or until this many have gathered (a ~40 KB stream entry). */
 export const METRICS_MAX_BATCH = 500;
+/**
+ * Sent points kept per attempt until the controller answers its end report, to send again those
+ * it never got (Redis lost them): the most recent 100,000, about 10 MB (a point is ~100 bytes in
+ * memory). A longer run keeps its last 100,000; a gap older than that is recorded as data loss.
+ */
+export const RESEND_KEEP_POINTS = 100_000;
 
 export interface RunMetricsOptions {
   /** Sends one batch; batches are sent one at a time, in order. */
@@ -13,6 +19,8 @@ export interface RunMetricsOptions {
   onError?: (err: unknown) => void;
   flushMs?: number;
   maxBatch?: number;
+  /** How many sent points are kept for sending again (RESEND_KEEP_POINTS). */
+  keep?: number;
   now?: () => number;
 }
 
@@ -29,13 +37,18 @@ export class RunMetrics {
   private timer: NodeJS.Timeout | null = null;
   private chain: Promise<void> = Promise.resolve();
   private discarded = false;
+  /** Batches given to `send`, oldest first, while they total at most `keep` points. */
+  private kept: MetricPoint[][] = [];
+  private keptCount = 0;
   private readonly flushMs: number;
   private readonly maxBatch: number;
+  private readonly keep: number;
   private readonly now: () => number;
 
   constructor(private readonly options: RunMetricsOptions) {
     this.flushMs = options.flushMs ?? METRICS_FLUSH_MS;
     this.maxBatch = options.maxBatch ?? METRICS_MAX_BATCH;
+    this.keep = options.keep ?? RESEND_KEEP_POINTS;
     this.now = options.now ?? Date.now;
   }
 
@@ -72,6 +85,7 @@ export class RunMetrics {
     if (this.buffer.length > 0 && !this.discarded) {
       const batch = this.buffer;
       this.buffer = [];
+      this.remember(batch);
       const last = batch[batch.length - 1]!.seq;
       this.chain = this.chain
         .then(() => this.options.send(batch))
@@ -83,9 +97,51 @@ export class RunMetrics {
     return this.chain;
   }
 
+  /**
+   * The kept points whose seq is in one of `ranges` (inclusive), in seq order, and how many of
+   * the seqs asked for are no longer kept (or were never numbered).
+   */
+  pointsIn(ranges: ReadonlyArray<readonly [number, number]>): { points: MetricPoint[]; unavailable: number } {
+    const points: MetricPoint[] = [];
+    let asked = 0;
+    for (const [first, last] of ranges) {
+      if (last < first) continue;
+      asked += last - first + 1;
+      for (const batch of this.kept) {
+        if (batch[batch.length - 1]!.seq < first || batch[0]!.seq > last) continue;
+        for (const p of batch) if (p.seq >= first && p.seq <= last) points.push(p);
+      }
+    }
+    return { points, unavailable: asked - points.length };
+  }
+
+  /** The controller answered the end report: the kept points are no longer needed. */
+  forget(): void {
+    this.kept = [];
+    this.keptCount = 0;
+  }
+
+  private remember(batch: MetricPoint[]): void {
+    this.kept.push(batch);
+    this.keptCount += batch.length;
+    while (this.kept.length > 0 && this.keptCount > this.keep) {
+      const oldest = this.kept[0]!;
+      if (this.keptCount - oldest.length >= this.keep) {
+        this.kept.shift();
+        this.keptCount -= oldest.length;
+      } else {
+        // Drop only the part of the oldest batch over the bound.
+        const over = this.keptCount - this.keep;
+        this.kept[0] = oldest.slice(over);
+        this.keptCount -= over;
+      }
+    }
+  }
+
   /** The attempt was aborted: nothing more is sent. */
   discard(): void {
     this.discarded = true;
+    this.forget();
     this.buffer = [];
     if (this.timer !== null) clearTimeout(this.timer);
     this.timer = null;

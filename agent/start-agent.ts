@@ -40,6 +40,7 @@ import { Reporter } from './reporter.js';
 import { ClaimError, RunAttempt } from './run-attempt.js';
 import type { RunLauncher } from './run-launcher.js';
 import type { RunTransport } from './run-transport.js';
+import { redisTransport } from './redis-transport.js';
 
 /** Time a run has between "checkpoint now" and its stop when the agent drains, unless configured. */
 export const DEFAULT_CHECKPOINT_GRACE_MS = 30 * SECOND;
@@ -282,10 +283,7 @@ class Agent {
     const subscriber = o.redis.duplicate({ connectionName: `harrow-agent-${o.agentId}-claims` });
     subscriber.on('error', (err) => o.redisErrors.report(err));
     this.answers = new ClaimAnswers(subscriber, o.log);
-    this.transport = {
-      send: (report) => this.reporter.send(report),
-      listen: (runId, token) => this.answers.listen(o.keys.claimAnswer(runId, token)),
-    };
+    this.transport = redisTransport(this.reporter, this.answers, o.keys);
     this.log = o.log;
     this.guard = OrphanGuard.start(o.log);
     this.workerErrors = new ErrorThrottle(o.log, 'job queue (BullMQ) error', 'Redis connection restored');

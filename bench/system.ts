@@ -51,7 +51,6 @@ const LAT_RUNS = QUICK ? 2_000 : 10_000;
 const LAT_POINTS = QUICK ? 400_000 : 2_000_000;
 const LAT_REQUESTS = QUICK ? 300 : 1000;
 
-
 async function controllerOn(url: string, prefix: string): Promise<ControllerHandle> {
   const config = loadControllerConfig({
     DATABASE_URL: url,

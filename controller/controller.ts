@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { openDatabase, type Database } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
-import { listSweeps } from '../db/sweeps.js';
+import { listSweepHeads } from '../db/sweeps.js';
 import { HarrowError } from '../protocol/errors.js';
 import { redisKeys } from '../protocol/wire.js';
 import { SECOND } from '../protocol/time.js';
@@ -138,7 +138,7 @@ export async function startController(config: ControllerConfig, options: StartOp
     void (async () => {
       try {
         await reaper.tick();
-        for (const s of await listSweeps(db, { states: ['running'] })) scheduler.poke(s.id);
+        for (const s of await listSweepHeads(db, { states: ['running'] })) scheduler.poke(s.id);
       } catch (err) {
         log.warn({ err: (err as Error).message }, 'periodic pass failed; retrying on the next tick');
       } finally {

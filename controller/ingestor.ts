@@ -9,6 +9,7 @@
  * retry with backoff, without acking: nothing is lost.
  */
 import { hostname } from 'node:os';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { SweepSpec } from '../strategies/types.js';
 import { isBetter, reachesTarget } from '../strategies/objective.js';
@@ -17,8 +18,10 @@ import {
   parseMetricPoint,
   REPORT_FIELD,
   type AgentReport,
+  MAX_RESEND_RANGES,
   type ClaimAnswer,
   type ClaimReport,
+  type EndAnswer,
   type EndReport,
   type HeartbeatReport,
   type MetricsReport,
@@ -27,7 +30,7 @@ import { SECOND } from '../protocol/time.js';
 import { claimRun, getRun, getRunsForUpdate, setStopInfo, touchHeartbeats, type MetricSummary, type RunRow } from '../db/runs.js';
 import { attemptPoints, insertPoints, lockCurveVersions, updateSummaries, type PointRow, type SummaryUpdate } from '../db/metrics.js';
 import { EarlyStopper } from './early-stopper.js';
-import { checkPointsComplete, missingPoints, recordRefusedPoints, type RefusedPointRow } from '../db/run-warnings.js';
+import { checkPointsComplete, missingPoints, missingRanges, recordRefusedPoints, type RefusedPointRow } from '../db/run-warnings.js';
 import { getSweep } from '../db/sweeps.js';
 import type { Queryable } from '../db/database.js';
 import type { ControllerContext } from './context.js';
@@ -38,6 +41,13 @@ import { bestRun } from '../db/runs.js';
 
 const BATCH = 1000;
 /**
+ * The ingestor gives the event loop a turn after this many metric points (or stream entries of
+ * up to 500 points) checked in one go: a full batch of big reports is up to 500,000 points, and
+ * checking them without a break held /healthz and heartbeats for a second (bench:event-loop).
+ */
+const POINTS_PER_TURN = 10_000;
+const ENTRIES_PER_TURN = 20;
+/**
  * Entries another consumer read but never acked for this long belong to a dead replica. While an
  * end report waits for its points, entries idle an eighth of the crash timeout are taken over at
  * every turn: a replica that died holding a run's last points must not hold them past the end's
@@ -47,14 +57,18 @@ const BATCH = 1000;
  */
 const ORPHAN_IDLE_MS = 30 * SECOND;
 /**
- * How long an end report whose points are not all stored waits for them. With several replicas,
- * one may read a run's last metrics and commit them after another committed the run's end report
- * (read later, committed sooner): ended first, the run would refuse its own points and record
- * them as lost. Seen with two replicas behind PgBouncer (test/e2e/pgbouncer.test.ts), about one
- * run in 16. Bounded (a quarter of the crash timeout at most) because points lost for real
- * (Redis flushed) never come.
+ * How long an end report whose points are not all stored waits for them without progress. With
+ * several replicas, one may read a run's last metrics and commit them after another committed the
+ * run's end report (read later, committed sooner): ended first, the run would refuse its own points
+ * and record them as lost. Seen with two replicas behind PgBouncer (test/e2e/pgbouncer.test.ts),
+ * about one run in 16. Points lost for real (Redis flushed) are asked of the agent, which keeps
+ * what it sent until its end is answered; each batch that brings some of them starts the wait
+ * again. Bounded (a quarter of the crash timeout at most) because an agent that is gone never
+ * answers: then the gap is recorded as data loss.
  */
 const END_WAIT_MS = 5 * SECOND;
+/** A deferred end report asks its agent for the missing points again this often (the ask is published, never stored). */
+const RESEND_ASK_MS = 2 * SECOND;
 
 type Entry = { id: string; report: AgentReport | null };
 
@@ -62,6 +76,8 @@ interface BatchEffects {
   changedRuns: RunRow[];
   /** Claims to answer once the batch is committed (the agent starts nothing before). */
   claimAnswers: Array<{ claim: ClaimReport; answer: ClaimAnswer }>;
+  /** Answers to end reports (resend these points / ended), published once the batch is committed. */
+  endAnswers: Array<{ runId: string; token: string; answer: EndAnswer }>;
   /** `recorded`: the stop info was written by the batch's transaction (first reason for this run). */
   stops: Array<{ sweepId: string; runId: string; info: Record<string, unknown> & { message: string }; recorded: boolean }>;
   targetReached: Array<{ sweepId: string; runId: string; value: number }>;
@@ -84,7 +100,8 @@ export class Ingestor {
   /** End reports waiting for their points (still pending in the stream), and since when. */
   private deferred: Entry[] = [];
   private entryIds = new Map<AgentReport, string>();
-  private readonly deferredSince = new Map<string, number>();
+  /** Per attempt (`run/token`) whose end waits for points: since when without progress, how many missing, when last asked. */
+  private readonly endWaits = new Map<string, { since: number; missing: number; askedAt: number }>();
   private readonly lastBest = new Map<string, string>();
   /**
    * When ingestion last became healthy (start, or recovery from a database or Redis outage). The
@@ -179,7 +196,7 @@ export class Ingestor {
         'COUNT',
         BATCH,
       )) as [string, Array<[string, string[]]>, string[]?];
-      const entries = parseEntries(claimed[1] ?? []);
+      const entries = await parseEntries(claimed[1] ?? []);
       if (entries.length > 0) {
         this.ctx.log.info({ entries: entries.length }, 'took over reports left unacknowledged by another controller');
         return entries;
@@ -197,7 +214,7 @@ export class Ingestor {
       | Array<[string, Array<[string, string[] | null]>]>
       | null;
     if (!res || res.length === 0) return [];
-    return parseEntries(res[0]![1]);
+    return await parseEntries(res[0]![1]);
   }
 
   /** Commits a batch (retrying while the database is away), then acks and trims it. */
@@ -231,9 +248,11 @@ export class Ingestor {
     // Only now: an answer sent before the commit could be followed by a rollback, and a second
     // claimant would then be accepted too. An answer lost here is asked for again by the agent.
     await this.ctx.link.answerClaims(effects.claimAnswers.map(({ claim, answer }) => ({ runId: claim.runId, token: claim.token, answer })));
+    // Likewise an end's `ended` (the agent then forgets the attempt's points) and asks to resend.
+    await this.ctx.link.answerEnds(effects.endAnswers);
     const done = entries.filter((e) => e.report === null || !effects.deferred.has(e.report));
     this.deferred = entries.filter((e) => e.report !== null && effects.deferred.has(e.report));
-    for (const e of done) this.deferredSince.delete(e.id);
+    for (const e of done) if (e.report?.type === 'end') this.endWaits.delete(`${e.report.runId}/${e.report.token}`);
     const ids = done.map((e) => e.id);
     if (ids.length > 0) {
       await this.redis.xack(this.ctx.keys.reports, this.ctx.keys.reportsGroup, ...ids);
@@ -317,30 +336,39 @@ export class Ingestor {
     const pairs = heartbeats.flatMap((h) => h.runs);
     await touchHeartbeats(tx, pairs);
     for (const e of ends) {
+      const ended = (missing: number): void => void fx.endAnswers.push({ runId: e.runId, token: e.token, answer: { kind: 'ended', missing } });
       if (!existing.has(e.runId)) {
         this.ctx.log.debug({ sweepId: e.sweepId, runId: e.runId, agentId: e.agentId }, 'end report refused: no such run');
+        ended(0);
         continue;
       }
-      if (await this.waitForPoints(tx, existing.get(e.runId)!, e)) {
+      if (await this.waitForPoints(tx, existing.get(e.runId)!, e, fx)) {
         fx.deferred.add(e);
         continue;
       }
       const result = await endAttempt(this.ctx, tx, e);
       if (result.status === 'refused') {
         this.ctx.log.warn({ sweepId: e.sweepId, runId: e.runId, agentId: e.agentId, why: result.why }, 'end report refused (stale attempt)');
+        ended(0);
         continue;
       }
-      if (result.status === 'duplicate') continue;
+      if (result.status === 'duplicate') {
+        // The same end again (the agent re-sends it until answered): its gap, if any, is recorded already.
+        const run = existing.get(e.runId)!;
+        ended(run.token === e.token ? await missingPoints(tx, run.id, run.attempt, e.lastSeq) : 0);
+        continue;
+      }
       // Every point up to the last the agent sent must be here (stored or refused); what is not was
       // lost on the way, and the run says so.
-      const ended = result.end.run;
-      const missing = await checkPointsComplete(tx, ended.id, ended.attempt, e.lastSeq);
+      const endedRun = result.end.run;
+      const missing = await checkPointsComplete(tx, endedRun.id, endedRun.attempt, e.lastSeq);
       if (missing > 0) {
-        this.ctx.log.warn({ sweepId: e.sweepId, runId: e.runId, attempt: ended.attempt, missing, lastSeq: e.lastSeq }, 'metric points lost before they reached the controller');
-        const updated = await getRun(tx, ended.id);
-        if (updated) ended.warnings = updated.warnings;
+        this.ctx.log.warn({ sweepId: e.sweepId, runId: e.runId, attempt: endedRun.attempt, missing, lastSeq: e.lastSeq }, 'metric points lost before they reached the controller (the agent could not send them again)');
+        const updated = await getRun(tx, endedRun.id);
+        if (updated) endedRun.warnings = updated.warnings;
       }
-      fx.changedRuns.push(ended);
+      ended(missing);
+      fx.changedRuns.push(endedRun);
       fx.sweepsTouched.add(e.sweepId);
       if (result.end.bestImproved) fx.bestMaybeChanged.add(e.sweepId);
       fx.ends.push(result.end);
@@ -348,15 +376,34 @@ export class Ingestor {
     return fx;
   }
 
-  /** Whether an end report waits for points of its attempt that are not stored yet (END_WAIT_MS). */
-  private async waitForPoints(tx: Queryable, run: RunRow, e: EndReport): Promise<boolean> {
+  /**
+   * Whether an end report waits for points of its attempt that are not stored yet: until they are
+   * all here, or END_WAIT_MS passed without any of them arriving. While it waits, the agent is
+   * asked (every RESEND_ASK_MS) to send the missing ones again.
+   */
+  private async waitForPoints(tx: Queryable, run: RunRow, e: EndReport, fx: BatchEffects): Promise<boolean> {
     if (run.state !== 'running' || run.token !== e.token) return false;
-    const id = this.entryIds.get(e);
-    if (id === undefined) return false;
-    const since = this.deferredSince.get(id) ?? Date.now();
-    if (Date.now() - since >= Math.min(END_WAIT_MS, this.ctx.config.HARROW_CRASH_TIMEOUT_MS / 4)) return false;
-    if ((await missingPoints(tx, run.id, run.attempt, e.lastSeq)) === 0) return false;
-    this.deferredSince.set(id, since);
+    if (!this.entryIds.has(e)) return false;
+    const missing = await missingPoints(tx, run.id, run.attempt, e.lastSeq);
+    if (missing === 0) return false;
+    const key = `${run.id}/${e.token}`;
+    const now = Date.now();
+    const wait = this.endWaits.get(key) ?? { since: now, missing, askedAt: 0 };
+    if (missing < wait.missing) {
+      // Progress: the agent is sending them (or a slower replica committed them).
+      wait.since = now;
+      wait.missing = missing;
+    }
+    if (now - wait.since >= Math.min(END_WAIT_MS, this.ctx.config.HARROW_CRASH_TIMEOUT_MS / 4)) return false;
+    if (now - wait.askedAt >= RESEND_ASK_MS) {
+      const ranges = await missingRanges(tx, run.id, run.attempt, e.lastSeq, MAX_RESEND_RANGES);
+      if (ranges.length > 0) fx.endAnswers.push({ runId: run.id, token: e.token, answer: { kind: 'resend', ranges } });
+      if (wait.askedAt === 0) {
+        this.ctx.log.info({ sweepId: run.sweep_id, runId: run.id, attempt: run.attempt, missing, lastSeq: e.lastSeq }, 'metric points missing at the end of the run; asking the agent to send them again');
+      }
+      wait.askedAt = now;
+    }
+    this.endWaits.set(key, wait);
     return true;
   }
 
@@ -364,11 +411,17 @@ export class Ingestor {
     const runs = await getRunsForUpdate(tx, [...new Set(reports.map((r) => r.runId))]);
     const points: PointRow[] = [];
     const refused: RefusedPointRow[] = [];
+    let sinceTurn = 0;
     for (const r of reports) {
       const run = runs.get(r.runId);
       if (!run || run.token !== r.token || run.state !== 'running') {
         this.ctx.log.debug({ runId: r.runId, agentId: r.agentId }, 'metrics from a stale attempt refused');
         continue;
+      }
+      sinceTurn += r.points.length;
+      if (sinceTurn >= POINTS_PER_TURN) {
+        sinceTurn = 0;
+        await nextTurn();
       }
       for (const raw of r.points) {
         // Each point alone: one that cannot be stored must not cost the good ones of its batch.
@@ -403,10 +456,14 @@ export class Ingestor {
     this.points += stored;
     // The common case: every point is new, and summaries extend what they had. After a
     // re-delivery, the touched runs are rebuilt from what is stored instead (rare and exact).
+    // Points sent again on request may be older than ones already stored: their runs are rebuilt too.
+    const resent = new Set(reports.filter((r) => r.resent).map((r) => r.runId));
     const redelivered = stored < points.length;
-    const source = redelivered
-      ? await attemptPoints(tx, [...new Map(points.map((p) => [p.runId, { runId: p.runId, attempt: p.attempt }])).values()])
-      : [...points].sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : a.seq - b.seq));
+    const rebuilt = new Map(points.filter((p) => redelivered || resent.has(p.runId)).map((p) => [p.runId, { runId: p.runId, attempt: p.attempt }]));
+    const source = [
+      ...(rebuilt.size > 0 ? await attemptPoints(tx, [...rebuilt.values()]) : []),
+      ...points.filter((p) => !rebuilt.has(p.runId)),
+    ].sort((a, b) => (a.runId < b.runId ? -1 : a.runId > b.runId ? 1 : a.seq - b.seq));
     const byRun = new Map<string, PointRow[]>();
     for (const p of source) {
       let list = byRun.get(p.runId);
@@ -417,7 +474,7 @@ export class Ingestor {
     for (const [id, pts] of byRun) {
       const run = runs.get(id)!;
       const spec = await this.ctx.specs.get(tx, run.sweep_id);
-      const base = redelivered ? { ...run, summary: {}, objective: null, objective_step: null, latest_value: null, metric_count: 0 } : run;
+      const base = rebuilt.has(id) ? { ...run, summary: {}, objective: null, objective_step: null, latest_value: null, metric_count: 0 } : run;
       updates.push(summarize(base, pts, spec));
       const metric = spec.metric;
       if (!metric || metric.target === undefined) continue;
@@ -491,6 +548,7 @@ function emptyEffects(): BatchEffects {
   return {
     changedRuns: [],
     claimAnswers: [],
+    endAnswers: [],
     stops: [],
     targetReached: [],
     ends: [],
@@ -503,6 +561,7 @@ function emptyEffects(): BatchEffects {
 function mergeEffects(into: BatchEffects, from: BatchEffects): void {
   into.changedRuns.push(...from.changedRuns);
   into.claimAnswers.push(...from.claimAnswers);
+  into.endAnswers.push(...from.endAnswers);
   into.stops.push(...from.stops);
   into.targetReached.push(...from.targetReached);
   into.ends.push(...from.ends);
@@ -511,7 +570,17 @@ function mergeEffects(into: BatchEffects, from: BatchEffects): void {
   for (const s of from.bestMaybeChanged) into.bestMaybeChanged.add(s);
 }
 
-function parseEntries(raw: Array<[string, string[] | null]>): Entry[] {
+/** The stream's entries as reports (null when not one), a turn of the event loop every ENTRIES_PER_TURN. */
+async function parseEntries(raw: Array<[string, string[] | null]>): Promise<Entry[]> {
+  const entries: Entry[] = [];
+  for (let i = 0; i < raw.length; i += ENTRIES_PER_TURN) {
+    if (i > 0) await nextTurn();
+    entries.push(...parseSome(raw.slice(i, i + ENTRIES_PER_TURN)));
+  }
+  return entries;
+}
+
+function parseSome(raw: Array<[string, string[] | null]>): Entry[] {
   return raw.map(([id, fields]) => {
     const i = fields ? fields.indexOf(REPORT_FIELD) : -1;
     if (!fields || i < 0 || i + 1 >= fields.length) return { id, report: null };

@@ -11,9 +11,8 @@
 import type { ControllerContext } from './context.js';
 import type { Ingestor } from './ingestor.js';
 import { cancelQueuedRuns, endedSweepsWithQueuedRuns, queuedRunsOfRunningSweeps } from '../db/runs.js';
-import { getSweep } from '../db/sweeps.js';
+import { getSweep, listSweepHeads } from '../db/sweeps.js';
 import { ENDED_SWEEP_STATES } from '../protocol/run-states.js';
-import { listSweeps } from '../db/sweeps.js';
 import { runJobOf } from './scheduler.js';
 import { afterRunEnd, crashStaleAttempts } from './run-lifecycle.js';
 import { runSummary } from './serialize.js';
@@ -73,7 +72,7 @@ export class Reaper {
       log.warn('Redis lost its data (flush or restart without persistence); restoring sweep states and queued runs from Postgres');
       this.mirroredEnded.clear();
     }
-    const sweeps = await listSweeps(db, {});
+    const sweeps = await listSweepHeads(db);
     for (const s of sweeps) {
       const ended = s.state === 'finished' || s.state === 'canceled';
       if (ended && this.mirroredEnded.has(s.id)) continue;

@@ -9,6 +9,7 @@ import {
   AgentPresenceSchema,
   type AgentPresence,
   type ClaimAnswer,
+  type EndAnswer,
   type ControlMessage,
   type RedisKeys,
   type SweepShare,
@@ -53,9 +54,22 @@ export class RedisLink {
    * its answer re-sends its claim to get it again.
    */
   async answerClaims(answers: ReadonlyArray<{ runId: string; token: string; answer: ClaimAnswer }>): Promise<void> {
-    if (answers.length === 0) return;
+    await this.publishAll(answers.map((a) => [this.keys.claimAnswer(a.runId, a.token), JSON.stringify(a.answer)]));
+  }
+
+  /**
+   * Answers end reports (resend these points / ended), each on its attempt's end channel, in one
+   * round trip. Published, never stored, like claim answers: an agent that missed one sends its
+   * end report again.
+   */
+  async answerEnds(answers: ReadonlyArray<{ runId: string; token: string; answer: EndAnswer }>): Promise<void> {
+    await this.publishAll(answers.map((a) => [this.keys.endAnswer(a.runId, a.token), JSON.stringify(a.answer)]));
+  }
+
+  private async publishAll(messages: ReadonlyArray<[channel: string, message: string]>): Promise<void> {
+    if (messages.length === 0) return;
     const pipe = this.redis.pipeline();
-    for (const a of answers) pipe.publish(this.keys.claimAnswer(a.runId, a.token), JSON.stringify(a.answer));
+    for (const [channel, message] of messages) pipe.publish(channel, message);
     const results = await pipe.exec();
     const failed = results?.find(([err]) => err !== null)?.[0];
     if (failed) throw failed;

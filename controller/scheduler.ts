@@ -6,7 +6,7 @@
  * `run_cap` is never exceeded. Postgres first, then Redis.
  */
 import type { SweepSpec } from '../strategies/types.js';
-import { activeRuns, allocateRunNumbers, getSweep, lockSweep, queuedRuns, type SweepRow } from '../db/sweeps.js';
+import { activeRuns, allocateRunNumbers, getSweepHead, lockSweep, queuedRuns, type SweepHead } from '../db/sweeps.js';
 import { insertRuns, type NewRun, type RunRow } from '../db/runs.js';
 import type { RunJob } from '../protocol/wire.js';
 import { WIRE_VERSION } from '../protocol/wire.js';
@@ -68,7 +68,7 @@ export class Scheduler {
 
   async schedule(sweepId: string): Promise<void> {
     const { db, log } = this.ctx;
-    const sweep = await getSweep(db, sweepId);
+    const sweep = await getSweepHead(db, sweepId);
     if (!sweep || sweep.state !== 'running') return;
     const spec = await this.ctx.specs.get(db, sweepId);
     const specVersion = this.ctx.specs.version(sweepId);
@@ -107,7 +107,7 @@ export class Scheduler {
 
     const created = await db.transaction(async (tx) => {
       await lockSweep(tx, sweepId);
-      const now = await getSweep(tx, sweepId);
+      const now = await getSweepHead(tx, sweepId);
       if (!now || now.state !== 'running' || now.next_number !== sweep.next_number) return null;
       // The spec was edited (on any replica) since these were proposed: propose again from the new one.
       if (now.spec_version !== specVersion) return null;
@@ -133,7 +133,7 @@ export class Scheduler {
     await this.enqueue(sweep, spec, created);
   }
 
-  private async enqueue(sweep: SweepRow, spec: SweepSpec, runs: readonly RunRow[]): Promise<void> {
+  private async enqueue(sweep: SweepHead, spec: SweepSpec, runs: readonly RunRow[]): Promise<void> {
     for (const r of runs) {
       const job = runJobOf(this.ctx, spec, r);
       try {

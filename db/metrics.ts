@@ -19,6 +19,8 @@ export interface PointRow {
  * summaries, from what is stored, so every point counts exactly once without probing for
  * duplicates on the common path.
  */
+const INSERT_CHUNK = 10_000;
+
 export async function insertPoints(q: Queryable, points: readonly PointRow[]): Promise<number> {
   if (points.length === 0) return 0;
   // One statement per attempt, with its few metric names sent once and referenced by index, and
@@ -32,7 +34,10 @@ export async function insertPoints(q: Queryable, points: readonly PointRow[]): P
     g.push(p);
   }
   let stored = 0;
-  for (const group of groups.values()) {
+  // At most INSERT_CHUNK points per statement: encoding the arrays of one statement is synchronous
+  // work for the driver, and a batch of big reports is up to 500,000 points.
+  const chunks = [...groups.values()].flatMap((g) => Array.from({ length: Math.ceil(g.length / INSERT_CHUNK) }, (_, i) => g.slice(i * INSERT_CHUNK, (i + 1) * INSERT_CHUNK)));
+  for (const group of chunks) {
     const names: string[] = [];
     const nameIndex = new Map<string, number>();
     const ni = group.map((p) => {

@@ -61,6 +61,27 @@ export async function missingPoints(q: Queryable, runId: string, attempt: number
 }
 
 /**
+ * The seqs up to `lastSeq` of an attempt that are neither stored nor refused, as inclusive ranges
+ * in order (at most `limit`): what the controller asks the agent to send again. One pass over the
+ * attempt's stored seqs (its primary key), however long the gaps are.
+ */
+export async function missingRanges(q: Queryable, runId: string, attempt: number, lastSeq: number, limit: number): Promise<Array<[number, number]>> {
+  if (lastSeq <= 0) return [];
+  const { rows } = await q.query<{ first: number; last: number }>(
+    `SELECT prev + 1 AS first, seq - 1 AS last
+     FROM (SELECT seq, lag(seq, 1, 0) OVER (ORDER BY seq) AS prev
+           FROM (SELECT seq FROM metrics WHERE run_id = $1 AND attempt = $2 AND seq <= $3
+                 UNION SELECT seq FROM metric_rejects WHERE run_id = $1 AND attempt = $2 AND seq <= $3
+                 UNION SELECT $3::int + 1) s) g
+     WHERE seq > prev + 1
+     ORDER BY first
+     LIMIT $4`,
+    [runId, attempt, lastSeq, limit],
+  );
+  return rows.map((r) => [Number(r.first), Number(r.last)]);
+}
+
+/**
  * After a run's end report: checks that every point up to `lastSeq` (the highest the agent sent)
  * was stored or refused. Missing ones (lost on the way: Redis flushed or restarted without
  * persistence) are recorded as a `data_loss` warning. Returns how many are missing.

@@ -83,6 +83,30 @@ export async function getSweep(q: Queryable, id: string, opts: { forUpdate?: boo
   return rows[0] ?? null;
 }
 
+/**
+ * A sweep's row without its spec and submitted text: what the control loops (scheduler, reaper,
+ * the periodic pass) read every tick and after every report batch. Reading the whole row there
+ * parsed the spec each time, which for a sweep file near the size limit held the event loop for
+ * tens of milliseconds per read (bench:event-loop).
+ */
+export type SweepHead = Omit<SweepRow, 'spec' | 'config_text'>;
+// Every column but the spec and the file text; a column added to SweepRow belongs here too.
+const HEAD_COLUMNS = 'id, name, state, method, seed, metric_name, goal, run_cap, expected_runs, next_number, state_reason, created_at, updated_at, ended_at, created_by, spec_version, priority, max_slots';
+
+export async function getSweepHead(q: Queryable, id: string): Promise<SweepHead | null> {
+  const { rows } = await q.query<SweepHead>(`SELECT ${HEAD_COLUMNS} FROM sweeps WHERE id = $1`, [id]);
+  return rows[0] ?? null;
+}
+
+/** Heads of every sweep (or those in `states`), newest first. */
+export async function listSweepHeads(q: Queryable, opts: { states?: readonly SweepStateName[] } = {}): Promise<SweepHead[]> {
+  const { rows } = await q.query<SweepHead>(
+    `SELECT ${HEAD_COLUMNS} FROM sweeps WHERE ($1::text[] IS NULL OR state = ANY($1::text[])) ORDER BY created_at DESC, id`,
+    [opts.states ?? null],
+  );
+  return rows;
+}
+
 /** The sweep a run belongs to. */
 export async function sweepOfRun(q: Queryable, runId: string): Promise<SweepRow | null> {
   const { rows } = await q.query<SweepRow>(`SELECT s.* FROM sweeps s JOIN runs r ON r.sweep_id = s.id WHERE r.id = $1`, [runId]);

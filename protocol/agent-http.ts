@@ -7,12 +7,13 @@
  * (run, attempt, seq) are literally the same code for both kinds of agents.
  *
  *   POST {AGENT_API}/sweeps/:id/claim    long-poll: a run claimed for `token`, or nothing yet
- *   POST {AGENT_API}/sweeps/:id/reports  one metrics or end report (re-sending is harmless)
+ *   POST {AGENT_API}/sweeps/:id/reports  one metrics or end report (re-sending is harmless); an end
+ *                                        report is answered with the controller's EndAnswer
  *   POST {AGENT_API}/sweeps/:id/poll     presence + heartbeat in; sweep state and controls out
  *   POST {AGENT_API}/sweeps/:id/leave    the agent exits: its presence goes
  */
 import { z } from 'zod';
-import { AgentPresenceSchema, ClaimAnswerSchema, ControlMessageSchema, RunJobSchema, SweepStateSchema } from './wire.js';
+import { AgentPresenceSchema, ClaimAnswerSchema, ControlMessageSchema, EndAnswerSchema, RunJobSchema, SweepStateSchema } from './wire.js';
 
 export const AGENT_API = '/api/agent/v1';
 
@@ -58,3 +59,13 @@ export type PollResponse = z.output<typeof PollResponseSchema>;
 export const LeaveRequestSchema = z.object({ agentId: z.string().min(1).max(200) });
 
 export const AckSchema = z.object({ ok: z.literal(true) });
+
+/** How long the answer to an end report is waited for before the request is answered without it. */
+export const END_ANSWER_HTTP_WAIT_MS = 2_500;
+
+/**
+ * The answer to a report: for an end report, the controller's EndAnswer when it came within
+ * END_ANSWER_HTTP_WAIT_MS (resend these points, or ended), else null (send the end report again).
+ */
+export const ReportAckSchema = AckSchema.extend({ answer: EndAnswerSchema.nullable().optional() });
+export type ReportAck = z.output<typeof ReportAckSchema>;

@@ -7,6 +7,7 @@
  *   agent ──(presence hash: slots, busy)─────────────────────────────▶ controller (scheduler demand)
  *   agent ──(reports stream: claim, metrics, heartbeat, end)─────────▶ controller (consumer group)
  *   controller ──(claim answer, pub/sub on the claim's own channel)──▶ agent   (after the commit)
+ *   controller ──(end answer: resend these points / ended, pub/sub)─▶ agent   (after the end report)
  *
  * Fencing: every claim of a run carries a fresh `token` made by the agent. The controller accepts
  * the first claim of a queued run; reports whose token is not the run's current token are refused,
@@ -21,6 +22,13 @@
  *
  * Exactly-once metrics: each point carries `seq`, increasing per attempt. The controller stores
  * points under (run, attempt, seq) and ignores repeats, so re-delivered reports are harmless.
+ *
+ * No silent gaps: the end report names the attempt's last `seq`. The agent keeps the points it sent
+ * (the most recent RESEND_KEEP_POINTS, agent/run-metrics.ts) until the controller answers the end report. Points that
+ * never arrived (Redis lost them) are asked for on the end's channel (`resend`, by seq ranges); the
+ * agent sends them again (`resent: true`) and the end report once more; the controller answers
+ * `ended` once it applied the end. Only when the agent cannot resend them within a bounded wait
+ * (gone, or the points no longer kept) is the gap recorded on the run as data loss.
  */
 import { z } from 'zod';
 
@@ -46,6 +54,8 @@ export function redisKeys(prefix: string) {
     control: (runId: string) => `${prefix}:run:${runId}:control`,
     /** Pub/sub channel of the controller's `ClaimAnswer` to the claim with `token`. */
     claimAnswer: (runId: string, token: string) => `${prefix}:run:${runId}:claim:${token}`,
+    /** Pub/sub channel of the controller's `EndAnswer` to the end report of the attempt with `token`. */
+    endAnswer: (runId: string, token: string) => `${prefix}:run:${runId}:end:${token}`,
   };
 }
 export type RedisKeys = ReturnType<typeof redisKeys>;
@@ -174,6 +184,10 @@ export interface RefusedPoint {
  * refused alone and the good points around it are kept.
  */
 export function parseMetricPoint(raw: unknown): { ok: true; point: MetricPoint } | { ok: false; refused: RefusedPoint } {
+  // The common case, a valid point, without zod: about ten times cheaper, and the ingestor checks
+  // every point it stores. Anything else goes through the schema, which says what is wrong.
+  const valid = validPoint(raw);
+  if (valid !== null) return { ok: true, point: valid };
   const parsed = MetricPointSchema.safeParse(raw);
   if (parsed.success) return { ok: true, point: parsed.data };
   const o = raw !== null && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
@@ -183,6 +197,26 @@ export function parseMetricPoint(raw: unknown): { ok: true; point: MetricPoint }
   const reason = parsed.error.issues.map((i) => `${i.path.join('.') || 'point'}: ${i.message}`).join('; ');
   return { ok: false, refused: { seq, name, step, reason } };
 }
+
+/** `raw` as a point when it is exactly what MetricPointSchema accepts (same bounds), else null. */
+function validPoint(raw: unknown): MetricPoint | null {
+  if (raw === null || typeof raw !== 'object') return null;
+  const { seq, step, name, value, t } = raw as Record<string, unknown>;
+  if (typeof seq !== 'number' || !Number.isInteger(seq) || seq < 1 || seq > MAX_INT32) return null;
+  if (typeof step !== 'number' || !Number.isInteger(step) || step < 0 || step > MAX_INT32) return null;
+  if (typeof name !== 'string' || metricNameProblem(name) !== null) return null;
+  if (typeof t !== 'number' || !(t >= -MAX_TIME_MS && t <= MAX_TIME_MS)) return null;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) return null;
+  } else if (value !== 'nan' && value !== 'inf' && value !== '-inf') return null;
+  return { seq, step, name, value: value, t };
+}
+
+/**
+ * Most points one metrics report may carry: agents send at most 500 (METRICS_MAX_BATCH, the Python
+ * SDK likewise); a bigger report would hold the controller's event loop while it is checked.
+ */
+export const MAX_REPORT_POINTS = 5000;
 
 const ReportBase = z.object({ v: z.literal(WIRE_VERSION), sweepId: z.string(), agentId: z.string() });
 
@@ -204,7 +238,12 @@ export const MetricsReportSchema = ReportBase.extend({
    * Each one a `MetricPointSchema` point, checked alone by the receiver (`parseMetricPoint`), so a
    * bad point never costs the good ones of its report.
    */
-  points: z.array(z.unknown()),
+  points: z.array(z.unknown()).max(MAX_REPORT_POINTS, `at most ${MAX_REPORT_POINTS} points per report; send them in several`),
+  /**
+   * Points sent again because the controller asked for them (an `EndAnswer` of kind `resend`):
+   * they may be older than points already stored, so the run's summary is rebuilt from storage.
+   */
+  resent: z.boolean().optional(),
 });
 
 export const HeartbeatReportSchema = ReportBase.extend({
@@ -236,7 +275,8 @@ export const EndReportSchema = ReportBase.extend({
   tail: z.string(),
   /**
    * Highest `seq` the agent numbered for this attempt. The controller checks that it stored (or
-   * refused) every point up to it and records a gap on the run as data loss.
+   * refused) every point up to it, asks the agent for the missing ones (`EndAnswer` `resend`), and
+   * records a gap the agent could not fill on the run as data loss.
    */
   lastSeq: z.number().int().nonnegative(),
   at: z.number(),
@@ -263,6 +303,25 @@ export const ClaimAnswerSchema = z.discriminatedUnion('verdict', [
   z.object({ verdict: z.literal('refused'), reason: z.string() }),
 ]);
 export type ClaimAnswer = z.output<typeof ClaimAnswerSchema>;
+
+/** Most missing-seq ranges one `resend` answer names (the agent asks again for the rest). */
+export const MAX_RESEND_RANGES = 1000;
+
+/**
+ * The controller's answer to an end report, published on `endAnswer(runId, token)`:
+ * - `resend`: points of the attempt up to its `lastSeq` are neither stored nor refused; send the
+ *   points with these seqs (inclusive ranges) again, then the end report again.
+ * - `ended`: the end report was applied (or was stale, or a repeat); `missing` points are recorded
+ *   as lost. The agent may forget the attempt's points.
+ */
+export const EndAnswerSchema = z.discriminatedUnion('kind', [
+  z.object({
+    kind: z.literal('resend'),
+    ranges: z.array(z.tuple([z.number().int().min(1).max(MAX_INT32), z.number().int().min(1).max(MAX_INT32)])).max(MAX_RESEND_RANGES),
+  }),
+  z.object({ kind: z.literal('ended'), missing: z.number().int().nonnegative() }),
+]);
+export type EndAnswer = z.output<typeof EndAnswerSchema>;
 
 /** The stream entry field holding a JSON report. */
 export const REPORT_FIELD = 'r';

@@ -11,9 +11,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { z } from 'zod';
 import {
   AGENT_API,
   AckSchema,
+  END_ANSWER_HTTP_WAIT_MS,
+  ReportAckSchema,
   ClaimRequestSchema,
   ClaimResponseSchema,
   LeaveRequestSchema,
@@ -28,6 +31,7 @@ import {
   AgentReportSchema,
   ClaimAnswerSchema,
   ControlMessageSchema,
+  EndAnswerSchema,
   REPORT_FIELD,
   RunJobSchema,
   SweepStateSchema,
@@ -205,10 +209,10 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
     {
       config: authConfig('agent'),
       schema: {
-        summary: 'Agent protocol: one metrics or end report of a claimed run (sending one again is harmless)',
+        summary: "Agent protocol: one metrics or end report of a claimed run (sending one again is harmless); an end report is answered with the controller's answer to it",
         tags: ['agent protocol'],
         params: doc(IdParamsSchema),
-        response: responses(AckSchema),
+        response: responses(ReportAckSchema),
       },
     },
     async (req) => {
@@ -218,8 +222,20 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
       if (report.type === 'claim' || report.type === 'heartbeat') {
         throw new HarrowError('INVALID_REQUEST', `body.type: send ${report.type}s through ${AGENT_API}/sweeps/:id/${report.type === 'claim' ? 'claim' : 'poll'}`);
       }
-      await append(report);
-      return { ok: true as const };
+      if (report.type !== 'end') {
+        await append(report);
+        return { ok: true as const };
+      }
+      // The ingestor answers an end report on its channel (resend lost points, or ended), as it
+      // does for a Redis agent: the answer goes back in this response, or null after a short wait
+      // (the agent then sends the end report again).
+      const listener = await answerWaiters().listen(ctx.keys.endAnswer(report.runId, report.token), EndAnswerSchema);
+      try {
+        await append(report);
+        return { ok: true as const, answer: closing ? null : await listener.next(END_ANSWER_HTTP_WAIT_MS) };
+      } finally {
+        listener.close();
+      }
     },
   );
 
@@ -282,30 +298,30 @@ function parseControl(raw: string | null): ControlMessage | null {
   }
 }
 
-/** The ingestor's claim answers (published on each claim's channel), on one subscriber connection. */
+/** The ingestor's answers to claims and end reports (published on each one's channel), on one subscriber connection. */
 class AnswerWaiters {
-  private readonly waiting = new Map<string, (answer: ClaimAnswer) => void>();
+  private readonly waiting = new Map<string, (message: string) => void>();
 
   constructor(private readonly subscriber: Redis) {
     subscriber.on('error', () => undefined);
-    subscriber.on('message', (channel: string, message: string) => {
-      const deliver = this.waiting.get(channel);
-      if (!deliver) return;
+    subscriber.on('message', (channel: string, message: string) => this.waiting.get(channel)?.(message));
+  }
+
+  async listen(channel: string): Promise<AnswerWaiter<ClaimAnswer>>;
+  async listen<T>(channel: string, schema: z.ZodType<T>): Promise<AnswerWaiter<T>>;
+  async listen<T>(channel: string, schema?: z.ZodType<T>): Promise<AnswerWaiter<T>> {
+    const parser = (schema ?? ClaimAnswerSchema) as z.ZodType<T>;
+    let latest: T | null = null;
+    let wake: (() => void) | null = null;
+    this.waiting.set(channel, (message) => {
       try {
-        const parsed = ClaimAnswerSchema.safeParse(JSON.parse(message));
-        if (parsed.success) deliver(parsed.data);
+        const parsed = parser.safeParse(JSON.parse(message));
+        if (!parsed.success) return;
+        latest = parsed.data;
+        wake?.();
       } catch {
         // not an answer: ignored
       }
-    });
-  }
-
-  async listen(channel: string): Promise<{ next(timeoutMs: number): Promise<ClaimAnswer | null>; close(): void }> {
-    let latest: ClaimAnswer | null = null;
-    let wake: (() => void) | null = null;
-    this.waiting.set(channel, (answer) => {
-      latest = answer;
-      wake?.();
     });
     await this.subscriber.subscribe(channel);
     return {
@@ -333,6 +349,11 @@ class AnswerWaiters {
     this.waiting.clear();
     this.subscriber.disconnect();
   }
+}
+
+interface AnswerWaiter<T> {
+  next(timeoutMs: number): Promise<T | null>;
+  close(): void;
 }
 
 function sleep(ms: number): Promise<void> {

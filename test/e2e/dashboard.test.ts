@@ -15,6 +15,7 @@ import { CHROMIUM, CHROMIUM_ARGS, chartOf, needChromium, rowsOf, runTable, until
 import { needServices } from '../helpers/services.js';
 import { api, waitFor, waitForHttp } from '../helpers/processes.js';
 import { agent, controller, createSweep, setUp, tearDown, waitFinished, type Env } from '../helpers/harness.js';
+import { trainerSweep } from '../helpers/trainer-sweep.js';
 import type { BestResponse, ListRunsResponse, SweepDetail } from '../../protocol/api.js';
 
 const services = await needServices();
@@ -27,18 +28,7 @@ const SWEEP_NAME = 'dashboard-e2e';
  * Each run takes STEPS × 0.25 s = 2 s, so with two agents the sweep lasts about three rounds
  * (~7 s): the page is open well before the last runs finish.
  */
-const SWEEP = `
-name: ${SWEEP_NAME}
-method: random
-metric: {name: loss, goal: minimize}
-run_cap: ${RUN_CAP}
-program: test/fixtures/scripts/trainer.py
-command: [python3, "\${program}", "\${args}"]
-parameters:
-  x: {min: 0.0, max: 1.0}
-  steps: {value: ${STEPS}}
-  sleep: {value: 0.25}
-`;
+const SWEEP = trainerSweep({ name: SWEEP_NAME, runCap: RUN_CAP, steps: STEPS, sleep: 0.25 });
 
 /**
  * What the page shows for a metric value: it prints 5 significant digits (the trainer's losses

@@ -17,9 +17,11 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { openPostgres, type Database } from '../../db/database.js';
-import { api, freePort, startHarrow, waitFor, waitForHttp, type Proc } from '../helpers/processes.js';
-import { PrivatePostgres, PrivateRedis, privateServicesProblem } from '../helpers/private-services.js';
+import type { Database } from '../../db/database.js';
+import { api, freePort, startHarrow, stopAll, waitFor, waitForHttp, withOutput, type Proc } from '../helpers/processes.js';
+import { privateServicesProblem, startPrivateServices, type PrivatePostgres, type PrivateRedis } from '../helpers/private-services.js';
+import { E2E_TIMINGS } from '../helpers/harness.js';
+import { pointsPerRun, trainerSweep } from '../helpers/trainer-sweep.js';
 import type { SweepDetail } from '../../protocol/api.js';
 
 const problem = privateServicesProblem();
@@ -31,26 +33,12 @@ const HTTP_ROUNDS = Number(process.env.HARROW_FAULT_ROUNDS_HTTP ?? 2);
 const AGENTS = 4;
 const SLOTS = 3;
 const STEPS = 5;
-/** Points one complete execution prints: `loss` every step, `acc` every other step. */
-const POINTS_PER_RUN = STEPS + Math.ceil(STEPS / 2);
+const POINTS_PER_RUN = pointsPerRun(STEPS);
 const SETTLE_MS = 2500;
 const PG_OUTAGE_MS = 8000;
 const PREFIX = 'harrow-faults';
 
-const YAML = `
-name: faults
-method: random
-metric: {name: loss, goal: minimize}
-run_cap: 5000
-program: test/fixtures/scripts/trainer.py
-command: [python3, "\${program}", "\${args}"]
-parameters:
-  x: {min: 0.0, max: 1.0}
-  steps: {value: ${STEPS}}
-  sleep: {value: 0.2}
-harrow:
-  retry: {max_attempts: 20, on: [crashed]}
-`;
+const YAML = trainerSweep({ name: 'faults', runCap: 5000, steps: STEPS, sleep: 0.2, extra: 'harrow:\n  retry: {max_attempts: 20, on: [crashed]}\n' });
 
 type Fault = 'agent SIGKILL' | 'agent SIGSTOP' | 'controller SIGKILL' | 'Redis FLUSHALL' | 'Redis restart' | 'Postgres stopped 8 s';
 
@@ -85,10 +73,7 @@ class Installation {
       REDIS_URL: this.redis.url,
       HARROW_PREFIX: PREFIX,
       HARROW_PORT: String(port),
-      HARROW_CRASH_TIMEOUT_MS: '2500',
-      HARROW_TICK_MS: '250',
-      HARROW_KILL_GRACE_MS: '1000',
-      HARROW_AGENT_STALE_MS: '3000',
+      ...E2E_TIMINGS,
     };
     // Polls every 200 ms: a frozen agent's runs are frozen after 600 ms, well within the 2.5 s
     // crash timeout after which they are retried elsewhere.
@@ -219,10 +204,10 @@ describe('fault suite', { skip: problem ?? undefined, timeout: 14 * 60_000 }, ()
 async function faultSuite(transport: 'redis' | 'http', faults: Fault[], rounds: number, allAtOnce: boolean): Promise<void> {
   {
     const t0 = Date.now();
-    const pg = await PrivatePostgres.start();
-    const redis = await PrivateRedis.start();
+    const services = await startPrivateServices();
+    const { pg, db } = services;
+    const redis = services.redis!;
     const execDir = mkdtempSync(join(tmpdir(), 'harrow-exec-'));
-    const db = await openPostgres({ connectionString: pg.url, max: 2, onError: () => undefined });
     const inst = new Installation(transport, pg, redis, db, execDir);
     const exposure = new Map<string, number>();
     try {
@@ -368,19 +353,10 @@ async function faultSuite(transport: 'redis' | 'http', faults: Fault[], rounds: 
       assert.ok(runs.every((r) => ['finished', 'canceled', 'stopped', 'crashed'].includes(r.state)), 'every run ended');
       for (const r of finished) assert.equal((starts.get(r.id) ?? []).filter((a) => a === String(r.attempt)).length, 1, `finished run ${r.id} executed its attempt once`);
     } catch (err) {
-      const logs = inst.procs.map((p, i) => `--- process ${i} ---\n${p.output().slice(-2000)}`).join('\n');
-      throw new Error(`${(err as Error).message}\n${logs}`, { cause: err });
+      throw withOutput(err, inst.procs, 2000);
     } finally {
-      for (const p of inst.procs) {
-        if (p.child.exitCode === null && p.child.signalCode === null) {
-          p.child.kill('SIGCONT');
-          p.child.kill('SIGKILL');
-        }
-      }
-      await Promise.all(inst.procs.map((p) => p.exited));
-      await db.close();
-      await redis.kill();
-      pg.destroy();
+      await stopAll(inst.procs);
+      await services.close();
       rmSync(execDir, { recursive: true, force: true });
     }
   }

@@ -10,7 +10,8 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openPostgres } from '../../db/database.js';
-import { api, freePort, startHarrow, waitFor, waitForHttp, type Proc } from '../helpers/processes.js';
+import { api, freePort, startHarrow, stopAll, waitFor, waitForHttp, type Proc } from '../helpers/processes.js';
+import { pointsPerRun, trainerSweep } from '../helpers/trainer-sweep.js';
 import { PrivatePostgres, privateServicesProblem } from '../helpers/private-services.js';
 import { PrivatePgBouncer, pgbouncerProblem, type PoolMode } from '../helpers/private-pgbouncer.js';
 import { REDIS_URL } from '../helpers/services.js';
@@ -22,20 +23,9 @@ if (problem) console.error(`\n*** SKIPPED PgBouncer test: ${problem}\n`);
 
 const RUN_CAP = 16;
 const STEPS = 4;
-const POINTS_PER_RUN = STEPS + Math.ceil(STEPS / 2);
+const POINTS_PER_RUN = pointsPerRun(STEPS);
 
-const yaml = (name: string) => `
-name: ${name}
-method: random
-metric: {name: loss, goal: minimize}
-run_cap: ${RUN_CAP}
-program: test/fixtures/scripts/trainer.py
-command: [python3, "\${program}", "\${args}"]
-parameters:
-  x: {min: 0.0, max: 1.0}
-  steps: {value: ${STEPS}}
-  sleep: {value: 0.05}
-`;
+const yaml = (name: string) => trainerSweep({ name, runCap: RUN_CAP, steps: STEPS, sleep: 0.05 });
 
 async function sweepThrough(mode: PoolMode, poolSize: number): Promise<void> {
   const pg = await PrivatePostgres.start();
@@ -86,8 +76,7 @@ async function sweepThrough(mode: PoolMode, poolSize: number): Promise<void> {
     const logs = procs.map((p, i) => `--- process ${i} ---\n${p.output().slice(-3000)}`).join('\n');
     throw new Error(`${(err as Error).message}\n${logs}\n--- pgbouncer ---\n${bouncer?.log().slice(-3000) ?? ''}`, { cause: err });
   } finally {
-    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await Promise.all(procs.map((p) => p.exited));
+    await stopAll(procs);
     bouncer?.destroy();
     pg.destroy();
   }

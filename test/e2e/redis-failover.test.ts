@@ -7,9 +7,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openPostgres } from '../../db/database.js';
-import { api, freePort, startHarrow, waitFor, waitForHttp, type Proc } from '../helpers/processes.js';
-import { PrivatePostgres, privateServicesProblem } from '../helpers/private-services.js';
+import { api, freePort, startHarrow, stopAll, waitFor, waitForHttp, withOutput, type Proc } from '../helpers/processes.js';
+import { privateServicesProblem, startPrivateServices } from '../helpers/private-services.js';
+import { E2E_TIMINGS } from '../helpers/harness.js';
+import { pointsPerRun, trainerSweep } from '../helpers/trainer-sweep.js';
 import { SentinelRedis, sentinelProblem } from '../helpers/redis-sentinel.js';
 import type { SweepDetail } from '../../protocol/api.js';
 
@@ -19,30 +20,16 @@ if (problem) console.error(`\n*** SKIPPED Redis failover test: ${problem}\n`);
 
 const RUN_CAP = 30;
 const STEPS = 6;
-/** Points one complete execution prints: `loss` every step, `acc` every other step. */
-const POINTS_PER_RUN = STEPS + Math.ceil(STEPS / 2);
+const POINTS_PER_RUN = pointsPerRun(STEPS);
 const PREFIX = 'harrow-failover';
 
-const YAML = `
-name: failover
-method: random
-metric: {name: loss, goal: minimize}
-run_cap: ${RUN_CAP}
-program: test/fixtures/scripts/trainer.py
-command: [python3, "\${program}", "\${args}"]
-parameters:
-  x: {min: 0.0, max: 1.0}
-  steps: {value: ${STEPS}}
-  sleep: {value: 0.15}
-harrow:
-  retry: {max_attempts: 10, on: [crashed]}
-`;
+const YAML = trainerSweep({ name: 'failover', runCap: RUN_CAP, steps: STEPS, sleep: 0.15, extra: 'harrow:\n  retry: {max_attempts: 10, on: [crashed]}\n' });
 
 void test('a Sentinel failover in the middle of a sweep loses no run and no point', { skip: problem ?? false, timeout: 240_000 }, async () => {
-  const pg = await PrivatePostgres.start();
+  const services = await startPrivateServices({ redis: false });
+  const { pg, db } = services;
   let redis: SentinelRedis | undefined;
   const procs: Proc[] = [];
-  const db = await openPostgres({ connectionString: pg.url, max: 2, onError: () => undefined });
   try {
     redis = await SentinelRedis.start();
     const port = await freePort();
@@ -53,9 +40,8 @@ void test('a Sentinel failover in the middle of a sweep loses no run and no poin
         REDIS_URL: redis.url,
         HARROW_PREFIX: PREFIX,
         HARROW_PORT: String(port),
+        ...E2E_TIMINGS,
         HARROW_CRASH_TIMEOUT_MS: '5000',
-        HARROW_TICK_MS: '250',
-        HARROW_KILL_GRACE_MS: '1000',
       }),
     );
     await waitForHttp(url, 60_000);
@@ -111,13 +97,10 @@ void test('a Sentinel failover in the middle of a sweep loses no run and no poin
     assert.equal(dups, 0, 'no point stored twice');
     for (const r of finished) assert.equal(r.stored, POINTS_PER_RUN, `run ${r.id}: every point of its last attempt stored`);
   } catch (err) {
-    const logs = procs.map((p, i) => `--- process ${i} ---\n${p.output().slice(-3000)}`).join('\n');
-    throw new Error(`${(err as Error).message}\n${logs}`, { cause: err });
+    throw withOutput(err, procs);
   } finally {
-    for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
-    await Promise.all(procs.map((p) => p.exited));
-    await db.close();
+    await stopAll(procs);
     redis?.destroy();
-    pg.destroy();
+    await services.close();
   }
 });

@@ -18,6 +18,14 @@ export interface Env {
   procs: Proc[];
 }
 
+/** The controller's timings in end-to-end tests: a lost heartbeat is a crash within seconds. */
+export const E2E_TIMINGS = {
+  HARROW_CRASH_TIMEOUT_MS: '2500',
+  HARROW_TICK_MS: '250',
+  HARROW_KILL_GRACE_MS: '1000',
+  HARROW_AGENT_STALE_MS: '3000',
+} as const;
+
 export async function setUp(tag: string, dbUrl?: (schemaUrl: string) => string): Promise<Env> {
   const { db, url: schemaUrl, drop } = await freshPostgres(tag);
   const prefix = uniqueName(tag);
@@ -27,10 +35,7 @@ export async function setUp(tag: string, dbUrl?: (schemaUrl: string) => string):
     REDIS_URL,
     HARROW_PREFIX: prefix,
     HARROW_PORT: String(port),
-    HARROW_CRASH_TIMEOUT_MS: '2500',
-    HARROW_TICK_MS: '250',
-    HARROW_KILL_GRACE_MS: '1000',
-    HARROW_AGENT_STALE_MS: '3000',
+    ...E2E_TIMINGS,
   };
   const agentEnv = { REDIS_URL, HARROW_PREFIX: prefix, HARROW_HEARTBEAT_MS: '300' };
   return { db, drop, prefix, controllerEnv, agentEnv, url: `http://127.0.0.1:${port}`, procs: [] };

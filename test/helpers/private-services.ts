@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectRedis } from '../../protocol/redis-connection.js';
 import pg from 'pg';
+import { openPostgres, type Database } from '../../db/database.js';
 import { freePort, waitFor } from './processes.js';
 
 /** The newest installed Postgres binaries (Debian layout), or null. */
@@ -193,4 +194,31 @@ export class PrivateRedis {
       c.disconnect();
     }
   }
+}
+
+export interface PrivateServices {
+  pg: PrivatePostgres;
+  /** Null when the test brings its own (Sentinel) or needs none. */
+  redis: PrivateRedis | null;
+  /** A small pool on the private Postgres, for the test's own reads. */
+  db: Database;
+  /** Closes the pool and removes both servers. */
+  close(): Promise<void>;
+}
+
+/** A private Postgres cluster with a pool on it and, unless `redis` is false, a private Redis. */
+export async function startPrivateServices(opts: { redis?: boolean } = {}): Promise<PrivateServices> {
+  const postgres = await PrivatePostgres.start();
+  const redis = opts.redis === false ? null : await PrivateRedis.start();
+  const db = await openPostgres({ connectionString: postgres.url, max: 2, onError: () => undefined });
+  return {
+    pg: postgres,
+    redis,
+    db,
+    close: async () => {
+      await db.close();
+      await redis?.kill();
+      postgres.destroy();
+    },
+  };
 }

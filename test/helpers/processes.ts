@@ -26,6 +26,23 @@ export function startHarrow(args: string[], env: Record<string, string>): Proc {
   return { child, output: () => out, exited };
 }
 
+/** Kills what still runs of `procs` (a frozen one is thawed first) and waits until every one exited. */
+export async function stopAll(procs: readonly Proc[]): Promise<void> {
+  for (const p of procs) {
+    if (p.child.exitCode === null && p.child.signalCode === null) {
+      p.child.kill('SIGCONT');
+      p.child.kill('SIGKILL');
+    }
+  }
+  await Promise.all(procs.map((p) => p.exited));
+}
+
+/** A test's failure with the last `tail` characters each process wrote. */
+export function withOutput(err: unknown, procs: readonly Proc[], tail = 3000): Error {
+  const logs = procs.map((p, i) => `--- process ${i} ---\n${p.output().slice(-tail)}`).join('\n');
+  return new Error(`${(err as Error).message}\n${logs}`, { cause: err });
+}
+
 export async function waitFor<T>(what: string, fn: () => Promise<T | undefined | null | false>, timeoutMs = 60_000, everyMs = 200): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;

@@ -22,6 +22,7 @@ import {
   type ClaimAnswer,
   type ClaimReport,
   type ControlMessage,
+  type EndAnswer,
   type EndReport,
   type RedisKeys,
   type RunJob,
@@ -82,6 +83,8 @@ export class AgentHarness {
   /** As the controller: accept, with the attempt number Postgres would give (claims so far + 1). */
   answerClaim: (claim: ClaimReport) => ClaimAnswer | null = (claim) => ({ verdict: 'accepted', attempt: (this.claimsSoFar.get(claim.runId) ?? 0) + 1 });
   private readonly claimsSoFar = new Map<string, number>();
+  /** How the playing controller answers each end report (once per entry); null leaves it unanswered. Default: ended, nothing missing. */
+  answerEnd: (end: EndReport) => EndAnswer | null = () => ({ kind: 'ended', missing: 0 });
   private readonly answered = new Set<string>();
   private answering: NodeJS.Timeout | null = null;
 
@@ -105,6 +108,11 @@ export class AgentHarness {
       if (this.answered.has(id)) continue;
       this.answered.add(id);
       const report = AgentReportSchema.parse(JSON.parse(fields[fields.indexOf(REPORT_FIELD) + 1]!));
+      if (report.type === 'end') {
+        const answer = this.answerEnd(report);
+        if (answer) await this.redis.publish(this.keys.endAnswer(report.runId, report.token), JSON.stringify(answer));
+        continue;
+      }
       if (report.type !== 'claim') continue;
       const answer = this.answerClaim(report);
       if (answer) await this.redis.publish(this.keys.claimAnswer(report.runId, report.token), JSON.stringify(answer));

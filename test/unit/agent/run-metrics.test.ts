@@ -134,3 +134,45 @@ void test('discard: nothing more is sent after an abort', async () => {
   await metrics.flush();
   assert.deepEqual(batches, []);
 });
+
+void test('sent points are kept for sending again, the failed ones too, until forgotten', async () => {
+  let calls = 0;
+  const metrics = new RunMetrics({
+    send: () => (++calls === 2 ? Promise.reject(new Error('redis said no')) : Promise.resolve()),
+    onError: () => undefined,
+    flushMs: 60_000,
+    maxBatch: 3,
+  });
+  for (let i = 0; i < 8; i++) add(metrics, `a=${i} step=${i}`);
+  await metrics.flush();
+  // Batches [1-3] (sent), [4-6] (failed), [7-8] (sent): asked for 2..4 and 7..9, 9 was never numbered.
+  const { points, unavailable } = metrics.pointsIn([
+    [2, 4],
+    [7, 9],
+  ]);
+  assert.deepEqual(
+    points.map((p) => [p.seq, p.step, p.value]),
+    [
+      [2, 1, 1],
+      [3, 2, 2],
+      [4, 3, 3],
+      [7, 6, 6],
+      [8, 7, 7],
+    ],
+  );
+  assert.equal(unavailable, 1);
+  metrics.forget();
+  assert.deepEqual(metrics.pointsIn([[1, 8]]), { points: [], unavailable: 8 });
+});
+
+void test('only the most recent `keep` points are kept, cutting the oldest batch when needed', async () => {
+  const metrics = new RunMetrics({ send: () => Promise.resolve(), flushMs: 60_000, maxBatch: 4, keep: 6 });
+  for (let i = 0; i < 10; i++) add(metrics, `a=${i}`);
+  await metrics.flush();
+  const { points, unavailable } = metrics.pointsIn([[1, 10]]);
+  assert.deepEqual(
+    points.map((p) => p.seq),
+    [5, 6, 7, 8, 9, 10],
+  );
+  assert.equal(unavailable, 4);
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AgentReportSchema, MAX_INT32, metricNameProblem, parseMetricPoint, WIRE_VERSION } from '../../../protocol/wire.js';
+import { AgentReportSchema, MAX_INT32, MetricPointSchema, metricNameProblem, parseMetricPoint, WIRE_VERSION } from '../../../protocol/wire.js';
 
 const good = { seq: 1, step: 0, name: 'loss', value: 0.5, t: 1_700_000_000_000 };
 
@@ -42,4 +42,45 @@ void test('a metrics report with bad points still passes the envelope: its point
 void test('metricNameProblem: surrogate pairs (emoji) are fine; lone halves are not', () => {
   assert.equal(metricNameProblem('loss/😀'), null);
   assert.match(metricNameProblem('\uD83D')!, /surrogate/);
+});
+
+void test('parseMetricPoint accepts exactly what MetricPointSchema accepts (its fast path included)', () => {
+  const variants: unknown[] = [
+    good,
+    { ...good, extra: 1 },
+    { ...good, value: 'nan' },
+    { ...good, value: 'inf' },
+    { ...good, value: '-inf' },
+    { ...good, value: 'NaN' },
+    { ...good, value: Number.NaN },
+    { ...good, value: Number.POSITIVE_INFINITY },
+    { ...good, value: '1' },
+    { ...good, seq: 0 },
+    { ...good, seq: 1.5 },
+    { ...good, seq: 2 ** 31 - 1 },
+    { ...good, seq: 2 ** 31 },
+    { ...good, step: -1 },
+    { ...good, step: 2 ** 31 - 1 },
+    { ...good, step: 2 ** 31 },
+    { ...good, step: '3' },
+    { ...good, name: '' },
+    { ...good, name: 'a'.repeat(256) },
+    { ...good, name: 'a'.repeat(257) },
+    { ...good, name: 'a\u0000b' },
+    { ...good, name: 'a\uD800' },
+    { ...good, name: '\uD83D\uDE00' },
+    { ...good, t: 8.64e15 },
+    { ...good, t: 8.64e15 + 1 },
+    { ...good, t: Number.NaN },
+    { ...good, t: undefined },
+    null,
+    'loss=1',
+    [good],
+  ];
+  for (const v of variants) {
+    const zod = MetricPointSchema.safeParse(v);
+    const ours = parseMetricPoint(v);
+    assert.equal(ours.ok, zod.success, JSON.stringify(v));
+    if (ours.ok && zod.success) assert.deepEqual(ours.point, zod.data);
+  }
 });
