@@ -40,7 +40,7 @@ const SESSIONS: Record<string, { user: string; email?: string; groups?: string }
 /** The README's nginx block, whose upstreams are 127.0.0.1:4180 (oauth2-proxy) and 127.0.0.1:8080 (Harrow). */
 async function readmeNginxBlock(): Promise<string> {
   const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
-  const section = readme.indexOf('#### Single sign-on');
+  const section = readme.indexOf('### Single sign-on');
   assert.ok(section >= 0, 'README has a "Single sign-on" section');
   const m = /```nginx\n([\s\S]*?)```/.exec(readme.slice(section));
   assert.ok(m, 'the Single sign-on section has an ```nginx block');
