@@ -79,7 +79,9 @@ export class Reaper {
       // An ended sweep can run again (extended): mirror it anew should it end again.
       if (!ended) this.mirroredEnded.delete(s.id);
       await link.setSweepState(s.id, s.state);
-      await link.setSweepShare(s.id, { priority: s.priority, maxSlots: s.max_slots });
+      // Only a sweep with its own share settings has a key: agents take no key as the defaults
+      // (priority 0, no cap), and `harrow sweep set` writes the key at once when they change.
+      if (s.priority !== 0 || s.max_slots !== null) await link.setSweepShare(s.id, { priority: s.priority, maxSlots: s.max_slots });
       if (s.state === 'paused') await queue.pause(s.id);
       if (ended) {
         this.mirroredEnded.add(s.id);

@@ -112,7 +112,7 @@ export async function deleteRedisData(ctx: ControllerContext, id: string, runIds
   const { keys } = ctx;
   await ctx.queue.obliterate(id);
   let removed = 0;
-  const named = [keys.sweepState(id), keys.agents(id), ...runIds.map((r) => keys.control(r))];
+  const named = [keys.sweepState(id), keys.sweepShare(id), keys.agents(id), ...runIds.map((r) => keys.control(r))];
   for (let i = 0; i < named.length; i += 500) removed += await redis.del(...named.slice(i, i + 500));
   // BullMQ's obliterate leaves nothing it knows of; sweep up anything under the queue's prefix
   // that a concurrent writer may have added meanwhile.

@@ -74,6 +74,7 @@ describe('roles over HTTP', { ...opts, timeout: 60_000 }, () => {
       ['GET', `/api/sweeps/${sweepB}/runs`, READ],
       ['GET', `/api/sweeps/${sweepB}/best`, READ],
       ['GET', `/api/sweeps/${sweepB}/importance`, READ],
+      ['GET', `/api/sweeps/${sweepB}/recommendation`, READ],
       ['GET', `/api/sweeps/${sweepB}/curves?name=loss`, READ],
       ['GET', `/api/sweeps/${sweepB}/report`, READ],
       ['GET', '/api/runs/nope-1', READ],
