@@ -54,6 +54,20 @@ export class SpecCache {
     return spec;
   }
 
+  /**
+   * A getter for one unit of work (an ingested batch): each sweep's spec is read (or its version
+   * checked) once however many points, runs or decisions of the batch ask for it. The batch's
+   * transaction sees one version anyway; a check per point cost one query per metric point.
+   */
+  forBatch(q: Queryable): (sweepId: string) => Promise<SweepSpec> {
+    const seen = new Map<string, Promise<SweepSpec>>();
+    return (sweepId) => {
+      let spec = seen.get(sweepId);
+      if (!spec) seen.set(sweepId, (spec = this.get(q, sweepId)));
+      return spec;
+    };
+  }
+
   /** The version of the spec `get` last returned for the sweep (1 before any edit). */
   version(sweepId: string): number | undefined {
     return this.specs.get(sweepId)?.version;

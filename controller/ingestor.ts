@@ -409,6 +409,7 @@ export class Ingestor {
 
   private async applyMetrics(tx: Queryable, reports: MetricsReport[], fx: BatchEffects): Promise<void> {
     const runs = await getRunsForUpdate(tx, [...new Set(reports.map((r) => r.runId))]);
+    const specOf = this.ctx.specs.forBatch(tx);
     const points: PointRow[] = [];
     const refused: RefusedPointRow[] = [];
     let sinceTurn = 0;
@@ -447,9 +448,8 @@ export class Ingestor {
     // Early termination judges on the stored curves: lock them (the sweeps' rows) before inserting,
     // so the version read here is the one this batch's points are added to.
     const stopping = new Set<string>();
-    for (const p of points) {
-      const sweepId = runs.get(p.runId)!.sweep_id;
-      if (!stopping.has(sweepId) && (await this.ctx.specs.get(tx, sweepId)).earlyTerminate) stopping.add(sweepId);
+    for (const sweepId of new Set(points.map((p) => runs.get(p.runId)!.sweep_id))) {
+      if ((await specOf(sweepId)).earlyTerminate) stopping.add(sweepId);
     }
     const versions = await lockCurveVersions(tx, [...stopping]);
     const stored = await insertPoints(tx, points);
@@ -473,7 +473,7 @@ export class Ingestor {
     const updates: SummaryUpdate[] = [];
     for (const [id, pts] of byRun) {
       const run = runs.get(id)!;
-      const spec = await this.ctx.specs.get(tx, run.sweep_id);
+      const spec = await specOf(run.sweep_id);
       const base = rebuilt.has(id) ? { ...run, summary: {}, objective: null, objective_step: null, latest_value: null, metric_count: 0 } : run;
       updates.push(summarize(base, pts, spec));
       const metric = spec.metric;
@@ -482,7 +482,7 @@ export class Ingestor {
       if (hit !== undefined) fx.targetReached.push({ sweepId: run.sweep_id, runId: id, value: hit.value });
     }
     await updateSummaries(tx, updates);
-    for (const sweepId of stopping) await this.judgeStops(tx, sweepId, versions.get(sweepId)!, points, runs, fx);
+    for (const sweepId of stopping) await this.judgeStops(tx, await specOf(sweepId), sweepId, versions.get(sweepId)!, points, runs, fx);
   }
 
   /**
@@ -490,8 +490,15 @@ export class Ingestor {
    * that reported its metric, and records each stop in this transaction (so a decision is never
    * lost to a crash between commit and telling the agent; the first recorded reason wins).
    */
-  private async judgeStops(tx: Queryable, sweepId: string, versionBefore: string, points: readonly PointRow[], runs: Map<string, RunRow>, fx: BatchEffects): Promise<void> {
-    const spec = await this.ctx.specs.get(tx, sweepId);
+  private async judgeStops(
+    tx: Queryable,
+    spec: SweepSpec,
+    sweepId: string,
+    versionBefore: string,
+    points: readonly PointRow[],
+    runs: Map<string, RunRow>,
+    fx: BatchEffects,
+  ): Promise<void> {
     const metric = spec.metric!;
     const given = points.filter((p) => runs.get(p.runId)!.sweep_id === sweepId);
     const reported = new Set(given.filter((p) => p.name === metric.name).map((p) => p.runId));
