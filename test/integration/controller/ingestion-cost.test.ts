@@ -46,7 +46,7 @@ for (const backend of ['postgres', 'pglite'] as const) {
               return tx.query(text, params);
             },
             exec: (sql: string) => tx.exec(sql),
-          } as Transaction),
+          }),
         );
     });
     after(async () => {
