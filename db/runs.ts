@@ -474,10 +474,19 @@ export async function bestRunsMany(q: Queryable, sweeps: ReadonlyArray<{ id: str
   for (const goal of ['minimize', 'maximize'] as const) {
     const ids = sweeps.filter((s) => s.goal === goal).map((s) => s.id);
     if (ids.length === 0) continue;
+    // The best of each (sweep, state) pair from the (sweep_id, state, objective) index, then the
+    // best of those: a few index probes per sweep. (One DISTINCT ON over both states sorted every
+    // finished and stopped run of the sweep: 20 ms at 10,000 runs, on every best-so-far request.)
+    const order = `objective ${bestFirstOrder(goal)}, number ASC`;
     const { rows } = await q.query<RunRow>(
-      `SELECT DISTINCT ON (sweep_id) * FROM runs
-       WHERE sweep_id = ANY($1::text[]) AND state = ANY($2::text[]) AND objective IS NOT NULL
-       ORDER BY sweep_id, objective ${bestFirstOrder(goal)}, number ASC`,
+      `SELECT best.* FROM unnest($1::text[]) AS s(id)
+       CROSS JOIN LATERAL (
+         SELECT per_state.* FROM unnest($2::text[]) AS st(state)
+         CROSS JOIN LATERAL (
+           SELECT * FROM runs WHERE sweep_id = s.id AND state = st.state AND objective IS NOT NULL ORDER BY ${order} LIMIT 1
+         ) per_state
+         ORDER BY ${order} LIMIT 1
+       ) best`,
       [ids, BEST_RUN_STATES],
     );
     for (const r of rows) out.set(r.sweep_id, r);
