@@ -305,6 +305,16 @@ async function benchDashboard(url: string, sweepId: string, runs: number, points
         bytes += e.encodedDataLength;
         requests++;
       });
+      // --profile: when each request of the cold pass started and ended, from navigation.
+      const timeline: string[] = [];
+      if (PROFILE && pass === 'cold') {
+        const started = new Map<unknown, number>();
+        page.on('request', (r) => started.set(r, now()));
+        page.on('requestfinished', (r) => {
+          const t = started.get(r);
+          if (t !== undefined) timeline.push(`${(t - t0).toFixed(0).padStart(6)} → ${(now() - t0).toFixed(0).padStart(6)} ms  ${r.url().replace(url, '').slice(0, 110)}`);
+        });
+      }
       const problems: string[] = [];
       page.on('pageerror', (err) => problems.push(err.message));
       page.on('console', (msg) => {
@@ -348,7 +358,11 @@ async function benchDashboard(url: string, sweepId: string, runs: number, points
         `  ${pass.padEnd(5)} table ${table.toFixed(0).padStart(5)} ms   importance ${importance.toFixed(0).padStart(5)} ms   parallel ${parallel.toFixed(0).padStart(5)} ms   curves ${curves.toFixed(0).padStart(5)} ms   ` +
           `all drawn ${all.toFixed(0).padStart(5)} ms   ${(bytes / 1024 / 1024).toFixed(2)} MB in ${requests} requests   target < 1500 ms   ${verdict(all < 1500)}`,
       );
-      if (PROFILE && pass === 'cold') printProfile((await cdp.send('Profiler.stop')).profile);
+      if (PROFILE && pass === 'cold') {
+        printProfile((await cdp.send('Profiler.stop')).profile);
+        console.log('        requests (start → end, from navigation):');
+        for (const line of timeline) console.log(`          ${line}`);
+      }
       console.log(
         `        CPU: controller ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms; page main thread ${metric('TaskDuration').toFixed(0)} ms ` +
           `(scripts ${metric('ScriptDuration').toFixed(0)} ms, layout ${metric('LayoutDuration').toFixed(0)} ms, style ${metric('RecalcStyleDuration').toFixed(0)} ms)   load average ${loadavg()[0]!.toFixed(1)}`,

@@ -40,8 +40,17 @@ export async function registerDashboard(app: FastifyInstance): Promise<void> {
     { route: '/style.css', path: join(root, 'web', 'style.css'), type: 'text/css; charset=utf-8', cacheControl: REVALIDATE },
     { route: '/vendor/echarts.min.js', path: resolveEcharts(), type: 'text/javascript; charset=utf-8', cacheControl: VENDOR },
   ];
+  const loaded: Asset[] = [];
+  // Compressed in the background once the server is ready (zlib's thread pool, level 9 takes a
+  // few hundred ms for ECharts): the first page load then finds them done, and startup does not wait.
+  app.addHook('onReady', async () => {
+    setImmediate(() => {
+      for (const a of loaded) void a.gzip?.().catch(() => undefined);
+    });
+  });
   for (const file of files) {
     const asset = file.path === undefined ? undefined : await load(file.path, file.type, file.cacheControl);
+    if (asset) loaded.push(asset);
     if (!asset) {
       // A missing asset must not keep the API from starting: the API is the product, the page a view.
       app.log.warn({ route: file.route, path: file.path ?? 'echarts/dist/echarts.min.js' }, 'dashboard file missing; reinstall harrow (npm ci) to restore it');

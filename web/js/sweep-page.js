@@ -37,8 +37,14 @@ export async function showSweep(ui, id) {
   // Every sweep page draws charts: fetch ECharts while the data loads, not after.
   void loadECharts().catch(() => undefined);
 
+  let importanceAsked;
   try {
-    const [sweep, best, runs] = await Promise.all([api(path), api(`${path}/best`), loadRuns(id)]);
+    const sweepAsked = api(path);
+    // Importance is computed by the server (a random forest at its first ask): asked as soon as
+    // the sweep says it has a metric, while the runs load, instead of after the page drew them.
+    importanceAsked = sweepAsked.then((s) => (s.metric ? api(`${path}/importance`) : null));
+    importanceAsked.catch(() => undefined);
+    const [sweep, best, runs] = await Promise.all([sweepAsked, api(`${path}/best`), loadRuns(id)]);
     state.sweep = sweep;
     state.best = best;
     state.total = runs.total;
@@ -85,15 +91,16 @@ export async function showSweep(ui, id) {
   drawHeader();
   state.on('sweep', drawHeader);
   const cache = new Map();
+  // The curves first: their request goes out before the table and charts are drawn.
+  void mountCurves(el.curves, state, view, cache);
   mountRunsTable(el.table, state);
   if (hasMetric) {
     void mountBestChart(el.best, state);
     void mountHistory(el.history, state);
     void mountParallel(el.parallel, state);
-    mountImportance(el.importance, state, view);
+    mountImportance(el.importance, state, view, importanceAsked);
     void mountSlices(el.slices, state);
   }
-  void mountCurves(el.curves, state, view, cache);
   void mountCompare(el.compare, state, view, cache);
   if (report) return;
 

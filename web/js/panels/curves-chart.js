@@ -92,6 +92,8 @@ export async function mountCurves(el, state, view, cache) {
   const box = h('div', { class: 'chart tall', role: 'img', 'aria-label': 'Learning curves' });
   el.replaceChildren(controls, box);
   const o = { metric: state.sweep.metric?.name ?? null, x: 'step', logY: false, smoothing: 0 };
+  // The first curves are asked for while ECharts loads and the chart is made, not after.
+  const firstLoad = o.metric ? loadCurves(state, cache, curveRuns(state), o.metric).catch(() => undefined) : undefined;
   const c = await chart(box);
   if (!c) return;
   c.on('click', (p) => {
@@ -117,5 +119,6 @@ export async function mountCurves(el, state, view, cache) {
   state.on('runs', later);
   state.on('selection', later);
   every(REFRESH_MS, later);
-  await refresh();
+  await firstLoad;
+  if (!view.left) drawNow();
 }
