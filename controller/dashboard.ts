@@ -43,10 +43,11 @@ export async function registerDashboard(app: FastifyInstance): Promise<void> {
   const loaded: Asset[] = [];
   // Compressed in the background once the server is ready (zlib's thread pool, level 9 takes a
   // few hundred ms for ECharts): the first page load then finds them done, and startup does not wait.
-  app.addHook('onReady', async () => {
+  app.addHook('onReady', (done) => {
     setImmediate(() => {
       for (const a of loaded) void a.gzip?.().catch(() => undefined);
     });
+    done();
   });
   for (const file of files) {
     const asset = file.path === undefined ? undefined : await load(file.path, file.type, file.cacheControl);
