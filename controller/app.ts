@@ -216,6 +216,7 @@ export async function buildApp(
         const detail = await createSweep(ctx, config, name, {
           createdBy: who.name,
           ...(warmStartFile ? { warmStartFile } : {}),
+          mayRead: (spec) => inScope(who, labelsOf(spec)),
           authorize: (spec) => {
             if (!inScope(who, spec)) throw new HarrowError('FORBIDDEN', `the token '${who.name}' may create sweeps only in the projects ${who.projects!.join(', ')}; set \`project:\` (and \`entity:\`) in the sweep file accordingly`);
           },

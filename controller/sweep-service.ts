@@ -25,7 +25,7 @@ import { DefaultProposer } from './proposer.js';
 import { sweepConfigReader } from './sweep-config-reader.js';
 import { budgetOf } from './budget-limits.js';
 import { importedCounts } from '../db/warm-start.js';
-import { importFromSweep, importParsed, parseExport } from './warm-start.js';
+import { importFromSweep, importParsed, parseExport, type MayRead } from './warm-start.js';
 
 export async function sweepDetail(ctx: ControllerContext, id: string): Promise<SweepDetail> {
   const row = await getSweep(ctx.db, id);
@@ -60,6 +60,8 @@ export interface CreateSweepOptions {
   createdBy?: string;
   /** Throws when the creator may not create this sweep (a token scoped to other projects). */
   authorize?: (spec: SweepSpec) => void;
+  /** Whether the creator may read a sweep named by `harrow.warm_start.from` (default: any). */
+  mayRead?: MayRead;
   /** The file `harrow.warm_start.file` names, as read by the client. */
   warmStartFile?: { name: string; content: string };
 }
@@ -99,7 +101,7 @@ export async function createSweep(ctx: ControllerContext, config: string | Recor
       createdBy: options.createdBy ?? null,
     });
     // In the same transaction: an unknown or incompatible source creates no sweep.
-    if (warm?.from !== undefined) warmOutcome = await importFromSweep(tx, id, spec, warm.from, warm.priorRuns);
+    if (warm?.from !== undefined) warmOutcome = await importFromSweep(tx, id, spec, warm.from, warm.priorRuns, options.mayRead);
     else if (file) warmOutcome = await importParsed(tx, id, options.warmStartFile!.name, file);
     return inserted;
   });

@@ -72,10 +72,23 @@ function checkCompatible(spec: SweepSpec, from: SweepSpec, fromId: string): void
  * Finished runs with a value, and failed and crashed runs (the Bayesian strategy learns where runs
  * fail); runs still going have no result yet, stopped ones only a partial one, both are left out.
  */
-export async function importFromSweep(tx: Queryable, sweepId: string, spec: SweepSpec, fromId: string, priorRuns?: readonly string[]): Promise<ImportOutcome> {
+/**
+ * Whether the caller may read a sweep (its spec's project labels against the caller's scope). A
+ * source it may not read answers exactly as one that does not exist: its existence is not revealed.
+ */
+export type MayRead = (spec: unknown) => boolean;
+
+export async function importFromSweep(
+  tx: Queryable,
+  sweepId: string,
+  spec: SweepSpec,
+  fromId: string,
+  priorRuns?: readonly string[],
+  mayRead: MayRead = () => true,
+): Promise<ImportOutcome> {
   if (fromId === sweepId) throw new HarrowError('INVALID_REQUEST', 'a sweep cannot warm-start from itself');
   const from = await getSweep(tx, fromId);
-  if (!from) throw new HarrowError('INVALID_SWEEP_CONFIG', `harrow.warm_start.from: there is no sweep '${fromId}' to start from; \`harrow status\` lists the sweeps`);
+  if (!from || !mayRead(from.spec)) throw new HarrowError('INVALID_SWEEP_CONFIG', `harrow.warm_start.from: there is no sweep '${fromId}' to start from; \`harrow status\` lists the sweeps`);
   const fromSpec = from.spec as SweepSpec;
   checkCompatible(spec, fromSpec, fromId);
   const wanted = priorRuns ? new Set(priorRuns) : null;
@@ -144,6 +157,7 @@ export async function warmStartSweep(
   ctx: ControllerContext,
   sweepId: string,
   input: { content?: string; name?: string; from?: string; priorRuns?: readonly string[] },
+  mayRead?: MayRead,
 ): Promise<ImportOutcome> {
   const spec = await ctx.specs.get(ctx.db, sweepId).catch((err: unknown) => {
     throw err instanceof HarrowError && err.code === 'SWEEP_NOT_FOUND' ? new HarrowError('SWEEP_NOT_FOUND', `sweep '${sweepId}' not found; \`harrow status\` lists the sweeps`) : err;
@@ -152,7 +166,7 @@ export async function warmStartSweep(
   const parsed = input.content !== undefined ? parseExport(spec, input.content, name, input.priorRuns) : null;
   const result = await ctx.db.transaction(async (tx) => {
     await lockSweep(tx, sweepId);
-    if (input.from !== undefined) return importFromSweep(tx, sweepId, spec, input.from, input.priorRuns);
+    if (input.from !== undefined) return importFromSweep(tx, sweepId, spec, input.from, input.priorRuns, mayRead);
     return importParsed(tx, sweepId, name, parsed!);
   });
   ctx.log.info({ sweepId, source: result.source, imported: result.imported, skipped: result.skipped }, 'prior results imported');

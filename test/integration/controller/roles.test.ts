@@ -163,6 +163,24 @@ describe('roles over HTTP', { ...opts, timeout: 60_000 }, () => {
     assert.ok(audit.every((e) => e.sweepId !== null && e.sweepId !== sweepB), 'only entries of its own sweeps');
   });
 
+  test("a project-scoped token cannot warm-start from another project's sweep: it reads as absent, and nothing is imported", async () => {
+    const post = (path: string, body: unknown) =>
+      http(c.url, path, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(tokens.scoped) }, body: JSON.stringify(body) });
+    // At creation (harrow.warm_start.from in the sweep file): the same answer as for a sweep that does not exist.
+    const fromOther = `${yaml('warm-from-other', 'vision')}harrow:\n  warm_start: {from: ${sweepB}}\n`;
+    const refused = await expectError(post('/api/sweeps', { config: fromOther }), 400, 'INVALID_SWEEP_CONFIG');
+    assert.match(refused.message, new RegExp(`there is no sweep '${sweepB}'`));
+    const missing = await expectError(post('/api/sweeps', { config: fromOther.replace(sweepB, 'nosuchsweep') }), 400, 'INVALID_SWEEP_CONFIG');
+    assert.equal(refused.message.replace(sweepB, 'X'), missing.message.replace('nosuchsweep', 'X'), 'out of scope and absent answer alike');
+    // Into an existing sweep of its own project.
+    await expectError(post(`/api/sweeps/${sweepA}/warm-start`, { from: sweepB }), 400, 'INVALID_SWEEP_CONFIG');
+    const detail = await expectOk(SweepDetailSchema, http(c.url, `/api/sweeps/${sweepA}`, { headers: bearer(tokens.scoped) }));
+    assert.equal(detail.imported?.count ?? 0, 0, 'nothing imported');
+    // An unscoped member may.
+    const ok = await http(c.url, `/api/sweeps/${sweepA}/warm-start`, { method: 'POST', headers: { 'content-type': 'application/json', ...bearer(tokens.member) }, body: JSON.stringify({ from: sweepB }) });
+    assert.equal(ok.status, 201, ok.text);
+  });
+
   test('HARROW_METRICS_TOKEN reads /metrics and nothing else; a revoked token stops working at once', async () => {
     assert.equal(await call(c.url, 'GET', '/metrics', METRICS), 200);
     assert.equal(await call(c.url, 'GET', '/api/sweeps', METRICS), 401);
