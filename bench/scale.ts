@@ -280,7 +280,7 @@ async function partB(quick: boolean): Promise<void> {
       const base = `http://127.0.0.1:${port}`;
       const server = spawn(process.execPath, [BIN, 'server'], {
         cwd: ROOT,
-        env: { ...process.env, DATABASE_URL: url, REDIS_URL, HARROW_PREFIX: prefix, HARROW_PORT: String(port), HARROW_LOG_LEVEL: 'error', HARROW_TICK_MS: '200', HARROW_LOOKAHEAD: String(slots), HARROW_RATE_LIMIT: 'off' },
+        env: { ...process.env, DATABASE_URL: url, REDIS_URL, HARROW_PREFIX: prefix, HARROW_PORT: String(port), HARROW_LOG_LEVEL: 'error', HARROW_TICK_MS: '200', HARROW_LOOKAHEAD: String(Math.min(slots, 64)), HARROW_RATE_LIMIT: 'off' },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       const db = await openPostgres({ connectionString: url });

@@ -9,15 +9,16 @@ import { BEST_RUN_STATES, type RunState } from '../protocol/run-states.js';
  */
 export const ANALYZED_RUN_STATES = BEST_RUN_STATES;
 
-/** Changes whenever a run enters or leaves the analyzed set, or its value changes (ended_at moves). */
+/**
+ * Changes whenever a run enters the analyzed set (the runs that count for the best: a run that
+ * ended in such a state with a value bumps `sweeps.counted_runs` in the transaction that ends it,
+ * and none leaves the set, as those states are terminal) or the spec changes (an edit may change
+ * the goal). One row read: counting the runs each time cost 700 ms at 100,000 runs.
+ */
 export async function analyzedRunsVersion(q: Queryable, sweepId: string): Promise<string> {
-  const { rows } = await q.query<{ n: number; last: Date | null; total: number | null }>(
-    `SELECT count(*)::int AS n, max(ended_at) AS last, sum(objective) AS total FROM runs
-     WHERE sweep_id = $1 AND objective IS NOT NULL AND state = ANY($2::text[])`,
-    [sweepId, ANALYZED_RUN_STATES],
-  );
+  const { rows } = await q.query<{ counted_runs: number; spec_version: number }>(`SELECT counted_runs, spec_version FROM sweeps WHERE id = $1`, [sweepId]);
   const r = rows[0];
-  return `${r?.n ?? 0}:${r?.last ? new Date(r.last).getTime() : 0}:${r?.total ?? 0}`;
+  return `${r?.counted_runs ?? 0}:${r?.spec_version ?? 0}`;
 }
 
 export interface AnalyzedRun {

@@ -285,9 +285,11 @@ async function faultSuite(transport: 'redis' | 'http', faults: Fault[], rounds: 
         }
         activity.set(file, byAttempt);
       }
-      const { rows: runs } = await db.query<{ id: string; state: string; attempt: number; stored: number; dup: number }>(
+      const { rows: runs } = await db.query<{ id: string; state: string; attempt: number; stored: number; dup: number; lost: number }>(
         `SELECT r.id, r.state, r.attempt,
                 (SELECT count(*)::int FROM metrics m WHERE m.run_id = r.id AND m.attempt = r.attempt) AS stored,
+                (SELECT coalesce(sum((w->>'count')::int), 0)::int FROM jsonb_array_elements(r.warnings) w
+                  WHERE w->>'kind' = 'data_loss' AND (w->>'attempt')::int = r.attempt) AS lost,
                 (SELECT (count(*) - count(DISTINCT (m.name, m.step)))::int FROM metrics m WHERE m.run_id = r.id AND m.attempt = r.attempt) AS dup
          FROM runs r WHERE r.sweep_id = $1`,
         [inst.sweepId],
@@ -334,6 +336,9 @@ async function faultSuite(transport: 'redis' | 'http', faults: Fault[], rounds: 
       const printed = finished.length * POINTS_PER_RUN;
       const stored = finished.reduce((s, r) => s + r.stored, 0);
       const dups = runs.reduce((s, r) => s + r.dup, 0);
+      const recordedLost = finished.reduce((s, r) => s + r.lost, 0);
+      // Never silent (issue 11 point 2): a point missing from a finished run is one its data-loss warning counts.
+      const silent = finished.filter((r) => r.stored + r.lost !== POINTS_PER_RUN).map((r) => `${r.id}: printed ${POINTS_PER_RUN}, stored ${r.stored}, recorded lost ${r.lost}`);
       const states = new Map<string, number>();
       for (const r of runs) states.set(r.state, (states.get(r.state) ?? 0) + 1);
 
@@ -343,11 +348,12 @@ async function faultSuite(transport: 'redis' | 'http', faults: Fault[], rounds: 
           `  runs running when each fault hit: ${[...exposure].map(([f, n]) => `${f} ${n}`).join(', ')}`,
           `  runs ${runs.length} (${[...states].map(([s, n]) => `${s} ${n}`).join(', ')}), attempts ${attemptRows.length}, executions ${executions}`,
           `  duplicate executions: same attempt twice ${sameAttemptTwice}, beyond recorded attempts ${beyondAttempts}, never accepted ${unrecorded}; attempts live together ${overlapping}`,
-          `  finished runs: points printed ${printed}, stored ${stored} (missing ${printed - stored}), stored twice ${dups}`,
+          `  finished runs: points printed ${printed}, stored ${stored} (missing ${printed - stored}, recorded on their runs as data loss ${recordedLost}), stored twice ${dups}`,
         ].join('\n'),
       );
       assert.deepEqual(problems, [], 'no run executed twice');
       assert.equal(dups, 0, 'no point stored twice');
+      assert.deepEqual(silent, [], 'every point a finished run printed is stored or counted by its data-loss warning');
       assert.ok(stored <= printed);
       assert.ok(finished.length > 0);
       assert.ok(runs.every((r) => ['finished', 'canceled', 'stopped', 'crashed'].includes(r.state)), 'every run ended');
