@@ -38,6 +38,8 @@ export interface ControllerHandle {
   reaper: Reaper;
   retention: Retention;
   close(): Promise<void>;
+  /** While `close` runs: the part it is waiting for (for a shutdown that takes too long to say what holds it). */
+  closing(): string | null;
 }
 
 export interface StartOptions {
@@ -161,6 +163,7 @@ export async function startController(config: ControllerConfig, options: StartOp
   }
 
   let closed: Promise<void> | undefined;
+  let closingStep: string | null = null;
   return {
     ctx,
     app,
@@ -169,6 +172,7 @@ export async function startController(config: ControllerConfig, options: StartOp
     scheduler,
     reaper,
     retention,
+    closing: () => closingStep,
     close() {
       closed ??= (async () => {
         clearInterval(timer);
@@ -176,13 +180,23 @@ export async function startController(config: ControllerConfig, options: StartOp
         // Every step runs even when one fails (a database that died must not keep Redis open and
         // the process alive); the first failure is reported.
         let failure: Error | undefined;
-        for (const step of [() => app.close(), () => ingestor.stop(), () => proposer.close(), () => queue.close(), () => link.close(), () => db.close()]) {
+        const steps: Array<[string, () => Promise<unknown>]> = [
+          ['the HTTP server (requests in flight)', () => app.close()],
+          ['report ingestion (the batch in hand)', () => ingestor.stop()],
+          ['the strategy worker', () => proposer.close()],
+          ['the run queue (BullMQ)', () => queue.close()],
+          ['the Redis connections', () => link.close()],
+          ['the database', () => db.close()],
+        ];
+        for (const [name, step] of steps) {
+          closingStep = name;
           try {
             await step();
           } catch (err) {
             failure ??= err instanceof Error ? err : new Error(`closing the controller failed: ${JSON.stringify(err)}`);
           }
         }
+        closingStep = null;
         if (failure) throw failure;
       })();
       return closed;

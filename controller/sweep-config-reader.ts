@@ -99,8 +99,6 @@ export class SweepConfigReader {
     this.idle = null;
     if (this.worker) return this.worker;
     const worker = new Worker(this.entry);
-    // Never keeps the process alive: a server that is closing does not wait for a parse.
-    worker.unref();
     worker.on('message', (msg: ReaderResponse) => {
       const current = this.current;
       if (current && current.id === msg.id) this.finish(msg.id, () => current.job.resolve(msg.result));
@@ -113,6 +111,10 @@ export class SweepConfigReader {
     };
     worker.on('error', lost);
     worker.on('exit', (code) => lost(new Error(`worker exited with code ${code}`)));
+    // Never keeps the process alive: a server that is closing does not wait for a parse. After the
+    // listeners: adding a 'message' listener refs the worker's port again, and a server that had
+    // read one big file then held on after its close until the 10 s backstop (exit 1).
+    worker.unref();
     this.worker = worker;
     return worker;
   }

@@ -91,7 +91,9 @@ cannot be reached) prints one line saying why and exits with status 1.`,
         // Open event streams are ended and in-flight batches committed within a second or two;
         // should something still hold on, a supervisor's SIGTERM must not turn into a hang.
         const backstop = setTimeout(() => {
-          console.error(`harrow server: still shutting down after ${SHUTDOWN_BACKSTOP_MS / SECOND} s; exiting anyway`);
+          const waiting = handle.closing();
+          const holding = waiting ? `waiting for ${waiting}` : `closed, but the process is held by: ${process.getActiveResourcesInfo().join(', ')}`;
+          console.error(`harrow server: still shutting down after ${SHUTDOWN_BACKSTOP_MS / SECOND} s (${holding}); exiting anyway`);
           process.exit(1);
         }, SHUTDOWN_BACKSTOP_MS);
         backstop.unref();

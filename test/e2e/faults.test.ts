@@ -194,7 +194,10 @@ async function inject(inst: Installation, fault: Fault): Promise<number> {
 
 const ALL_FAULTS: Fault[] = ['agent SIGKILL', 'agent SIGSTOP', 'controller SIGKILL', 'Redis FLUSHALL', 'Redis restart', 'Postgres stopped 8 s'];
 
-describe('fault suite', { skip: problem ?? undefined, timeout: 14 * 60_000 }, () => {
+// A round of every fault takes about 40 s, one of the HTTP agents' three about 20 s, on 2 cores.
+const SUITE_TIMEOUT_MS = Math.max(14 * 60_000, (5 + 1.5 * ROUNDS + 0.75 * HTTP_ROUNDS) * 60_000);
+
+describe('fault suite', { skip: problem ?? undefined, timeout: SUITE_TIMEOUT_MS }, () => {
   test(`${ROUNDS} rounds of every fault, then all at once: no run is executed twice`, () => faultSuite('redis', ALL_FAULTS, ROUNDS, true));
   // The agents' faults and the controller's restart, for agents that reach only the controller's HTTP port.
   test(`HTTP agents: ${HTTP_ROUNDS} rounds of agent SIGKILL, SIGSTOP, controller SIGKILL: no run is executed twice`, () =>

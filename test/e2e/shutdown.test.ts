@@ -8,6 +8,7 @@ import { needServices } from '../helpers/services.js';
 import { waitForHttp } from '../helpers/processes.js';
 import { controller, createSweep, setUp, tearDown } from '../helpers/harness.js';
 import { SseReader } from '../integration/controller/controller-harness.js';
+import { INLINE_MAX_CHARS } from '../../controller/sweep-config-reader.js';
 
 const opts = await needServices();
 
@@ -45,6 +46,27 @@ describe('harrow server shutdown', { ...opts, timeout: 60_000 }, () => {
       await Promise.all(streams.map((s) => s.ended()));
     } finally {
       await Promise.all(streams.map((s) => s.close()));
+      await tearDown(env);
+    }
+  });
+
+  test('SIGTERM after reading a sweep file too big to read inline (its worker thread) exits 0 within 5 s', async () => {
+    const env = await setUp('e2e_shutdown_reader');
+    try {
+      const server = controller(env);
+      await waitForHttp(env.url);
+      // Past INLINE_MAX_CHARS: read by the sweep file reader's worker thread.
+      const big = `${SWEEP}  # ${'padding '.repeat(2000)}\n`;
+      assert.ok(big.length > INLINE_MAX_CHARS);
+      await createSweep(env, big);
+      const t0 = Date.now();
+      server.child.kill('SIGTERM');
+      const code = await Promise.race([server.exited, new Promise<'hung'>((r) => setTimeout(() => r('hung'), 5000))]);
+      // Before the fix the worker's message port held the process until the 10 s backstop (exit 1).
+      assert.notEqual(code, 'hung', `harrow server still running 5 s after SIGTERM\n${server.output().slice(-2000)}`);
+      assert.equal(code, 0, server.output().slice(-2000));
+      assert.ok(Date.now() - t0 < 5000);
+    } finally {
       await tearDown(env);
     }
   });
