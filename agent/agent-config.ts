@@ -4,6 +4,7 @@
  * (`REDIS_URL`, `HARROW_PREFIX`, `HARROW_LOG_LEVEL`, `HARROW_LOG_FORMAT`) are validated by the
  * same schemas (`protocol/config-schema.ts`), so an agent never accepts what the controller refuses.
  */
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import {
@@ -21,6 +22,7 @@ import {
   type LogLevel,
 } from '../protocol/config-schema.js';
 import { SECOND } from '../protocol/time.js';
+import { defaultAgentsDir } from './agent-registry.js';
 
 export const AgentConfigSchema = z.object({
   REDIS_URL: RedisUrlSchema.default(DEFAULT_REDIS_URL).describe('Redis the controller uses; the agent needs nothing else.'),
@@ -48,7 +50,15 @@ export const AgentConfigSchema = z.object({
     ),
   HARROW_CHECKPOINT_GRACE_MS: millisSchema(0, 60 * 60 * SECOND)
     .default(30 * SECOND)
-    .describe('When the agent drains (SIGUSR2, or SIGTERM with --preemptible): how long a run has after its SIGUSR1 ("checkpoint now") before it is stopped.'),
+    .describe('When the agent drains (harrow agent --drain, SIGUSR2, or SIGTERM with --preemptible): how long a run has after its SIGUSR1 ("checkpoint now") before it is stopped.'),
+  HARROW_AGENTS_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Where each running agent registers itself (<pid>.json) so that `harrow agent --drain` on the same box finds it; a directory of this user that no one else can write. Default: $XDG_RUNTIME_DIR/harrow/agents, else <tmpdir>/harrow-agents-<uid>.',
+    ),
+  XDG_RUNTIME_DIR: z.string().min(1).optional().describe("The user's runtime directory (set by systemd-logind at login): the default parent of HARROW_AGENTS_DIR."),
 });
 
 export interface AgentConfig {
@@ -63,6 +73,8 @@ export interface AgentConfig {
   checkpointRoot?: string;
   /** Time between "checkpoint now" (SIGUSR1) and the stop when the agent drains; default 30 s. */
   checkpointGraceMs?: number;
+  /** Where running agents register themselves for `harrow agent --drain` (agent-registry.ts). */
+  agentsDir?: string;
 }
 
 /**
@@ -85,6 +97,7 @@ export function loadAgentConfig(
     logFormat: c.HARROW_LOG_FORMAT,
     checkpointRoot: resolve(c.HARROW_CHECKPOINT_ROOT ?? join(c.HARROW_DATA_DIR, 'checkpoints')),
     checkpointGraceMs: c.HARROW_CHECKPOINT_GRACE_MS,
+    agentsDir: resolve(c.HARROW_AGENTS_DIR ?? defaultAgentsDir(c.XDG_RUNTIME_DIR, tmpdir(), process.getuid?.())),
   };
 }
 
