@@ -4,7 +4,6 @@
  * (`REDIS_URL`, `HARROW_PREFIX`, `HARROW_LOG_LEVEL`, `HARROW_LOG_FORMAT`) are validated by the
  * same schemas (`protocol/config-schema.ts`), so an agent never accepts what the controller refuses.
  */
-import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import {
@@ -56,9 +55,8 @@ export const AgentConfigSchema = z.object({
     .min(1)
     .optional()
     .describe(
-      'Where each running agent registers itself (<pid>.json) so that `harrow agent --drain` on the same box finds it; a directory of this user that no one else can write. Default: $XDG_RUNTIME_DIR/harrow/agents, else <tmpdir>/harrow-agents-<uid>.',
+      'Where each running agent registers itself (<pid>.json) so that `harrow agent --drain` on the same box finds it; a directory of this user that no one else can write. Default: /tmp/harrow-agents-<uid> (not under TMPDIR, which a service and a login shell may not share).',
     ),
-  XDG_RUNTIME_DIR: z.string().min(1).optional().describe("The user's runtime directory (set by systemd-logind at login): the default parent of HARROW_AGENTS_DIR."),
 });
 
 export interface AgentConfig {
@@ -97,7 +95,7 @@ export function loadAgentConfig(
     logFormat: c.HARROW_LOG_FORMAT,
     checkpointRoot: resolve(c.HARROW_CHECKPOINT_ROOT ?? join(c.HARROW_DATA_DIR, 'checkpoints')),
     checkpointGraceMs: c.HARROW_CHECKPOINT_GRACE_MS,
-    agentsDir: resolve(c.HARROW_AGENTS_DIR ?? defaultAgentsDir(c.XDG_RUNTIME_DIR, tmpdir(), process.getuid?.())),
+    agentsDir: resolve(c.HARROW_AGENTS_DIR ?? defaultAgentsDir(process.getuid?.())),
   };
 }
 

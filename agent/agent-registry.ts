@@ -7,11 +7,14 @@
  * That check matters: SIGUSR2 kills a process that does not handle it, so a stale file must never
  * lead the drain to signal an unrelated process that inherited the pid.
  *
- * The directory is per user (`$XDG_RUNTIME_DIR/harrow/agents`, else `<tmpdir>/harrow-agents-<uid>`,
- * or HARROW_AGENTS_DIR) and must belong to the user and be writable by nobody else, or another
- * user could plant a file that makes the drain signal one of our processes.
+ * The directory is per user: HARROW_AGENTS_DIR, else `/tmp/harrow-agents-<uid>`. Like tmux's
+ * `/tmp/tmux-<uid>`, the default ignores TMPDIR and XDG_RUNTIME_DIR: an agent run by systemd or
+ * Slurm and an operator's login shell rarely agree on those, and they must find the same place.
+ * It must belong to the user and be writable by nobody else, or another user could plant a file
+ * that makes the drain signal one of our processes (or hide our agents from it).
  */
 import { lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { HarrowError } from '../protocol/errors.js';
@@ -65,9 +68,8 @@ export const realProcessProbe: ProcessProbe = {
   },
 };
 
-/** The directory when HARROW_AGENTS_DIR is not set. */
-export function defaultAgentsDir(xdgRuntimeDir: string | undefined, tmp: string, uid: number | undefined): string {
-  if (xdgRuntimeDir !== undefined && xdgRuntimeDir !== '') return join(xdgRuntimeDir, 'harrow', 'agents');
+/** The directory when HARROW_AGENTS_DIR is not set: `/tmp/harrow-agents-<uid>` (Windows: the temporary directory). */
+export function defaultAgentsDir(uid: number | undefined, tmp = process.platform === 'win32' ? tmpdir() : '/tmp'): string {
   return join(tmp, `harrow-agents-${uid ?? 'user'}`);
 }
 
@@ -91,6 +93,8 @@ export class AgentRegistry {
   /** Records this process's agent; throws INVALID_CONFIG when the directory is unsafe or unwritable. */
   register(entry: Omit<AgentRecord, 'v' | 'pid' | 'procStart' | 'draining'>, pid = process.pid): Registration {
     this.ensureDir();
+    // Files of agents killed without cleaning up (SIGKILL) go now rather than pile up.
+    this.list();
     const file = join(this.dir, `${pid}.json`);
     let record: AgentRecord = { v: 1, pid, procStart: this.probe.startTime(pid), draining: false, ...entry };
     const write = (): void => {

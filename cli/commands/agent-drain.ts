@@ -53,7 +53,7 @@ export async function drainAgents(o: DrainOptions): Promise<number> {
   const chosen = selectAgents(registry.list(), o);
   const result: DrainResult = { agentsDir: o.agentsDir, agents: [], waited: o.wait, timedOut: false };
   if (chosen.length === 0) {
-    warn(`no agent is running on this box to drain (none registered in ${o.agentsDir}; agents started with another HARROW_AGENTS_DIR or XDG_RUNTIME_DIR, or by another user, register elsewhere)`);
+    warn(`no agent is running on this box to drain (none registered in ${o.agentsDir}; agents started with another HARROW_AGENTS_DIR, or by another user, register elsewhere)`);
     if (o.json) out.write(`${JSON.stringify(result)}\n`);
     return 1;
   }

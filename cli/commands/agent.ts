@@ -60,8 +60,7 @@ Environment:
                           shared storage lets a run resume on another box.
   HARROW_CHECKPOINT_GRACE_MS  Time between SIGUSR1 and SIGTERM on a drain (default 30000).
   HARROW_AGENTS_DIR       Where running agents register for --drain (default
-                          $XDG_RUNTIME_DIR/harrow/agents, else <tmpdir>/harrow-agents-<uid>);
-                          the agents and --drain must use the same one.
+                          /tmp/harrow-agents-<uid>); the agents and --drain must use the same one.
 
 Each run gets HARROW_SWEEP_ID, HARROW_RUN_ID, HARROW_PARAMS_FILE (its parameters as JSON) and
 HARROW_METRICS_FILE (append JSON lines of metrics there, or print name=value lines on stdout),

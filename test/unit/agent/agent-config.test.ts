@@ -1,6 +1,5 @@
 import { test } from 'node:test';
-import { join, resolve } from 'node:path';
-import { tmpdir } from 'node:os';
+import { resolve } from 'node:path';
 import assert from 'node:assert/strict';
 import { loadAgentConfig, redactRedisUrl } from '../../../agent/agent-config.js';
 import { HarrowError } from '../../../protocol/errors.js';
@@ -17,14 +16,13 @@ void test('defaults: local Redis, prefix harrow, 5 s heartbeats, 1 s control pol
     logFormat: 'auto',
     checkpointRoot: resolve('.harrow/checkpoints'),
     checkpointGraceMs: 30_000,
-    agentsDir: join(tmpdir(), `harrow-agents-${process.getuid?.() ?? 'user'}`),
+    agentsDir: `/tmp/harrow-agents-${process.getuid?.() ?? 'user'}`,
   });
 });
 
-void test('the agents directory of harrow agent --drain: HARROW_AGENTS_DIR, else under XDG_RUNTIME_DIR, else the temporary directory', () => {
-  assert.equal(loadAgentConfig({ HARROW_AGENTS_DIR: '/srv/harrow/agents', XDG_RUNTIME_DIR: '/run/user/1000' }).agentsDir, '/srv/harrow/agents');
-  assert.equal(loadAgentConfig({ XDG_RUNTIME_DIR: '/run/user/1000' }).agentsDir, '/run/user/1000/harrow/agents');
-  assert.equal(loadAgentConfig({ XDG_RUNTIME_DIR: '' }).agentsDir, join(tmpdir(), `harrow-agents-${process.getuid?.() ?? 'user'}`));
+void test('the agents directory of harrow agent --drain: HARROW_AGENTS_DIR, else per uid in /tmp whatever TMPDIR and XDG_RUNTIME_DIR say', () => {
+  assert.equal(loadAgentConfig({ HARROW_AGENTS_DIR: '/srv/harrow/agents' }).agentsDir, '/srv/harrow/agents');
+  assert.equal(loadAgentConfig({ TMPDIR: '/scratch/job-17', XDG_RUNTIME_DIR: '/run/user/1000' }).agentsDir, `/tmp/harrow-agents-${process.getuid?.() ?? 'user'}`);
 });
 
 void test('checkpoints: HARROW_CHECKPOINT_ROOT (made absolute), else under HARROW_DATA_DIR; the grace in ms', () => {

@@ -73,9 +73,9 @@ void test('stale files are ignored and removed: a dead pid, a pid reused by anot
   const registry = new AgentRegistry(dir);
   const live = registry.register(entry('live'));
   const dead = await deadPid();
-  new AgentRegistry(dir, fakeProbe(new Map([[dead, '1']]))).register(entry('dead'), dead);
-  // This process's pid, recorded with another start time: the agent died and the pid came back.
-  mkdirSync(dir, { recursive: true });
+  const deadRecord: AgentRecord = { v: 1, pid: dead, procStart: null, draining: false, ...entry('dead') };
+  writeFileSync(join(dir, `${dead}.json`), JSON.stringify(deadRecord));
+  // The parent's pid, recorded with another start time: the agent died and the pid came back.
   const reusedPid = process.ppid;
   const reused: AgentRecord = { v: 1, pid: reusedPid, procStart: '1', draining: false, ...entry('reused') };
   writeFileSync(join(dir, `${reusedPid}.json`), JSON.stringify(reused));
@@ -89,6 +89,15 @@ void test('stale files are ignored and removed: a dead pid, a pid reused by anot
   if (realProcessProbe.startTime(reusedPid) === null) expected.push(`${reusedPid}.json`);
   assert.deepEqual(left, expected.sort());
   live.remove();
+}));
+
+void test('registering cleans the files of agents killed without cleaning up', withDir(async (dir) => {
+  mkdirSync(dir, { mode: 0o700 });
+  const dead = await deadPid();
+  writeFileSync(join(dir, `${dead}.json`), JSON.stringify({ v: 1, pid: dead, procStart: null, draining: false, ...entry('dead') }));
+  const reg = new AgentRegistry(dir).register(entry('live'));
+  assert.deepEqual(readdirSync(dir), [`${process.pid}.json`]);
+  reg.remove();
 }));
 
 void test('a record whose pid is alive with the same start time is live; a different start time is not', () => {
@@ -117,8 +126,7 @@ void test('selection by --agent and --pid; none given: all; a selection naming n
   assert.deepEqual(selectAgents([], { pid: 300 }), [], 'no agent at all: the caller says so');
 });
 
-void test('the default directory: under XDG_RUNTIME_DIR, else per uid in the temporary directory', () => {
-  assert.equal(defaultAgentsDir('/run/user/1000', '/tmp', 1000), '/run/user/1000/harrow/agents');
-  assert.equal(defaultAgentsDir(undefined, '/tmp', 1000), '/tmp/harrow-agents-1000');
-  assert.equal(defaultAgentsDir('', '/tmp', 1000), '/tmp/harrow-agents-1000');
+void test('the default directory: per uid in /tmp (as tmux does), not under TMPDIR', () => {
+  assert.equal(defaultAgentsDir(1000, '/tmp'), '/tmp/harrow-agents-1000');
+  if (process.platform !== 'win32') assert.equal(defaultAgentsDir(1000), '/tmp/harrow-agents-1000');
 });
