@@ -21,6 +21,7 @@ import {
   type LogLevel,
 } from '../protocol/config-schema.js';
 import { SECOND } from '../protocol/time.js';
+import { defaultAgentsDir } from './agent-registry.js';
 
 export const AgentConfigSchema = z.object({
   REDIS_URL: RedisUrlSchema.default(DEFAULT_REDIS_URL).describe('Redis the controller uses; the agent needs nothing else.'),
@@ -48,7 +49,14 @@ export const AgentConfigSchema = z.object({
     ),
   HARROW_CHECKPOINT_GRACE_MS: millisSchema(0, 60 * 60 * SECOND)
     .default(30 * SECOND)
-    .describe('When the agent drains (SIGUSR2, or SIGTERM with --preemptible): how long a run has after its SIGUSR1 ("checkpoint now") before it is stopped.'),
+    .describe('When the agent drains (harrow agent --drain, SIGUSR2, or SIGTERM with --preemptible): how long a run has after its SIGUSR1 ("checkpoint now") before it is stopped.'),
+  HARROW_AGENTS_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(
+      'Where each running agent registers itself (<pid>.json) so that `harrow agent --drain` on the same box finds it; a directory of this user that no one else can write. Default: /tmp/harrow-agents-<uid> (not under TMPDIR, which a service and a login shell may not share).',
+    ),
 });
 
 export interface AgentConfig {
@@ -63,6 +71,8 @@ export interface AgentConfig {
   checkpointRoot?: string;
   /** Time between "checkpoint now" (SIGUSR1) and the stop when the agent drains; default 30 s. */
   checkpointGraceMs?: number;
+  /** Where running agents register themselves for `harrow agent --drain` (agent-registry.ts). */
+  agentsDir?: string;
 }
 
 /**
@@ -85,6 +95,7 @@ export function loadAgentConfig(
     logFormat: c.HARROW_LOG_FORMAT,
     checkpointRoot: resolve(c.HARROW_CHECKPOINT_ROOT ?? join(c.HARROW_DATA_DIR, 'checkpoints')),
     checkpointGraceMs: c.HARROW_CHECKPOINT_GRACE_MS,
+    agentsDir: resolve(c.HARROW_AGENTS_DIR ?? defaultAgentsDir(process.getuid?.())),
   };
 }
 

@@ -40,3 +40,14 @@ export class GpuPool {
     }
   }
 }
+
+/**
+ * Why an agent leaves a sweep whose runs need more GPUs than it has (the same words over Redis and
+ * HTTP): what the runs need, what the agent has, and what to do.
+ */
+export function tooFewGpus(sweepId: string, gpusPerRun: number, pool: GpuPool): string {
+  return (
+    `sweep ${sweepId} needs ${gpusPerRun} GPUs per run (harrow.gpus_per_run: ${gpusPerRun}) and this agent has ${pool.size} ` +
+    `(--gpus ${pool.ids.join(',')}); start an agent with at least ${gpusPerRun} GPUs for it`
+  );
+}

@@ -20,6 +20,7 @@ import { agentSecrets } from './agent-config.js';
 import { createAgentLogger } from './agent-logger.js';
 import { ErrorThrottle } from './error-throttle.js';
 import { functionAgentOnly } from './function-agent-only.js';
+import { GpuPool, tooFewGpus } from './gpu-pool.js';
 import { answerBox } from './claim-answers.js';
 import { OrphanGuard } from './orphan-guard.js';
 import { RunAttempt } from './run-attempt.js';
@@ -80,6 +81,17 @@ export async function startHttpAgent(options: HttpAgentOptions): Promise<AgentHa
 class HttpAgent {
   readonly closed: Promise<AgentExit>;
   private resolveClosed!: (exit: AgentExit) => void;
+  /**
+   * The agent's GPUs (`--gpus`), or null. A slot about to claim holds back every free GPU and
+   * offers them; the controller takes only a run they can hold and names the GPUs it gets, and
+   * the slot gives the rest back at once. So a claim never takes a run this agent cannot start.
+   */
+  private readonly pool: GpuPool | null;
+  /** GPUs the last run asked for: a slot claims only once that many are free. */
+  private gpusPerRun = 1;
+  /** Slots waiting for GPUs to be freed (or for the agent to stop). */
+  private gpuWaiters: Array<() => void> = [];
+  private exitDetail: string | undefined;
   private readonly active = new Set<RunAttempt>();
   private readonly guard: OrphanGuard;
   private readonly claims = new AbortController();
@@ -108,11 +120,19 @@ class HttpAgent {
   ) {
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
     this.guard = OrphanGuard.start(log);
+    this.pool = o.gpus !== undefined ? new GpuPool(slots.filter((g): g is string => g !== null)) : null;
+  }
+
+  /** Runs at once: the slots, or with GPUs as many runs of the sweep's `gpus_per_run` as fit. */
+  private get capacity(): number {
+    if (this.pool === null) return this.slots.length;
+    return Math.max(1, Math.min(Math.floor(this.pool.size / this.gpusPerRun), this.o.count ?? Infinity));
   }
 
   start(): void {
     this.pollTimer = setInterval(() => void this.poll(), this.o.config.controlPollMs);
-    this.loops = this.slots.map((gpu) => this.slotLoop(gpu));
+    // With GPUs, one slot per GPU (runs of one GPU each at most); each claims only with free GPUs.
+    this.loops = this.slots.map(() => this.slotLoop());
     void Promise.all(this.loops).then(() => this.shutdown());
     this.log.info({ slots: this.slots.length, gpus: this.o.gpus ?? undefined, count: this.o.count, server: this.client.server }, 'agent started over HTTP; waiting for runs');
   }
@@ -145,20 +165,56 @@ class HttpAgent {
     this.log.info({ reason, active: this.active.size }, 'taking no more runs');
     // Claims still waiting for a run end now; one already holding a run is answered as usual.
     this.claims.abort();
+    this.wakeGpuWaiters();
   }
 
-  private async slotLoop(gpu: string | null): Promise<void> {
+  private wakeGpuWaiters(): void {
+    const waiters = this.gpuWaiters;
+    this.gpuWaiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  private releaseGpus(ids: readonly string[]): void {
+    if (ids.length === 0) return;
+    this.pool?.release(ids);
+    this.wakeGpuWaiters();
+  }
+
+  /**
+   * Every free GPU, held for one claim, once at least `gpusPerRun` are free; null when the agent
+   * stops taking runs meanwhile. Taken in the same turn as the check, so two slots never hold one GPU.
+   */
+  private async holdFreeGpus(pool: GpuPool): Promise<string[] | null> {
+    while (this.accepting && pool.freeCount < this.gpusPerRun) await new Promise<void>((wake) => this.gpuWaiters.push(wake));
+    if (!this.accepting) return null;
+    return pool.take(pool.freeCount);
+  }
+
+  private async slotLoop(): Promise<void> {
     while (this.accepting) {
       if (this.o.count !== undefined && this.reserved >= this.o.count) return;
+      const offered = this.pool ? await this.holdFreeGpus(this.pool) : null;
+      if (this.pool && offered === null) return;
+      if (this.o.count !== undefined && this.reserved >= this.o.count) {
+        this.releaseGpus(offered ?? []);
+        return;
+      }
       this.reserved++;
       const token = randomUUID();
-      let got: { job: RunJob; answer: ClaimAnswer } | null = null;
+      let got: { job: RunJob; answer: ClaimAnswer; gpus?: string[] | undefined } | null = null;
+      let tooBig: number | undefined;
       try {
-        const res = await this.client.claim({ agentId: this.agentId, host: this.host, gpu, token }, this.claims.signal);
-        if (res.kind === 'none') this.onSweepState(res.state);
-        else got = res;
+        const res = await this.client.claim(
+          { agentId: this.agentId, host: this.host, gpu: null, ...(offered ? { gpus: offered } : {}), token },
+          this.claims.signal,
+        );
+        if (res.kind === 'none') {
+          this.onSweepState(res.state);
+          tooBig = res.gpusPerRun;
+        } else got = res;
         this.errors.recovered();
       } catch (err) {
+        this.releaseGpus(offered ?? []);
         if (!this.accepting) {
           this.reserved--;
           return;
@@ -171,16 +227,51 @@ class HttpAgent {
         }
         this.errors.report(err);
         await delay(CLAIM_RETRY_MS);
-      }
-      if (got === null || got.answer.verdict === 'refused') {
-        if (got?.answer.verdict === 'refused') this.log.info({ runId: got.job.runId, reason: got.answer.reason }, 'claim refused by the controller; nothing started');
         this.reserved--;
         continue;
       }
+      // The run's GPUs (the controller named them: the first it needs of those offered); the rest go back.
+      const gpus = got !== null && offered !== null ? (got.gpus ?? offered.slice(0, got.job.gpusPerRun)).filter((g) => offered.includes(g)) : [];
+      this.releaseGpus((offered ?? []).filter((g) => !gpus.includes(g)));
+      if (tooBig !== undefined && this.pool) this.onTooBig(tooBig, this.pool);
+      if (got === null || got.answer.verdict === 'refused') {
+        if (got?.answer.verdict === 'refused') this.log.info({ runId: got.job.runId, reason: got.answer.reason }, 'claim refused by the controller; nothing started');
+        this.releaseGpus(gpus);
+        this.reserved--;
+        continue;
+      }
+      if (this.pool) this.sized(got.job.gpusPerRun, this.pool);
       this.started++;
       if (this.o.count !== undefined && this.started >= this.o.count) this.stopAccepting('count-reached');
-      await this.runOne(got.job, got.answer, token, gpu);
+      try {
+        await this.runOne(got.job, got.answer, token, this.pool ? gpus.join(',') : null);
+      } finally {
+        this.releaseGpus(gpus);
+      }
     }
+  }
+
+  /**
+   * The queued run needs `n` GPUs, more than were free: with fewer than `n` in all, the agent can
+   * never run it and leaves (as a Redis agent does, with the same words); otherwise its slots
+   * claim again once `n` are free.
+   */
+  private onTooBig(n: number, pool: GpuPool): void {
+    if (n > pool.size) {
+      const detail = tooFewGpus(this.o.sweepId, n, pool);
+      this.log.error({ gpusPerRun: n, gpus: pool.ids }, `${detail}; its runs are left queued`);
+      this.exitDetail ??= detail;
+      this.stopAccepting('too-few-gpus');
+      return;
+    }
+    this.sized(n, pool);
+  }
+
+  /** The sweep's runs take `n` GPUs each: say how many run at once when that changes. */
+  private sized(n: number, pool: GpuPool): void {
+    if (n === this.gpusPerRun) return;
+    this.gpusPerRun = n;
+    this.log.info({ gpusPerRun: n, runsAtOnce: this.capacity, gpus: pool.ids }, `runs take ${n} GPUs each: ${this.capacity} at once`);
   }
 
   private async runOne(job: RunJob, answer: ClaimAnswer, token: string, gpu: string | null): Promise<void> {
@@ -251,7 +342,7 @@ class HttpAgent {
       const live = [...this.active].filter((a) => a.live);
       const heartbeat = tick - this.lastBeat >= this.o.config.heartbeatMs;
       const res = await this.client.poll({
-        presence: { agentId: this.agentId, host: this.host, slots: this.slots.length, busy: this.active.size, accepting: this.accepting, at: tick },
+        presence: { agentId: this.agentId, host: this.host, slots: this.capacity, busy: this.active.size, accepting: this.accepting, at: tick },
         runs: live.map((a) => ({ runId: a.runId, token: a.token })),
         heartbeat,
       });
@@ -287,8 +378,9 @@ class HttpAgent {
       await this.client.leave(this.agentId).catch(() => undefined);
       this.client.close();
       await this.guard.close();
-      this.log.info({ reason, runs: this.ended }, 'agent exited');
-      this.resolveClosed({ reason, runs: this.ended });
+      const detail = this.exitDetail !== undefined ? { detail: this.exitDetail } : {};
+      this.log.info({ reason, runs: this.ended, ...detail }, 'agent exited');
+      this.resolveClosed({ reason, runs: this.ended, ...detail });
     })();
     return this.shutdownPromise;
   }

@@ -33,7 +33,7 @@ import { createAgentLogger } from './agent-logger.js';
 import { ClaimAnswers } from './claim-answers.js';
 import { ErrorThrottle } from './error-throttle.js';
 import { functionAgentOnly } from './function-agent-only.js';
-import { GpuPool } from './gpu-pool.js';
+import { GpuPool, tooFewGpus } from './gpu-pool.js';
 import type { SlotShare } from './slot-share.js';
 import { OrphanGuard } from './orphan-guard.js';
 import { Reporter } from './reporter.js';
@@ -449,9 +449,7 @@ class Agent {
     const pool = this.pool;
     if (pool === null) return null;
     if (n > pool.size) {
-      const detail =
-        `sweep ${this.o.sweepId} needs ${n} GPUs per run (harrow.gpus_per_run: ${n}) and this agent has ${pool.size} ` +
-        `(--gpus ${pool.ids.join(',')}); start an agent with at least ${n} GPUs for it`;
+      const detail = tooFewGpus(this.o.sweepId, n, pool);
       this.log.error({ gpusPerRun: n, gpus: pool.ids, runNumber }, `${detail}; run ${runNumber} is left queued`);
       this.exitDetail ??= detail;
       this.stopAccepting('too-few-gpus');

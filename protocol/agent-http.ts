@@ -24,6 +24,17 @@ export const ClaimRequestSchema = z.object({
   agentId: z.string().min(1).max(200),
   host: z.string().max(255),
   gpu: z.string().max(100).nullable(),
+  /**
+   * An agent with GPUs (`--gpus`): its free GPUs, held back for this claim, in its order. Only a
+   * run whose `gpus_per_run` they can hold is taken, and it gets the first `gpus_per_run` of them
+   * (which the claim then records instead of `gpu`). Absent: any run, no GPU check.
+   */
+  gpus: z
+    .array(z.string().min(1).max(100))
+    .min(1)
+    .max(256)
+    .refine((g) => new Set(g).size === g.length, 'lists a GPU twice')
+    .optional(),
   /** The attempt's fencing token, made by the agent (as on the Redis path). */
   token: z.string().min(8).max(100),
   /** How long to wait for a run when none is waiting, at most MAX_CLAIM_WAIT_MS. */
@@ -33,9 +44,18 @@ export type ClaimRequest = z.input<typeof ClaimRequestSchema>;
 
 export const ClaimResponseSchema = z.discriminatedUnion('kind', [
   /** A run was taken for this token and the controller answered the claim (after its commit). */
-  z.object({ kind: z.literal('run'), job: RunJobSchema, answer: ClaimAnswerSchema }),
-  /** Nothing waiting within waitMs; `state` says whether to ask again. */
-  z.object({ kind: z.literal('none'), state: SweepStateSchema.nullable() }),
+  z.object({
+    kind: z.literal('run'),
+    job: RunJobSchema,
+    answer: ClaimAnswerSchema,
+    /** With `gpus` in the request: the GPUs of this run (the first `gpus_per_run` offered). */
+    gpus: z.array(z.string()).optional(),
+  }),
+  /**
+   * Nothing taken: none waiting within waitMs (`state` says whether to ask again), or, with
+   * `gpusPerRun`, the next run needs that many GPUs, more than were offered: it stays queued.
+   */
+  z.object({ kind: z.literal('none'), state: SweepStateSchema.nullable(), gpusPerRun: z.number().int().positive().optional() }),
 ]);
 export type ClaimResponse = z.output<typeof ClaimResponseSchema>;
 

@@ -1,9 +1,11 @@
 import type { LogFormat } from '../../protocol/config-schema.js';
 import type { RunLauncher } from '../../agent/run-launcher.js';
+import type { AgentRecord, Registration } from '../../agent/agent-registry.js';
 import { parseCliArgs } from '../cli-args.js';
 import { UsageError, type Command } from '../command.js';
 
 const usage = `Usage: harrow agent SWEEP | --sweeps A,B | --all [--server URL] [--count N] [--gpus 0,1,...|all] [--concurrency N] [--slurm='OPTIONS'] [--preemptible] [--quiet] [--log-format F] [--json]
+       harrow agent --drain [--agent ID | --pid PID] [--no-wait] [--timeout 5m] [--json]
 
 Takes runs of sweep SWEEP from the queue and runs its training command, one run per slot.
 With --sweeps A,B (or --all: every running sweep, and those created later) one agent serves
@@ -11,6 +13,12 @@ several sweeps: a free slot goes to the sweep of highest priority with a queued 
 a priority to the one holding the fewest slots, never above its cap (harrow sweep set).
 
 Options:
+  --drain            Drain the agents running on this box (all of them, or the one --agent ID or
+                     --pid PID names): each checkpoints its runs and hands them back to the queue,
+                     where other agents resume them as new attempts (not failures), then exits.
+                     Waits until they have exited (--no-wait: return at once; --timeout 5m: give
+                     up waiting, exit 1). Exits 1 when no agent runs here. Agents register in
+                     HARROW_AGENTS_DIR; --json prints the drained agents as JSON.
   --server URL       Talk to the controller over HTTP(S) at URL (e.g. https://controller:8080)
                      instead of Redis: the agent then needs no REDIS_URL (HARROW_TOKEN is sent).
                      Replicas: URL1,URL2 - when one cannot be reached, the agent uses the next.
@@ -33,9 +41,10 @@ Options:
 The agent exits when the sweep is finished or canceled, or after --count runs.
 Ctrl-C once: take no more runs, let the current ones finish, exit.
 Ctrl-C twice: terminate the current runs (SIGTERM, then SIGKILL after their grace) and exit.
-SIGUSR2 (kill -USR2 <agent pid>): drain. Each run gets SIGUSR1 ("checkpoint now") and
-HARROW_CHECKPOINT_GRACE_MS to save and exit, then SIGTERM; it is handed back as preempted and
-resumes from its checkpoint (HARROW_CHECKPOINT_DIR) as a new attempt on another agent.
+harrow agent --drain, or SIGUSR2 (kill -USR2 <agent pid>): drain. Each run gets SIGUSR1
+("checkpoint now") and HARROW_CHECKPOINT_GRACE_MS to save and exit, then SIGTERM; it is handed
+back as preempted and resumes from its checkpoint (HARROW_CHECKPOINT_DIR) as a new attempt on
+another agent. A second drain of a draining agent changes nothing; Ctrl-C still terminates.
 
 Environment:
   REDIS_URL               Redis of the controller (default redis://127.0.0.1:6379); the agent needs nothing else.
@@ -50,6 +59,8 @@ Environment:
   HARROW_CHECKPOINT_ROOT  Root of the runs' checkpoint directories (default .harrow/checkpoints);
                           shared storage lets a run resume on another box.
   HARROW_CHECKPOINT_GRACE_MS  Time between SIGUSR1 and SIGTERM on a drain (default 30000).
+  HARROW_AGENTS_DIR       Where running agents register for --drain (default
+                          /tmp/harrow-agents-<uid>); the agents and --drain must use the same one.
 
 Each run gets HARROW_SWEEP_ID, HARROW_RUN_ID, HARROW_PARAMS_FILE (its parameters as JSON) and
 HARROW_METRICS_FILE (append JSON lines of metrics there, or print name=value lines on stdout),
@@ -90,6 +101,55 @@ async function allGpus(): Promise<string[]> {
   return gpus.map((g) => g.index);
 }
 
+/**
+ * Records this agent for `harrow agent --drain`. An agent that cannot register still runs (and
+ * SIGUSR2 still drains it); it says why --drain will not find it.
+ */
+async function register(dir: string | undefined, entry: Pick<AgentRecord, 'agentId' | 'sweeps' | 'all' | 'transport'>): Promise<Registration | null> {
+  if (dir === undefined) return null;
+  const { AgentRegistry } = await import('../../agent/agent-registry.js');
+  const { hostname } = await import('node:os');
+  try {
+    return new AgentRegistry(dir).register({ ...entry, host: hostname(), startedAt: new Date().toISOString() });
+  } catch (err) {
+    console.error(`harrow agent: warning: harrow agent --drain will not find this agent (drain it with kill -USR2 ${process.pid}): ${(err as Error).message}`);
+    return null;
+  }
+}
+
+/** `harrow agent --drain [--agent ID | --pid PID] [--no-wait] [--timeout D] [--json]`. */
+async function drain(values: Record<string, string | boolean | undefined>, positionals: string[]): Promise<number> {
+  if (positionals.length > 0) {
+    throw new UsageError(`--drain drains the agents running on this box and takes no sweep (got '${positionals.join(' ')}'); pick one agent with --agent ID or --pid PID`);
+  }
+  const agentOnly = ['server', 'count', 'gpus', 'concurrency', 'slurm', 'quiet', 'preemptible', 'sweeps', 'all', 'log-format'].filter((k) => values[k] !== undefined);
+  if (agentOnly.length > 0) throw new UsageError(`--drain takes only --agent, --pid, --no-wait, --timeout and --json (got ${agentOnly.map((k) => `--${k}`).join(', ')})`);
+  const agentId = values.agent as string | undefined;
+  const pidText = values.pid as string | undefined;
+  if (agentId !== undefined && pidText !== undefined) throw new UsageError('give --agent ID or --pid PID, not both');
+  if (agentId !== undefined && agentId.trim() === '') throw new UsageError('--agent takes an agent id, as `harrow agent --drain` or the agent\'s log prints it');
+  const pid = positiveInt('pid', pidText);
+  const timeoutText = values.timeout as string | undefined;
+  let timeoutMs: number | undefined;
+  if (timeoutText !== undefined) {
+    if (values['no-wait']) throw new UsageError('--timeout limits the wait; --no-wait does not wait: leave out one of them');
+    const { parseDuration } = await import('../../strategies/spec/budget-limits.js');
+    timeoutMs = parseDuration(timeoutText) ?? undefined;
+    if (timeoutMs === undefined) throw new UsageError(`--timeout takes a duration with its unit, such as 90s, 5m or 1h (got '${timeoutText}')`);
+  }
+  const { loadAgentConfig } = await import('../../agent/agent-config.js');
+  const { drainAgents } = await import('./agent-drain.js');
+  const config = loadAgentConfig(process.env);
+  return drainAgents({
+    agentsDir: config.agentsDir!,
+    ...(agentId !== undefined ? { agentId: agentId.trim() } : {}),
+    ...(pid !== undefined ? { pid } : {}),
+    wait: !values['no-wait'],
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    json: values.json === true,
+  });
+}
+
 export const agentCommand: Command = {
   name: 'agent',
   usage,
@@ -106,7 +166,16 @@ export const agentCommand: Command = {
       all: { type: 'boolean' },
       'log-format': { type: 'string' },
       json: { type: 'boolean' },
+      drain: { type: 'boolean' },
+      agent: { type: 'string' },
+      pid: { type: 'string' },
+      'no-wait': { type: 'boolean' },
+      timeout: { type: 'string' },
     });
+    if (values.drain) return drain(values, positionals);
+    for (const only of ['agent', 'pid', 'no-wait', 'timeout'] as const) {
+      if (values[only] !== undefined) throw new UsageError(`--${only} goes with --drain (harrow agent --drain --${only} ...)`);
+    }
     const [first, ...extra] = positionals;
     const several = values.all || values.sweeps !== undefined;
     if (values.all && values.sweeps !== undefined) throw new UsageError('--all serves every sweep; leave out --sweeps');
@@ -160,6 +229,7 @@ export const agentCommand: Command = {
         ? await (await import('../../agent/start-agent.js')).startAgent(options)
         : await (await import('../../agent/http-agent.js')).startHttpAgent({ ...options, server, token: process.env.HARROW_TOKEN?.trim() || undefined });
 
+    let registration: Registration | null = null;
     let signals = 0;
     let draining = false;
     const onDrain = (signal: NodeJS.Signals): void => {
@@ -169,8 +239,15 @@ export const agentCommand: Command = {
       }
       draining = true;
       signals++;
+      registration?.markDraining();
       process.stderr.write(`\nharrow agent: ${signal}: draining: checkpointing the current runs and handing them back to the queue.\n`);
       void agent.drain(signal === 'SIGTERM' ? 'box preempted (SIGTERM on a --preemptible agent)' : `agent drained (${signal})`);
+    };
+    // A repeated SIGUSR2 (a second `harrow agent --drain`, a script's retry) changes nothing: only
+    // an operator's Ctrl-C or SIGTERM turns a drain into terminating the runs.
+    const onUsr2 = (signal: NodeJS.Signals): void => {
+      if (draining) process.stderr.write(`\nharrow agent: ${signal}: already draining (Ctrl-C to terminate the runs instead).\n`);
+      else onDrain(signal);
     };
     const onSignal = (signal: NodeJS.Signals): void => {
       signals++;
@@ -190,7 +267,16 @@ export const agentCommand: Command = {
     const onTerm = values.preemptible ? onDrain : onSignal;
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onTerm);
-    process.on('SIGUSR2', onDrain);
+    process.on('SIGUSR2', onUsr2);
+    // Registered only now that SIGUSR2 is handled: unhandled, it would kill the agent outright.
+    registration = await register(config.agentsDir, {
+      agentId: agent.agentId,
+      sweeps: sweepIds ?? (first !== undefined ? [first] : []),
+      all: values.all ?? false,
+      transport: server === undefined ? 'redis' : 'http',
+    });
+    const unregister = (): void => registration?.remove();
+    process.once('exit', unregister);
     try {
       const exit = await agent.closed;
       await launcher?.close();
@@ -223,7 +309,9 @@ export const agentCommand: Command = {
     } finally {
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onTerm);
-      process.off('SIGUSR2', onDrain);
+      process.off('SIGUSR2', onUsr2);
+      unregister();
+      process.off('exit', unregister);
     }
   },
 };

@@ -149,7 +149,7 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
         const state = await sweepState(id);
         if (state === 'finished' || state === 'canceled') return { kind: 'none', state };
         const job = (await taker(id).getNextJob(lockToken, { block: false })) as Job | undefined;
-        if (job) return await claimFor(id, job, lockToken, body);
+        if (job) return await claimFor(id, job, lockToken, body, state);
         if (gone || closing || Date.now() + QUEUE_POLL_MS > deadline) return { kind: 'none', state };
         await sleep(QUEUE_POLL_MS);
       }
@@ -161,7 +161,8 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
     sweepId: string,
     job: Job,
     lockToken: string,
-    body: { agentId: string; host: string; gpu: string | null; token: string },
+    body: { agentId: string; host: string; gpu: string | null; gpus?: string[] | undefined; token: string },
+    state: SweepState | null,
   ): Promise<ClaimResponse> => {
     const parsed = RunJobSchema.safeParse(job.data);
     if (!parsed.success || parsed.data.sweepId !== sweepId) {
@@ -169,6 +170,15 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
       throw new HarrowError('INTERNAL', `job ${String(job.id)} of sweep ${sweepId} is not a valid run`);
     }
     const runJob = parsed.data;
+    if (body.gpus !== undefined && runJob.gpusPerRun > body.gpus.length) {
+      // Too big for the GPUs the agent has free: nothing claimed, the run stays queued (for this
+      // agent once enough of its GPUs are free, or for a bigger one), as a Redis agent does.
+      await job.moveToWait(lockToken).catch((err: unknown) => {
+        ctx.log.warn({ err: (err as Error).message, runId: runJob.runId }, 'could not give back the job of a run too big for the agent; the reaper will enqueue it again');
+      });
+      return { kind: 'none', state, gpusPerRun: runJob.gpusPerRun };
+    }
+    const gpus = body.gpus?.slice(0, runJob.gpusPerRun);
     const claim: AgentReport = {
       v: WIRE_VERSION,
       type: 'claim',
@@ -177,7 +187,7 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
       runId: runJob.runId,
       token: body.token,
       host: body.host,
-      gpu: body.gpu,
+      gpu: gpus !== undefined ? gpus.join(',') : body.gpu,
       pid: null,
       at: Date.now(),
     };
@@ -201,7 +211,7 @@ export function agentProtocolRoutes(app: FastifyInstance, ctx: ControllerContext
     await job.moveToCompleted(answer.verdict, lockToken, false).catch((err: unknown) => {
       ctx.log.warn({ err: (err as Error).message, runId: runJob.runId }, 'could not complete the job of a claimed run');
     });
-    return { kind: 'run', job: runJob, answer };
+    return { kind: 'run', job: runJob, answer, ...(gpus !== undefined ? { gpus } : {}) };
   };
 
   app.post(

@@ -35,16 +35,24 @@ harrow:
 interface Dirs {
   epochs: string;
   checkpoints: string;
+  /** HARROW_AGENTS_DIR of this test's agents: `harrow agent --drain` must not see another test's. */
+  agents: string;
 }
 
-function startAgent(env: Env, dirs: Dirs, sweepId: string, args: string[]): Proc {
-  const p = startHarrow(['agent', sweepId, '--quiet', ...args], {
+function agentEnv(env: Env, dirs: Dirs): Record<string, string> {
+  return {
     ...env.agentEnv,
     HARROW_LOG_LEVEL: 'info',
     HARROW_CHECKPOINT_ROOT: dirs.checkpoints,
     HARROW_CHECKPOINT_GRACE_MS: '5000',
     HARROW_TEST_EPOCH_DIR: dirs.epochs,
-  });
+    HARROW_AGENTS_DIR: dirs.agents,
+  };
+}
+
+/** `harrow agent SWEEP ...`, or with `sweepId` null the sweeps given in `args` (--sweeps). */
+function startAgent(env: Env, dirs: Dirs, sweepId: string | null, args: string[]): Proc {
+  const p = startHarrow(['agent', ...(sweepId === null ? [] : [sweepId]), '--quiet', ...args], agentEnv(env, dirs));
   env.procs.push(p);
   return p;
 }
@@ -67,7 +75,7 @@ async function runsOf(env: Env, sweepId: string): Promise<RunDetail[]> {
 async function withInstallation(tag: string, fn: (env: Env, dirs: Dirs) => Promise<void>): Promise<void> {
   const env = await setUp(tag);
   const root = mkdtempSync(join(tmpdir(), 'harrow-ckpt-'));
-  const dirs = { epochs: join(root, 'epochs'), checkpoints: join(root, 'checkpoints') };
+  const dirs = { epochs: join(root, 'epochs'), checkpoints: join(root, 'checkpoints'), agents: join(root, 'agents') };
   // The epoch log dir must exist; the checkpoint root is made by the agent.
   mkdirSync(dirs.epochs);
   try {
@@ -151,6 +159,79 @@ void describe('checkpoints, drain and preemption', await needServices(), () => {
       const detail = await api<SweepDetail>(env.url, `/api/sweeps/${sweep.id}`);
       assert.equal(detail.counts.failed + detail.counts.crashed, 0, 'preemptions are not failures');
       assert.equal(detail.health, 'ok');
+    });
+  });
+
+  void test('harrow agent --drain drains every agent on the box (Redis, HTTP, several sweeps); their runs resume elsewhere as new attempts, no epoch trained twice', async () => {
+    await withInstallation('ckpt_cli_drain', async (env, dirs) => {
+      const EPOCHS = 20;
+      const EVERY = 5;
+      const yaml = sweepYaml({ epochs: EPOCHS, every: EVERY, epochS: 0.15, failAt: 0, retry: '{max_attempts: 1, on: [crashed, failed]}' });
+      const a: SweepDetail = await createSweep(env, yaml);
+      const b: SweepDetail = await createSweep(env, yaml);
+      const overRedis = startAgent(env, dirs, a.id, ['--concurrency', '1']);
+      const overHttp = startAgent(env, dirs, a.id, ['--concurrency', '1', '--server', env.url]);
+      const several = startAgent(env, dirs, null, ['--sweeps', b.id, '--concurrency', '2']);
+      const drained = [overRedis, overHttp, several];
+      const runIds = await waitFor('the four runs to have trained a few epochs', async () => {
+        const runs = [...(await runsOf(env, a.id)), ...(await runsOf(env, b.id))];
+        return runs.length === 4 && runs.every((r) => r.state === 'running' && epochsOf(dirs, r.id).length >= 2) ? runs.map((r) => r.id) : undefined;
+      });
+
+      const drain = startHarrow(['agent', '--drain', '--json'], agentEnv(env, dirs));
+      env.procs.push(drain);
+      assert.equal(await drain.exited, 0, drain.output());
+      // It waited: every agent it drained has exited by the time it returns.
+      for (const p of drained) assert.notEqual(p.child.exitCode, null, `an agent still runs after the drain returned: ${p.output().slice(-2000)}`);
+      const answer = JSON.parse(drain.output()) as { agents: Array<{ pid: number; transport: string; sweeps: string[]; all: boolean; exited: boolean }> };
+      assert.deepEqual(
+        answer.agents.map((x) => [x.pid, x.transport, x.sweeps, x.exited]).sort((x, y) => Number(x[0]) - Number(y[0])),
+        [
+          [overRedis.child.pid, 'redis', [a.id], true],
+          [overHttp.child.pid, 'http', [a.id], true],
+          [several.child.pid, 'redis', [b.id], true],
+        ].sort((x, y) => Number(x[0]) - Number(y[0])),
+      );
+      for (const p of drained) {
+        assert.equal(await p.exited, 0, p.output());
+        assert.match(p.output(), /SIGUSR2: draining/);
+      }
+      const before = new Map(runIds.map((id) => [id, epochsOf(dirs, id).length]));
+      for (const [id, n] of before) assert.ok(n < EPOCHS, `run ${id} was still training when drained (${n} epochs)`);
+      // Handed back: preempted, then queued again as the next attempt; neither failed nor crashed.
+      // (The agents' end reports may still be on their way to Postgres when they have exited.)
+      const handedBack = await waitFor('the drained runs to be queued again', async () => {
+        const runs = [...(await runsOf(env, a.id)), ...(await runsOf(env, b.id))];
+        return runs.every((r) => r.state === 'queued') ? runs : undefined;
+      });
+      for (const run of handedBack) {
+        assert.equal(run.attempt, 1);
+        assert.deepEqual(run.events.map((e) => `${e.from ?? ''}>${e.to}`), ['>queued', 'queued>running', 'running>preempted', 'preempted>queued']);
+      }
+      // Nothing is left to drain; the drained agents removed their registration.
+      const again = startHarrow(['agent', '--drain'], agentEnv(env, dirs));
+      env.procs.push(again);
+      assert.equal(await again.exited, 1);
+      assert.match(again.output(), /no agent is running on this box to drain/);
+
+      startAgent(env, dirs, null, ['--sweeps', `${a.id},${b.id}`, '--concurrency', '4']);
+      await waitFinished(env, a.id);
+      await waitFinished(env, b.id);
+      for (const run of [...(await runsOf(env, a.id)), ...(await runsOf(env, b.id))]) {
+        assert.equal(run.state, 'finished', `run ${run.number}: ${run.reason}`);
+        assert.equal(run.attempt, 2, 'resumed as a second attempt');
+        const trained = epochsOf(dirs, run.id);
+        // The drain's SIGUSR1 made each run checkpoint its last epoch: the second attempt starts right after it.
+        assert.deepEqual(trained.map(([, e]) => e), Array.from({ length: EPOCHS }, (_, i) => i), `every epoch trained exactly once across attempts (got ${JSON.stringify(trained)})`);
+        const second = trained.filter(([att]) => att === 2).map(([, e]) => e);
+        assert.ok(second.length > 0 && second[0] === before.get(run.id), 'the second attempt resumed from the checkpoint the drain made');
+        const preempted = run.events.find((e) => e.to === 'preempted')!;
+        assert.equal(preempted.reason, 'preempted: agent drained (SIGUSR2)');
+      }
+      for (const id of [a.id, b.id]) {
+        const detail = await api<SweepDetail>(env.url, `/api/sweeps/${id}`);
+        assert.equal(detail.counts.failed + detail.counts.crashed, 0, 'preemptions are not failures');
+      }
     });
   });
 });

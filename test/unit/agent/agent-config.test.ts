@@ -16,7 +16,13 @@ void test('defaults: local Redis, prefix harrow, 5 s heartbeats, 1 s control pol
     logFormat: 'auto',
     checkpointRoot: resolve('.harrow/checkpoints'),
     checkpointGraceMs: 30_000,
+    agentsDir: `/tmp/harrow-agents-${process.getuid?.() ?? 'user'}`,
   });
+});
+
+void test('the agents directory of harrow agent --drain: HARROW_AGENTS_DIR, else per uid in /tmp whatever TMPDIR and XDG_RUNTIME_DIR say', () => {
+  assert.equal(loadAgentConfig({ HARROW_AGENTS_DIR: '/srv/harrow/agents' }).agentsDir, '/srv/harrow/agents');
+  assert.equal(loadAgentConfig({ TMPDIR: '/scratch/job-17', XDG_RUNTIME_DIR: '/run/user/1000' }).agentsDir, `/tmp/harrow-agents-${process.getuid?.() ?? 'user'}`);
 });
 
 void test('checkpoints: HARROW_CHECKPOINT_ROOT (made absolute), else under HARROW_DATA_DIR; the grace in ms', () => {
