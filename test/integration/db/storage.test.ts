@@ -144,6 +144,28 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await metricCurves(db, 'met', 'loss')).get('met-1')!.slice(0, 2), [1.5, 0.5]);
     });
 
+    test('metric values and times come back exactly: infinities, extremes, subnormals, odd decimals, millisecond times', async () => {
+      await sweepWithRuns('exact', 1);
+      await claimRun(db, { runId: 'exact-1', token: 'T', agentId: 'a', host: 'h', gpu: null });
+      const values = [Infinity, -Infinity, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, 1e-300, 0.1 + 0.2, -0.0000123456789, 123456789.12345679, 2 ** 53 + 2, 0];
+      const t0 = Date.UTC(2026, 11, 7, 12, 34, 56, 789);
+      const points = values.map((value, i) => ({ runId: 'exact-1', attempt: 1, seq: i + 1, step: 2 ** 31 - 1 - i, name: 'v', value, time: new Date(t0 + i) }));
+      assert.equal(await insertPoints(db, points), values.length);
+      const back = await attemptPoints(db, [{ runId: 'exact-1', attempt: 1 }]);
+      assert.deepEqual(
+        back.map((p) => p.value),
+        values,
+      );
+      assert.deepEqual(
+        back.map((p) => p.step),
+        points.map((p) => p.step),
+      );
+      assert.deepEqual(
+        back.map((p) => new Date(p.time).getTime()),
+        points.map((p) => p.time.getTime()),
+      );
+    });
+
     test('best run, best-so-far curve, sorted and filtered run lists', async () => {
       await sweepWithRuns('best', 5);
       const values = [3, 1, 2, 0.5, 0.5];
