@@ -37,14 +37,9 @@ export async function showSweep(ui, id) {
   // Every sweep page draws charts: fetch ECharts while the data loads, not after.
   void loadECharts().catch(() => undefined);
 
-  let importanceAsked;
   try {
-    const sweepAsked = api(path);
-    // Importance is computed by the server (a random forest at its first ask): asked as soon as
-    // the sweep says it has a metric, while the runs load, instead of after the page drew them.
-    importanceAsked = sweepAsked.then((s) => (s.metric ? api(`${path}/importance`) : null));
-    importanceAsked.catch(() => undefined);
-    const [sweep, best, runs] = await Promise.all([sweepAsked, api(`${path}/best`), loadRuns(id)]);
+    const [sweep, best, runs] = await Promise.all([api(path), api(`${path}/best`), loadRuns(id)]);
+    performance.mark('harrow:data');
     state.sweep = sweep;
     state.best = best;
     state.total = runs.total;
@@ -88,20 +83,25 @@ export async function showSweep(ui, id) {
     drawSweepHeader(el, state);
     drawBanner(el.banner, state);
   };
+  performance.mark('harrow:filled');
   drawHeader();
   state.on('sweep', drawHeader);
+  performance.mark('harrow:header');
   const cache = new Map();
   // The curves first: their request goes out before the table and charts are drawn.
   void mountCurves(el.curves, state, view, cache);
+  performance.mark('harrow:curves-asked');
   mountRunsTable(el.table, state);
+  performance.mark('harrow:table');
   if (hasMetric) {
     void mountBestChart(el.best, state);
     void mountHistory(el.history, state);
     void mountParallel(el.parallel, state);
-    mountImportance(el.importance, state, view, importanceAsked);
+    mountImportance(el.importance, state, view);
     void mountSlices(el.slices, state);
   }
   void mountCompare(el.compare, state, view, cache);
+  performance.mark('harrow:mounted');
   if (report) return;
 
   const loadBest = throttle(async () => {

@@ -5,13 +5,10 @@ import { api } from '../api.js';
 import { fmt, h } from '../dom.js';
 import { throttle } from '../view.js';
 
-/** `asked`: the first answer, when the page asked for it already (see showSweep). */
-export function mountImportance(el, state, view, asked) {
+export function mountImportance(el, state, view) {
   const load = throttle(async () => {
     try {
-      const first = asked;
-      asked = undefined;
-      const imp = (await first) ?? (await api(`sweeps/${encodeURIComponent(state.id)}/importance`));
+      const imp = await api(`sweeps/${encodeURIComponent(state.id)}/importance`);
       if (!view.left) draw(el, imp);
     } catch (err) {
       if (!view.left) el.replaceChildren(h('p', { class: 'muted' }, err.message));
