@@ -43,7 +43,7 @@ export default tseslint.config(
     languageOptions: {
       sourceType: 'module',
       globals: Object.fromEntries(
-        ['window', 'document', 'fetch', 'EventSource', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'sessionStorage', 'localStorage', 'Blob', 'URL', 'URLSearchParams', 'console', 'globalThis'].map((g) => [g, 'readonly']),
+        ['window', 'document', 'fetch', 'EventSource', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'sessionStorage', 'localStorage', 'Blob', 'URL', 'URLSearchParams', 'console', 'globalThis', 'performance'].map((g) => [g, 'readonly']),
       ),
     },
   },

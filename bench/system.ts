@@ -360,9 +360,9 @@ async function benchDashboard(url: string, sweepId: string, runs: number, points
       );
       if (PROFILE && pass === 'cold') {
         printProfile((await cdp.send('Profiler.stop')).profile);
-        const marks = (await page.evaluate(
+        const marks = await page.evaluate<string[]>(
           "performance.getEntriesByType('mark').filter((m) => m.name.startsWith('harrow:')).map((m) => m.name + ' ' + Math.round(m.startTime))",
-        )) as string[];
+        );
         console.log(`        page marks (ms from navigation start): ${marks.join(', ')}`);
         console.log('        requests (start → end, from navigation):');
         for (const line of timeline) console.log(`          ${line}`);
