@@ -44,7 +44,7 @@ import { replayTrustRegion, trustRegionBox, type Box } from './trust-region.js';
 export interface BayesTuning {
   /** Hyperparameter priors: `optuna` (default up to 10 dimensions) or `hvarfner` (default above). */
   prior?: PriorPreset;
-  /** Pin the noise at its 1e-6 floor, for objectives known to be deterministic. */
+  /** Pin the noise at its floor (1e-10 of the standardized outcomes' variance), for objectives known to be deterministic. */
   deterministic?: boolean;
   /** Size of the initial design; default clamp(2d, 5, 10), capped by run_cap/5 (never below 5). */
   initialDesign?: number;
