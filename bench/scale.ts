@@ -26,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { openPostgres, type Database } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
-import { rebuildBest } from '../db/runs.js';
+import { rebuildBest, rebuildRunCounts } from '../db/runs.js';
 import { runCounts } from '../db/sweeps.js';
 import { RunQueue } from '../controller/run-queue.js';
 import { createStrategy, parseSweepConfig, Rng, sampleParams } from '../strategies/index.js';
@@ -94,6 +94,7 @@ async function seedSweep(db: Database, sweepId: string, runs: number, pointsPerR
     );
   }
   await rebuildBest(db, sweepId);
+  await rebuildRunCounts(db, sweepId);
   await db.query('VACUUM ANALYZE');
 }
 

@@ -31,6 +31,7 @@ import { readSnapshot } from '../db/database.js';
 import { getSweep, listSweeps, runCountsMany } from '../db/sweeps.js';
 import { ControllerMetrics } from './metrics.js';
 import { bestCurve, bestRun, bestRunsMany, getRun, listRuns, runEvents } from '../db/runs.js';
+import { decodeRunCursor, encodeRunCursor, isCursorSort } from '../protocol/run-cursor.js';
 import { errorLineIndices } from '../protocol/output-errors.js';
 import { runCommandLine } from './run-command.js';
 import type { Params } from '../strategies/types.js';
@@ -276,6 +277,14 @@ export async function buildApp(
     async (req) => {
       const { id } = parse(IdParamsSchema, req.params, 'params');
       const q = parse(ListRunsQuerySchema, req.query, 'query');
+      let after: number | undefined;
+      if (q.cursor !== undefined) {
+        const cursor = decodeRunCursor(q.cursor);
+        if (!cursor) throw new HarrowError('INVALID_REQUEST', 'cursor: not a cursor this server made; use the nextCursor of the previous page, or offset');
+        if (cursor.sort !== q.sort) throw new HarrowError('INVALID_REQUEST', `cursor: it continues sort=${cursor.sort}, not sort=${q.sort}; ask with sort=${cursor.sort}`);
+        if (q.offset > 0) throw new HarrowError('INVALID_REQUEST', 'give either cursor or offset, not both');
+        after = cursor.after;
+      }
       const sweep = await sweepOr404(id);
       const { runs, total } = await listRuns(ctx.db, {
         sweepId: id,
@@ -284,8 +293,11 @@ export async function buildApp(
         goal: sweep.goal,
         limit: q.limit,
         offset: q.offset,
+        ...(after !== undefined ? { after } : {}),
       });
-      return { runs: runs.map(runSummary), total };
+      const last = runs.at(-1);
+      const nextCursor = last && runs.length === q.limit && isCursorSort(q.sort) ? encodeRunCursor({ sort: q.sort, after: last.number }) : null;
+      return { runs: runs.map(runSummary), total, nextCursor };
     },
   );
 

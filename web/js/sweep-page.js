@@ -23,10 +23,16 @@ const PAGE_SIZE = 1000;
 const MAX_LOADED = 20_000;
 
 async function loadRuns(id) {
-  const first = await api(`sweeps/${encodeURIComponent(id)}/runs?limit=${PAGE_SIZE}&sort=-number`);
-  const pages = Math.ceil(Math.min(first.total, MAX_LOADED) / PAGE_SIZE);
-  const rest = await Promise.all(Array.from({ length: Math.max(0, pages - 1) }, (_, i) => api(`sweeps/${encodeURIComponent(id)}/runs?limit=${PAGE_SIZE}&offset=${(i + 1) * PAGE_SIZE}&sort=-number`)));
-  return { total: first.total, runs: [first, ...rest].flatMap((p) => p.runs) };
+  const path = `sweeps/${encodeURIComponent(id)}/runs?limit=${PAGE_SIZE}&sort=-number`;
+  const first = await api(path);
+  const runs = [...first.runs];
+  // Each page starts where the last ended (its cursor): one index probe, where an offset made the
+  // server walk every run before the page.
+  for (let page = first; page.nextCursor && runs.length < MAX_LOADED; ) {
+    page = await api(`${path}&cursor=${encodeURIComponent(page.nextCursor)}`);
+    runs.push(...page.runs);
+  }
+  return { total: first.total, runs };
 }
 
 export async function showSweep(ui, id) {
