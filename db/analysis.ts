@@ -52,8 +52,10 @@ export interface RunCurve {
  * evenly (its last point always kept), so a 100k-step run costs the page what a 1k-step one does.
  */
 export async function runCurves(q: Queryable, sweepId: string, runIds: readonly string[], name: string, maxPoints: number): Promise<RunCurve[]> {
-  const { rows } = await q.query<{ run_id: string; number: number; attempt: number; step: number; value: number; time: Date }>(
-    `SELECT r.id AS run_id, r.number, r.attempt, m.step, m.value, m.time
+  // The time as epoch milliseconds (a float8, floored as Date truncates): node-postgres parsing
+  // 3,000 timestamptz into Date objects took about a quarter of the query's time in Node.
+  const { rows } = await q.query<{ run_id: string; number: number; attempt: number; step: number; value: number; ms: number }>(
+    `SELECT r.id AS run_id, r.number, r.attempt, m.step, m.value, floor(extract(epoch FROM m.time) * 1000)::float8 AS ms
      FROM runs r JOIN metrics m ON m.run_id = r.id AND m.attempt = r.attempt
      WHERE r.sweep_id = $1 AND r.id = ANY($2::text[]) AND m.name = $3
      ORDER BY r.number, m.seq`,
@@ -63,7 +65,7 @@ export async function runCurves(q: Queryable, sweepId: string, runIds: readonly 
   for (const r of rows) {
     let curve = byRun.get(r.run_id);
     if (!curve) byRun.set(r.run_id, (curve = { runId: r.run_id, number: r.number, attempt: r.attempt, points: [] }));
-    curve.points.push([r.step, Number.isFinite(r.value) ? r.value : null, new Date(r.time).getTime()]);
+    curve.points.push([r.step, Number.isFinite(r.value) ? r.value : null, r.ms]);
   }
   const curves = [...byRun.values()];
   for (const c of curves) c.points = thin(c.points, maxPoints);
