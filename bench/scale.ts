@@ -32,6 +32,7 @@ import { RunQueue } from '../controller/run-queue.js';
 import { createStrategy, parseSweepConfig, Rng, sampleParams } from '../strategies/index.js';
 import type { Observation } from '../strategies/types.js';
 import { redisKeys, WIRE_VERSION } from '../protocol/wire.js';
+import { encodeRunCursor } from '../protocol/run-cursor.js';
 import { BIN, PG_URL, REDIS_URL, ROOT, cleanRedis, directRate, freePort, now, pct, withSchema } from './system-harness.js';
 
 interface Row {
@@ -225,7 +226,9 @@ async function partA(quick: boolean): Promise<void> {
           const endpoints: Array<[string, string]> = [
             ['best', '/api/sweeps/scale/best'],
             ['runs by metric', '/api/sweeps/scale/runs?sort=metric&limit=50'],
-            ['runs page deep', `/api/sweeps/scale/runs?state=finished&sort=-number&limit=50&offset=${Math.floor(runs / 2)}`],
+            ['runs page deep, offset', `/api/sweeps/scale/runs?state=finished&sort=-number&limit=50&offset=${Math.floor(runs / 2)}`],
+            // The same depth as the cursor of the page that ended at the middle run (how the dashboard and the CLI page).
+            ['runs page deep, cursor', `/api/sweeps/scale/runs?state=finished&sort=-number&limit=50&cursor=${encodeRunCursor({ sort: '-number', after: Math.floor(runs / 2) })}`],
             ['sweep detail', '/api/sweeps/scale'],
             ['sweep list', '/api/sweeps'],
             ['importance (cached)', '/api/sweeps/scale/importance'],
