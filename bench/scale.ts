@@ -26,12 +26,13 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { openPostgres, type Database } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
-import { rebuildBest } from '../db/runs.js';
+import { rebuildBest, rebuildRunCounts } from '../db/runs.js';
 import { runCounts } from '../db/sweeps.js';
 import { RunQueue } from '../controller/run-queue.js';
 import { createStrategy, parseSweepConfig, Rng, sampleParams } from '../strategies/index.js';
 import type { Observation } from '../strategies/types.js';
 import { redisKeys, WIRE_VERSION } from '../protocol/wire.js';
+import { encodeRunCursor } from '../protocol/run-cursor.js';
 import { BIN, PG_URL, REDIS_URL, ROOT, cleanRedis, directRate, freePort, now, pct, withSchema } from './system-harness.js';
 
 interface Row {
@@ -94,6 +95,7 @@ async function seedSweep(db: Database, sweepId: string, runs: number, pointsPerR
     );
   }
   await rebuildBest(db, sweepId);
+  await rebuildRunCounts(db, sweepId);
   await db.query('VACUUM ANALYZE');
 }
 
@@ -224,7 +226,9 @@ async function partA(quick: boolean): Promise<void> {
           const endpoints: Array<[string, string]> = [
             ['best', '/api/sweeps/scale/best'],
             ['runs by metric', '/api/sweeps/scale/runs?sort=metric&limit=50'],
-            ['runs page deep', `/api/sweeps/scale/runs?state=finished&sort=-number&limit=50&offset=${Math.floor(runs / 2)}`],
+            ['runs page deep, offset', `/api/sweeps/scale/runs?state=finished&sort=-number&limit=50&offset=${Math.floor(runs / 2)}`],
+            // The same depth as the cursor of the page that ended at the middle run (how the dashboard and the CLI page).
+            ['runs page deep, cursor', `/api/sweeps/scale/runs?state=finished&sort=-number&limit=50&cursor=${encodeRunCursor({ sort: '-number', after: Math.floor(runs / 2) })}`],
             ['sweep detail', '/api/sweeps/scale'],
             ['sweep list', '/api/sweeps'],
             ['importance (cached)', '/api/sweeps/scale/importance'],

@@ -29,7 +29,7 @@ import { startController, type ControllerHandle } from '../controller/controller
 import { createSweep } from '../controller/sweep-service.js';
 import { createLogger } from '../controller/logger.js';
 import { runCounts } from '../db/sweeps.js';
-import { rebuildBest } from '../db/runs.js';
+import { rebuildBest, rebuildRunCounts } from '../db/runs.js';
 import { openPostgres } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { parseSweepConfig } from '../strategies/index.js';
@@ -233,6 +233,7 @@ async function benchLatency(): Promise<void> {
     }
     // The best-so-far curve is maintained as runs finish; runs loaded by SQL need it rebuilt.
     await rebuildBest(db, sweepId);
+    await rebuildRunCounts(db, sweepId);
     await db.query('VACUUM ANALYZE');
     const seeded = ((now() - t0) / 1000).toFixed(1);
     await db.close();

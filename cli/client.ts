@@ -85,6 +85,8 @@ export interface ListRunsOptions {
   sort?: RunSort;
   limit?: number;
   offset?: number;
+  /** The `nextCursor` of the page before (sorts by number). */
+  cursor?: string;
 }
 
 /** One item of a sweep's live stream, plus the stream's own connection changes. */
@@ -162,7 +164,7 @@ export class HarrowClient {
 
   listRuns(id: string, options: ListRunsOptions = {}): Promise<ListRunsResponse> {
     return this.request('GET', `/api/sweeps/${enc(id)}/runs`, ListRunsResponseSchema, {
-      query: { state: options.states?.join(','), sort: options.sort, limit: options.limit, offset: options.offset },
+      query: { state: options.states?.join(','), sort: options.sort, limit: options.limit, offset: options.offset, cursor: options.cursor },
     });
   }
 

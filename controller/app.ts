@@ -31,6 +31,7 @@ import { readSnapshot } from '../db/database.js';
 import { getSweep, listSweeps, runCountsMany } from '../db/sweeps.js';
 import { ControllerMetrics } from './metrics.js';
 import { bestCurve, bestRun, bestRunsMany, getRun, listRuns, runEvents } from '../db/runs.js';
+import { decodeRunCursor, encodeRunCursor, isCursorSort } from '../protocol/run-cursor.js';
 import { errorLineIndices } from '../protocol/output-errors.js';
 import { runCommandLine } from './run-command.js';
 import type { Params } from '../strategies/types.js';
@@ -64,6 +65,8 @@ const SSE_RETRY_MS = 1 * SECOND;
  * can take a few bytes per character. Nothing else the API takes comes close.
  */
 const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+/** gzip level of API answers (see the compress registration for the measurement). */
+const API_GZIP_LEVEL = 1;
 
 /** Turns anything a request raised into the error the client sees: 4xx for its mistakes, 503 when a dependency is down. */
 function errorOf(err: unknown, req: FastifyRequest): HarrowError {
@@ -171,8 +174,10 @@ export async function buildApp(
   // API answers (a runs page of 1,000 runs is ~1 MB of JSON, a report a few MB) go out compressed
   // to clients that take it; the dashboard's files are pre-compressed and the event stream is
   // hijacked, so neither passes through here. gzip only: brotli's default quality costs too much
-  // CPU per request for what it saves over gzip on JSON.
-  await app.register(compress, { global: true, threshold: 1024, encodings: ['gzip', 'deflate'] });
+  // CPU per request for what it saves over gzip on JSON. Level 1: gzip's default (6) took 5.0 ms
+  // for the 116 KB answer of 30 learning curves, level 1 2.5 ms for 10% more bytes (38.6 KB
+  // against 35.1 KB), on a local network the better trade for answers made afresh each request.
+  await app.register(compress, { global: true, threshold: 1024, encodings: ['gzip', 'deflate'], zlibOptions: { level: API_GZIP_LEVEL } });
   await app.register(swagger, {
     openapi: {
       info: { title: 'Harrow API', version: '1', description: 'Hyperparameter sweeps: create sweeps, follow runs, read the best-so-far.' },
@@ -276,6 +281,14 @@ export async function buildApp(
     async (req) => {
       const { id } = parse(IdParamsSchema, req.params, 'params');
       const q = parse(ListRunsQuerySchema, req.query, 'query');
+      let after: number | undefined;
+      if (q.cursor !== undefined) {
+        const cursor = decodeRunCursor(q.cursor);
+        if (!cursor) throw new HarrowError('INVALID_REQUEST', 'cursor: not a cursor this server made; use the nextCursor of the previous page, or offset');
+        if (cursor.sort !== q.sort) throw new HarrowError('INVALID_REQUEST', `cursor: it continues sort=${cursor.sort}, not sort=${q.sort}; ask with sort=${cursor.sort}`);
+        if (q.offset > 0) throw new HarrowError('INVALID_REQUEST', 'give either cursor or offset, not both');
+        after = cursor.after;
+      }
       const sweep = await sweepOr404(id);
       const { runs, total } = await listRuns(ctx.db, {
         sweepId: id,
@@ -284,8 +297,11 @@ export async function buildApp(
         goal: sweep.goal,
         limit: q.limit,
         offset: q.offset,
+        ...(after !== undefined ? { after } : {}),
       });
-      return { runs: runs.map(runSummary), total };
+      const last = runs.at(-1);
+      const nextCursor = last && runs.length === q.limit && isCursorSort(q.sort) ? encodeRunCursor({ sort: q.sort, after: last.number }) : null;
+      return { runs: runs.map(runSummary), total, nextCursor };
     },
   );
 

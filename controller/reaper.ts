@@ -11,7 +11,7 @@
 import type { ControllerContext } from './context.js';
 import type { Ingestor } from './ingestor.js';
 import { cancelQueuedRuns, endedSweepsWithQueuedRuns, queuedRunsOfRunningSweeps } from '../db/runs.js';
-import { getSweep, listSweepHeads } from '../db/sweeps.js';
+import { compactRunCounts, getSweep, listSweepHeads, sweepsWithUnfoldedCounts } from '../db/sweeps.js';
 import { ENDED_SWEEP_STATES } from '../protocol/run-states.js';
 import { runJobOf } from './scheduler.js';
 import { afterRunEnd, crashStaleAttempts } from './run-lifecycle.js';
@@ -44,7 +44,14 @@ export class Reaper {
     if (Date.now() - this.lastReconcile >= RECONCILE_EVERY_MS) {
       this.lastReconcile = Date.now();
       await this.reconcile();
+      await this.foldRunCounts();
     }
+  }
+
+  /** Keeps each sweep's run counts a few rows (`compactRunCounts`), one sweep per transaction. */
+  async foldRunCounts(): Promise<void> {
+    const { db } = this.ctx;
+    for (const sweepId of await sweepsWithUnfoldedCounts(db)) await db.transaction((tx) => compactRunCounts(tx, sweepId));
   }
 
   async reap(): Promise<void> {

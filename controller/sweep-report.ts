@@ -48,7 +48,10 @@ export async function collectReport(app: FastifyInstance, sweepId: string, heade
   const sweep = await get<SweepDetail>(`sweeps/${id}`);
   const [best, importance, first] = await Promise.all([get(`sweeps/${id}/best`), get(`sweeps/${id}/importance`), get<ListRunsResponse>(`sweeps/${id}/runs?limit=${PAGE}&sort=-number`)]);
   const runs = [...first.runs];
-  for (let offset = PAGE; offset < first.total; offset += PAGE) runs.push(...(await get<ListRunsResponse>(`sweeps/${id}/runs?limit=${PAGE}&offset=${offset}&sort=-number`)).runs);
+  for (let page = first; page.nextCursor; ) {
+    page = await get<ListRunsResponse>(`sweeps/${id}/runs?limit=${PAGE}&sort=-number&cursor=${page.nextCursor}`);
+    runs.push(...page.runs);
+  }
 
   const goal = sweep.metric?.goal ?? 'minimize';
   const ranked = [...runs].sort((a, b) => compareRuns(goal, a, b));

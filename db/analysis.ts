@@ -52,22 +52,24 @@ export interface RunCurve {
  * evenly (its last point always kept), so a 100k-step run costs the page what a 1k-step one does.
  */
 export async function runCurves(q: Queryable, sweepId: string, runIds: readonly string[], name: string, maxPoints: number): Promise<RunCurve[]> {
-  const { rows } = await q.query<{ run_id: string; number: number; attempt: number; step: number; value: number; time: Date }>(
-    `SELECT r.id AS run_id, r.number, r.attempt, m.step, m.value, m.time
-     FROM runs r JOIN metrics m ON m.run_id = r.id AND m.attempt = r.attempt
-     WHERE r.sweep_id = $1 AND r.id = ANY($2::text[]) AND m.name = $3
-     ORDER BY r.number, m.seq`,
+  // Each run's curve comes as one JSON array built by Postgres, [step, value, epoch ms] per point
+  // (non-finite values as null, times floored as Date truncates them): node-postgres turning
+  // 3,000 rows into objects, and their timestamptz into Dates, cost more than the query. 30 runs x
+  // 100 points of a 100,000-run sweep: 10.3 ms p50 as rows, 6.3 ms as one array per run.
+  const { rows } = await q.query<{ run_id: string; number: number; attempt: number; points: Array<[number, number | null, number]> }>(
+    `SELECT r.id AS run_id, r.number, r.attempt, c.points
+     FROM runs r CROSS JOIN LATERAL (
+       SELECT json_agg(json_build_array(
+           m.step,
+           CASE WHEN m.value = ANY('{NaN,Infinity,-Infinity}'::float8[]) THEN NULL ELSE m.value END,
+           floor(extract(epoch FROM m.time) * 1000)::float8
+         ) ORDER BY m.seq) AS points
+       FROM metrics m WHERE m.run_id = r.id AND m.attempt = r.attempt AND m.name = $3) c
+     WHERE r.sweep_id = $1 AND r.id = ANY($2::text[]) AND c.points IS NOT NULL
+     ORDER BY r.number`,
     [sweepId, runIds, name],
   );
-  const byRun = new Map<string, RunCurve>();
-  for (const r of rows) {
-    let curve = byRun.get(r.run_id);
-    if (!curve) byRun.set(r.run_id, (curve = { runId: r.run_id, number: r.number, attempt: r.attempt, points: [] }));
-    curve.points.push([r.step, Number.isFinite(r.value) ? r.value : null, new Date(r.time).getTime()]);
-  }
-  const curves = [...byRun.values()];
-  for (const c of curves) c.points = thin(c.points, maxPoints);
-  return curves;
+  return rows.map((r) => ({ runId: r.run_id, number: r.number, attempt: r.attempt, points: thin(r.points, maxPoints) }));
 }
 
 function thin<T>(points: T[], max: number): T[] {

@@ -195,9 +195,14 @@ export function emptyCounts(): RunCounts {
   return { ...(Object.fromEntries(RUN_STATES.map((s) => [s, 0])) as Record<RunState, number>), total: 0 };
 }
 
+/**
+ * Run counts per state, summed from the changes each statement that creates or moves runs
+ * appended (migration 0011): a few rows per sweep, not one per run. Consistent with the runs in
+ * the caller's snapshot, as each change is written in the transaction that made it.
+ */
 export async function runCountsMany(q: Queryable, sweepIds: readonly string[]): Promise<Map<string, RunCounts>> {
   const { rows } = await q.query<{ sweep_id: string; state: RunState; n: number }>(
-    `SELECT sweep_id, state, count(*)::int AS n FROM runs WHERE sweep_id = ANY($1::text[]) GROUP BY sweep_id, state`,
+    `SELECT sweep_id, state, sum(n)::int AS n FROM run_state_counts WHERE sweep_id = ANY($1::text[]) GROUP BY sweep_id, state`,
     [sweepIds],
   );
   const out = new Map(sweepIds.map((id) => [id, emptyCounts()]));
@@ -207,6 +212,31 @@ export async function runCountsMany(q: Queryable, sweepIds: readonly string[]): 
     c.total += r.n;
   }
   return out;
+}
+
+/**
+ * Folds each sweep's run count changes into one row per state, so reading its counts stays a few
+ * rows however many runs moved. Per sweep, in the caller's transaction; the sweep row is taken
+ * FOR KEY SHARE first (it conflicts only with deleting the sweep, never with the updates report
+ * batches make), so a deletion waits for the fold or the fold skips the deleted sweep. Returns
+ * whether it wrote anything.
+ */
+export async function compactRunCounts(q: Queryable, sweepId: string): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `WITH s AS (SELECT id FROM sweeps WHERE id = $1 FOR KEY SHARE),
+     gone AS (DELETE FROM run_state_counts c USING s WHERE c.sweep_id = s.id RETURNING c.state, c.n)
+     INSERT INTO run_state_counts (sweep_id, state, n) SELECT $1, state, sum(n) FROM gone GROUP BY state HAVING sum(n) <> 0`,
+    [sweepId],
+  );
+  return rowCount > 0;
+}
+
+/** Sweeps whose run counts hold more than one row for some state: what `compactRunCounts` folds. */
+export async function sweepsWithUnfoldedCounts(q: Queryable): Promise<string[]> {
+  const { rows } = await q.query<{ sweep_id: string }>(
+    `SELECT sweep_id FROM run_state_counts GROUP BY sweep_id HAVING count(*) > count(DISTINCT state) ORDER BY sweep_id`,
+  );
+  return rows.map((r) => r.sweep_id);
 }
 
 /** Per-sweep transaction-scoped lock: proposing and recording runs is serialized across replicas. */

@@ -63,6 +63,8 @@ export const ListRunsQuerySchema = z.object({
   sort: z.enum(RUN_SORTS).default('number'),
   limit: z.coerce.number().int().min(1).max(1000).default(50),
   offset: z.coerce.number().int().min(0).max(MAX_INT4).default(0),
+  /** Where the page starts: the `nextCursor` of the page before (sorts by number only; `protocol/run-cursor.ts`). */
+  cursor: z.string().min(1).max(200).optional(),
 });
 
 export const MetricsQuerySchema = z.object({
@@ -305,7 +307,15 @@ export const BestResponseSchema = z.object({
 });
 export type BestResponse = z.output<typeof BestResponseSchema>;
 
-export const ListRunsResponseSchema = z.object({ runs: z.array(RunSummarySchema), total: z.number() });
+export const ListRunsResponseSchema = z.object({
+  runs: z.array(RunSummarySchema),
+  total: z.number(),
+  /**
+   * Asks for the next page (`?cursor=`) when the sort is by number and this page was full;
+   * otherwise null (and absent from servers older than the cursor).
+   */
+  nextCursor: z.string().nullable().default(null),
+});
 export type ListRunsResponse = z.output<typeof ListRunsResponseSchema>;
 
 export const MetricsResponseSchema = z.object({

@@ -6,7 +6,7 @@ import { UsageError } from '../command.js';
 import { csvLine, flattenValues, formatNumber, formatParams, formatValue, renderTable, runDuration, runNote, stateColor, type Cell, type Column } from '../format.js';
 import { defineApiVerb, intOption, parseCliArgs, positionalArgs, SWEEP_HINT, type VerbContext } from './api-verb.js';
 
-const USAGE = `Usage: harrow runs SWEEP [--state STATES] [--sort ORDER] [--limit N] [--offset N] [--json | --csv]
+const USAGE = `Usage: harrow runs SWEEP [--state STATES] [--sort ORDER] [--limit N] [--offset N | --cursor C] [--json | --csv]
 
 The sweep's runs: number, id, state, the sweep metric, duration, one column per parameter that
 varies (those the same in every run are shown once above the table), the last value of the other
@@ -21,6 +21,8 @@ Options:
                   whatever the goal, a leading - reverses (default: number)
   --limit N       at most N runs (1-1000, default 50)
   --offset N      skip the first N runs (for the next page)
+  --cursor C      start after the page that printed this cursor (sorts by
+                  number; cheap however deep, where an offset walks every run)
   --json          print the server's response as JSON
   --csv           print CSV: every parameter and every metric's last value as columns
 
@@ -35,16 +37,19 @@ export const runsCommand = defineApiVerb({
       sort: { type: 'string' },
       limit: { type: 'string' },
       offset: { type: 'string' },
+      cursor: { type: 'string' },
       json: { type: 'boolean' },
       csv: { type: 'boolean' },
     });
     if (values.json && values.csv) throw new UsageError('--json and --csv are two formats: choose one');
+    if (values.cursor !== undefined && values.offset !== undefined) throw new UsageError('--offset and --cursor both say where the page starts: give one');
     const [id] = positionalArgs(positionals, ['SWEEP'], SWEEP_HINT);
     const query = {
       states: values.state === undefined ? undefined : runStates(values.state),
       sort: values.sort === undefined ? undefined : runSort(values.sort),
       limit: intOption('limit', values.limit, 1, 1000),
       offset: intOption('offset', values.offset, 0, Number.MAX_SAFE_INTEGER),
+      cursor: values.cursor,
     };
     const client = ctx.client();
     if (values.json) {
@@ -57,7 +62,7 @@ export const runsCommand = defineApiVerb({
       printCsv(ctx, sweep, page);
       return 0;
     }
-    printRuns(ctx, sweep, page, { sort: query.sort ?? 'number', offset: query.offset ?? 0, filtered: query.states !== undefined });
+    printRuns(ctx, sweep, page, { sort: query.sort ?? 'number', offset: query.cursor === undefined ? (query.offset ?? 0) : null, filtered: query.states !== undefined });
     return 0;
   },
 });
@@ -128,10 +133,10 @@ function printCsv(ctx: VerbContext, sweep: SweepDetail, page: ListRunsResponse):
   ctx.out.line(...lines);
 }
 
-function printRuns(ctx: VerbContext, sweep: SweepDetail, page: ListRunsResponse, view: { sort: RunSort; offset: number; filtered: boolean }): void {
+function printRuns(ctx: VerbContext, sweep: SweepDetail, page: ListRunsResponse, view: { sort: RunSort; offset: number | null; filtered: boolean }): void {
   const { out } = ctx;
   if (page.runs.length === 0) {
-    if (page.total > 0) out.line(`No runs past offset ${view.offset}; the sweep has ${page.total} matching.`);
+    if (page.total > 0) out.line(`No runs past ${view.offset === null ? 'that cursor' : `offset ${view.offset}`}; the sweep has ${page.total} matching.`);
     else out.line(view.filtered ? 'No runs in those states.' : `Sweep ${sweep.id} has no runs yet${sweep.state === 'running' ? '; start an agent: ' + sweep.agentCommand : '.'}`);
     return;
   }
@@ -185,10 +190,16 @@ function printRuns(ctx: VerbContext, sweep: SweepDetail, page: ListRunsResponse,
   const noteAt = columns.length - 1;
   const noted = rows.some((r) => r[noteAt] !== '');
   out.line(...renderTable(noted ? columns : columns.slice(0, noteAt), noted ? rows : rows.map((r) => r.slice(0, noteAt)), { style: out.style, width: out.columns }));
-  const first = view.offset + 1;
-  const last = view.offset + page.runs.length;
-  const more = last < page.total ? `; next page: --offset ${last}` : '';
-  out.line('', `Runs ${first}-${last} of ${page.total}, sorted by ${view.sort}${more}.`);
+  // A cursor is cheap at any depth; the other sorts page by offset.
+  if (view.offset === null) {
+    const more = page.nextCursor ? `; next page: --cursor ${page.nextCursor}` : '';
+    out.line('', `${page.runs.length} runs of ${page.total}, sorted by ${view.sort}${more}.`);
+  } else {
+    const first = view.offset + 1;
+    const last = view.offset + page.runs.length;
+    const more = last < page.total ? `; next page: ${page.nextCursor ? `--cursor ${page.nextCursor}` : `--offset ${last}`}` : '';
+    out.line('', `Runs ${first}-${last} of ${page.total}, sorted by ${view.sort}${more}.`);
+  }
   // Refused points and data loss are never only a symbol in a cut-off column: say them in full.
   const warned = page.runs.filter((r) => r.warnings.length > 0);
   if (warned.length > 0) {

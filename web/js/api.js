@@ -47,9 +47,11 @@ function fromReport(path) {
   if (parts[0] === 'sweeps' && parts[2] === 'best') return report.best;
   if (parts[0] === 'sweeps' && parts[2] === 'importance') return report.importance;
   if (parts[0] === 'sweeps' && parts[2] === 'runs') {
-    const offset = Number(q.get('offset') ?? 0);
+    // The report's cursor is the offset of the next page (cursors are opaque to the page).
+    const offset = Number(q.get('cursor') ?? q.get('offset') ?? 0);
     const limit = Number(q.get('limit') ?? 50);
-    return { runs: report.runs.slice(offset, offset + limit), total: report.runs.length };
+    const next = offset + limit < report.runs.length ? String(offset + limit) : null;
+    return { runs: report.runs.slice(offset, offset + limit), total: report.runs.length, nextCursor: next };
   }
   if (parts[0] === 'sweeps' && parts[2] === 'curves') {
     const byRun = report.curves[q.get('name')] ?? {};

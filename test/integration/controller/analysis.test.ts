@@ -124,6 +124,9 @@ describe('analysis API: importance and curves (Postgres)', { ...opts, timeout: 6
     const full = await expectOk(CurvesResponseSchema, http(c.url, `/api/sweeps/${s.id}/curves?name=loss&runs=${extra}`));
     assert.equal(full.curves[0]!.points.length, 50);
     assert.equal(full.curves[0]!.points[10]![1], null, 'a NaN travels as null');
+    // Each point's time is its stored time in whole milliseconds, as a Date of it says.
+    const { rows } = await c.handle.ctx.db.query<{ time: Date }>(`SELECT time FROM metrics WHERE run_id = $1 AND name = 'loss' ORDER BY seq`, [extra]);
+    assert.deepEqual(full.curves[0]!.points.map((p) => p[2]), rows.map((r) => new Date(r.time).getTime()));
 
     await expectError(http(c.url, `/api/sweeps/${s.id}/curves?name=loss`), 400, 'INVALID_REQUEST');
     await expectError(http(c.url, `/api/sweeps/${s.id}/curves?name=loss&runs=${Array.from({ length: 201 }, (_, i) => `r${i}`).join(',')}`), 400, 'INVALID_REQUEST');

@@ -366,6 +366,26 @@ describe('controller HTTP API (Postgres)', { ...opts, timeout: 90_000 }, () => {
     assert.equal(lastPage.total, 6);
     const metricPage = await listRuns(s.id, '?sort=metric&limit=2&offset=2');
     assert.deepEqual(ids(metricPage), [r5, r1], 'pagination applies after sorting');
+    assert.equal(metricPage.nextCursor, null, 'only the orders by number carry a cursor');
+
+    // The cursor: each page starts after the last one's final run, with the same filter and total.
+    const walked: string[] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < 5; i++) {
+      const p: ListRunsResponse = await listRuns(s.id, `?limit=2&sort=-number${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      assert.equal(p.total, 6);
+      walked.push(...ids(p));
+      cursor = p.nextCursor;
+      if (!cursor) break;
+    }
+    assert.deepEqual(walked, [r6, r5, r4, r3, r2, r1]);
+    const firstTwo = await listRuns(s.id, '?limit=2&sort=number&state=finished,failed');
+    const nextTwo = await listRuns(s.id, `?limit=2&sort=number&state=finished,failed&cursor=${firstTwo.nextCursor}`);
+    assert.deepEqual([...ids(firstTwo), ...ids(nextTwo)], [r1, r2, r3, r4]);
+    assert.equal(nextTwo.total, 4);
+    await expectError(http(url, `/api/sweeps/${s.id}/runs?cursor=nonsense`), 400, 'INVALID_REQUEST');
+    await expectError(http(url, `/api/sweeps/${s.id}/runs?sort=number&cursor=${firstTwo.nextCursor}&offset=2`), 400, 'INVALID_REQUEST');
+    await expectError(http(url, `/api/sweeps/${s.id}/runs?sort=-number&cursor=${firstTwo.nextCursor}`), 400, 'INVALID_REQUEST');
 
     // One run in full: its events with reasons, its summary and metric history.
     const d1 = await getRun(url, r1);

@@ -196,6 +196,20 @@ test('runs: the table shows the metric, duration, params and why runs stopped or
   });
 });
 
+test('runs: sorted by number, the next page is asked with the cursor the server gave; --cursor is sent as is', async () => {
+  const page = { runs: RUNS, total: 12, nextCursor: 'eyJzIjoiLW51bWJlciIsIm4iOjF9' };
+  await withServer({ 'GET /api/sweeps/k3x9q2ab': { body: sweepDetail() }, 'GET /api/sweeps/k3x9q2ab/runs': { body: page } }, async (server) => {
+    const first = await run(runsCommand, ['k3x9q2ab', '--sort', '-number', '--limit', '3'], server);
+    assert.match(first.text, /^Runs 1-3 of 12, sorted by -number; next page: --cursor eyJzIjoiLW51bWJlciIsIm4iOjF9\.$/m);
+    const next = await run(runsCommand, ['k3x9q2ab', '--sort', '-number', '--limit', '3', '--cursor', 'eyJzIjoiLW51bWJlciIsIm4iOjR9'], server);
+    assert.equal(next.code, 0);
+    const q = server.requests.filter((r) => r.path.endsWith('/runs')).at(-1)!.query;
+    assert.deepEqual([q.get('cursor'), q.get('offset')], ['eyJzIjoiLW51bWJlciIsIm4iOjR9', null]);
+    assert.match(next.text, /^3 runs of 12, sorted by -number; next page: --cursor eyJzIjoiLW51bWJlciIsIm4iOjF9\.$/m);
+    await rejectsWith(run(runsCommand, ['k3x9q2ab', '--offset', '3', '--cursor', 'x'], server), UsageError, /--offset and --cursor/);
+  });
+});
+
 test('runs: a run with refused points or data loss says so in its note and in full under Warnings', async () => {
   const warned = runSummary({
     number: 4,
