@@ -26,6 +26,11 @@ const MAX_LOADED = 20_000;
  * Every page at once, by offset: at most MAX_LOADED / PAGE_SIZE requests in parallel, where the
  * cursor would chain them one after another; an offset below 20,000 costs the server a few ms.
  */
+/**
+ * Every page at once, by offset: at most MAX_LOADED / PAGE_SIZE requests in parallel, where the
+ * cursor (`nextCursor`) would chain them one after another; an offset under 20,000 costs the
+ * server a few ms. `harrow runs` and the report follow the cursor.
+ */
 async function loadRuns(id) {
   const first = await api(`sweeps/${encodeURIComponent(id)}/runs?limit=${PAGE_SIZE}&sort=-number`);
   const pages = Math.ceil(Math.min(first.total, MAX_LOADED) / PAGE_SIZE);
