@@ -29,6 +29,8 @@ import {
 import { ErrorResponseSchema, ListRunsResponseSchema, RunDetailSchema, SweepDetailSchema, type RunDetail, type SweepDetail } from '../../../protocol/api.js';
 import { freshPostgres, REDIS_URL, uniqueName } from '../../helpers/services.js';
 import { waitFor } from '../../helpers/processes.js';
+import { allocateRunNumbers } from '../../../db/sweeps.js';
+import { insertRuns } from '../../../db/runs.js';
 
 export interface TestController {
   handle: ControllerHandle;
@@ -319,6 +321,24 @@ export class FakeAgent {
     const raw = await this.redis.get(this.keys.control(runId));
     return raw === null ? null : ControlMessageSchema.parse(JSON.parse(raw));
   }
+}
+
+/**
+ * A new sweep from `yaml` with one run (x = 0.5) put in by hand, not by the scheduler, and claimed
+ * by a stand-in agent: the run is `running` when this returns.
+ */
+export async function claimedRun(c: TestController, yaml: string): Promise<{ sweepId: string; agent: FakeAgent; runId: string; token: string }> {
+  const s = await createSweep(c.url, yaml);
+  const runId = await c.handle.ctx.db.transaction(async (tx) => {
+    const n = await allocateRunNumbers(tx, s.id, 1);
+    const [run] = await insertRuns(tx, [{ id: `${s.id}-${n}`, sweepId: s.id, number: n, params: { x: 0.5 }, paramsHash: 'h', proposal: null }], 'test');
+    return run!.id;
+  });
+  const agent = new FakeAgent(c.redis, c.keys, s.id);
+  const token = newToken();
+  await agent.claim(runId, token);
+  await waitRun(c.url, runId, 'running', (r) => r.state === 'running');
+  return { sweepId: s.id, agent, runId, token };
 }
 
 /**

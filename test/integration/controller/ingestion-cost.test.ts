@@ -7,12 +7,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Transaction } from '../../../db/database.js';
-import { allocateRunNumbers } from '../../../db/sweeps.js';
-import { insertRuns } from '../../../db/runs.js';
 import { MetricsResponseSchema } from '../../../protocol/api.js';
 import { needServices } from '../../helpers/services.js';
 import { waitFor } from '../../helpers/processes.js';
-import { FakeAgent, createSweep, expectOk, http, newToken, startTestController, waitRun, type TestController } from './controller-harness.js';
+import { claimedRun, expectOk, http, startTestController, type TestController } from './controller-harness.js';
 
 const opts = await needServices();
 
@@ -55,16 +53,7 @@ for (const backend of ['postgres', 'pglite'] as const) {
 
     for (const [kind, yaml] of Object.entries(SWEEPS)) {
       test(`a report of 500 points (${kind} sweep) checks the sweep's spec once`, async () => {
-        const s = await createSweep(c.url, yaml);
-        const runId = await c.handle.ctx.db.transaction(async (tx) => {
-          const n = await allocateRunNumbers(tx, s.id, 1);
-          const [run] = await insertRuns(tx, [{ id: `${s.id}-${n}`, sweepId: s.id, number: n, params: { x: 0.5 }, paramsHash: 'h', proposal: null }], 'test');
-          return run!.id;
-        });
-        const agent = new FakeAgent(c.redis, c.keys, s.id);
-        const token = newToken();
-        await agent.claim(runId, token);
-        await waitRun(c.url, runId, 'running', (r) => r.state === 'running');
+        const { agent, runId, token } = await claimedRun(c, yaml);
         statements.length = 0;
         await agent.metrics(
           runId,

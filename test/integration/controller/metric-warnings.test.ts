@@ -7,10 +7,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ListRunsResponseSchema, MetricsResponseSchema, type RunDetail } from '../../../protocol/api.js';
 import { WIRE_VERSION } from '../../../protocol/wire.js';
-import { allocateRunNumbers } from '../../../db/sweeps.js';
-import { insertRuns } from '../../../db/runs.js';
 import { needServices } from '../../helpers/services.js';
-import { FakeAgent, createSweep, expectOk, http, newToken, startTestController, waitRun, type TestController } from './controller-harness.js';
+import { claimedRun, expectOk, http, startTestController, waitRun, type TestController } from './controller-harness.js';
 
 const opts = await needServices();
 
@@ -27,25 +25,12 @@ for (const backend of ['postgres', 'pglite'] as const) {
     });
 
     /** A sweep with one run claimed by a stand-in agent. */
-    async function claimedRun(): Promise<{ agent: FakeAgent; runId: string; token: string }> {
-      const s = await createSweep(c.url, SWEEP);
-      const db = c.handle.ctx.db;
-      const runId = await db.transaction(async (tx) => {
-        const n = await allocateRunNumbers(tx, s.id, 1);
-        const [run] = await insertRuns(tx, [{ id: `${s.id}-${n}`, sweepId: s.id, number: n, params: { x: 0.5 }, paramsHash: 'h', proposal: null }], 'test');
-        return run!.id;
-      });
-      const agent = new FakeAgent(c.redis, c.keys, s.id);
-      const token = newToken();
-      await agent.claim(runId, token);
-      await waitRun(c.url, runId, 'running', (r) => r.state === 'running');
-      return { agent, runId, token };
-    }
+    const claimed = () => claimedRun(c, SWEEP);
 
     const metricsOf = (runId: string) => expectOk(MetricsResponseSchema, http(c.url, `/api/runs/${runId}/metrics`));
 
     test('bad points among good ones: the good ones are stored, the bad ones refused alone and shown on the run', async () => {
-      const { agent, runId, token } = await claimedRun();
+      const { agent, runId, token } = await claimed();
       const t = Date.now();
       // One report of 8 points, 4 of which Postgres cannot store (before the fix the whole report was lost).
       const points: unknown[] = [
@@ -101,7 +86,7 @@ for (const backend of ['postgres', 'pglite'] as const) {
     });
 
     test('points lost between the agent and the controller are recorded as data loss with counts', async () => {
-      const { agent, runId, token } = await claimedRun();
+      const { agent, runId, token } = await claimed();
       await agent.metrics(runId, token, [
         [0, 'loss', 1.0],
         [1, 'loss', 0.9],
@@ -131,7 +116,7 @@ for (const backend of ['postgres', 'pglite'] as const) {
     });
 
     test('a complete run has no warning', async () => {
-      const { agent, runId, token } = await claimedRun();
+      const { agent, runId, token } = await claimed();
       await agent.metrics(runId, token, [
         [0, 'loss', 1.0],
         [1, 'loss', 0.9],

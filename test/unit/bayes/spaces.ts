@@ -1,5 +1,5 @@
 /** Small hand-made unit-cube encodings for testing the GP strategy without the sweep parser. */
-import type { Dimension, EncodedSpace, Params } from '../../../strategies/types.js';
+import type { Dimension, EncodedSpace, MetricSpec, Params } from '../../../strategies/types.js';
 
 export interface HandSpec {
   /** Continuous parameters on [lo, hi]. */
@@ -55,3 +55,23 @@ export function handSpace(spec: HandSpec): EncodedSpace {
     },
   };
 }
+
+/** The sweeps' metric in these tests: loss, minimized, W&B's impute. */
+export const minimize: MetricSpec = { name: 'loss', goal: 'minimize', impute: 'worst', imputeWhileRunning: false };
+
+/** Branin on the unit square (x1 ∈ [−5, 10], x2 ∈ [0, 15]); its minimum is BRANIN_MIN. */
+export function branin(p: Params): number {
+  const x1 = -5 + 15 * (p.x1 as number);
+  const x2 = 15 * (p.x2 as number);
+  const b = 5.1 / (4 * Math.PI * Math.PI);
+  return (x2 - b * x1 * x1 + (5 / Math.PI) * x1 - 6) ** 2 + 10 * (1 - 1 / (8 * Math.PI)) * Math.cos(x1) + 10;
+}
+export const BRANIN_MIN = 0.39788735772973816;
+/** Two continuous parameters x1, x2 on [0, 1]. */
+export const unit2 = (): EncodedSpace =>
+  handSpace({
+    floats: [
+      { name: 'x1', lo: 0, hi: 1 },
+      { name: 'x2', lo: 0, hi: 1 },
+    ],
+  });

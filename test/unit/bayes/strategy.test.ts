@@ -6,24 +6,7 @@ import { Rng } from '../../../strategies/space/rng.js';
 import { sampleParams } from '../../../strategies/space/index.js';
 import { valueKey } from '../../../strategies/space/value-key.js';
 import type { EncodedSpace, MetricSpec, Observation, Params, Proposal, Strategy } from '../../../strategies/types.js';
-import { handSpace } from './spaces.js';
-
-const minimize: MetricSpec = { name: 'loss', goal: 'minimize', impute: 'worst', imputeWhileRunning: false };
-
-function branin(p: Params): number {
-  const x1 = -5 + 15 * (p.x1 as number);
-  const x2 = 15 * (p.x2 as number);
-  const b = 5.1 / (4 * Math.PI * Math.PI);
-  return (x2 - b * x1 * x1 + (5 / Math.PI) * x1 - 6) ** 2 + 10 * (1 - 1 / (8 * Math.PI)) * Math.cos(x1) + 10;
-}
-const BRANIN_MIN = 0.39788735772973816;
-const unit2 = (): EncodedSpace =>
-  handSpace({
-    floats: [
-      { name: 'x1', lo: 0, hi: 1 },
-      { name: 'x2', lo: 0, hi: 1 },
-    ],
-  });
+import { BRANIN_MIN, branin, handSpace, minimize, unit2 } from './spaces.js';
 
 /** Runs `budget` sequential evaluations; returns the proposals and the best value. */
 function run(strategy: Strategy, f: (p: Params) => number, budget: number): { proposals: Proposal[]; best: number } {

@@ -8,25 +8,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createBayesStrategyForSpace } from '../../../strategies/bayes/index.js';
-import type { EncodedSpace, MetricSpec, Observation, Params, Proposal } from '../../../strategies/types.js';
-import { handSpace } from './spaces.js';
-
-const minimize: MetricSpec = { name: 'loss', goal: 'minimize', impute: 'worst', imputeWhileRunning: false };
-
-function branin(p: Params): number {
-  const x1 = -5 + 15 * (p.x1 as number);
-  const x2 = 15 * (p.x2 as number);
-  const b = 5.1 / (4 * Math.PI * Math.PI);
-  return (x2 - b * x1 * x1 + (5 / Math.PI) * x1 - 6) ** 2 + 10 * (1 - 1 / (8 * Math.PI)) * Math.cos(x1) + 10;
-}
-const BRANIN_MIN = 0.39788735772973816;
-const unit2 = (): EncodedSpace =>
-  handSpace({
-    floats: [
-      { name: 'x1', lo: 0, hi: 1 },
-      { name: 'x2', lo: 0, hi: 1 },
-    ],
-  });
+import type { Observation, Proposal } from '../../../strategies/types.js';
+import { BRANIN_MIN, branin, minimize, unit2 } from './spaces.js';
 
 /** `budget` sequential runs after `imported` (never counted as the sweep's own); its own results and last proposal. */
 function sweep(seed: number, budget: number, imported: readonly Observation[] = []): { own: Observation[]; last: Proposal } {
