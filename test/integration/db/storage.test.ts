@@ -146,7 +146,7 @@ for (const backend of BACKENDS) {
 
     test('metric values and times come back exactly: infinities, extremes, subnormals, odd decimals, millisecond times', async () => {
       await sweepWithRuns('exact', 1);
-      await claimRun(db, { runId: 'exact-1', token: 'T', agentId: 'a', host: 'h', gpu: null });
+      await claimRun(db, { runId: 'exact-1', token: 'T-exact', agentId: 'a', host: 'h', gpu: null });
       const values = [Infinity, -Infinity, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, 1e-300, 0.1 + 0.2, -0.0000123456789, 123456789.12345679, 2 ** 53 + 2, 0];
       const t0 = Date.UTC(2026, 11, 7, 12, 34, 56, 789);
       const points = values.map((value, i) => ({ runId: 'exact-1', attempt: 1, seq: i + 1, step: 2 ** 31 - 1 - i, name: 'v', value, time: new Date(t0 + i) }));
