@@ -39,19 +39,28 @@ export class SpecCache {
   constructor(private readonly onChange: (sweepId: string) => void = () => undefined) {}
 
   async get(q: Queryable, sweepId: string): Promise<SweepSpec> {
+    return (await this.versioned(q, sweepId)).spec;
+  }
+
+  /**
+   * The spec with the version it is, read together: `version()` after `get()` may already name a
+   * newer version that a concurrent `get` stored meanwhile (a run proposed from version 1 was then
+   * recorded as proposed by version 2).
+   */
+  async versioned(q: Queryable, sweepId: string): Promise<{ version: number; spec: SweepSpec }> {
     const cached = this.specs.get(sweepId);
     if (cached) {
       const now = await specIfChanged(q, sweepId, cached.version);
       if (!now) throw new HarrowError('SWEEP_NOT_FOUND', `sweep ${sweepId} not found`);
-      if (now.spec === null) return cached.spec;
+      if (now.spec === null) return cached;
       this.store(sweepId, now.version, now.spec as SweepSpec);
-      return now.spec as SweepSpec;
+      return { version: now.version, spec: now.spec as SweepSpec };
     }
     const row = await getSweep(q, sweepId);
     if (!row) throw new HarrowError('SWEEP_NOT_FOUND', `sweep ${sweepId} not found`);
-    const spec = row.spec as SweepSpec;
-    this.specs.set(sweepId, { version: row.spec_version, spec });
-    return spec;
+    const entry = { version: row.spec_version, spec: row.spec as SweepSpec };
+    this.specs.set(sweepId, entry);
+    return entry;
   }
 
   /**
@@ -66,11 +75,6 @@ export class SpecCache {
       if (!spec) seen.set(sweepId, (spec = this.get(q, sweepId)));
       return spec;
     };
-  }
-
-  /** The version of the spec `get` last returned for the sweep (1 before any edit). */
-  version(sweepId: string): number | undefined {
-    return this.specs.get(sweepId)?.version;
   }
 
   set(sweepId: string, spec: SweepSpec, version = 1): void {

@@ -70,8 +70,7 @@ export class Scheduler {
     const { db, log } = this.ctx;
     const sweep = await getSweepHead(db, sweepId);
     if (!sweep || sweep.state !== 'running') return;
-    const spec = await this.ctx.specs.get(db, sweepId);
-    const specVersion = this.ctx.specs.version(sweepId);
+    const { spec, version: specVersion } = await this.ctx.specs.versioned(db, sweepId);
     // Run numbers are allocated consecutively, so the sweep row already knows how many runs exist;
     // this pass runs after every report batch, so it avoids counting the sweep's runs. That is the
     // run_cap count because every state counts toward it (RUN_CAP_STATES in protocol/run-states.ts).
@@ -121,7 +120,7 @@ export class Scheduler {
         params: p.params,
         paramsHash: paramsHash(p.params),
         // After an edit, each run records the spec version that proposed it (its lineage).
-        proposal: specVersion !== undefined && specVersion > 1 ? { ...(p.info ?? {}), specVersion } : (p.info ?? null),
+        proposal: specVersion > 1 ? { ...(p.info ?? {}), specVersion } : (p.info ?? null),
       }));
       return insertRuns(tx, runs, `proposed by ${spec.method}`);
     });

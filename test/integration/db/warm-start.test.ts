@@ -60,7 +60,7 @@ for (const backend of BACKENDS) {
       const replicaA = new SpecCache();
       const replicaB = new SpecCache((id) => changed.push(id));
       assert.equal(((await replicaB.get(db, 'sw-ver')) as unknown as ReturnType<typeof spec>).parameters.x.max, 1);
-      assert.equal(replicaB.version('sw-ver'), 1);
+      assert.equal((await replicaB.versioned(db, 'sw-ver')).version, 1);
       let row = (await getSweep(db, 'sw-ver'))!;
       assert.deepEqual((await specVersions(db, row)).map((v) => [v.version, v.author, v.changes]), [[1, 'ana', ['created']]]);
 
@@ -76,7 +76,7 @@ for (const backend of BACKENDS) {
 
       // Replica B cached version 1: its next read returns version 2 and tells its holder.
       assert.equal(((await replicaB.get(db, 'sw-ver')) as unknown as ReturnType<typeof spec>).parameters.x.max, 2);
-      assert.equal(replicaB.version('sw-ver'), 2);
+      assert.equal((await replicaB.versioned(db, 'sw-ver')).version, 2);
       assert.deepEqual(changed, ['sw-ver']);
       // An unchanged version is answered from the cache (the same object), without a new change.
       const again = await replicaB.get(db, 'sw-ver');
