@@ -153,4 +153,37 @@ describe('dashboard across a server restart', { ...opts, timeout: 120_000 }, () 
       await tearDown(env);
     }
   });
+
+  test('a run queued after the page loaded its runs but before its event stream started shows without any further event', async () => {
+    const env = await setUp('e2e_catchup');
+    let browser: Browser | undefined;
+    try {
+      controller(env);
+      await waitForHttp(env.url);
+      const sweep = await createSweep(env, SWEEP);
+      browser = await launchChromium();
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      // The page asks for a stream ticket after its first load; hold that request until a run has
+      // been queued, so that the run's event goes out before the page listens.
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      await page.route('**/api/stream-tickets', async (route) => {
+        await held;
+        await route.continue();
+      });
+      await page.goto(`${env.url}/#/sweeps/${sweep.id}`);
+      await page.locator('table.runs, .card').first().waitFor();
+      await waitFor('the page to have asked for its stream', async () => (await page.locator('#main h1').count()) > 0, 15_000, 100);
+      await api(env.url, `/api/sweeps/${sweep.id}/enqueue`, { method: 'POST', body: JSON.stringify({ params: { x: 0.25 } }) });
+      await waitFor('the run queued', async () => (await api<ListRunsResponse>(env.url, `/api/sweeps/${sweep.id}/runs`)).total === 1, 15_000, 100);
+      release();
+      // No agent: the run stays queued and no further event comes. Before the catch-up on the
+      // stream's first open, the table stayed empty ("0 of 0 runs") until some later event.
+      const rows = page.locator('table.runs > tbody > tr');
+      await waitFor('the queued run in the table', async () => (await runTable(rows)).some(([n, state]) => n === 1 && state === 'queued'), 15_000, 100);
+    } finally {
+      await browser?.close();
+      await tearDown(env);
+    }
+  });
 });

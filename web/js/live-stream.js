@@ -11,7 +11,12 @@ const RECONNECT_MIN_MS = 1000;
 const RECONNECT_MAX_MS = 15000;
 
 /** `url` is a string or an async function giving one for each new connection (a fresh ticket). */
-export function liveStream(url, listeners, onReconnect, setLive) {
+/**
+ * `onFirstOpen` (optional) runs once the stream first opens: what changed between the page's
+ * first load and this moment came with no event.
+ */
+export function liveStream(url, listeners, onReconnect, setLive, onFirstOpen) {
+  let opened = false;
   let source = null;
   let dropped = false;
   let retryMs = RECONNECT_MIN_MS;
@@ -35,6 +40,10 @@ export function liveStream(url, listeners, onReconnect, setLive) {
     for (const [name, fn] of Object.entries(listeners)) source.addEventListener(name, fn);
     source.addEventListener('open', () => {
       retryMs = RECONNECT_MIN_MS;
+      if (!opened) {
+        opened = true;
+        onFirstOpen?.();
+      }
       if (!dropped) {
         setLive('on', 'live');
         return;

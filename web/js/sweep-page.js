@@ -24,10 +24,6 @@ const MAX_LOADED = 20_000;
 
 /**
  * Every page at once, by offset: at most MAX_LOADED / PAGE_SIZE requests in parallel, where the
- * cursor would chain them one after another; an offset below 20,000 costs the server a few ms.
- */
-/**
- * Every page at once, by offset: at most MAX_LOADED / PAGE_SIZE requests in parallel, where the
  * cursor (`nextCursor`) would chain them one after another; an offset under 20,000 costs the
  * server a few ms. `harrow runs` and the report follow the cursor.
  */
@@ -143,6 +139,22 @@ export async function showSweep(ui, id) {
     loadBest();
   };
 
+  // Runs made or changed between the page's first load and the stream's start came with no event
+  // (the page would miss a run queued then until it next changed): the newest page catches up.
+  const catchUp = async () => {
+    try {
+      const page = await api(`${path}/runs?limit=${PAGE_SIZE}&sort=-number`);
+      if (view.left) return;
+      for (const r of page.runs) state.runs.set(r.id, r);
+      state.total = page.total;
+      state.emit('runs');
+    } catch {
+      // The next event or reconnect brings it.
+    }
+    refreshSweep();
+    loadBest();
+  };
+
   // Whatever changed while the stream was down (a server restart, a network blip) came with no
   // event: read it all again once it is back. The server sends the sweep itself on each connect.
   // "paused by alice 2 h ago": the sweep's latest recorded action, read again when it changes.
@@ -198,6 +210,7 @@ export async function showSweep(ui, id) {
     },
     () => void reloadAll(),
     ui.setLive,
+    () => void catchUp(),
   );
 }
 
