@@ -169,6 +169,14 @@ function validateParameter(
     out.nodes.push({ yamlPath: path, paramPath, nested: false });
     return c.error(path, `must be a mapping such as {values: [...]} or {min: ..., max: ...} (got ${describe(raw)}); ${hint}`);
   }
+  if (Object.hasOwn(raw, 'default') && !Object.hasOwn(raw, 'parameters')) {
+    // `default:` is `harrow edit`'s: the value the runs made before the edit ran with, for a
+    // parameter the edit adds (spec-edit.ts takes it out before this parser reads the file). In
+    // a file read on its own it is known and does nothing: say so, and read the rest.
+    c.warn([...path, 'default'], 'read only by `harrow edit` (the value the runs made before the edit ran with, for a parameter the edit adds); creating a sweep ignores it');
+    const { default: _default, ...rest } = raw;
+    return validateParameter(c, rest, path, paramPath, out);
+  }
   const keys = Object.keys(raw);
   // Recorded even when invalid, so the command template is still checked against every name.
   const node: NodeRecord = { yamlPath: path, paramPath, nested: Object.hasOwn(raw, 'parameters') };

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { checkSpecEdit, extractDefaults, fitAll, fitParams, parseSweepConfig, SpecEditError } from '../../../strategies/index.js';
+import { checkSpecEdit, extractDefaults, fitAll, fitParams, parseSweepConfig, SpecEditError, validateSweepConfig } from '../../../strategies/index.js';
 import type { SweepSpec } from '../../../strategies/types.js';
 
 const base = {
@@ -76,5 +76,38 @@ describe('earlier runs seen through the edited space', () => {
     assert.equal(all.fit.length, 1);
     assert.equal(all.excluded, 2);
     assert.deepEqual([...all.reasons], [['lr … is outside [0, 0.05]', 2]]);
+  });
+});
+
+describe('default: in a file read on its own (harrow validate, harrow create)', () => {
+  const edited = [
+    'method: bayes',
+    'metric: {name: loss, goal: minimize}',
+    'program: train.py',
+    'parameters:',
+    '  lr: {min: 0.0001, max: 0.3, distribution: log_uniform_values}',
+    '  dropout: {min: 0.0, max: 0.5, default: 0.0}',
+    '  opt:',
+    '    parameters:',
+    '      beta: {values: [0.9, 0.99], default: 0.9}',
+    '',
+  ].join('\n');
+
+  it('is a known key: the file is valid, with a warning that only harrow edit reads it, and the spec is as without it', () => {
+    const result = validateSweepConfig(edited);
+    assert.deepEqual(result.errors, []);
+    assert.equal(result.valid, true);
+    const warned = result.warnings.filter((w) => /harrow edit/.test(w.message)).map((w) => w.path);
+    assert.deepEqual(warned.sort(), ['parameters.dropout.default', 'parameters.opt.parameters.beta.default']);
+    const without = parseSweepConfig(edited.replace(', default: 0.0}', '}').replace(', default: 0.9}', '}'));
+    assert.deepEqual(parseSweepConfig(edited).parameters, without.parameters);
+  });
+
+  it('still refuses what is wrong beside it, and a default alone is an empty parameter', () => {
+    const bad = validateSweepConfig(edited.replace('max: 0.5, default', 'mx: 0.5, default'));
+    assert.ok(bad.errors.some((e) => e.path === 'parameters.dropout.max' && /is missing/.test(e.message)), JSON.stringify(bad.errors));
+    assert.equal(bad.valid, false);
+    const alone = validateSweepConfig(edited.replace('{min: 0.0, max: 0.5, default: 0.0}', '{default: 0.0}'));
+    assert.ok(alone.errors.some((e) => e.path === 'parameters.dropout' && /is empty/.test(e.message)), JSON.stringify(alone.errors));
   });
 });
