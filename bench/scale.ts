@@ -29,6 +29,7 @@ import { migrate } from '../db/migrate.js';
 import { rebuildBest, rebuildRunCounts } from '../db/runs.js';
 import { runCounts } from '../db/sweeps.js';
 import { RunQueue } from '../controller/run-queue.js';
+import { MAX_LOOKAHEAD } from '../controller/config.js';
 import { createStrategy, parseSweepConfig, Rng, sampleParams } from '../strategies/index.js';
 import type { Observation } from '../strategies/types.js';
 import { redisKeys, WIRE_VERSION } from '../protocol/wire.js';
@@ -290,7 +291,7 @@ async function partB(quick: boolean): Promise<void> {
       const base = `http://127.0.0.1:${port}`;
       const server = spawn(process.execPath, [BIN, 'server'], {
         cwd: ROOT,
-        env: { ...process.env, DATABASE_URL: url, REDIS_URL, HARROW_PREFIX: prefix, HARROW_PORT: String(port), HARROW_LOG_LEVEL: 'error', HARROW_TICK_MS: '200', HARROW_LOOKAHEAD: String(Math.min(slots, 64)), HARROW_RATE_LIMIT: 'off' },
+        env: { ...process.env, DATABASE_URL: url, REDIS_URL, HARROW_PREFIX: prefix, HARROW_PORT: String(port), HARROW_LOG_LEVEL: 'error', HARROW_TICK_MS: '200', HARROW_LOOKAHEAD: String(Math.min(slots, MAX_LOOKAHEAD)), HARROW_RATE_LIMIT: 'off' },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
       const db = await openPostgres({ connectionString: url });

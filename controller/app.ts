@@ -49,7 +49,7 @@ import { warmStartRoutes } from './routes/warm-start.js';
 import { agentProtocolRoutes } from './routes/agent-protocol.js';
 import { browserGuard } from './security/browser-guard.js';
 import { authGuard, type Authenticator } from './security/auth-plugin.js';
-import { authConfig, identityOf, inScope, labelsOf, requireRole } from './security/auth.js';
+import { authConfig, identityOf, inScope, mayReadSweep, requireRole } from './security/auth.js';
 import { audited } from './audit.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { auditRoutes } from './routes/audit.js';
@@ -221,7 +221,7 @@ export async function buildApp(
         const detail = await createSweep(ctx, config, name, {
           createdBy: who.name,
           ...(warmStartFile ? { warmStartFile } : {}),
-          mayRead: (spec) => inScope(who, labelsOf(spec)),
+          mayRead: mayReadSweep(who),
           authorize: (spec) => {
             if (!inScope(who, spec)) throw new HarrowError('FORBIDDEN', `the token '${who.name}' may create sweeps only in the projects ${who.projects!.join(', ')}; set \`project:\` (and \`entity:\`) in the sweep file accordingly`);
           },
@@ -236,7 +236,7 @@ export async function buildApp(
     const q = parse(ListSweepsQuerySchema, req.query, 'query');
     return readSnapshot(ctx.db, async (tx) => {
       const who = identityOf(req);
-      const rows = (await listSweeps(tx, q.state ? { states: q.state } : {})).filter((r) => who === undefined || inScope(who, labelsOf(r.spec)));
+      const rows = (await listSweeps(tx, q.state ? { states: q.state } : {})).filter((r) => who === undefined || mayReadSweep(who)(r.spec));
       const counts = await runCountsMany(tx, rows.map((r) => r.id));
       const bests = await bestRunsMany(tx, rows.filter((r) => r.goal).map((r) => ({ id: r.id, goal: r.goal! })));
       return { sweeps: rows.map((r) => sweepSummary(r, counts.get(r.id)!, bests.get(r.id))) };

@@ -30,6 +30,9 @@ export const AUTH_MODES = ['off', 'token', 'proxy'] as const;
 
 const ms = (fallback: number, description: string) => millisSchema(1, 24 * HOUR).default(fallback).describe(description);
 
+/** The most queued runs HARROW_LOOKAHEAD may keep beyond the idle slots. */
+export const MAX_LOOKAHEAD = 64;
+
 export const ControllerConfigSchema = z.object({
   DATABASE_URL: DatabaseUrlSchema.optional().describe('Postgres URL; when unset, an embedded PGlite database in HARROW_DATA_DIR'),
   HARROW_DATA_DIR: z.string().default('.harrow').describe('Local state: the embedded database (when DATABASE_URL is unset)'),
@@ -58,7 +61,7 @@ export const ControllerConfigSchema = z.object({
   HARROW_TLS_KEY: z.string().trim().min(1).optional().describe('PEM file of the private key of HARROW_TLS_CERT'),
   HARROW_CRASH_TIMEOUT_MS: ms(30 * SECOND, 'A running run with no heartbeat for this long is marked crashed'),
   HARROW_KILL_GRACE_MS: ms(30 * SECOND, 'Time between SIGTERM and SIGKILL when a run is stopped'),
-  HARROW_LOOKAHEAD: intSchema(0, 64).default(1).describe('Queued runs kept beyond the idle agent slots'),
+  HARROW_LOOKAHEAD: intSchema(0, MAX_LOOKAHEAD).default(1).describe('Queued runs kept beyond the idle agent slots'),
   HARROW_TICK_MS: ms(1 * SECOND, 'Scheduler and reconciliation period'),
   HARROW_AGENT_STALE_MS: ms(15 * SECOND, 'An agent not seen for this long no longer counts as waiting for work'),
   HARROW_RETENTION_DAYS: RetentionDaysSchema.optional().describe(

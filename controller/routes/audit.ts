@@ -5,7 +5,7 @@ import { listAudit, type AuditRow } from '../../db/audit.js';
 import { getSweep, listSweeps } from '../../db/sweeps.js';
 import { HarrowError } from '../../protocol/errors.js';
 import type { ControllerContext } from '../context.js';
-import { assertInScope, authConfig, inScope, labelsOf, requireRole } from '../security/auth.js';
+import { assertInScope, authConfig, mayReadSweep, requireRole } from '../security/auth.js';
 import { doc, parse, responses } from './route-schema.js';
 
 function entryOf(r: AuditRow): AuditEntry {
@@ -40,7 +40,7 @@ export function auditRoutes(app: FastifyInstance, ctx: ControllerContext): void 
         if (sweep) assertInScope(who, q.sweep, sweep.spec);
       } else if (who.role !== 'admin') {
         // Token changes and refused requests name tokens and addresses: those are for admins.
-        sweepIds = (await listSweeps(ctx.db, { limit: 100_000 })).filter((s) => inScope(who, labelsOf(s.spec))).map((s) => s.id);
+        sweepIds = (await listSweeps(ctx.db, { limit: 100_000 })).filter((s) => mayReadSweep(who)(s.spec)).map((s) => s.id);
       }
       const rows = await listAudit(ctx.db, { sweepId: q.sweep, actor: q.actor, action: q.action, outcome: q.outcome, since: q.since === undefined ? undefined : new Date(q.since), sweepIds, limit: q.limit });
       return { entries: rows.map(entryOf) };

@@ -7,7 +7,7 @@ import type { FastifyInstance } from 'fastify';
 import { IdParamsSchema, WarmStartBodySchema, WarmStartResponseSchema } from '../../protocol/api.js';
 import type { ControllerContext } from '../context.js';
 import { audited } from '../audit.js';
-import { inScope, labelsOf, requireRole } from '../security/auth.js';
+import { mayReadSweep, requireRole } from '../security/auth.js';
 import { sweepDetail } from '../sweep-service.js';
 import { warmStartSweep } from '../warm-start.js';
 import { doc, parse, responses } from './route-schema.js';
@@ -37,7 +37,7 @@ export function warmStartRoutes(app: FastifyInstance, ctx: ControllerContext): v
         const who = requireRole(req, 'member');
         const result = await audited(ctx, req, { action: 'warm-start', sweepId: id, details: { from: body.from ?? null, name: body.name ?? null } }, async () => ({
           // A source sweep outside the caller's projects reads as absent (the route's own sweep was checked by the auth hook).
-          import: await warmStartSweep(ctx, id, body, (spec) => inScope(who, labelsOf(spec))),
+          import: await warmStartSweep(ctx, id, body, mayReadSweep(who)),
           sweep: await sweepDetail(ctx, id),
         }));
         return reply.status(201).send(result);

@@ -100,9 +100,14 @@ export function labelsOf(spec: unknown): ProjectLabels {
   return { entity: typeof s.entity === 'string' ? s.entity : undefined, project: typeof s.project === 'string' ? s.project : undefined };
 }
 
+/** Whether the identity may read a sweep, from its spec's project labels: `inScope` as a predicate on specs. */
+export function mayReadSweep(identity: Identity): (spec: unknown) => boolean {
+  return (spec) => inScope(identity, labelsOf(spec));
+}
+
 /** Throws SWEEP_NOT_FOUND for a sweep outside the identity's projects: its existence is not revealed. */
 export function assertInScope(identity: Identity, sweepId: string, spec: unknown): void {
-  if (!inScope(identity, labelsOf(spec))) throw new HarrowError('SWEEP_NOT_FOUND', `sweep '${sweepId}' not found; \`harrow status\` lists the sweeps`);
+  if (!mayReadSweep(identity)(spec)) throw new HarrowError('SWEEP_NOT_FOUND', `sweep '${sweepId}' not found; \`harrow status\` lists the sweeps`);
 }
 
 /** Route options that set who may call a route (`{ config: authConfig('agent') }`). */
