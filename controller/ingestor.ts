@@ -32,7 +32,7 @@ import { attemptPoints, insertPoints, lockCurveVersions, updateSummaries, type P
 import { EarlyStopper } from './early-stopper.js';
 import { checkPointsComplete, missingPoints, missingRanges, recordRefusedPoints, type RefusedPointRow } from '../db/run-warnings.js';
 import { getSweep } from '../db/sweeps.js';
-import type { Queryable } from '../db/database.js';
+import type { Queryable, Transaction } from '../db/database.js';
 import type { ControllerContext } from './context.js';
 import { afterRunEnd, endAttempt, type RunEnd } from './run-lifecycle.js';
 import { finishOrMoveSweep, requestStop } from './sweep-service.js';
@@ -144,13 +144,17 @@ export class Ingestor {
     let groupReady = false;
     // First our own unacked entries (a restart after a crash), then new ones.
     let cursor = '0';
+    // The next batch, read and parsed while the current one is stored (see `prefetch`).
+    let next: Promise<Entry[]> | null = null;
     while (!this.stopped) {
       try {
         if (!groupReady) {
           await this.ensureGroup();
           groupReady = true;
         }
-        const read = cursor === '0' ? await this.read('0', 0) : await this.readNewOrOrphans();
+        const prefetched: Promise<Entry[]> | null = next;
+        next = null;
+        const read: Entry[] = prefetched ? await prefetched : cursor === '0' ? await this.read('0', 0) : await this.readNewOrOrphans();
         if (cursor === '0' && read.length === 0) {
           cursor = '>';
           continue;
@@ -159,7 +163,12 @@ export class Ingestor {
         const ids = new Set(read.map((e) => e.id));
         const entries = [...read, ...this.deferred.filter((e) => !ids.has(e.id))];
         this.deferred = [];
-        if (entries.length > 0) await this.handle(entries);
+        if (entries.length > 0) {
+          next = cursor === '>' ? this.prefetch(entries) : null;
+          // A failed prefetch is read again by the next turn's error handling, not left unhandled.
+          next?.catch(() => undefined);
+          await this.handle(entries);
+        }
         backoff = 100;
         this.recovered();
       } catch (err) {
@@ -178,6 +187,20 @@ export class Ingestor {
         backoff = Math.min(backoff * 2, 5 * SECOND);
       }
     }
+  }
+
+  /**
+   * While a batch is being stored, the entries already waiting behind it are read and parsed:
+   * under load the stream holds the next batch by the time this one commits, and the parsing then
+   * costs the database no idle time. Only when nothing else is due: the batch holds no end report
+   * (one that must wait for its points makes the next turn read with a short block and look for
+   * orphans) and no orphan check is due. The read does not block: an empty answer leaves the next turn to the usual blocking read.
+   * Entries read here are in this consumer's pending list like any other, so a failure before they
+   * are handled loses nothing (they are read again from '0' after a restart, or taken over).
+   */
+  private prefetch(batch: readonly Entry[]): Promise<Entry[]> | null {
+    if (batch.some((e) => e.report?.type === 'end') || Date.now() - this.lastOrphanCheck > ORPHAN_IDLE_MS / 3) return null;
+    return this.read('>', 0);
   }
 
   private async readNewOrOrphans(): Promise<Entry[]> {
@@ -294,7 +317,7 @@ export class Ingestor {
     return all;
   }
 
-  private async apply(tx: Queryable, reports: AgentReport[]): Promise<BatchEffects> {
+  private async apply(tx: Transaction, reports: AgentReport[]): Promise<BatchEffects> {
     const fx = emptyEffects();
     const claims = reports.filter((r): r is ClaimReport => r.type === 'claim');
     const metrics = reports.filter((r): r is MetricsReport => r.type === 'metrics');
@@ -407,7 +430,7 @@ export class Ingestor {
     return true;
   }
 
-  private async applyMetrics(tx: Queryable, reports: MetricsReport[], fx: BatchEffects): Promise<void> {
+  private async applyMetrics(tx: Transaction, reports: MetricsReport[], fx: BatchEffects): Promise<void> {
     const runs = await getRunsForUpdate(tx, [...new Set(reports.map((r) => r.runId))]);
     const specOf = this.ctx.specs.forBatch(tx);
     const points: PointRow[] = [];

@@ -1,5 +1,5 @@
 /** SQL for the metric time series and the per-run summaries derived from it. */
-import type { Queryable } from './database.js';
+import type { Queryable, Transaction } from './database.js';
 import type { MetricSummary } from './runs.js';
 
 export interface PointRow {
@@ -18,10 +18,18 @@ export interface PointRow {
  * before acknowledging them): the caller then rebuilds what it derives from points, such as run
  * summaries, from what is stored, so every point counts exactly once without probing for
  * duplicates on the common path.
+ *
+ * The common path is a plain INSERT: `ON CONFLICT DO NOTHING` costs a speculative insertion per
+ * row (a probe of the key, then the insert, then its confirmation), about 40% more time per point
+ * than the insert itself (`npm run bench -- --scale`, ingestion against COPY). Re-delivery is
+ * rare, so the batch is tried plainly under a savepoint, and only a batch that hits a stored key
+ * (unique_violation) is redone with `ON CONFLICT DO NOTHING`. One savepoint per call, not per
+ * statement: a transaction with more than 64 subtransactions slows every other session's snapshots.
  */
 const INSERT_CHUNK = 10_000;
+const UNIQUE_VIOLATION = '23505';
 
-export async function insertPoints(q: Queryable, points: readonly PointRow[]): Promise<number> {
+export async function insertPoints(tx: Transaction, points: readonly PointRow[]): Promise<number> {
   if (points.length === 0) return 0;
   // One statement per attempt, with its few metric names sent once and referenced by index, and
   // times as epoch milliseconds: encoding a text array element by element is the costly part of
@@ -33,10 +41,24 @@ export async function insertPoints(q: Queryable, points: readonly PointRow[]): P
     if (!g) groups.set(key, (g = []));
     g.push(p);
   }
-  let stored = 0;
   // At most INSERT_CHUNK points per statement: encoding the arrays of one statement is synchronous
   // work for the driver, and a batch of big reports is up to 500,000 points.
   const chunks = [...groups.values()].flatMap((g) => Array.from({ length: Math.ceil(g.length / INSERT_CHUNK) }, (_, i) => g.slice(i * INSERT_CHUNK, (i + 1) * INSERT_CHUNK)));
+  await tx.query('SAVEPOINT harrow_points');
+  let stored: number;
+  try {
+    stored = await insertChunks(tx, chunks, false);
+  } catch (err) {
+    if ((err as { code?: unknown }).code !== UNIQUE_VIOLATION) throw err;
+    await tx.query('ROLLBACK TO SAVEPOINT harrow_points');
+    stored = await insertChunks(tx, chunks, true);
+  }
+  await tx.query('RELEASE SAVEPOINT harrow_points');
+  return stored;
+}
+
+async function insertChunks(tx: Transaction, chunks: readonly PointRow[][], skipStored: boolean): Promise<number> {
+  let stored = 0;
   for (const group of chunks) {
     const names: string[] = [];
     const nameIndex = new Map<string, number>();
@@ -48,11 +70,11 @@ export async function insertPoints(q: Queryable, points: readonly PointRow[]): P
       }
       return i;
     });
-    const { rowCount } = await q.query(
+    const { rowCount } = await tx.query(
       `INSERT INTO metrics (run_id, attempt, seq, step, name, value, time)
        SELECT $1, $2, u.seq, u.step, ($3::text[])[u.ni], u.value, to_timestamp(u.t / 1000.0)
        FROM unnest($4::int[], $5::int[], $6::int[], $7::float8[], $8::float8[]) AS u(seq, step, ni, value, t)
-       ON CONFLICT DO NOTHING`,
+       ${skipStored ? 'ON CONFLICT DO NOTHING' : ''}`,
       [
         group[0]!.runId,
         group[0]!.attempt,

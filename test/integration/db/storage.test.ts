@@ -25,7 +25,7 @@ import {
   strategyHistory,
   touchHeartbeats,
 } from '../../../db/runs.js';
-import { attemptPoints, insertPoints, metricCurves, runHistory, updateSummaries } from '../../../db/metrics.js';
+import { attemptPoints, insertPoints, metricCurves, runHistory, updateSummaries, type PointRow } from '../../../db/metrics.js';
 
 const opts = await needServices();
 
@@ -121,6 +121,8 @@ for (const backend of BACKENDS) {
       assert.equal(run.output_tail, 'boom');
     });
 
+    const put = (points: PointRow[]) => db.transaction((tx) => insertPoints(tx, points));
+
     test('metric points are stored exactly once, non-finite values included', async () => {
       await sweepWithRuns('met', 1);
       await claimRun(db, { runId: 'met-1', token: 'T', agentId: 'a', host: 'h', gpu: null });
@@ -130,10 +132,10 @@ for (const backend of BACKENDS) {
         { runId: 'met-1', attempt: 1, seq: 2, step: 1, name: 'loss', value: 0.5, time: t },
         { runId: 'met-1', attempt: 1, seq: 3, step: 2, name: 'loss', value: Number.NaN, time: t },
       ];
-      assert.equal(await insertPoints(db, batch), 3);
-      assert.equal(await insertPoints(db, batch), 0, 'a re-delivered batch inserts nothing');
+      assert.equal(await put(batch), 3);
+      assert.equal(await put(batch), 0, 'a re-delivered batch inserts nothing');
       const again = [...batch.slice(1), { runId: 'met-1', attempt: 1, seq: 4, step: 3, name: 'loss', value: 0.25, time: t }];
-      assert.equal(await insertPoints(db, again), 1, 'only the new point of a partly re-delivered batch is stored');
+      assert.equal(await put(again), 1, 'only the new point of a partly re-delivered batch is stored');
       assert.deepEqual(
         (await attemptPoints(db, [{ runId: 'met-1', attempt: 1 }])).map((p) => p.seq),
         [1, 2, 3, 4],
@@ -144,13 +146,34 @@ for (const backend of BACKENDS) {
       assert.deepEqual((await metricCurves(db, 'met', 'loss')).get('met-1')!.slice(0, 2), [1.5, 0.5]);
     });
 
+    test('a re-delivered point keeps the rest of its transaction: what came before it and what follows are committed', async () => {
+      await sweepWithRuns('redel', 1);
+      await claimRun(db, { runId: 'redel-1', token: 'T-redel', agentId: 'a', host: 'h', gpu: null });
+      const t = new Date();
+      const point = (seq: number) => ({ runId: 'redel-1', attempt: 1, seq, step: seq, name: 'loss', value: seq / 10, time: t });
+      assert.equal(await put([point(1), point(2)]), 2);
+      // A batch that repeats a stored point, and one point twice within itself, among new ones: the
+      // plain insert meets the key, and the redo skips exactly the points already there.
+      const stored = await db.transaction(async (tx) => {
+        await tx.query(`UPDATE runs SET heartbeat_at = now() - interval '1 hour' WHERE id = 'redel-1'`);
+        const n = await insertPoints(tx, [point(2), point(3), point(4), point(4)]);
+        await tx.query(`UPDATE runs SET metric_count = 42 WHERE id = 'redel-1'`);
+        return n;
+      });
+      assert.equal(stored, 2, 'points 3 and 4 are new; 2 was stored and 4 came twice');
+      assert.deepEqual((await attemptPoints(db, [{ runId: 'redel-1', attempt: 1 }])).map((p) => p.seq), [1, 2, 3, 4]);
+      const run = await getRun(db, 'redel-1');
+      assert.equal(run!.metric_count, 42, 'the statement after the redo was committed');
+      assert.ok(Date.now() - run!.heartbeat_at!.getTime() > 30 * 60_000, 'the statement before the insert survived its rollback to the savepoint');
+    });
+
     test('metric values and times come back exactly: infinities, extremes, subnormals, odd decimals, millisecond times', async () => {
       await sweepWithRuns('exact', 1);
       await claimRun(db, { runId: 'exact-1', token: 'T-exact', agentId: 'a', host: 'h', gpu: null });
       const values = [Infinity, -Infinity, Number.MAX_VALUE, -Number.MAX_VALUE, Number.MIN_VALUE, 1e-300, 0.1 + 0.2, -0.0000123456789, 123456789.12345679, 2 ** 53 + 2, 0];
       const t0 = Date.UTC(2026, 11, 7, 12, 34, 56, 789);
       const points = values.map((value, i) => ({ runId: 'exact-1', attempt: 1, seq: i + 1, step: 2 ** 31 - 1 - i, name: 'v', value, time: new Date(t0 + i) }));
-      assert.equal(await insertPoints(db, points), values.length);
+      assert.equal(await put(points), values.length);
       const back = await attemptPoints(db, [{ runId: 'exact-1', attempt: 1 }]);
       assert.deepEqual(
         back.map((p) => p.value),
