@@ -15,7 +15,8 @@
  *    subset it selects; past that the time should flatten).
  *
  * It prints one table per part and a note wherever a figure grows faster than the size.
- * Flags: --quick (smaller sizes, for a smoke run), --only A|B|C|D.
+ * Flags: --quick (smaller sizes, for a smoke run), --only A|B|C|D, --sizes 1000,10000 (part A's
+ * sweep sizes in runs, to measure one size again).
  * Needs Postgres as a superuser (COPY from a file) and Redis, like `npm run bench`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -148,18 +149,46 @@ async function latency(base: string, path: string, requests: number): Promise<{ 
   return { p50: pct(times, 50), p99: pct(times, 99) };
 }
 
-/** Points per second that agents get stored, and a raw COPY of as many rows, into a table that already holds the seeded points. */
-async function ingestion(db: Database, url: string, base: string, prefix: string, batchRuns: number, pointsPerRun: number): Promise<{ system: number; copy: number }> {
+/**
+ * Points per second that agents get stored, and a raw COPY of as many rows into the same table
+ * (which already holds the seeded points), once before the agents and once after: their mean is
+ * the baseline, so a machine whose speed drifts during the measurement moves both sides alike.
+ */
+async function ingestion(db: Database, base: string, prefix: string, batchRuns: number, pointsPerRun: number): Promise<{ system: number; copy: number; copies: [number, number] }> {
   const dir = await mkdtemp(join(tmpdir(), 'harrow-scale-'));
   try {
-    const script = join(dir, 'spam.py');
-    await writeFile(script, `import sys\nn=int(sys.argv[1])\nw=sys.stdout.write\nfor i in range(n):\n    w(f"loss={1.0/(i+1):.6f} step={i}\\n")\nsys.stdout.flush()\n`);
+    const total = batchRuns * pointsPerRun;
     const res = await fetch(`${base}/api/sweeps`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ config: `method: random\nrun_cap: ${batchRuns}\nmetric: {name: loss, goal: minimize}\ncommand: ["python3", "${script}", "${pointsPerRun}"]\nparameters:\n  x: {min: 0.0, max: 1.0}\n` }),
+      body: JSON.stringify({ config: `method: random\nrun_cap: ${batchRuns}\nmetric: {name: loss, goal: minimize}\ncommand: ["python3", "${join(dir, 'spam.py')}", "${pointsPerRun}"]\nparameters:\n  x: {min: 0.0, max: 1.0}\n` }),
     });
     const sweep = (await res.json()) as { id: string };
+
+    // The baseline: the same number of rows, COPYed by the server from a file into the same table.
+    const csv = join(dir, 'points.csv');
+    const copyRate = async (runId: string): Promise<number> => {
+      const at = new Date().toISOString();
+      const lines: string[] = [];
+      for (let i = 1; i <= total; i++) lines.push(`${runId},1,${i},${i - 1},loss,${1 / i},${at}`);
+      await writeFile(csv, `${lines.join('\n')}\n`);
+      await chmod(dir, 0o755);
+      await chmod(csv, 0o644);
+      // Under a sweep of their own, out of the agents' sweep and its run counts.
+      await db.query(
+        `INSERT INTO sweeps (id, name, state, method, spec, config_text, seed, metric_name, goal) VALUES ('raw-scale', 'raw', 'finished', 'random', '{}', '', 1, 'loss', 'minimize')
+         ON CONFLICT DO NOTHING`,
+      );
+      await db.query(`INSERT INTO runs (id, sweep_id, number, state, params, params_hash) VALUES ($1, 'raw-scale', $2, 'finished', '{}', $1)`, [runId, Number(runId.slice(-1))]);
+      const tc = now();
+      await db.query(`COPY metrics (run_id, attempt, seq, step, name, value, time) FROM '${csv}' WITH (FORMAT csv)`);
+      return total / ((now() - tc) / 1000);
+    };
+    const before = await copyRate('raw-scale-1');
+
+    const script = join(dir, 'spam.py');
+    await writeFile(script, `import sys\nn=int(sys.argv[1])\nw=sys.stdout.write\nfor i in range(n):\n    w(f"loss={1.0/(i+1):.6f} step={i}\\n")\nsys.stdout.flush()\n`);
+    await chmod(script, 0o644);
     const agents = [0, 1].map(() =>
       spawn(process.execPath, [BIN, 'agent', sweep.id, '--concurrency', '4', '--quiet'], {
         cwd: ROOT,
@@ -167,9 +196,8 @@ async function ingestion(db: Database, url: string, base: string, prefix: string
         stdio: ['ignore', 'ignore', 'inherit'],
       }),
     );
-    const total = batchRuns * pointsPerRun;
     // From the first point stored to the last: the rate of storing, not the runs' start or their
-    // end reports (the runs' ends are waited for below, before the baseline).
+    // end reports (the runs' ends are waited for below, before the second baseline).
     let t0 = 0;
     let t1 = 0;
     for (;;) {
@@ -183,27 +211,15 @@ async function ingestion(db: Database, url: string, base: string, prefix: string
     const system = total / (((t1 || now()) - t0) / 1000);
     await Promise.all(agents.map((a) => new Promise((r) => (a.exitCode !== null ? r(null) : a.once('exit', r)))));
 
-    // The baseline: the same rows, COPYed by the server from a file into the same table.
-    const csv = join(dir, 'points.csv');
-    const lines: string[] = [];
-    const at = new Date().toISOString();
-    for (let i = 1; i <= total; i++) lines.push(`raw-scale,1,${i},${i - 1},loss,${1 / i},${at}`);
-    await writeFile(csv, `${lines.join('\n')}\n`);
-    await chmod(dir, 0o755);
-    await chmod(csv, 0o644);
-    await db.query(`INSERT INTO runs (id, sweep_id, number, state, params, params_hash) VALUES ('raw-scale', $1, 1000000, 'finished', '{}', 'x')`, [sweep.id]);
-    const tc = now();
-    await db.query(`COPY metrics (run_id, attempt, seq, step, name, value, time) FROM '${csv}' WITH (FORMAT csv)`);
-    const copy = total / ((now() - tc) / 1000);
-    void url;
-    return { system, copy };
+    const after = await copyRate('raw-scale-2');
+    return { system, copy: (before + after) / 2, copies: [before, after] };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 }
 
-async function partA(quick: boolean): Promise<void> {
-  const sizes = quick ? [1_000, 5_000] : [1_000, 10_000, 100_000];
+async function partA(quick: boolean, only?: number[]): Promise<void> {
+  const sizes = only ?? (quick ? [1_000, 5_000] : [1_000, 10_000, 100_000]);
   const PER_RUN = 100;
   const batchRuns = quick ? 4 : 8;
   // 400,000 points: several seconds of storing, so that the first batches' start and the last
@@ -250,10 +266,16 @@ async function partA(quick: boolean): Promise<void> {
             rows.push({ cells: [`${runs.toLocaleString()} runs`, name, l.p50.toFixed(2), l.p99.toFixed(2), l.p99 < 50 ? 'PASS' : 'FAIL'] });
           }
           rows.push({ cells: [`${runs.toLocaleString()} runs`, 'importance, first answer', importanceFresh.toFixed(0), '-', ''] });
-          const ing = await ingestion(db, url, base, prefix, batchRuns, batchPoints);
+          const ing = await ingestion(db, base, prefix, batchRuns, batchPoints);
           const ratio = ing.system / ing.copy;
           rows.push({
-            cells: [`${runs.toLocaleString()} runs`, `ingest ${(batchRuns * batchPoints).toLocaleString()} pts: agents / COPY`, `${Math.round(ing.system).toLocaleString()}/s`, `${Math.round(ing.copy).toLocaleString()}/s`, `${ratio.toFixed(2)}× ${ratio >= 0.5 ? 'PASS' : 'FAIL'}`],
+            cells: [
+              `${runs.toLocaleString()} runs`,
+              `ingest ${(batchRuns * batchPoints).toLocaleString()} pts: agents / COPY (before, after)`,
+              `${Math.round(ing.system).toLocaleString()}/s`,
+              `${Math.round(ing.copy).toLocaleString()}/s (${ing.copies.map((c) => Math.round(c).toLocaleString()).join(', ')})`,
+              `${ratio.toFixed(2)}× ${ratio >= 0.5 ? 'PASS' : 'FAIL'}`,
+            ],
           });
           const served = await rssMb(server.pid!);
           rss.push(served);
@@ -416,7 +438,10 @@ export async function benchScale(argv: string[]): Promise<void> {
   const quick = argv.includes('--quick');
   const only = argv.includes('--only') ? argv[argv.indexOf('--only') + 1]?.toUpperCase() : undefined;
   console.log(`# Harrow scale benchmark${quick ? ' (quick)' : ''} — node ${process.version}, ${cpus().length} CPUs, Postgres ${PG_URL.replace(/\/\/[^@]*@/, '//')}, Redis ${REDIS_URL}`);
-  if (!only || only === 'A') await partA(quick);
+  const sizesArg = argv.includes('--sizes') ? argv[argv.indexOf('--sizes') + 1] : undefined;
+  const sizes = sizesArg?.split(',').map(Number);
+  if (sizes && (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 100))) throw new Error(`--sizes ${sizesArg}: give whole numbers of runs, at least 100 each, separated by commas (e.g. --sizes 1000,10000)`);
+  if (!only || only === 'A') await partA(quick, sizes);
   if (!only || only === 'B') await partB(quick);
   if (!only || only === 'C') await partC(quick);
   if (!only || only === 'D') partD(quick);
