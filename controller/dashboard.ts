@@ -34,9 +34,10 @@ const VENDOR = 'public, max-age=86400';
 
 export async function registerDashboard(app: FastifyInstance): Promise<void> {
   const root = packageRoot();
+  const modules = dashboardModules(root);
   const files: Array<{ route: string; path: string | undefined; type: string; cacheControl: string }> = [
     { route: '/', path: join(root, 'web', 'index.html'), type: 'text/html; charset=utf-8', cacheControl: REVALIDATE },
-    ...dashboardModules(root).map((m) => ({ route: `/${m.url}`, path: m.path, type: 'text/javascript; charset=utf-8', cacheControl: REVALIDATE })),
+    ...modules.map((m) => ({ route: `/${m.url}`, path: m.path, type: 'text/javascript; charset=utf-8', cacheControl: REVALIDATE })),
     { route: '/style.css', path: join(root, 'web', 'style.css'), type: 'text/css; charset=utf-8', cacheControl: REVALIDATE },
     { route: '/vendor/echarts.min.js', path: resolveEcharts(), type: 'text/javascript; charset=utf-8', cacheControl: VENDOR },
   ];
@@ -50,7 +51,7 @@ export async function registerDashboard(app: FastifyInstance): Promise<void> {
     done();
   });
   for (const file of files) {
-    const asset = file.path === undefined ? undefined : await load(file.path, file.type, file.cacheControl);
+    const asset = file.path === undefined ? undefined : await load(file.path, file.type, file.cacheControl, file.route === '/' ? (html) => preloadModules(html, modules) : undefined);
     if (asset) loaded.push(asset);
     if (!asset) {
       // A missing asset must not keep the API from starting: the API is the product, the page a view.
@@ -74,13 +75,28 @@ async function send(req: FastifyRequest, reply: FastifyReply, asset: Asset): Pro
   return reply.send(asset.body);
 }
 
-async function load(path: string, type: string, cacheControl: string): Promise<Asset | undefined> {
+/**
+ * The page as served: every module listed as `<link rel="modulepreload">` before the entry script.
+ * A module graph is otherwise discovered one level at a time (the page, then app.js, then the
+ * views, then their panels): three round trips before the first API request, each waiting for a
+ * parse. Listed up front, the browser fetches them all at once. The list is made from `web/` when
+ * the server starts, so a new module is preloaded without anyone editing the page.
+ */
+export function preloadModules(html: string, modules: ReadonlyArray<{ url: string }>): string {
+  const entry = /^\s*<script src="app\.js" type="module"><\/script>$/m;
+  if (!entry.test(html)) return html;
+  const links = modules.filter((m) => m.url !== 'app.js').map((m) => `  <link rel="modulepreload" href="${m.url}">`);
+  return html.replace(entry, (line) => `${links.join('\n')}\n${line}`);
+}
+
+async function load(path: string, type: string, cacheControl: string, transform?: (text: string) => string): Promise<Asset | undefined> {
   let body: Buffer;
   try {
     body = await readFile(path);
   } catch {
     return undefined;
   }
+  if (transform) body = Buffer.from(transform(body.toString('utf8')));
   const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`;
   // Small files gain nothing from compression but a header.
   let compressed: Promise<Buffer> | undefined;

@@ -25,13 +25,30 @@ const MAX_LOADED = 20_000;
 /**
  * Every page at once, by offset: at most MAX_LOADED / PAGE_SIZE requests in parallel, where the
  * cursor (`nextCursor`) would chain them one after another; an offset under 20,000 costs the
- * server a few ms. `harrow runs` and the report follow the cursor.
+ * server a few ms. `harrow runs` and the report follow the cursor. The sweep's run counts (`sweep`,
+ * asked at the same time) say how many pages there are, so the rest go out as soon as it answers
+ * rather than after the first page, the slowest answer of the three; pages the counts did not
+ * foresee (runs made meanwhile) follow the first page's total.
  */
-async function loadRuns(id) {
-  const first = await api(`sweeps/${encodeURIComponent(id)}/runs?limit=${PAGE_SIZE}&sort=-number`);
-  const pages = Math.ceil(Math.min(first.total, MAX_LOADED) / PAGE_SIZE);
-  const rest = await Promise.all(Array.from({ length: Math.max(0, pages - 1) }, (_, i) => api(`sweeps/${encodeURIComponent(id)}/runs?limit=${PAGE_SIZE}&offset=${(i + 1) * PAGE_SIZE}&sort=-number`)));
-  return { total: first.total, runs: [first, ...rest].flatMap((p) => p.runs) };
+async function loadRuns(id, sweep) {
+  // A page that fails while another is awaited is still reported once, by the await below, not
+  // also as an unhandled rejection.
+  const page = (i) => {
+    const p = api(`sweeps/${encodeURIComponent(id)}/runs?limit=${PAGE_SIZE}&offset=${i * PAGE_SIZE}&sort=-number`);
+    p.catch(() => undefined);
+    return p;
+  };
+  const pagesOf = (total) => Math.ceil(Math.min(total, MAX_LOADED) / PAGE_SIZE);
+  const first = page(0);
+  const counted = await sweep.then(
+    (s) => s.counts.total,
+    () => 0,
+  );
+  const early = Array.from({ length: Math.max(0, pagesOf(counted) - 1) }, (_, i) => page(i + 1));
+  const head = await first;
+  const late = Array.from({ length: Math.max(0, pagesOf(head.total) - 1 - early.length) }, (_, i) => page(early.length + i + 1));
+  const rest = await Promise.all([...early, ...late]);
+  return { total: head.total, runs: [head, ...rest].flatMap((p) => p.runs) };
 }
 
 export async function showSweep(ui, id) {
@@ -43,7 +60,8 @@ export async function showSweep(ui, id) {
   void loadECharts().catch(() => undefined);
 
   try {
-    const [sweep, best, runs] = await Promise.all([api(path), api(`${path}/best`), loadRuns(id)]);
+    const asked = api(path);
+    const [sweep, best, runs] = await Promise.all([asked, api(`${path}/best`), loadRuns(id, asked)]);
     performance.mark('harrow:data');
     state.sweep = sweep;
     state.best = best;
@@ -93,16 +111,21 @@ export async function showSweep(ui, id) {
   state.on('sweep', drawHeader);
   performance.mark('harrow:header');
   const cache = new Map();
-  // The curves first: their request goes out before the table and charts are drawn.
+  // The views that wait for the server (curves, importance) ask first, and the page yields once
+  // before drawing: the browser sends a fetch only when the script that made it gives the thread
+  // back, and drawing thousands of runs into the table and charts is one long task. The server
+  // then answers them while the page draws, not after.
   void mountCurves(el.curves, state, view, cache);
-  performance.mark('harrow:curves-asked');
+  if (hasMetric) mountImportance(el.importance, state, view);
+  performance.mark('harrow:asked');
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  if (view.left) return;
   mountRunsTable(el.table, state);
   performance.mark('harrow:table');
   if (hasMetric) {
     void mountBestChart(el.best, state);
     void mountHistory(el.history, state);
     void mountParallel(el.parallel, state);
-    mountImportance(el.importance, state, view);
     void mountSlices(el.slices, state);
   }
   void mountCompare(el.compare, state, view, cache);
@@ -127,7 +150,7 @@ export async function showSweep(ui, id) {
   }, 1000);
   const reloadAll = async () => {
     try {
-      const runs = await loadRuns(id);
+      const runs = await loadRuns(id, api(path));
       if (view.left) return;
       state.total = runs.total;
       state.runs = new Map(runs.runs.map((r) => [r.id, r]));

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { gunzipSync } from 'node:zlib';
 import Fastify from 'fastify';
 import { registerDashboard } from '../../../controller/dashboard.js';
+import { dashboardModules } from '../../../controller/web-assets.js';
 import { registerProtection } from '../../../controller/security/protection.js';
 
 const root = new URL('../../../../', import.meta.url);
@@ -33,7 +34,14 @@ test('the page, its modules and style: right types, revalidated caching, a stric
     assert.equal(page.headers['x-content-type-options'], 'nosniff');
     assert.equal(page.headers['x-frame-options'], 'DENY');
     assert.equal(page.headers['referrer-policy'], 'no-referrer');
-    assert.equal(page.body, await readFile(new URL('web/index.html', root), 'utf8'));
+    // The page as written, with every module preloaded before the entry script (one round trip
+    // for the whole module graph instead of one per level of imports).
+    const written = await readFile(new URL('web/index.html', root), 'utf8');
+    const preloaded = [...page.body.matchAll(/<link rel="modulepreload" href="([^"]+)">/g)].map((m) => m[1]);
+    assert.deepEqual(preloaded, dashboardModules().map((m) => m.url).filter((u) => u !== 'app.js'));
+    assert.ok(preloaded.includes('js/sweep-page.js') && preloaded.includes('js/panels/parallel-chart.js'));
+    assert.ok(page.body.indexOf('modulepreload') < page.body.indexOf('<script src="app.js"'), 'the preloads come before the entry script');
+    assert.equal(page.body.replace(/ *<link rel="modulepreload" href="[^"]+">\n/g, ''), written, 'nothing else of the page changes');
     // ECharts is loaded by the views that draw charts, not by the page (the list has none).
     assert.doesNotMatch(page.body, /echarts\.min\.js/);
 
