@@ -476,9 +476,9 @@ export async function listRuns(
     [o.sweepId, states, o.limit, o.offset, ...(o.after !== undefined ? [o.after] : [])],
   );
   const total = rows[0]?.total ?? 0;
-  const runs = rows
-    .filter((r) => r.id !== null)
-    .map(({ total: _total, ...run }) => run);
+  // The rows keep their `total` column: copying 30 fields of each of 1,000 rows to drop it cost
+  // more than the rest of this function (readers take the fields they name).
+  const runs: RunRow[] = rows.filter((r) => r.id !== null);
   return { runs, total };
 }
 
