@@ -250,13 +250,14 @@ async function benchLatency(): Promise<void> {
         ['importance (cached)', `/api/sweeps/${sweepId}/importance`],
         ['curves of 30 runs', `/api/sweeps/${sweepId}/curves?name=loss&runs=${Array.from({ length: 30 }, (_, i) => `${sweepId}-${i * 300 + 1}`).join(',')}`],
       ] as const;
-      if (only === 'dashboard') {
-        await benchDashboard(ctl.url, sweepId, LAT_RUNS, perRun * LAT_RUNS);
-        return;
-      }
       const fresh = now();
       await (await fetch(`${ctl.url}/api/sweeps/${sweepId}/importance`)).arrayBuffer();
       const freshMs = now() - fresh;
+      if (only === 'dashboard') {
+        // As in the whole run: the page finds importance computed (it is cached until a run ends).
+        await benchDashboard(ctl.url, sweepId, LAT_RUNS, perRun * LAT_RUNS);
+        return;
+      }
       console.log(`  ${'importance, first answer'.padEnd(30)} ${freshMs.toFixed(0).padStart(6)} ms (a random forest in the worker thread; cached until a run ends)   target < 1 s   ${verdict(freshMs < 1000)}`);
       for (const [name, path] of endpoints) {
         for (let i = 0; i < 20; i++) await (await fetch(`${ctl.url}${path}`)).arrayBuffer();
