@@ -6,8 +6,8 @@
 import { runColour } from './charts.js';
 import { runClock, since } from './clocks.js';
 import { badge, fill, fmt, h, runNote, runTime, valueText, warningNote } from './dom.js';
-import { describeParams } from './params.js';
-import { RUN_STATES, byValue, flatOf, metricNames, selectionActive, visibleRuns } from './sweep-state.js';
+import { describeParams, flatOf } from './params.js';
+import { RUN_STATES, byValue, metricNames, selectionActive, visibleRuns } from './sweep-state.js';
 import { throttle } from './view.js';
 
 const PAGE = 100;

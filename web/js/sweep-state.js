@@ -2,7 +2,6 @@
 // (brushed ranges of the parallel coordinates and the table's filters), the runs checked for
 // comparison, and a tiny event bus so each panel redraws only on what concerns it.
 
-import { flatParams } from './dom.js';
 
 export const RUN_STATES = ['queued', 'running', 'finished', 'failed', 'crashed', 'stopped', 'canceled', 'preempted'];
 
@@ -78,11 +77,6 @@ export function metricNames(state) {
   return main ? [main, ...rest] : rest;
 }
 
-/** Flattened params of a run, memoized on the run object (runs are replaced, never mutated). */
-export function flatOf(run) {
-  if (!run._flat) Object.defineProperty(run, '_flat', { value: flatParams(run.params), enumerable: false });
-  return run._flat;
-}
 
 /**
  * The axis ids in the order to draw them: the user's order for the ids it knows, then any new ones

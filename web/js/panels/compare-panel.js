@@ -3,7 +3,7 @@
 
 import { BASE, chart, runColour } from '../charts.js';
 import { badge, fill, fmt, h, valueText } from '../dom.js';
-import { flatOf } from '../sweep-state.js';
+import { flatOf } from '../params.js';
 import { curveControls, curveOption, loadCurves } from './curves-chart.js';
 
 export async function mountCompare(el, state, view, cache) {

@@ -7,8 +7,8 @@
 
 import { BASE, chart } from '../charts.js';
 import { fill, fmt, h } from '../dom.js';
-import { axisValue, categoryLabel, describeParams } from '../params.js';
-import { flatOf, goalOf, moveAxis, orderedAxes } from '../sweep-state.js';
+import { axisValue, categoryLabel, describeParams, flatOf } from '../params.js';
+import { goalOf, moveAxis, orderedAxes } from '../sweep-state.js';
 import { throttle } from '../view.js';
 
 export async function mountParallel(el, state) {

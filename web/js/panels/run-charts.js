@@ -5,8 +5,8 @@
 
 import { BASE, chart } from '../charts.js';
 import { fmt, h } from '../dom.js';
-import { axisValue, categoryLabel, describeParams } from '../params.js';
-import { flatOf, selected, visibleRuns } from '../sweep-state.js';
+import { axisValue, categoryLabel, describeParams, flatOf } from '../params.js';
+import { selected, visibleRuns } from '../sweep-state.js';
 import { throttle } from '../view.js';
 
 /** How each ended state is drawn (colours match the state badges). */
