@@ -279,7 +279,10 @@ export class BayesStrategy implements Strategy {
     const proposals = this.proposeFrom(input, count, rng, mf?.observations ?? input.observations, mf?.warnings ?? []);
     // What the curve model did is stored with each proposal (runs.proposal): how many stopped runs
     // it scored and the budget lengthscale it learned.
-    if (mf !== undefined) for (const p of proposals) if (p.info) p.info.multiFidelity = { imputed: mf.imputed, ...mf.info };
+    if (mf !== undefined) {
+      const { multiFidelity: note, ...rest } = mf.info;
+      for (const p of proposals) if (p.info) p.info.multiFidelity = { imputed: mf.imputed, note, ...rest };
+    }
     return proposals;
   }
 
