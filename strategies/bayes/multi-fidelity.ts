@@ -162,6 +162,54 @@ export class CurveImputer {
 
   impute(observations: readonly Observation[]): CurveImputation {
     const unchanged = (reason: string): CurveImputation => ({ observations, imputed: 0, warnings: [], info: { multiFidelity: reason } });
+    const m = this.model(observations, true);
+    if (typeof m === 'string') {
+      if (m === FACTOR_FAILED) {
+        return { ...unchanged(m), warnings: ['multi-fidelity model: the (configuration, budget) kernel matrix could not be factored; stopped runs imputed per metric.impute'] };
+      }
+      return unchanged(m);
+    }
+    let imputed = 0;
+    const out = observations.map((o): Observation => {
+      const p = m.predictFinal(o);
+      if (p === null) return o;
+      imputed++;
+      return { ...o, state: 'finished', value: m.sign * p.mean };
+    });
+    return {
+      observations: out,
+      imputed,
+      warnings: m.warnings.map((w) => `multi-fidelity model: ${w}`),
+      info: {
+        multiFidelity: `${imputed} stopped run(s) given their predicted final value`,
+        budget: m.budget,
+        points: m.points,
+        budgetLengthscale: m.budgetLengthscale,
+      },
+    };
+  }
+
+  /**
+   * The final value predicted for runs still running, from their partial curves (each added to
+   * the ended runs' points, as a stopped run would be), without refitting the hyperparameters:
+   * the posterior mean and an optimistic bound `z` posterior standard deviations better, both in
+   * metric units and never worse than what the run already logged. `null` per run while there is
+   * no model yet (too few finished runs); fits the hyperparameters only if no `impute` has. For
+   * model-based stopping.
+   */
+  predictRunning(observations: readonly Observation[], running: ReadonlyArray<{ params: Observation['params']; curve: readonly number[] | CurveSummary }>, z: number): Array<{ mean: number; optimistic: number } | null> {
+    if (running.length === 0) return [];
+    const extra: Observation[] = running.map((r) => ({ params: r.params, state: 'stopped', value: null, curve: r.curve }));
+    const m = this.model([...observations, ...extra], false);
+    if (typeof m === 'string') return running.map(() => null);
+    return extra.map((o) => {
+      const p = m.predictFinal(o, z);
+      return p === null ? null : { mean: m.sign * p.mean, optimistic: m.sign * p.optimistic };
+    });
+  }
+
+  /** The fitted (configuration, budget) model, or why there is none. */
+  private model(observations: readonly Observation[], refit: boolean): CurveModel | string {
     const sign = this.metric.goal === 'maximize' ? 1 : -1;
     const curves = new Map<Observation, ModelCurve>();
     for (const o of observations) {
@@ -177,8 +225,8 @@ export class CurveImputer {
       if (o.state === 'finished' && c.length === budget) full++;
       if (o.state === 'stopped' && c.length < budget) stopped++;
     }
-    if (stopped === 0) return unchanged('no stopped run with a partial curve');
-    if (budget < 2 || full < this.minFinished) return unchanged(`waiting for ${this.minFinished} finished runs with full curves (${full} so far)`);
+    if (stopped === 0) return 'no stopped run with a partial curve';
+    if (budget < 2 || full < this.minFinished) return `waiting for ${this.minFinished} finished runs with full curves (${full} so far)`;
 
     const d = this.space.dimensions.length;
     const logB = Math.log(budget);
@@ -216,54 +264,62 @@ export class CurveImputer {
       ps.forEach((p, i) => out.set(p.x, i * (d + 1)));
       return out;
     };
-    const fit = fitHyperparameters(
-      { x: flat(fitPoints), y: Float64Array.from(fitPoints, (p) => yAll[index.get(p)!]!), n: fitPoints.length, d: d + 1, isCat },
-      {
-        preset: this.options.preset,
-        deterministic: false,
-        warmStart: this.theta,
-        alsoFromPriorMode: this.theta === null || fitPoints.length <= 60,
-        maxIterations: 60,
-        warmMaxIterations: 12,
-        gtol: Math.max(1e-2, 1e-4 * fitPoints.length),
-      },
-    );
-    this.theta = fit.theta;
-    const hyper = thetaToHyper(fit.theta, d + 1);
-    const post = GpPosterior.create(flat(all), all.length, d + 1, isCat, hyper, yAll);
-    if (post === null) {
-      return { ...unchanged('kernel matrix could not be factored'), warnings: ['multi-fidelity model: the (configuration, budget) kernel matrix could not be factored; stopped runs imputed per metric.impute'] };
+    let warnings: string[] = [];
+    if (refit || this.theta === null) {
+      const fit = fitHyperparameters(
+        { x: flat(fitPoints), y: Float64Array.from(fitPoints, (p) => yAll[index.get(p)!]!), n: fitPoints.length, d: d + 1, isCat },
+        {
+          preset: this.options.preset,
+          deterministic: false,
+          warmStart: this.theta,
+          alsoFromPriorMode: this.theta === null || fitPoints.length <= 60,
+          maxIterations: 60,
+          warmMaxIterations: 12,
+          gtol: Math.max(1e-2, 1e-4 * fitPoints.length),
+        },
+      );
+      this.theta = fit.theta;
+      warnings = fit.warnings;
     }
+    const hyper = thetaToHyper(this.theta, d + 1);
+    const post = GpPosterior.create(flat(all), all.length, d + 1, isCat, hyper, yAll);
+    if (post === null) return FACTOR_FAILED;
 
     const at = new Float64Array(d + 1);
-    let imputed = 0;
-    const out = observations.map((o): Observation => {
-      const c = curves.get(o);
-      if (o.state !== 'stopped' || c === undefined || c.length >= budget) return o;
-      const x = encoded.get(o);
-      if (x === undefined) return o;
-      // The best the run logged: the summary's last point, or the dense curve's running best at its end.
-      const best = c.y.at(-1)!;
-      at.set(x);
-      at[d] = 1;
-      const predicted = transform.inverse(post.predict(at).mean);
-      const oriented = Number.isFinite(predicted) ? Math.max(predicted, best) : best;
-      imputed++;
-      return { ...o, state: 'finished', value: sign * oriented };
-    });
     return {
-      observations: out,
-      imputed,
-      warnings: fit.warnings.map((w) => `multi-fidelity model: ${w}`),
-      info: {
-        multiFidelity: `${imputed} stopped run(s) given their predicted final value`,
-        budget,
-        points: all.length,
-        budgetLengthscale: Number(hyper.lengthscales[d]!.toPrecision(4)),
+      sign,
+      budget,
+      points: all.length,
+      budgetLengthscale: Number(hyper.lengthscales[d]!.toPrecision(4)),
+      warnings,
+      predictFinal: (o, z = 0) => {
+        const c = curves.get(o);
+        if (o.state !== 'stopped' || c === undefined || c.length >= budget) return null;
+        const x = encoded.get(o);
+        if (x === undefined) return null;
+        // The best the run logged: the summary's last point, or the dense curve's running best at its end.
+        const best = c.y.at(-1)!;
+        at.set(x);
+        at[d] = 1;
+        const pred = post.predict(at);
+        const floor = (v: number): number => (Number.isFinite(v) ? Math.max(v, best) : best);
+        return { mean: floor(transform.inverse(pred.mean)), optimistic: floor(transform.inverse(pred.mean + z * Math.sqrt(pred.variance))) };
       },
     };
   }
+}
 
+const FACTOR_FAILED = 'kernel matrix could not be factored';
+
+/** What `model` gives: predictions at the full budget, oriented (larger is better). */
+interface CurveModel {
+  sign: number;
+  budget: number;
+  points: number;
+  budgetLengthscale: number;
+  warnings: string[];
+  /** A stopped run's predicted final (mean, and `z` posterior sds better), or null when it has none. */
+  predictFinal(o: Observation, z?: number): { mean: number; optimistic: number } | null;
 }
 
 /** At most `max` points: finished runs' finals first, then stopped runs' last points, then the rest; most recent runs first within each. */

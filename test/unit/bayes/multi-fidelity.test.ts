@@ -146,3 +146,17 @@ test('harrow.bayes.multi_fidelity: parsed, validated strictly, and reaches the s
   const [off] = createBayesStrategy(mfSpec({ initial_design: 3 }), { seed: 1 }).propose({ observations: obs, pending: [], count: 1 });
   assert.equal(off?.info?.multiFidelity, undefined);
 });
+
+test('predictRunning: running runs\' finals from their partial curves, with an optimistic bound; none before the model exists', () => {
+  const imputer = new CurveImputer(space, metric('minimize'), { preset: 'optuna' });
+  const finished = finishedXs.map((x) => run(x, 'finished', EPOCHS));
+  assert.deepEqual(imputer.predictRunning(finished.slice(0, 2), [{ params: { x: 0.3 }, curve: curve(0.3, 3) }], 1), [null], 'two finished runs: no model');
+  const [good, bad] = imputer.predictRunning(finished, [{ params: { x: 0.3 }, curve: curve(0.3, 3) }, { params: { x: 0.9 }, curve: curve(0.9, 5) }], 1.645);
+  assert.ok(good && bad);
+  assert.ok(good.mean < bad.mean, `${good.mean} should predict better than ${bad.mean}`);
+  for (const [p, x, t] of [[good, 0.3, 3], [bad, 0.9, 5]] as const) {
+    assert.ok(p.optimistic <= p.mean, 'the optimistic bound of a loss is lower');
+    assert.ok(p.mean <= Math.min(...curve(x, t)) + 1e-12, 'never worse than what the run logged');
+    assert.ok(Math.abs(p.mean - final(x)) < 0.1, `predicted ${p.mean}, true final ${final(x)}`);
+  }
+});
