@@ -778,7 +778,10 @@ function summary(options: Options, fixed: Map<RuleName, Aggregate>, tuned: Map<R
 // - gp+curves/5: the same with hyperband min_iter 5 (the setting Part 2 selects on its tuning seeds);
 // - gp+hyperband, gp+hyperband/5: the same without curves (stopped runs imputed `worst`, as today);
 // - random+asha: random search with ASHA (grace 3, eta 3), the field's standard;
-// - gp: GP without stopping; its end-of-budget result defines the target of its seed.
+// - gp: GP without stopping; its end-of-budget result defines the target of its seed;
+// - gp+curves+ms*, gp+curves/5+ms*: model-based stopping (MfArm.modelStop), alone or on top of hyperband;
+// - oracle: stopping with a perfect model, a ceiling (MfArm.oracle).
+// `--mf-arms a,b` runs only those arms (and gp, for the target); `--mf-first-seed S` starts at seed S.
 
 const MF_WORKERS = 8;
 const MF_EPOCH_BUDGET = RUNS * EPOCHS;
