@@ -3,7 +3,8 @@
  * median rule save on a random-search sweep, and what does it cost in the best final value?
  *
  *   npm run bench:early-stop        (node dist/bench/early-stop.js [--seeds N] [--quick])
- *   node dist/bench/early-stop.js --multi-fidelity [--mf-seeds N]   (issue 17: the last section)
+ *   node dist/bench/early-stop.js --multi-fidelity [--mf-seeds N] [--mf-first-seed S] [--mf-arms a,b]   (issue 17: the last section)
+ *   node dist/bench/early-stop.js --mf-scale [N]   (what multi_fidelity costs a proposal's read at N runs)
  *
  * Synthetic learning-curve suite. Each configuration (lr, width, dropout, optimizer) has a
  * noise-free curve loss(t) = final + (start − final)·exp(−t/τ), observed with relative Gaussian
@@ -57,12 +58,16 @@ import {
   type RunCurveState,
 } from '../strategies/early-terminate/index.js';
 import type { EarlyTerminateSpec, Observation, Params, SweepSpec } from '../strategies/types.js';
+import { CurveImputer } from '../strategies/bayes/multi-fidelity.js';
+import { encodeSpace } from '../strategies/index.js';
 import { Rng } from '../strategies/space/rng.js';
 import { openPglite } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { insertSweep } from '../db/sweeps.js';
 import { claimRun, endRun, insertRuns } from '../db/runs.js';
-import { insertPoints, lockCurveVersions } from '../db/metrics.js';
+import { curvePrefixes, insertPoints, lockCurveVersions, updateSummaries } from '../db/metrics.js';
+import { strategyInput } from '../controller/warm-start.js';
+import { MF_CURVE_MAX_POSITION, MF_CURVE_RUNS } from '../controller/observed-curves.js';
 import { EarlyStopper } from '../controller/early-stopper.js';
 
 const EPOCHS = 27;
@@ -773,7 +778,10 @@ function summary(options: Options, fixed: Map<RuleName, Aggregate>, tuned: Map<R
 // - gp+curves/5: the same with hyperband min_iter 5 (the setting Part 2 selects on its tuning seeds);
 // - gp+hyperband, gp+hyperband/5: the same without curves (stopped runs imputed `worst`, as today);
 // - random+asha: random search with ASHA (grace 3, eta 3), the field's standard;
-// - gp: GP without stopping; its end-of-budget result defines the target of its seed.
+// - gp: GP without stopping; its end-of-budget result defines the target of its seed;
+// - gp+curves+ms*, gp+curves/5+ms*: model-based stopping (MfArm.modelStop), alone or on top of hyperband;
+// - oracle: stopping with a perfect model, a ceiling (MfArm.oracle).
+// `--mf-arms a,b` runs only those arms (and gp, for the target); `--mf-first-seed S` starts at seed S.
 
 const MF_WORKERS = 8;
 const MF_EPOCH_BUDGET = RUNS * EPOCHS;
@@ -787,7 +795,25 @@ interface MfArm {
   name: string;
   spec: SweepSpec;
   multiFidelity: boolean;
+  /**
+   * Model-based stopping (Domhan et al. 2015; freeze-thaw, Swersky et al. 2014): at each of
+   * MF_MODEL_STOP_AT epochs, a running run is stopped when the curve model's final value for it,
+   * `z` posterior standard deviations on the optimistic side, is still worse than the best value
+   * a finished run logged (P(beating the incumbent) below Φ(−z)). With or without hyperband.
+   */
+  modelStop?: { z: number };
+  /**
+   * A ceiling, not a method: model-based stopping with a perfect model. After its first epoch a
+   * run is stopped unless its noise-free final loss beats the noise-free final of the run the
+   * sweep would pick now (what no rule can know); runs finish only if they improve the choice.
+   * (A first version stopped every run not within MF_WITHIN of the target: then no run finished,
+   * the GP never left its initial design, and 4 of 5 seeds never reached.)
+   */
+  oracle?: boolean;
 }
+
+/** Epochs at which model-based stopping looks at a running run (ratio ≈ 1.5 from epoch 3; declared before any run). */
+const MF_MODEL_STOP_AT = new Set([3, 5, 8, 12, 18]);
 
 function mfArms(): MfArm[] {
   const bayes = (extra: Record<string, unknown>): SweepSpec => parseSweepConfig({ ...baseConfig, method: 'bayes', ...extra });
@@ -799,6 +825,15 @@ function mfArms(): MfArm[] {
     { name: 'gp+hyperband/5', spec: bayes(hyperband({ min_iter: 5, eta: 3 })), multiFidelity: false },
     { name: 'random+asha', spec: parseSweepConfig({ ...baseConfig, ...asha({}) }), multiFidelity: false },
     { name: 'gp', spec: bayes({}), multiFidelity: false },
+    // Model-based stopping, declared with z = 1.645 (P < 5%) before any run; on its own and on top of hyperband min_iter 5.
+    { name: 'gp+curves+ms', spec: bayes({}), multiFidelity: true, modelStop: { z: 1.645 } },
+    { name: 'gp+curves/5+ms', spec: bayes(hyperband({ min_iter: 5, eta: 3 })), multiFidelity: true, modelStop: { z: 1.645 } },
+    // Added after seeing the z = 1.645 arms stop little (8 runs on seed 1, none beyond hyperband's):
+    // more aggressive bounds, z = 1 (P < 16%) and z = 0 (the predicted mean is worse).
+    { name: 'gp+curves+ms1', spec: bayes({}), multiFidelity: true, modelStop: { z: 1 } },
+    { name: 'gp+curves+ms0', spec: bayes({}), multiFidelity: true, modelStop: { z: 0 } },
+    { name: 'gp+curves/5+ms0', spec: bayes(hyperband({ min_iter: 5, eta: 3 })), multiFidelity: true, modelStop: { z: 0 } },
+    { name: 'oracle', spec: bayes({}), multiFidelity: true, oracle: true },
   ];
 }
 
@@ -823,7 +858,10 @@ function simulateMf(arm: MfArm, seed: number, target: number | null): MfResult {
     ? createBayesStrategy(arm.spec, { seed, multiFidelity: arm.multiFidelity })
     : createStrategy(arm.spec, { seed });
   const goal = arm.spec.metric?.goal ?? 'minimize';
-  const runCap = arm.spec.earlyTerminate === undefined ? RUNS : MF_RUN_CAP;
+  const runCap = arm.spec.earlyTerminate === undefined && arm.modelStop === undefined && arm.oracle !== true ? RUNS : MF_RUN_CAP;
+  // The stopping model: its own CurveImputer (the strategy's is private), refit when runs have ended since.
+  const stopModel = arm.modelStop ? new CurveImputer(encodeSpace(arm.spec), arm.spec.metric!, { preset: 'optuna' }) : null;
+  let stopModelFitAt = -1;
   const curves: RunCurve[] = [];
   const observations: Observation[] = [];
   const active: ActiveRun[] = [];
@@ -877,9 +915,20 @@ function simulateMf(arm: MfArm, seed: number, target: number | null): MfResult {
       continue;
     }
     run.nextAt = now + run.model.epochTime;
-    if (arm.spec.earlyTerminate === undefined) continue;
-    const [decision] = decideStops(arm.spec.earlyTerminate, goal, curves, [run.curve.runId]);
-    if (decision !== undefined) {
+    let stop = false;
+    if (arm.spec.earlyTerminate !== undefined) stop = decideStops(arm.spec.earlyTerminate, goal, curves, [run.curve.runId]).length > 0;
+    if (arm.oracle === true && t === 1 && Number.isFinite(chosen)) stop = cleanLossAt(run.model, EPOCHS) >= chosen;
+    if (!stop && stopModel !== null && MF_MODEL_STOP_AT.has(t) && Number.isFinite(bestObserved)) {
+      if (stopModelFitAt !== observations.length) {
+        stopModel.impute(observations);
+        stopModelFitAt = observations.length;
+      }
+      const [p] = stopModel.predictRunning(observations, [{ params: run.params, curve: run.curve.values }], arm.modelStop!.z);
+      // Minimize: even the optimistic final is above the best value a finished run logged.
+      const incumbent = Math.min(...observations.filter((o) => o.state === 'finished').map((o) => o.value ?? Infinity));
+      if (p != null && p.optimistic > incumbent) stop = true;
+    }
+    if (stop) {
       stopped++;
       end(run, 'stopped');
       launch();
@@ -896,8 +945,8 @@ function epochsToTarget(r: MfResult, target: number, within = MF_WITHIN): number
 /** A looser threshold, printed beside the issue's for context (no verdict on it). */
 const MF_LOOSE = 0.05;
 
-function multiFidelityPart(seeds: number[]): void {
-  const arms = mfArms();
+function multiFidelityPart(seeds: number[], only: string[] | null): void {
+  const arms = mfArms().filter((a) => only === null || a.name === 'gp' || only.includes(a.name));
   const gpArm = arms.find((a) => a.name === 'gp');
   console.log(`== Multi-fidelity: ${MF_WORKERS} async workers, equal budget of ${MF_EPOCH_BUDGET} epochs per arm (stopping arms at most ${MF_RUN_CAP} runs), seeds ${seeds.join(', ')}`);
   console.log(`epochs-to-target = epochs spent until the sweep's chosen run (best observed loss at epoch ${EPOCHS}, judged noise-free) is within ${MF_WITHIN * 100}% of the`);
@@ -933,7 +982,9 @@ function multiFidelityPart(seeds: number[]): void {
   }
   console.log('');
   console.log(`epochs summed over seeds (unreached seeds count their whole spend, which flatters the arm that missed).`);
-  for (const [name, hb] of [['gp+curves', 'gp+hyperband'], ['gp+curves/5', 'gp+hyperband/5']] as const) {
+  const names = new Set(arms.map((a) => a.name));
+  for (const [name, hb] of [['gp+curves', 'gp+hyperband'], ['gp+curves/5', 'gp+hyperband/5'], ['gp+curves+ms', 'gp+curves'], ['gp+curves/5+ms', 'gp+curves/5'], ['gp+curves+ms1', 'gp+curves'], ['gp+curves+ms0', 'gp+curves'], ['gp+curves/5+ms0', 'gp+curves/5']] as const) {
+    if (!names.has(name) || !names.has(hb) || !names.has('random+asha')) continue;
     const mf = sum(name);
     const vsAsha = sum('random+asha') / mf;
     const vsGp = sum('gp') / mf;
@@ -944,19 +995,98 @@ function multiFidelityPart(seeds: number[]): void {
   }
 }
 
+/**
+ * What `harrow.bayes.multi_fidelity` costs the controller per proposal at scale (`--mf-scale N`,
+ * default 10,000 runs): on embedded PGlite, a sweep of N ended runs with 27-value curves (a third
+ * finished, the rest stopped at 5 or 15 values, as hyperband min_iter 5 would), `strategyInput`
+ * (the scheduler's read before each proposal) timed with and without the key, and what the bounded
+ * curve query returned.
+ */
+async function mfScalePart(N: number): Promise<void> {
+  const db = await openPglite();
+  await migrate(db);
+  const sweepId = 'mf';
+  const config = { method: 'bayes', program: 'train.py', metric: { name: 'loss', goal: 'minimize' }, parameters: { x: { distribution: 'uniform', min: 0, max: 1 } }, early_terminate: { type: 'hyperband', min_iter: 5, eta: 3 } };
+  const on = parseSweepConfig({ ...config, harrow: { bayes: { multi_fidelity: true } } });
+  const off = parseSweepConfig(config);
+  await insertSweep(db, { id: sweepId, name: 'mf', method: 'bayes', spec: on, configText: '', seed: 1, metricName: 'loss', goal: 'minimize', runCap: null, expectedRuns: null });
+  const next = rng(7);
+  const t0 = performance.now();
+  const ids = Array.from({ length: N }, (_, i) => `${sweepId}-${i + 1}`);
+  for (let i = 0; i < N; i += 1000) {
+    await insertRuns(db, ids.slice(i, i + 1000).map((id, k) => ({ id, sweepId, number: i + k + 1, params: { x: next() }, paramsHash: id, proposal: null })), 'bench');
+  }
+  let points = 0;
+  const now = new Date();
+  await db.transaction(async (tx) => {
+    for (const [i, id] of ids.entries()) {
+      const kind = i % 3;
+      const n = kind === 0 ? EPOCHS : kind === 1 ? 5 : 15;
+      const x = next();
+      const values = Array.from({ length: n }, (_, k) => 0.1 + x + Math.exp(-(k + 1) / 4) + 0.01 * next());
+      await claimRun(tx, { runId: id, token: `t${i}`, agentId: 'bench', host: 'bench', gpu: null });
+      await insertPoints(tx, values.map((value, k) => ({ runId: id, attempt: 1, seq: k + 1, step: k, name: 'loss', value, time: now })));
+      await updateSummaries(tx, [{ runId: id, summary: {}, objective: Math.min(...values), objectiveStep: null, latestValue: values.at(-1)!, metricCount: n }]);
+      await endRun(tx, { runId: id, token: `t${i}`, state: kind === 0 ? 'finished' : 'stopped', exitCode: 0, signal: null, reason: 'bench', tail: '' });
+      points += n;
+    }
+  });
+  const loadSeconds = (performance.now() - t0) / 1000;
+  const time = async (spec: SweepSpec): Promise<{ ms: number; input: Awaited<ReturnType<typeof strategyInput>> }> => {
+    const times: number[] = [];
+    let input: Awaited<ReturnType<typeof strategyInput>> | undefined;
+    for (let k = 0; k < 5; k++) {
+      const t = performance.now();
+      input = await strategyInput(db, sweepId, spec);
+      times.push(performance.now() - t);
+    }
+    return { ms: median(times), input: input! };
+  };
+  const a = await time(off);
+  const b = await time(on);
+  const prefixes = await curvePrefixes(db, sweepId, 'loss', { goal: 'minimize', positions: [1, 3, 9, 27, 81, 243, 729], perKind: MF_CURVE_RUNS });
+  const read = [...prefixes.values()].reduce((s, c) => s + c.at.length, 0);
+  const withCurves = b.input.observations.filter((o) => o.curve !== undefined).length;
+  const t = performance.now();
+  const strategy = createBayesStrategy(on, { seed: 1 });
+  const [proposal] = strategy.propose({ observations: b.input.observations, pending: [], count: 1 });
+  const proposeMs = performance.now() - t;
+  await db.close();
+  console.log(`multi_fidelity at scale (embedded PGlite, ${N} ended runs, ${points} stored points, loaded in ${loadSeconds.toFixed(1)} s), median of 5:`);
+  console.log(`  strategyInput without the key: ${fmt(a.ms, 1)} ms; with it: ${fmt(b.ms, 1)} ms (${withCurves} observations with curves)`);
+  console.log(`  curve query: earlier points of ${prefixes.size} runs (≤ ${2 * MF_CURVE_RUNS}), ${read} running bests returned, ≤ ${2 * MF_CURVE_RUNS * (MF_CURVE_MAX_POSITION)} values read by its bound`);
+  console.log(`  one proposal of the strategy on these ${b.input.observations.length} observations (cold, first fit): ${fmt(proposeMs, 0)} ms; curve model: ${JSON.stringify(proposal?.info?.multiFidelity ?? null)}`);
+}
+
 /** `--multi-fidelity [--mf-seeds N]` runs only the multi-fidelity part (default seeds 1..3). */
 async function main(argv: string[]): Promise<void> {
+  const scaleAt = argv.indexOf('--mf-scale');
+  if (scaleAt >= 0) {
+    const n = argv[scaleAt + 1] === undefined ? 10_000 : Number(argv[scaleAt + 1]);
+    if (!Number.isInteger(n) || n < 3) {
+      console.error('usage: node dist/bench/early-stop.js --mf-scale [N]');
+      process.exit(2);
+    }
+    await mfScalePart(n);
+    return;
+  }
   const at = argv.indexOf('--multi-fidelity');
   if (at >= 0) {
     const rest = argv.filter((_, i) => i !== at);
     const k = rest.indexOf('--mf-seeds');
     const n = k >= 0 ? Number(rest[k + 1]) : 3;
-    if (!Number.isInteger(n) || n < 1 || rest.length !== (k >= 0 ? 2 : 0)) {
-      console.error('usage: node dist/bench/early-stop.js --multi-fidelity [--mf-seeds N]');
+    const f = rest.indexOf('--mf-first-seed');
+    const first = f >= 0 ? Number(rest[f + 1]) : 1;
+    const a = rest.indexOf('--mf-arms');
+    const only = a >= 0 ? (rest[a + 1] ?? '').split(',') : null;
+    const known = new Set(mfArms().map((arm) => arm.name));
+    const flags = (k >= 0 ? 2 : 0) + (f >= 0 ? 2 : 0) + (a >= 0 ? 2 : 0);
+    if (!Number.isInteger(n) || n < 1 || !Number.isInteger(first) || first < 1 || rest.length !== flags || (only ?? []).some((x) => !known.has(x))) {
+      console.error(`usage: node dist/bench/early-stop.js --multi-fidelity [--mf-seeds N] [--mf-first-seed S] [--mf-arms ${[...known].join(',')}]`);
       process.exit(2);
     }
     const t0 = performance.now();
-    multiFidelityPart(range(1, n));
+    multiFidelityPart(range(first, n), only);
     console.log(`bench took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     return;
   }

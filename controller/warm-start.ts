@@ -23,6 +23,7 @@ import { strategyHistory } from '../db/runs.js';
 import { getSweep, lockSweep } from '../db/sweeps.js';
 import { importedObservations, insertImported, runResults, type NewImported } from '../db/warm-start.js';
 import type { ControllerContext } from './context.js';
+import { observedCurves } from './observed-curves.js';
 
 /** Rows shown as examples of what an import left out. */
 const EXAMPLES = 5;
@@ -189,14 +190,22 @@ export async function strategyInput(q: Queryable, sweepId: string, spec: SweepSp
   const history = await strategyHistory(q, sweepId);
   const imported = await importedObservations(q, sweepId);
   const importedObs: Observation[] = imported.map((r) => ({ params: r.params as Params, state: r.state, value: r.value, best: r.value, latest: r.value }));
-  const runObs: Observation[] = history.ended.map((r) => ({
-    params: r.params as Params,
-    // A preempted run left so (its sweep ended before it could resume) was cut short, like a stopped one.
-    state: (r.state === 'preempted' ? 'stopped' : r.state) as ObservationState,
-    value: r.objective,
-    best: r.objective,
-    latest: r.latest_value,
-  }));
+  // `harrow.bayes.multi_fidelity`: ended runs carry their learning curves (controller/observed-curves.ts).
+  const curves = spec.method === 'bayes' && spec.harrow.bayes?.multiFidelity === true && spec.metric !== undefined
+    ? await observedCurves(q, sweepId, spec.metric, history.ended)
+    : null;
+  const runObs: Observation[] = history.ended.map((r) => {
+    const curve = curves?.get(r.id);
+    return {
+      params: r.params as Params,
+      // A preempted run left so (its sweep ended before it could resume) was cut short, like a stopped one.
+      state: (r.state === 'preempted' ? 'stopped' : r.state) as ObservationState,
+      value: r.objective,
+      best: r.objective,
+      latest: r.latest_value,
+      ...(curve === undefined ? {} : { curve }),
+    };
+  });
   const a = fitAll(spec, importedObs);
   const b = fitAll(spec, runObs);
   // Pending runs outside the space (made before a narrowing edit) are not pending for the new space.

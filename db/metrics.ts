@@ -216,3 +216,60 @@ export async function storedCurves(q: Queryable, sweepId: string, name: string):
   const values = await metricCurves(q, sweepId, name);
   return runs.map((r) => ({ runId: r.id, attempt: r.attempt, state: r.state, lastSeq: r.last_seq, values: values.get(r.id) ?? [] }));
 }
+
+/** The running best of a run's curve at some positions (1-based, ascending, each below `length`). */
+export interface CurvePrefix {
+  at: number[];
+  best: number[];
+}
+
+/**
+ * What the multi-fidelity model reads of ended runs' curves of `name` (current attempt, finite
+ * values in logged order): the running best at each of `positions` below the run's length, for
+ * the `perKind` most recently ended runs of each kind (`finished`; `stopped` or `preempted`),
+ * keyed by run id. The run's last position and best are on its row (`metric_count`,
+ * `objective`), so they are not read here.
+ *
+ * Bounded: at most 2·perKind runs, and from each at most min(metric_count − 1, max(positions))
+ * values, read in seq order from the primary key with the scan cut off by LIMIT, so a 10,000-run
+ * sweep reads the same few thousand points per proposal as a 300-run one.
+ */
+export async function curvePrefixes(
+  q: Queryable,
+  sweepId: string,
+  name: string,
+  o: { goal: 'minimize' | 'maximize'; positions: readonly number[]; perKind: number },
+): Promise<Map<string, CurvePrefix>> {
+  const out = new Map<string, CurvePrefix>();
+  if (o.positions.length === 0 || o.perKind <= 0) return out;
+  const limit = Math.max(...o.positions);
+  const { rows } = await q.query<{ id: string; pos: number; lo: number; hi: number }>(
+    `WITH picked AS (
+       SELECT id, attempt, metric_count FROM (
+         SELECT id, attempt, metric_count,
+                row_number() OVER (PARTITION BY state = 'finished' ORDER BY ended_at DESC NULLS LAST, number DESC) AS k
+         FROM runs WHERE sweep_id = $1 AND state IN ('finished', 'stopped', 'preempted') AND metric_count > 1
+       ) r WHERE k <= $3
+     )
+     SELECT p.id, c.pos::int AS pos, c.lo, c.hi FROM picked p
+     CROSS JOIN LATERAL (
+       SELECT pos, lo, hi FROM (
+         SELECT row_number() OVER w AS pos, min(v.value) OVER w AS lo, max(v.value) OVER w AS hi
+         FROM (SELECT m.seq, m.value FROM metrics m
+               WHERE m.run_id = p.id AND m.attempt = p.attempt AND m.name = $2
+                 AND m.value <> 'NaN'::float8 AND m.value <> 'Infinity'::float8 AND m.value <> '-Infinity'::float8
+               ORDER BY m.seq LIMIT least(p.metric_count - 1, $4)) v
+         WINDOW w AS (ORDER BY v.seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+       ) w WHERE w.pos = ANY($5::int[])
+     ) c
+     ORDER BY p.id, c.pos`,
+    [sweepId, name, o.perKind, limit, [...o.positions]],
+  );
+  for (const r of rows) {
+    let c = out.get(r.id);
+    if (!c) out.set(r.id, (c = { at: [], best: [] }));
+    c.at.push(r.pos);
+    c.best.push(o.goal === 'maximize' ? r.hi : r.lo);
+  }
+  return out;
+}

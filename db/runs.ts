@@ -413,13 +413,13 @@ export async function strategyHistory(
   q: Queryable,
   sweepId: string,
 ): Promise<{
-  ended: Array<Pick<RunRow, 'params' | 'state' | 'objective' | 'latest_value'>>;
+  ended: Array<Pick<RunRow, 'id' | 'params' | 'state' | 'objective' | 'latest_value' | 'metric_count'>>;
   pending: Array<Record<string, unknown>>;
 }> {
-  const { rows } = await q.query<Pick<RunRow, 'params' | 'state' | 'objective' | 'latest_value'>>(
+  const { rows } = await q.query<Pick<RunRow, 'id' | 'params' | 'state' | 'objective' | 'latest_value' | 'metric_count'>>(
     // Ended runs in the order they ended: each pass then sees the previous one's observations
     // followed by the new ones, which lets the GP extend its factorization instead of redoing it.
-    `SELECT params, state, objective, latest_value FROM runs WHERE sweep_id = $1 ORDER BY ended_at NULLS LAST, number`,
+    `SELECT id, params, state, objective, latest_value, metric_count FROM runs WHERE sweep_id = $1 ORDER BY ended_at NULLS LAST, number`,
     [sweepId],
   );
   const ended = rows.filter((r) => isTerminalRunState(r.state));

@@ -177,6 +177,12 @@ export interface BayesSpec {
    * metric.impute (W&B's behaviour).
    */
   failures?: 'model' | 'classifier-only' | 'impute';
+  /**
+   * Learn from stopped runs' learning curves (`multi_fidelity: true`): a GP over (configuration,
+   * budget) gives each stopped run its predicted final value instead of `metric.impute`, and the
+   * controller passes `Observation.curve`. Default false.
+   */
+  multiFidelity?: boolean;
 }
 
 /** `harrow.run_timeout`, e.g. `2h`: the limit in milliseconds and as written (for the stop reason). */
@@ -263,13 +269,28 @@ export interface Observation {
   /** Best logged value, for `metric.impute: best`. */
   best?: number | null;
   /**
-   * The metric's logged values in step order (`curve[i]` is the (i+1)-th value; non-finite
-   * entries are allowed and skipped), for ended runs. Optional: only the Bayesian strategy's
-   * multi-fidelity model (`multiFidelity`, bayes/multi-fidelity.ts) reads it, to give `stopped`
-   * runs a predicted final value instead of `metric.impute`; it learns from `finished` runs'
-   * curves, whose length is taken as the full budget. Without it a run is treated as before.
+   * The metric's learning curve, for ended runs: either its logged values in step order
+   * (`curve[i]` is the (i+1)-th value; non-finite entries are allowed and skipped), or a
+   * `CurveSummary` of it (what the controller reads from storage, bounded per run). Optional: only
+   * the Bayesian strategy's multi-fidelity model (`multiFidelity`, bayes/multi-fidelity.ts) reads
+   * it, to give `stopped` runs a predicted final value instead of `metric.impute`; it learns from
+   * `finished` runs' curves, whose length is taken as the full budget. Without it a run is treated
+   * as before.
    */
-  curve?: readonly number[];
+  curve?: readonly number[] | CurveSummary;
+}
+
+/**
+ * A learning curve known at some of its points: `length` finite values were logged in all, and
+ * `best[k]` is the best of the first `at[k]` of them (1-based positions, ascending; the last is
+ * `length`, so `best.at(-1)` is the run's best). The multi-fidelity model uses the running best at
+ * positions 1, 3, 9, … and the last (`CURVE_POSITION_RATIO`); a summary at those positions gives
+ * it exactly what the whole curve would.
+ */
+export interface CurveSummary {
+  length: number;
+  at: readonly number[];
+  best: readonly number[];
 }
 
 export interface ProposeInput {

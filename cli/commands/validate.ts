@@ -136,6 +136,7 @@ function printSpec(out: Printer, file: string, spec: SweepSpec): void {
       bayes.deterministic !== undefined ? (bayes.deterministic ? 'deterministic' : 'noise learned') : '',
       bayes.initialDesign !== undefined ? `initial design ${bayes.initialDesign} runs` : '',
       bayes.trustRegion !== undefined ? (bayes.trustRegion ? 'trust region' : 'no trust region (whole space)') : '',
+      bayes.multiFidelity !== undefined ? (bayes.multiFidelity ? 'stopped runs scored from their learning curves' : 'stopped runs scored per metric.impute') : '',
     ].filter(Boolean);
     out.line(`  bayes: ${parts.join(', ')}`);
   }

@@ -27,7 +27,7 @@
  * sequence of propose calls). It is synchronous and pure; the controller runs it in a worker.
  */
 import { higherIsBetterSign } from '../objective.js';
-import type { Dimension, EncodedSpace, MetricSpec, Params, Proposal, ProposeInput, Strategy } from '../types.js';
+import type { Dimension, EncodedSpace, MetricSpec, Observation, Params, Proposal, ProposeInput, Strategy } from '../types.js';
 import { Rng } from '../space/rng.js';
 import { valueKey } from '../space/value-key.js';
 import { LogEiAcquisition } from './acquisition.js';
@@ -276,8 +276,19 @@ export class BayesStrategy implements Strategy {
     if (count === 0) return [];
     const rng = Rng.from(this.seed, 0xb4e5, input.observations.length, input.pending.length);
     const mf = this.curves?.impute(input.observations);
-    const data = buildTrainingSet(this.space, this.metric, mf?.observations ?? input.observations, this.opts.failures);
-    const warnings = [...data.warnings, ...(mf?.warnings ?? [])];
+    const proposals = this.proposeFrom(input, count, rng, mf?.observations ?? input.observations, mf?.warnings ?? []);
+    // What the curve model did is stored with each proposal (runs.proposal): how many stopped runs
+    // it scored and the budget lengthscale it learned.
+    if (mf !== undefined) {
+      const { multiFidelity: note, ...rest } = mf.info;
+      for (const p of proposals) if (p.info) p.info.multiFidelity = { imputed: mf.imputed, note, ...rest };
+    }
+    return proposals;
+  }
+
+  private proposeFrom(input: ProposeInput, count: number, rng: Rng, observations: readonly Observation[], mfWarnings: readonly string[]): Proposal[] {
+    const data = buildTrainingSet(this.space, this.metric, observations, this.opts.failures);
+    const warnings = [...data.warnings, ...mfWarnings];
 
     const known = new KnownPoints(this.dims);
     for (const k of data.known) known.add(k.x, k.params);

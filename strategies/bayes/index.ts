@@ -6,6 +6,7 @@ import { BayesStrategy, type BayesOptions } from './bayes-strategy.js';
 export { BayesStrategy, defaultInitialDesign, type BayesOptions, type BayesTuning } from './bayes-strategy.js';
 export { PRIOR_PRESETS, type PriorPreset } from './priors.js';
 export { recommend, type Recommendation, type RecommendedRun, type RecommendOptions } from './recommend.js';
+export { curvePositions, CURVE_POSITION_RATIO } from './multi-fidelity.js';
 
 /**
  * Synchronous and pure: the controller runs it in a worker thread (`controller/strategy-worker.ts`).

@@ -31,12 +31,14 @@
  *   model, trust region, fantasies for pending runs and acquisition stay as they are. Its known
  *   limit: an imputed value counts as an observation as certain as a finished run's.
  *
- * What the strategy needs (the controller wiring): `Observation.curve` on ended runs, the
- * metric's logged values in step order (see types.ts). Only stopped runs are imputed; finished
- * runs with a full curve teach the model; runs without `curve` are treated as before. Pending
- * (running) runs stay pending: the fantasies already account for them.
+ * What the strategy needs: `Observation.curve` on ended runs, either the metric's logged values in
+ * step order or a `CurveSummary` of them at `curvePositions` (see types.ts); the controller passes
+ * summaries read from storage with `harrow.bayes.multi_fidelity: true`
+ * (controller/observed-curves.ts). Only stopped runs are imputed; finished runs with a full curve
+ * teach the model; runs without `curve` are treated as before. Pending (running) runs stay
+ * pending: the fantasies already account for them.
  */
-import type { EncodedSpace, MetricSpec, Observation } from '../types.js';
+import type { CurveSummary, EncodedSpace, MetricSpec, Observation } from '../types.js';
 import { fitHyperparameters, thetaToHyper } from './gp-fit.js';
 import { GpPosterior } from './gp-posterior.js';
 import { fitOutputTransform } from './output-transform.js';
@@ -61,8 +63,8 @@ export interface CurveImputation {
   info: Record<string, unknown>;
 }
 
-/** Curve steps used per run: 1, 3, 9, … (the rungs of η = 3 schedules) and the run's last step. */
-const STEP_RATIO = 3;
+/** Curve positions used per run: 1, 3, 9, … (the rungs of η = 3 schedules) and the run's last. */
+export const CURVE_POSITION_RATIO = 3;
 
 interface Point {
   x: Float64Array;
@@ -88,11 +90,54 @@ function runningBest(curve: readonly number[], sign: number): Float64Array {
   return out;
 }
 
-function steps(length: number): number[] {
+/**
+ * The positions the model reads of a curve of `length` values: 1, 3, 9, … below `length`, then
+ * `length`. The controller reads exactly these from storage (a `CurveSummary`).
+ */
+export function curvePositions(length: number): number[] {
   const out: number[] = [];
-  for (let t = 1; t < length; t *= STEP_RATIO) out.push(t);
-  out.push(length);
+  for (let t = 1; t < length; t *= CURVE_POSITION_RATIO) out.push(t);
+  if (length >= 1) out.push(length);
   return out;
+}
+
+/** A curve as the model reads it: its length and the oriented running best at some positions. */
+interface ModelCurve {
+  length: number;
+  t: number[];
+  y: number[];
+}
+
+function isSummary(c: readonly number[] | CurveSummary): c is CurveSummary {
+  return !Array.isArray(c);
+}
+
+/** `null` when there is nothing usable (empty, or a malformed summary from hand-written input). */
+function modelCurve(curve: readonly number[] | CurveSummary | undefined, sign: number): ModelCurve | null {
+  if (curve === undefined) return null;
+  if (isSummary(curve)) {
+    const { length, at, best } = curve;
+    if (!Number.isSafeInteger(length) || length < 1 || at.length !== best.length) return null;
+    const out: ModelCurve = { length, t: [], y: [] };
+    for (let k = 0; k < at.length; k++) {
+      const t = at[k]!;
+      const v = best[k];
+      if (!Number.isSafeInteger(t) || t < 1 || t > length || (k > 0 && t <= at[k - 1]!) || !isFiniteNumber(v)) continue;
+      out.t.push(t);
+      out.y.push(sign * v);
+    }
+    return out.t.length > 0 ? out : null;
+  }
+  if (curve.length === 0) return null;
+  const best = runningBest(curve, sign);
+  const out: ModelCurve = { length: curve.length, t: [], y: [] };
+  for (const t of curvePositions(curve.length)) {
+    const y = best[t - 1]!;
+    if (!Number.isFinite(y)) continue;
+    out.t.push(t);
+    out.y.push(y);
+  }
+  return out.t.length > 0 ? out : null;
 }
 
 /**
@@ -117,21 +162,79 @@ export class CurveImputer {
 
   impute(observations: readonly Observation[]): CurveImputation {
     const unchanged = (reason: string): CurveImputation => ({ observations, imputed: 0, warnings: [], info: { multiFidelity: reason } });
+    const m = this.model(observations, true);
+    if (typeof m === 'string') {
+      if (m === FACTOR_FAILED) {
+        return { ...unchanged(m), warnings: ['multi-fidelity model: the (configuration, budget) kernel matrix could not be factored; stopped runs imputed per metric.impute'] };
+      }
+      return unchanged(m);
+    }
+    let imputed = 0;
+    const out = observations.map((o): Observation => {
+      const p = m.predictFinal(o);
+      if (p === null) return o;
+      imputed++;
+      return { ...o, state: 'finished', value: m.sign * p.mean };
+    });
+    return {
+      observations: out,
+      imputed,
+      warnings: m.warnings.map((w) => `multi-fidelity model: ${w}`),
+      info: {
+        multiFidelity: `${imputed} stopped run(s) given their predicted final value`,
+        budget: m.budget,
+        points: m.points,
+        budgetLengthscale: m.budgetLengthscale,
+      },
+    };
+  }
+
+  /**
+   * The final value predicted for runs still running, from their partial curves (each added to
+   * the ended runs' points, as a stopped run would be), without refitting the hyperparameters:
+   * the posterior mean and an optimistic bound `z` posterior standard deviations better, both in
+   * metric units and never worse than what the run already logged. `null` per run while there is
+   * no model yet (too few finished runs); fits the hyperparameters only if no `impute` has. For
+   * model-based stopping.
+   */
+  predictRunning(observations: readonly Observation[], running: ReadonlyArray<{ params: Observation['params']; curve: readonly number[] | CurveSummary }>, z: number): Array<{ mean: number; optimistic: number } | null> {
+    if (running.length === 0) return [];
+    const extra: Observation[] = running.map((r) => ({ params: r.params, state: 'stopped', value: null, curve: r.curve }));
+    const m = this.model([...observations, ...extra], false);
+    if (typeof m === 'string') return running.map(() => null);
+    return extra.map((o) => {
+      const p = m.predictFinal(o, z);
+      return p === null ? null : { mean: m.sign * p.mean, optimistic: m.sign * p.optimistic };
+    });
+  }
+
+  /** The fitted (configuration, budget) model, or why there is none. */
+  private model(observations: readonly Observation[], refit: boolean): CurveModel | string {
     const sign = this.metric.goal === 'maximize' ? 1 : -1;
+    const curves = new Map<Observation, ModelCurve>();
+    for (const o of observations) {
+      if (o.state !== 'finished' && o.state !== 'stopped') continue;
+      const c = modelCurve(o.curve, sign);
+      if (c !== null) curves.set(o, c);
+    }
     let budget = 0;
-    for (const o of observations) if (o.state === 'finished' && o.curve) budget = Math.max(budget, o.curve.length);
-    const full = observations.filter((o) => o.state === 'finished' && o.curve?.length === budget).length;
-    const stopped = observations.filter((o) => o.state === 'stopped' && o.curve !== undefined && o.curve.length > 0 && o.curve.length < budget);
-    if (stopped.length === 0) return unchanged('no stopped run with a partial curve');
-    if (budget < 2 || full < this.minFinished) return unchanged(`waiting for ${this.minFinished} finished runs with full curves (${full} so far)`);
+    for (const [o, c] of curves) if (o.state === 'finished') budget = Math.max(budget, c.length);
+    let full = 0;
+    let stopped = 0;
+    for (const [o, c] of curves) {
+      if (o.state === 'finished' && c.length === budget) full++;
+      if (o.state === 'stopped' && c.length < budget) stopped++;
+    }
+    if (stopped === 0) return 'no stopped run with a partial curve';
+    if (budget < 2 || full < this.minFinished) return `waiting for ${this.minFinished} finished runs with full curves (${full} so far)`;
 
     const d = this.space.dimensions.length;
     const logB = Math.log(budget);
     const encoded = new Map<Observation, Float64Array>();
     const points: Point[] = [];
     observations.forEach((o, run) => {
-      if (!o.curve || o.curve.length === 0 || (o.state !== 'finished' && o.state !== 'stopped')) return;
-      if (o.curve.length > budget) return;
+      const c = curves.get(o);
+      if (c === undefined || c.length > budget) return;
       let x: Float64Array;
       try {
         x = this.space.encode(o.params);
@@ -139,17 +242,13 @@ export class CurveImputer {
         return;
       }
       encoded.set(o, x);
-      const best = runningBest(o.curve, sign);
-      const last = o.curve.length;
-      for (const t of steps(last)) {
-        const y = best[t - 1]!;
-        if (!Number.isFinite(y)) continue;
+      c.t.forEach((t, k) => {
         const row = new Float64Array(d + 1);
         row.set(x);
         row[d] = Math.log(t) / logB;
-        const priority = t === last ? (o.state === 'finished' && last === budget ? 0 : 1) : 2;
-        points.push({ x: row, y, priority, run });
-      }
+        const priority = t === c.length ? (o.state === 'finished' && c.length === budget ? 0 : 1) : 2;
+        points.push({ x: row, y: c.y[k]!, priority, run });
+      });
     });
 
     const all = select(points, this.maxPoints);
@@ -165,53 +264,62 @@ export class CurveImputer {
       ps.forEach((p, i) => out.set(p.x, i * (d + 1)));
       return out;
     };
-    const fit = fitHyperparameters(
-      { x: flat(fitPoints), y: Float64Array.from(fitPoints, (p) => yAll[index.get(p)!]!), n: fitPoints.length, d: d + 1, isCat },
-      {
-        preset: this.options.preset,
-        deterministic: false,
-        warmStart: this.theta,
-        alsoFromPriorMode: this.theta === null || fitPoints.length <= 60,
-        maxIterations: 60,
-        warmMaxIterations: 12,
-        gtol: Math.max(1e-2, 1e-4 * fitPoints.length),
-      },
-    );
-    this.theta = fit.theta;
-    const hyper = thetaToHyper(fit.theta, d + 1);
-    const post = GpPosterior.create(flat(all), all.length, d + 1, isCat, hyper, yAll);
-    if (post === null) {
-      return { ...unchanged('kernel matrix could not be factored'), warnings: ['multi-fidelity model: the (configuration, budget) kernel matrix could not be factored; stopped runs imputed per metric.impute'] };
+    let warnings: string[] = [];
+    if (refit || this.theta === null) {
+      const fit = fitHyperparameters(
+        { x: flat(fitPoints), y: Float64Array.from(fitPoints, (p) => yAll[index.get(p)!]!), n: fitPoints.length, d: d + 1, isCat },
+        {
+          preset: this.options.preset,
+          deterministic: false,
+          warmStart: this.theta,
+          alsoFromPriorMode: this.theta === null || fitPoints.length <= 60,
+          maxIterations: 60,
+          warmMaxIterations: 12,
+          gtol: Math.max(1e-2, 1e-4 * fitPoints.length),
+        },
+      );
+      this.theta = fit.theta;
+      warnings = fit.warnings;
     }
+    const hyper = thetaToHyper(this.theta, d + 1);
+    const post = GpPosterior.create(flat(all), all.length, d + 1, isCat, hyper, yAll);
+    if (post === null) return FACTOR_FAILED;
 
     const at = new Float64Array(d + 1);
-    let imputed = 0;
-    const out = observations.map((o): Observation => {
-      if (o.state !== 'stopped' || !o.curve || o.curve.length === 0 || o.curve.length >= budget) return o;
-      const x = encoded.get(o);
-      if (x === undefined) return o;
-      const best = runningBest(o.curve, sign).at(-1)!;
-      if (!Number.isFinite(best)) return o;
-      at.set(x);
-      at[d] = 1;
-      const predicted = transform.inverse(post.predict(at).mean);
-      const oriented = Number.isFinite(predicted) ? Math.max(predicted, best) : best;
-      imputed++;
-      return { ...o, state: 'finished', value: sign * oriented };
-    });
     return {
-      observations: out,
-      imputed,
-      warnings: fit.warnings.map((w) => `multi-fidelity model: ${w}`),
-      info: {
-        multiFidelity: `${imputed} stopped run(s) given their predicted final value`,
-        budget,
-        points: all.length,
-        budgetLengthscale: Number(hyper.lengthscales[d]!.toPrecision(4)),
+      sign,
+      budget,
+      points: all.length,
+      budgetLengthscale: Number(hyper.lengthscales[d]!.toPrecision(4)),
+      warnings,
+      predictFinal: (o, z = 0) => {
+        const c = curves.get(o);
+        if (o.state !== 'stopped' || c === undefined || c.length >= budget) return null;
+        const x = encoded.get(o);
+        if (x === undefined) return null;
+        // The best the run logged: the summary's last point, or the dense curve's running best at its end.
+        const best = c.y.at(-1)!;
+        at.set(x);
+        at[d] = 1;
+        const pred = post.predict(at);
+        const floor = (v: number): number => (Number.isFinite(v) ? Math.max(v, best) : best);
+        return { mean: floor(transform.inverse(pred.mean)), optimistic: floor(transform.inverse(pred.mean + z * Math.sqrt(pred.variance))) };
       },
     };
   }
+}
 
+const FACTOR_FAILED = 'kernel matrix could not be factored';
+
+/** What `model` gives: predictions at the full budget, oriented (larger is better). */
+interface CurveModel {
+  sign: number;
+  budget: number;
+  points: number;
+  budgetLengthscale: number;
+  warnings: string[];
+  /** A stopped run's predicted final (mean, and `z` posterior sds better), or null when it has none. */
+  predictFinal(o: Observation, z?: number): { mean: number; optimistic: number } | null;
 }
 
 /** At most `max` points: finished runs' finals first, then stopped runs' last points, then the rest; most recent runs first within each. */

@@ -367,18 +367,20 @@ function validateHarrow(c: IssueCollector, raw: unknown): HarrowBlock {
 /** `harrow.bayes`: the Bayesian optimizer's tuning; only the keys the file sets are kept. */
 function validateBayes(c: IssueCollector, raw: unknown, path: Path): BayesSpec | undefined {
   if (!isMapping(raw)) return c.error(path, `must be a mapping such as {prior: hvarfner, deterministic: true, initial_design: 8, trust_region: false} (got ${describe(raw)})`);
-  c.unknownKeys(raw, path, ['prior', 'deterministic', 'initial_design', 'trust_region', 'failures'], 'bayes');
+  c.unknownKeys(raw, path, ['prior', 'deterministic', 'initial_design', 'trust_region', 'failures', 'multi_fidelity'], 'bayes');
   const prior = c.choice(raw, 'prior', path, PRIOR_PRESETS, ' (the lengthscale prior: optuna, the default, or hvarfner for more than ~10 parameters or rugged objectives)');
   const deterministic = c.boolean(raw, 'deterministic', path);
   const initialDesign = validateInitialDesign(c, raw, path);
   const trustRegion = c.boolean(raw, 'trust_region', path);
   const failures = c.choice(raw, 'failures', path, ['model', 'classifier-only', 'impute'] as const, ' (model, the default, learns where runs fail; impute scores failures per metric.impute only, as W&B does)');
+  const multiFidelity = c.boolean(raw, 'multi_fidelity', path);
   const spec: BayesSpec = {};
   if (prior !== undefined) spec.prior = prior;
   if (deterministic !== undefined) spec.deterministic = deterministic;
   if (initialDesign !== undefined) spec.initialDesign = initialDesign;
   if (trustRegion !== undefined) spec.trustRegion = trustRegion;
   if (failures !== undefined) spec.failures = failures;
+  if (multiFidelity !== undefined) spec.multiFidelity = multiFidelity;
   return spec;
 }
 

@@ -1,8 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CurveImputer } from '../../../strategies/bayes/multi-fidelity.js';
+import { CurveImputer, curvePositions } from '../../../strategies/bayes/multi-fidelity.js';
 import { BayesStrategy } from '../../../strategies/bayes/bayes-strategy.js';
-import type { MetricSpec, Observation } from '../../../strategies/types.js';
+import { createBayesStrategy } from '../../../strategies/bayes/index.js';
+import { parseSweepConfig, SweepConfigError } from '../../../strategies/index.js';
+import type { CurveSummary, MetricSpec, Observation } from '../../../strategies/types.js';
 import { handSpace } from './spaces.js';
 
 const space = handSpace({ floats: [{ name: 'x', lo: 0, hi: 1 }] });
@@ -78,4 +80,83 @@ test('the strategy hook: with multiFidelity a promising stopped run pulls the ne
   const without = propose(false);
   assert.ok(Math.abs(withCurves - 0.3) < Math.abs(without - 0.3), `with curves ${withCurves}, without ${without}`);
   assert.ok(Math.abs(withCurves - 0.3) < 0.15, `with curves the proposal ${withCurves} should be near 0.3`);
+});
+
+/** What the controller reads from storage: the running best at 1, 3, 9, … and the last position. */
+function summaryOf(c: readonly number[], sign = 1): CurveSummary {
+  const at = curvePositions(c.length);
+  const best = at.map((t) => (sign > 0 ? Math.min(...c.slice(0, t)) : Math.max(...c.slice(0, t))));
+  return { length: c.length, at, best };
+}
+
+test('a CurveSummary at the model\'s positions imputes exactly what the whole curve does', () => {
+  assert.deepEqual(curvePositions(27), [1, 3, 9, 27]);
+  assert.deepEqual(curvePositions(28), [1, 3, 9, 27, 28]);
+  assert.deepEqual(curvePositions(1), [1]);
+  // A noisy, non-monotone curve, so the running best differs from the raw values.
+  const wiggle = (x: number, steps: number): number[] => curve(x, steps).map((v, i) => v * (1 + 0.03 * Math.sin(7 * i + 10 * x)));
+  const runs: Array<[number, 'finished' | 'stopped', number]> = [[0.05, 'finished', EPOCHS], [0.5, 'finished', EPOCHS], [0.7, 'finished', EPOCHS], [0.95, 'finished', EPOCHS], [0.3, 'stopped', 3], [0.85, 'stopped', 5], [0.6, 'stopped', 10]];
+  const dense: Observation[] = runs.map(([x, state, n]) => ({ params: { x }, state, value: Math.min(...wiggle(x, n)), curve: wiggle(x, n) }));
+  const sparse: Observation[] = dense.map((o) => ({ ...o, curve: summaryOf(o.curve as number[]) }));
+  const a = new CurveImputer(space, metric('minimize'), { preset: 'optuna' }).impute(dense);
+  const b = new CurveImputer(space, metric('minimize'), { preset: 'optuna' }).impute(sparse);
+  assert.equal(a.imputed, 3);
+  assert.equal(b.imputed, 3);
+  assert.deepEqual(b.observations.map((o) => o.value), a.observations.map((o) => o.value));
+  assert.deepEqual(b.info, a.info);
+  // A malformed summary (positions not ascending) is read for what is usable, never thrown on.
+  const bad: Observation = { params: { x: 0.4 }, state: 'stopped', value: 1, curve: { length: 3, at: [3, 1], best: [1, 2] } };
+  assert.doesNotThrow(() => new CurveImputer(space, metric('minimize'), { preset: 'optuna' }).impute([...sparse, bad]));
+});
+
+function mfSpec(bayes: Record<string, unknown>): ReturnType<typeof parseSweepConfig> {
+  return parseSweepConfig({
+    method: 'bayes',
+    metric: { name: 'loss', goal: 'minimize' },
+    program: 'train.py',
+    parameters: { x: { distribution: 'uniform', min: 0, max: 1 } },
+    early_terminate: { type: 'hyperband', min_iter: 3 },
+    harrow: { bayes },
+  });
+}
+
+test('harrow.bayes.multi_fidelity: parsed, validated strictly, and reaches the strategy', () => {
+  assert.deepEqual(mfSpec({ multi_fidelity: true }).harrow.bayes, { multiFidelity: true });
+  assert.deepEqual(mfSpec({ multi_fidelity: false }).harrow.bayes, { multiFidelity: false });
+  const refused = (bayes: Record<string, unknown>): SweepConfigError => {
+    try {
+      mfSpec(bayes);
+    } catch (err) {
+      assert.ok(err instanceof SweepConfigError);
+      return err;
+    }
+    assert.fail('expected the file to be refused');
+  };
+  const notBool = refused({ multi_fidelity: 'yes' });
+  assert.deepEqual(notBool.issues.map((i) => i.path), ['harrow.bayes.multi_fidelity']);
+  assert.match(notBool.issues[0]!.message, /must be true or false \(got/);
+  const typo = refused({ multi_fidelty: true });
+  assert.match(typo.message, /multi_fidelity/, 'a misspelt key is refused with the right name suggested');
+
+  // With the key, stopped runs' curves score them, and each proposal records it; without it, nothing.
+  const obs = [...finishedXs.map((x) => run(x, 'finished', EPOCHS)), run(0.3, 'stopped', 3), run(0.85, 'stopped', 3)];
+  const [on] = createBayesStrategy(mfSpec({ multi_fidelity: true, initial_design: 3 }), { seed: 1 }).propose({ observations: obs, pending: [], count: 1 });
+  assert.equal(on?.info?.source, 'gp');
+  assert.equal((on.info.multiFidelity as { imputed: number }).imputed, 2);
+  const [off] = createBayesStrategy(mfSpec({ initial_design: 3 }), { seed: 1 }).propose({ observations: obs, pending: [], count: 1 });
+  assert.equal(off?.info?.multiFidelity, undefined);
+});
+
+test('predictRunning: running runs\' finals from their partial curves, with an optimistic bound; none before the model exists', () => {
+  const imputer = new CurveImputer(space, metric('minimize'), { preset: 'optuna' });
+  const finished = finishedXs.map((x) => run(x, 'finished', EPOCHS));
+  assert.deepEqual(imputer.predictRunning(finished.slice(0, 2), [{ params: { x: 0.3 }, curve: curve(0.3, 3) }], 1), [null], 'two finished runs: no model');
+  const [good, bad] = imputer.predictRunning(finished, [{ params: { x: 0.3 }, curve: curve(0.3, 3) }, { params: { x: 0.9 }, curve: curve(0.9, 5) }], 1.645);
+  assert.ok(good && bad);
+  assert.ok(good.mean < bad.mean, `${good.mean} should predict better than ${bad.mean}`);
+  for (const [p, x, t] of [[good, 0.3, 3], [bad, 0.9, 5]] as const) {
+    assert.ok(p.optimistic <= p.mean, 'the optimistic bound of a loss is lower');
+    assert.ok(p.mean <= Math.min(...curve(x, t)) + 1e-12, 'never worse than what the run logged');
+    assert.ok(Math.abs(p.mean - final(x)) < 0.1, `predicted ${p.mean}, true final ${final(x)}`);
+  }
 });
