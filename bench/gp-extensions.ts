@@ -3,12 +3,13 @@
  * functions (issue 17, points 2–4), through the library API (`parseSweepConfig` → `createStrategy`).
  *
  *   node dist/bench/gp-extensions.js [--seeds N] [--first-seed K] [--jobs N] [--only feasibility,noise,highdim]
- *                                    [--budget-highdim N] [--arms gp,gp-impute,gp-classifier-only,gp-hvarfner,gp-optuna,gp-no-tr,random,tpe]
+ *                                    [--budget-highdim N] [--arms gp,gp-avoid,gp-impute,gp-classifier-only,gp-hvarfner,gp-optuna,gp-no-tr,random,tpe]
  *                                    [--problem SUBSTRING]
  *
  * - feasibility: Branin with a failing disc and Hartmann-3 with a failing half-space, each ≈30% of
  *   the space (the optima stay feasible). A failed run has no value (state `failed`). Arms:
- *   `harrow.bayes.failures: model` (feasibility classifier, constrained LogEI) against `impute`
+ *   `harrow.bayes.failures: model` (feasibility classifier, constrained LogEI), `avoid` (the same
+ *   with a hard chance constraint P ≥ 0.95), `classifier-only`, against `impute`
  *   (W&B's worst-value imputation), and random search. Reports failures proposed by the GP (after
  *   the initial design) and simple regret of the best feasible value.
  * - noise: Branin and Hartmann-3 with additive Gaussian noise of sd = 2% of (median f − f*) over
@@ -189,9 +190,9 @@ const PROBLEMS: Problem[] = [
   },
 ];
 
-type Arm = 'gp' | 'gp-impute' | 'gp-classifier-only' | 'gp-hvarfner' | 'gp-optuna' | 'gp-no-tr' | 'random' | 'tpe';
+type Arm = 'gp' | 'gp-avoid' | 'gp-impute' | 'gp-classifier-only' | 'gp-hvarfner' | 'gp-optuna' | 'gp-no-tr' | 'random' | 'tpe';
 const ARMS: Record<Section, Arm[]> = {
-  feasibility: ['gp', 'gp-classifier-only', 'gp-impute', 'random'],
+  feasibility: ['gp', 'gp-avoid', 'gp-classifier-only', 'gp-impute', 'random'],
   noise: ['gp'],
   highdim: ['gp', 'gp-optuna', 'gp-no-tr', 'random', 'tpe'],
 };
@@ -225,7 +226,7 @@ function problem(name: string): Problem {
 
 function armConfig(pr: Problem, arm: Arm): Record<string, unknown> {
   if (arm === 'random') return { ...pr.config, method: 'random' };
-  const bayes = arm === 'gp-impute' ? { failures: 'impute' } : arm === 'gp-classifier-only' ? { failures: 'classifier-only' } : arm === 'gp-hvarfner' ? { prior: 'hvarfner' } : arm === 'gp-optuna' ? { prior: 'optuna' } : arm === 'gp-no-tr' ? { trust_region: false } : {};
+  const bayes = arm === 'gp-avoid' ? { failures: 'avoid' } : arm === 'gp-impute' ? { failures: 'impute' } : arm === 'gp-classifier-only' ? { failures: 'classifier-only' } : arm === 'gp-hvarfner' ? { prior: 'hvarfner' } : arm === 'gp-optuna' ? { prior: 'optuna' } : arm === 'gp-no-tr' ? { trust_region: false } : {};
   return { ...pr.config, method: 'bayes', harrow: { bayes } };
 }
 

@@ -173,10 +173,10 @@ export interface BayesSpec {
   trustRegion?: boolean;
   /**
    * Failed and crashed runs: `model` (default) learns where runs fail with a feasibility
-   * classifier and weighs proposals by P(not failing); `impute` gives them a value per
-   * metric.impute (W&B's behaviour).
+   * classifier and weighs proposals by P(not failing); `avoid` also refuses proposals whose
+   * P(not failing) is below 0.95; `impute` gives them a value per metric.impute (W&B's behaviour).
    */
-  failures?: 'model' | 'classifier-only' | 'impute';
+  failures?: 'model' | 'avoid' | 'classifier-only' | 'impute';
   /**
    * Learn from stopped runs' learning curves (`multi_fidelity: true`): a GP over (configuration,
    * budget) gives each stopped run its predicted final value instead of `metric.impute`, and the

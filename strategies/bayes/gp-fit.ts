@@ -156,6 +156,8 @@ export interface FitOptions {
   warmMaxIterations?: number;
   /** Projected-gradient tolerance; default 1e-2 (Optuna's). */
   gtol?: number;
+  /** Largest length scale the fit may choose (unit cube); default the box's 100·√d. */
+  maxLengthscale?: number;
 }
 
 export interface FitResult {
@@ -176,6 +178,9 @@ export function fitHyperparameters(data: FitData, options: FitOptions): FitResul
   const { d } = data;
   const objective = new MapObjective(data, options.preset);
   const box = hyperBox(d, options.deterministic);
+  if (options.maxLengthscale !== undefined) {
+    for (let i = 0; i < d; i++) box.upper[i] = Math.max(box.lower[i]!, Math.min(box.upper[i]!, Math.log(options.maxLengthscale)));
+  }
   const fg = (theta: Float64Array, grad: Float64Array): number => objective.evaluate(theta, grad);
   const warnings: string[] = [];
   let best: FitResult | null = null;

@@ -16,6 +16,8 @@
  *   still imputed, the worst value seen by default), and the acquisition is additionally weighed
  *   by P(feasible): the imputed value tells the objective model "bad here", the classifier tells
  *   the acquisition "runs fail here".
+ * - `avoid`: the training set of `model`; the classifier and the acquisition's chance constraint
+ *   differ (feasibility.ts).
  * - `classifier-only`: a failure's value enters the objective model only when metric.impute is
  *   `best`/`latest` and the run logged one (a real observation); the worst value is never made up
  *   for a failure. Stopped runs are not failures (early termination chose to stop them) and
@@ -46,8 +48,8 @@ export interface TrainingSet {
   warnings: string[];
 }
 
-/** How failures reach the model: a feasibility classifier (`model`) or imputed values (`impute`). */
-export type FailureHandling = 'model' | 'classifier-only' | 'impute';
+/** How failures reach the model: a feasibility classifier (`model`, `avoid`) or imputed values (`impute`). */
+export type FailureHandling = 'model' | 'avoid' | 'classifier-only' | 'impute';
 
 function finite(v: number | null | undefined): v is number {
   return typeof v === 'number' && Number.isFinite(v);

@@ -372,7 +372,7 @@ function validateBayes(c: IssueCollector, raw: unknown, path: Path): BayesSpec |
   const deterministic = c.boolean(raw, 'deterministic', path);
   const initialDesign = validateInitialDesign(c, raw, path);
   const trustRegion = c.boolean(raw, 'trust_region', path);
-  const failures = c.choice(raw, 'failures', path, ['model', 'classifier-only', 'impute'] as const, ' (model, the default, learns where runs fail; impute scores failures per metric.impute only, as W&B does)');
+  const failures = c.choice(raw, 'failures', path, ['model', 'avoid', 'classifier-only', 'impute'] as const, ' (model, the default, learns where runs fail; avoid also refuses configurations likely to fail; impute scores failures per metric.impute only, as W&B does)');
   const multiFidelity = c.boolean(raw, 'multi_fidelity', path);
   const spec: BayesSpec = {};
   if (prior !== undefined) spec.prior = prior;

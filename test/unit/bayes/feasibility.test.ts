@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { calibrate, CHANCE_LEVEL, CHANCE_WEIGHT, ConstrainedAcquisition, FeasibilityModel, leaveOneOut } from '../../../strategies/bayes/feasibility.js';
+import { AVOID_MAX_LENGTHSCALE, calibrate, CHANCE_AVOID, CHANCE_LEVEL, CHANCE_WEIGHT, ConstrainedAcquisition, FeasibilityModel, leaveOneOut } from '../../../strategies/bayes/feasibility.js';
 import { GpPosterior } from '../../../strategies/bayes/gp-posterior.js';
 import { thetaToHyper } from '../../../strategies/bayes/gp-fit.js';
 import { logNormalCdf, stdNormalCdf } from '../../../strategies/bayes/log-ei.js';
@@ -124,6 +124,65 @@ test('the constrained acquisition: ln EI + ln P above the chance level, a steepe
   assert.equal(out[1], acq.value(beyond));
 });
 
+/** 30 feasible runs refining a corner, two failures on the far side: the optimizer's usual data. */
+function clusteredSet(): { x: Float64Array; label: Float64Array; n: number } {
+  const r = fixtureStream(21);
+  const pts: number[] = [];
+  const label: number[] = [];
+  for (let i = 0; i < 30; i++) {
+    pts.push(0.05 + 0.25 * r(), 0.05 + 0.25 * r());
+    label.push(1);
+  }
+  pts.push(0.9, 0.1, 0.95, 0.25);
+  label.push(-1, -1);
+  return { x: Float64Array.from(pts), label: Float64Array.from(label), n: label.length };
+}
+
+test('failures: avoid — far from every run the classifier says ½, not the runs\' base rate; its length scales are capped', () => {
+  const { x, label, n } = clusteredSet();
+  const far = Float64Array.of(0.25, 0.9);
+  const model = FeasibilityModel.fit({ x, label, n, d: 2, isCat: isCat2 }, { preset: 'optuna', warmStart: null })!;
+  const avoid = FeasibilityModel.fit({ x, label, n, d: 2, isCat: isCat2 }, { preset: 'optuna', warmStart: null, conservative: true })!;
+  assert.ok(model.prob(far) > CHANCE_AVOID.level, `model: P = ${model.prob(far)} where no run ever went`);
+  assert.ok(avoid.prob(far) < 0.75, `avoid: P = ${avoid.prob(far)} where no run ever went`);
+  assert.ok(avoid.prob(Float64Array.of(0.15, 0.15)) > CHANCE_AVOID.level, 'inside the cluster of runs that ended');
+  for (let j = 0; j < 2; j++) assert.ok(Math.exp(avoid.theta[j]!) <= AVOID_MAX_LENGTHSCALE * Math.SQRT2 * (1 + 1e-12), `length scale ${Math.exp(avoid.theta[j]!)}`);
+  assert.deepEqual(model.chance, { level: CHANCE_LEVEL, weight: CHANCE_WEIGHT });
+  assert.deepEqual(avoid.chance, CHANCE_AVOID);
+});
+
+test('failures: avoid — below P = 0.95 the barrier outweighs any EI, and its gradient is exact', () => {
+  const { x, label, n } = clusteredSet();
+  const m = FeasibilityModel.fit({ x, label, n, d: 2, isCat: isCat2 }, { preset: 'optuna', warmStart: null, conservative: true })!;
+  const inner = {
+    value: (p: Float64Array) => 50 * p[0]!,
+    valueAndGradient: (p: Float64Array, g: Float64Array) => {
+      g[0] = 50;
+      g[1] = 0;
+      return 50 * p[0]!;
+    },
+    scoreBatch: (pts: Float64Array, k: number, out: Float64Array) => {
+      for (let i = 0; i < k; i++) out[i] = 50 * pts[2 * i]!;
+    },
+  };
+  const acq = new ConstrainedAcquisition(inner, m, 2);
+  const home = Float64Array.of(0.15, 0.15);
+  const away = Float64Array.of(0.6, 0.15);
+  const lp = m.logProb(away, null);
+  assert.ok(lp < Math.log(CHANCE_AVOID.level));
+  assert.ok(relErr(acq.value(away), 30 + lp + CHANCE_AVOID.weight * (lp - Math.log(CHANCE_AVOID.level))) < 1e-12);
+  // ln EI is 22.5 higher away from the runs, yet the feasible point scores higher.
+  assert.ok(acq.value(home) > acq.value(away), `${acq.value(home)} vs ${acq.value(away)}`);
+  const g = new Float64Array(2);
+  for (const p of [home, Float64Array.of(0.4, 0.2)]) {
+    acq.valueAndGradient(p, g);
+    for (let j = 0; j < 2; j++) {
+      const fd = centralDiff((v) => acq.value(v), p, j, 1e-7);
+      assert.ok(relErr(g[j]!, fd, 1e-6) < 1e-4, `coordinate ${j}: ${g[j]} vs ${fd}`);
+    }
+  }
+});
+
 const space1 = handSpace({ floats: [{ name: 'x', lo: 0, hi: 1 }] });
 const metricOf = (impute: MetricSpec['impute']): MetricSpec => ({ name: 'loss', goal: 'minimize', impute, imputeWhileRunning: false });
 const history: Observation[] = [
@@ -178,6 +237,9 @@ test('the strategy weighs proposals by P(feasible) once runs have failed, and re
   assert.ok(typeof model.info?.pFeasible === 'number');
   const only = createBayesStrategyForSpace(space, metricOf('worst'), { seed: 1, failures: 'classifier-only' }).propose({ observations: obs, pending: [], count: 1 })[0]!;
   assert.ok((only.params.a as number) < 0.5, `classifier-only proposed a = ${JSON.stringify(only.params.a)} in the failing half`);
+  const avoid = createBayesStrategyForSpace(space, metricOf('worst'), { seed: 1, failures: 'avoid' }).propose({ observations: obs, pending: [], count: 1 })[0]!;
+  assert.ok((avoid.info?.pFeasible as number) >= CHANCE_AVOID.level - 1e-3, `avoid proposed P = ${String(avoid.info?.pFeasible)}`);
+  assert.equal((avoid.info?.model as { feasibility: { chanceLevel: number } }).feasibility.chanceLevel, CHANCE_AVOID.level);
   const impute = createBayesStrategyForSpace(space, metricOf('worst'), { seed: 1, failures: 'impute' }).propose({ observations: obs, pending: [], count: 1 })[0]!;
   assert.equal(impute.info?.acquisition, 'logei');
   assert.equal(impute.info?.pFeasible, undefined);

@@ -72,12 +72,14 @@ describe('harrow.bayes', () => {
     assert.match(errors('  bayes: {initial_design: many}\n')[0]!.message, /must be a number/);
   });
 
-  it('reads failures (model, classifier-only, impute) and refuses another value, naming the choices', () => {
+  it('reads failures (model, avoid, classifier-only, impute) and refuses another value, naming the choices', () => {
     assert.deepEqual(parse('  bayes: {failures: impute}\n').harrow?.bayes, { failures: 'impute' });
+    assert.deepEqual(parse('  bayes: {failures: avoid}\n').harrow?.bayes, { failures: 'avoid' });
     assert.deepEqual(parse('  bayes: {failures: classifier-only}\n').harrow?.bayes, { failures: 'classifier-only' });
     const [e] = errors('  bayes: {failures: worst}\n');
     assert.equal(e?.path, 'harrow.bayes.failures');
     assert.match(e.message, /model/);
+    assert.match(e.message, /avoid/);
   });
 
   it('refuses a harrow.bayes that is not a mapping', () => {
