@@ -202,7 +202,12 @@ describe('dashboard in a browser', { ...opts, timeout: 120_000 }, () => {
       const lateList = page.waitForResponse((res) => new URL(res.url()).pathname === '/api/sweeps', { timeout: 30_000 });
       await page.goBack();
       await page.locator('#main h1').filter({ hasText: SWEEP_NAME }).waitFor({ timeout: 10_000 });
+      // Back only once the list has asked: two history steps in quick succession can reach the
+      // page as one (both hash changes read the final hash), and the list would never load at all
+      // (seen once in CI on a loaded machine: no /api/sweeps request in 30 s).
+      const listAsked = page.waitForRequest((req) => new URL(req.url()).pathname === '/api/sweeps', { timeout: 10_000 });
       await page.goForward();
+      await listAsked;
       await page.goBack();
       await lateList;
       await page.unrouteAll({ behavior: 'wait' });
