@@ -6,6 +6,8 @@
  *   npm run bench:real                          3 seeds, up to 60 evaluations (~10–15 min on 2 cores)
  *   node dist/bench/real.js --full              10 seeds, up to 100 evaluations (about 1 h)
  *   node dist/bench/real.js --seeds 5 --evals 30,60,100 --models svm,gbt
+ *   node dist/bench/real.js --models mlp --trace /tmp/mlp.jsonl   every evaluation as a JSON line
+ *   node dist/bench/real.js --models mlp --arms harrow-gp --bayes deterministic=true   an ablation
  *
  * Arms, all on the same objective (evaluate.evaluate: deterministic folds and model seeds) and
  * the same seeds, one evaluation at a time:
@@ -20,6 +22,7 @@
  * median best error than TPE and random on each model at 60 evaluations.
  */
 import { spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { createStrategy } from '../strategies/index.js';
@@ -35,13 +38,36 @@ interface Options {
   seeds: number[];
   checkpoints: number[];
   models: string[];
+  /** JSON-lines file receiving every evaluation of every arm (for analysis), or null. */
+  trace: string | null;
+  /** The arms to run (all by default; the verdict needs all three). */
+  arms: ArmName[];
+  /** The sweep file's `harrow.bayes` block for the GP arm (`--bayes key=value,...`). */
+  bayes: Record<string, unknown>;
+}
+
+/** `deterministic=true,initial_design=8` → a `harrow.bayes` block (the sweep parser checks it). */
+function parseBayesFlag(text: string): Record<string, unknown> {
+  const block: Record<string, unknown> = {};
+  for (const pair of text.split(',')) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`--bayes needs key=value pairs such as deterministic=true (got ${JSON.stringify(pair)})`);
+    const raw = pair.slice(eq + 1);
+    block[pair.slice(0, eq)] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  }
+  sweepFor('bayes', { x: { min: 0.0, max: 1.0 } }, 100, block);
+  return block;
 }
 
 function parseArgs(argv: string[]): Options {
-  const usage = 'usage: node dist/bench/real.js [--full] [--seeds N] [--evals 30,60,100] [--models svm,gbt,mlp]';
+  const usage =
+    'usage: node dist/bench/real.js [--full] [--seeds N] [--evals 30,60,100] [--models svm,gbt,mlp] [--arms harrow-gp,optuna-tpe,random] [--bayes key=value,...] [--trace FILE.jsonl]';
   let seeds = 3;
   let checkpoints = [30, 60];
   let models = ['svm', 'gbt', 'mlp'];
+  let trace: string | null = null;
+  let arms: ArmName[] = [...ARMS];
+  let bayes: Record<string, unknown> = {};
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -57,12 +83,26 @@ function parseArgs(argv: string[]): Options {
     } else if (a === '--models' && v !== undefined && v.length > 0) {
       models = v.split(',');
       i++;
+    } else if (a === '--trace' && v !== undefined && v.length > 0) {
+      trace = v;
+      i++;
+    } else if (a === '--arms' && v !== undefined && v.split(',').every((x) => (ARMS as readonly string[]).includes(x))) {
+      arms = ARMS.filter((x) => v.split(',').includes(x));
+      i++;
+    } else if (a === '--bayes' && v !== undefined) {
+      try {
+        bayes = parseBayesFlag(v);
+      } catch (err) {
+        console.error(`--bayes ${v}: ${err instanceof Error ? err.message : String(err)}`);
+        process.exit(2);
+      }
+      i++;
     } else {
       console.error(`bad argument ${JSON.stringify(a)}\n${usage}`);
       process.exit(2);
     }
   }
-  return { seeds: Array.from({ length: seeds }, (_, k) => k + 1), checkpoints, models };
+  return { seeds: Array.from({ length: seeds }, (_, k) => k + 1), checkpoints, models, trace, arms, bayes };
 }
 
 /** One run of one arm: best error so far and wall time after each evaluation. */
@@ -71,12 +111,22 @@ interface Trace {
   elapsed: number[];
   /** Seconds spent proposing (Harrow's arms; TPE's proposals are inside its elapsed time). */
   proposeSeconds: number;
+  /** Every evaluation in order: what was tried, its error, and the proposal's info (Harrow's arms). */
+  evaluations: Array<{ params: Record<string, unknown>; error: number; info?: unknown }>;
 }
 
-async function harrowArm(worker: PythonWorker, method: 'bayes' | 'random', model: string, parameters: Spaces[string], seed: number, evals: number): Promise<Trace> {
-  const strategy = createStrategy(sweepFor(method, parameters, evals), { seed });
+async function harrowArm(
+  worker: PythonWorker,
+  method: 'bayes' | 'random',
+  model: string,
+  parameters: Spaces[string],
+  seed: number,
+  evals: number,
+  bayes: Record<string, unknown>,
+): Promise<Trace> {
+  const strategy = createStrategy(sweepFor(method, parameters, evals, bayes), { seed });
   const observations: Observation[] = [];
-  const trace: Trace = { best: [], elapsed: [], proposeSeconds: 0 };
+  const trace: Trace = { best: [], elapsed: [], proposeSeconds: 0, evaluations: [] };
   let best = Infinity;
   const t0 = performance.now();
   for (let i = 0; i < evals; i++) {
@@ -86,6 +136,7 @@ async function harrowArm(worker: PythonWorker, method: 'bayes' | 'random', model
     if (proposal === undefined) throw new Error(`${method} proposed nothing for ${model} after ${i} evaluations`);
     const { error } = await worker.evaluate(model, proposal.params);
     observations.push({ params: proposal.params, state: 'finished', value: error });
+    trace.evaluations.push({ params: proposal.params, error, info: proposal.info });
     best = Math.min(best, error);
     trace.best.push(best);
     trace.elapsed.push((performance.now() - t0) / 1000);
@@ -99,12 +150,13 @@ function tpeArm(model: string, seed: number, evals: number): Promise<Trace> {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', PYTHONUNBUFFERED: '1' },
     });
-    const trace: Trace = { best: [], elapsed: [], proposeSeconds: NaN };
+    const trace: Trace = { best: [], elapsed: [], proposeSeconds: NaN, evaluations: [] };
     let best = Infinity;
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
     createInterface({ input: child.stdout }).on('line', (line) => {
-      const t = JSON.parse(line) as { error: number; elapsed: number };
+      const t = JSON.parse(line) as { error: number; elapsed: number; params: Record<string, unknown> };
+      trace.evaluations.push({ params: t.params, error: t.error });
       best = Math.min(best, t.error);
       trace.best.push(best);
       trace.elapsed.push(t.elapsed);
@@ -136,6 +188,8 @@ async function main(): Promise<void> {
   }
   const evals = options.checkpoints.at(-1)!;
   console.log(`bench:real — scikit-learn ${check.detail.split(' ')[0]}, Optuna ${check.detail.split(' ')[1]}; seeds ${options.seeds.join(', ')}; checkpoints ${options.checkpoints.join('/')} evaluations`);
+  if (Object.keys(options.bayes).length > 0) console.log(`harrow.bayes for the GP arm: ${JSON.stringify(options.bayes)}`);
+  if (options.arms.length < ARMS.length) console.log(`arms: ${options.arms.join(', ')} (no verdict without all three)`);
   const workers = { gp: new PythonWorker(), random: new PythonWorker() };
   const spaces = await workers.gp.spaces();
   for (const m of options.models) if (spaces[m] === undefined) throw new Error(`unknown model ${m}; evaluate.py has ${Object.keys(spaces).join(', ')}`);
@@ -144,14 +198,17 @@ async function main(): Promise<void> {
   for (const model of options.models) {
     const parameters = spaces[model]!;
     for (const seed of options.seeds) {
-      const runs: Array<[ArmName, Trace]> = [
-        ['harrow-gp', await harrowArm(workers.gp, 'bayes', model, parameters, seed, evals)],
-        ['optuna-tpe', await tpeArm(model, seed, evals)],
-        ['random', await harrowArm(workers.random, 'random', model, parameters, seed, evals)],
-      ];
+      const runs: Array<[ArmName, Trace]> = [];
+      if (options.arms.includes('harrow-gp')) runs.push(['harrow-gp', await harrowArm(workers.gp, 'bayes', model, parameters, seed, evals, options.bayes)]);
+      if (options.arms.includes('optuna-tpe')) runs.push(['optuna-tpe', await tpeArm(model, seed, evals)]);
+      if (options.arms.includes('random')) runs.push(['random', await harrowArm(workers.random, 'random', model, parameters, seed, evals, {})]);
       for (const [arm, trace] of runs) {
         const key = `${model}/${arm}`;
         traces.set(key, [...(traces.get(key) ?? []), trace]);
+        if (options.trace !== null) {
+          const lines = trace.evaluations.map((e, i) => JSON.stringify({ model, seed, arm, i, ...e, elapsed: trace.elapsed[i] }));
+          appendFileSync(options.trace, lines.join('\n') + '\n');
+        }
       }
       const line = runs.map(([arm, t]) => `${arm} ${pctText(t.best.at(-1)!)} in ${t.elapsed.at(-1)!.toFixed(1)} s`).join(', ');
       console.log(`  ${model} seed ${seed}: ${line}`);
@@ -165,7 +222,7 @@ async function main(): Promise<void> {
   const verdicts: string[] = [];
   for (const model of options.models) {
     const medianAt = new Map<ArmName, number>();
-    for (const arm of ARMS) {
+    for (const arm of options.arms) {
       const ts = traces.get(`${model}/${arm}`)!;
       const cells = options.checkpoints.map((c) => {
         const bests = ts.map((t) => t.best[c - 1]!);

@@ -6,7 +6,7 @@ Optuna's default TPESampler (seeded; its defaults are what a user gets), the sam
 function as the other arms (evaluate.evaluate, same folds and model seeds), the same search space
 (evaluate.SPACES, translated below). Prints one JSON line per trial:
 
-    {"trial": 0, "error": 0.05, "seconds": 0.2, "elapsed": 0.21}
+    {"trial": 0, "error": 0.05, "seconds": 0.2, "elapsed": 0.21, "params": {"C": 1.0, "gamma": 0.01}}
 
 ``seconds`` is the training time of that trial, ``elapsed`` the wall time since the study
 started, proposals included (the import of scikit-learn and Optuna is not counted, as the other
@@ -64,7 +64,13 @@ def main():
         study.optimize(objective, n_trials=1)
         last = study.trials[-1]
         err = last.value if last.value is not None and math.isfinite(last.value) else 1.0
-        line = {"trial": i, "error": err, "seconds": last.user_attrs.get("seconds", 0.0), "elapsed": time.perf_counter() - t0}
+        line = {
+            "trial": i,
+            "error": err,
+            "seconds": last.user_attrs.get("seconds", 0.0),
+            "elapsed": time.perf_counter() - t0,
+            "params": last.params,
+        }
         sys.stdout.write(json.dumps(line) + "\n")
         sys.stdout.flush()
 
