@@ -8,6 +8,7 @@
  *   node dist/bench/real.js --seeds 5 --evals 30,60,100 --models svm,gbt
  *   node dist/bench/real.js --models mlp --trace /tmp/mlp.jsonl   every evaluation as a JSON line
  *   node dist/bench/real.js --models mlp --arms harrow-gp --bayes deterministic=true   an ablation
+ *   node dist/bench/real.js --summarize a.jsonl,b.jsonl --evals 30,60   the report from traces
  *
  * Arms, all on the same objective (evaluate.evaluate: deterministic folds and model seeds) and
  * the same seeds, one evaluation at a time:
@@ -22,7 +23,7 @@
  * median best error than TPE and random on each model at 60 evaluations.
  */
 import { spawn } from 'node:child_process';
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
 import { createStrategy } from '../strategies/index.js';
@@ -44,6 +45,8 @@ interface Options {
   arms: ArmName[];
   /** The sweep file's `harrow.bayes` block for the GP arm (`--bayes key=value,...`). */
   bayes: Record<string, unknown>;
+  /** Report from these `--trace` files instead of training (`--summarize a.jsonl,b.jsonl`). */
+  summarize: string[];
 }
 
 /** `deterministic=true,initial_design=8` → a `harrow.bayes` block (the sweep parser checks it). */
@@ -61,13 +64,14 @@ function parseBayesFlag(text: string): Record<string, unknown> {
 
 function parseArgs(argv: string[]): Options {
   const usage =
-    'usage: node dist/bench/real.js [--full] [--seeds N] [--evals 30,60,100] [--models svm,gbt,mlp] [--arms harrow-gp,optuna-tpe,random] [--bayes key=value,...] [--trace FILE.jsonl]';
+    'usage: node dist/bench/real.js [--full] [--seeds N] [--evals 30,60,100] [--models svm,gbt,mlp] [--arms harrow-gp,optuna-tpe,random] [--bayes key=value,...] [--trace FILE.jsonl] [--summarize A.jsonl,B.jsonl]';
   let seeds = 3;
   let checkpoints = [30, 60];
   let models = ['svm', 'gbt', 'mlp'];
   let trace: string | null = null;
   let arms: ArmName[] = [...ARMS];
   let bayes: Record<string, unknown> = {};
+  let summarize: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -89,6 +93,9 @@ function parseArgs(argv: string[]): Options {
     } else if (a === '--arms' && v !== undefined && v.split(',').every((x) => (ARMS as readonly string[]).includes(x))) {
       arms = ARMS.filter((x) => v.split(',').includes(x));
       i++;
+    } else if (a === '--summarize' && v !== undefined && v.length > 0) {
+      summarize = v.split(',');
+      i++;
     } else if (a === '--bayes' && v !== undefined) {
       try {
         bayes = parseBayesFlag(v);
@@ -102,7 +109,7 @@ function parseArgs(argv: string[]): Options {
       process.exit(2);
     }
   }
-  return { seeds: Array.from({ length: seeds }, (_, k) => k + 1), checkpoints, models, trace, arms, bayes };
+  return { seeds: Array.from({ length: seeds }, (_, k) => k + 1), checkpoints, models, trace, arms, bayes, summarize };
 }
 
 /** One run of one arm: best error so far and wall time after each evaluation. */
@@ -179,8 +186,93 @@ function quantile(xs: readonly number[], q: number): number {
 
 const pctText = (x: number): string => `${(x * 100).toFixed(2)}%`;
 
+/** The table and the verdicts, from the traces of each `model/arm` (one per seed). */
+function report(traces: Map<string, Trace[]>, options: Pick<Options, 'models' | 'arms' | 'checkpoints' | 'seeds'>): void {
+  console.log('');
+  console.log('Best cross-validated error after N evaluations: median [interquartile range] over seeds; wall = median seconds for the run so far (proposals included).');
+  console.log(`${'model'.padEnd(6)} ${'arm'.padEnd(11)}${options.checkpoints.map((c) => ` ${`@${c}`.padStart(25)} ${'wall'.padStart(7)}`).join('')}  ${'GP propose'.padStart(10)}`);
+  const verdicts: string[] = [];
+  for (const model of options.models) {
+    const medianAt = new Map<ArmName, number>();
+    for (const arm of options.arms) {
+      const ts = (traces.get(`${model}/${arm}`) ?? []).filter((t) => t.best.length >= options.checkpoints.at(-1)!);
+      if (ts.length === 0) continue;
+      const cells = options.checkpoints.map((c) => {
+        const bests = ts.map((t) => t.best[c - 1]!);
+        const walls = ts.map((t) => t.elapsed[c - 1]!);
+        if (c === TARGET_EVALS) medianAt.set(arm, quantile(bests, 0.5));
+        const cell = `${pctText(quantile(bests, 0.5))} [${pctText(quantile(bests, 0.25))}–${pctText(quantile(bests, 0.75))}]`;
+        return ` ${cell.padStart(25)} ${quantile(walls, 0.5).toFixed(1).padStart(7)}`;
+      });
+      const prop = arm === 'optuna-tpe' ? '(in wall)' : `${quantile(ts.map((t) => t.proposeSeconds), 0.5).toFixed(1)} s`;
+      console.log(`${model.padEnd(6)} ${arm.padEnd(11)}${cells.join('')}  ${prop.padStart(10)}`);
+    }
+    if (medianAt.size === ARMS.length) {
+      const gp = medianAt.get('harrow-gp')!;
+      const tpe = medianAt.get('optuna-tpe')!;
+      const rnd = medianAt.get('random')!;
+      // Errors are fold means: the same number of mistakes spread over other folds differs in
+      // the last bits, so "lower" means lower by more than rounding (a tie is not a win).
+      const lower = (a: number, b: number): boolean => a < b - 1e-9;
+      const met = lower(gp, tpe) && lower(gp, rnd);
+      verdicts.push(`${met ? 'MET    ' : 'NOT MET'} ${model}: at ${TARGET_EVALS} evaluations GP median ${pctText(gp)} vs TPE ${pctText(tpe)}, random ${pctText(rnd)} (target: GP strictly lowest)`);
+    }
+  }
+  console.log('');
+  if (verdicts.length === 0) {
+    console.log(
+      options.arms.length < ARMS.length
+        ? '(no verdict: it needs all three arms)'
+        : `(no verdict: the target is at ${TARGET_EVALS} evaluations, not among the checkpoints)`,
+    );
+  }
+  for (const v of verdicts) console.log(v);
+  if (options.seeds.length < 10) console.log(`(${options.seeds.length} seeds: a smoke-sized sample; --full runs 10 seeds to 100 evaluations)`);
+}
+
+/** Traces back from `--trace` files: per model/arm, one per seed (the seed's last run if repeated). */
+function loadTraces(files: string[]): { traces: Map<string, Trace[]>; models: string[]; arms: ArmName[]; seeds: number[] } {
+  interface Line { model: string; seed: number; arm: ArmName; i: number; params: Record<string, unknown>; error: number; info?: unknown; elapsed: number; proposeSeconds?: number }
+  const runs = new Map<string, Line[]>();
+  for (const file of files) {
+    for (const text of readFileSync(file, 'utf8').split('\n')) {
+      if (text.trim() === '') continue;
+      const l = JSON.parse(text) as Line;
+      const key = `${l.model}/${l.arm}/${l.seed}`;
+      if (l.i === 0) runs.set(key, []);
+      runs.get(key)?.push(l);
+    }
+  }
+  const traces = new Map<string, Trace[]>();
+  const models = new Set<string>();
+  const arms = new Set<ArmName>();
+  const seeds = new Set<number>();
+  for (const lines of runs.values()) {
+    const { model, arm, seed } = lines[0]!;
+    models.add(model);
+    arms.add(arm);
+    seeds.add(seed);
+    let best = Infinity;
+    const t: Trace = { best: [], elapsed: [], proposeSeconds: lines.at(-1)!.proposeSeconds ?? NaN, evaluations: [] };
+    for (const l of lines) {
+      best = Math.min(best, l.error);
+      t.best.push(best);
+      t.elapsed.push(l.elapsed);
+      t.evaluations.push({ params: l.params, error: l.error, info: l.info });
+    }
+    traces.set(`${model}/${arm}`, [...(traces.get(`${model}/${arm}`) ?? []), t]);
+  }
+  return { traces, models: [...models], arms: ARMS.filter((a) => arms.has(a)), seeds: [...seeds].sort((a, b) => a - b) };
+}
+
 async function main(): Promise<void> {
   const options = parseArgs(process.argv.slice(2));
+  if (options.summarize.length > 0) {
+    const loaded = loadTraces(options.summarize);
+    console.log(`bench:real — from ${options.summarize.join(', ')}: seeds ${loaded.seeds.join(', ')}; checkpoints ${options.checkpoints.join('/')} evaluations`);
+    report(loaded.traces, { ...loaded, checkpoints: options.checkpoints });
+    return;
+  }
   const check = await pythonHasSklearn();
   if (!check.ok) {
     console.error(`bench:real needs Python with scikit-learn and Optuna (${PYTHON}): ${check.detail}\n  apt-get install -y python3-sklearn python3-optuna`);
@@ -206,7 +298,7 @@ async function main(): Promise<void> {
         const key = `${model}/${arm}`;
         traces.set(key, [...(traces.get(key) ?? []), trace]);
         if (options.trace !== null) {
-          const lines = trace.evaluations.map((e, i) => JSON.stringify({ model, seed, arm, i, ...e, elapsed: trace.elapsed[i] }));
+          const lines = trace.evaluations.map((e, i) => JSON.stringify({ model, seed, arm, i, ...e, elapsed: trace.elapsed[i], proposeSeconds: trace.proposeSeconds }));
           appendFileSync(options.trace, lines.join('\n') + '\n');
         }
       }
@@ -216,39 +308,7 @@ async function main(): Promise<void> {
   }
   await Promise.all([workers.gp.close(), workers.random.close()]);
 
-  console.log('');
-  console.log('Best cross-validated error after N evaluations: median [interquartile range] over seeds; wall = median seconds for the run so far (proposals included).');
-  console.log(`${'model'.padEnd(6)} ${'arm'.padEnd(11)}${options.checkpoints.map((c) => ` ${`@${c}`.padStart(25)} ${'wall'.padStart(7)}`).join('')}  ${'GP propose'.padStart(10)}`);
-  const verdicts: string[] = [];
-  for (const model of options.models) {
-    const medianAt = new Map<ArmName, number>();
-    for (const arm of options.arms) {
-      const ts = traces.get(`${model}/${arm}`)!;
-      const cells = options.checkpoints.map((c) => {
-        const bests = ts.map((t) => t.best[c - 1]!);
-        const walls = ts.map((t) => t.elapsed[c - 1]!);
-        if (c === TARGET_EVALS) medianAt.set(arm, quantile(bests, 0.5));
-        const cell = `${pctText(quantile(bests, 0.5))} [${pctText(quantile(bests, 0.25))}–${pctText(quantile(bests, 0.75))}]`;
-        return ` ${cell.padStart(25)} ${quantile(walls, 0.5).toFixed(1).padStart(7)}`;
-      });
-      const prop = arm === 'optuna-tpe' ? '(in wall)' : `${quantile(ts.map((t) => t.proposeSeconds), 0.5).toFixed(1)} s`;
-      console.log(`${model.padEnd(6)} ${arm.padEnd(11)}${cells.join('')}  ${prop.padStart(10)}`);
-    }
-    if (medianAt.size === ARMS.length) {
-      const gp = medianAt.get('harrow-gp')!;
-      const tpe = medianAt.get('optuna-tpe')!;
-      const rnd = medianAt.get('random')!;
-      // Errors are fold means: the same number of mistakes spread over other folds differs in
-      // the last bits, so "lower" means lower by more than rounding (a tie is not a win).
-      const lower = (a: number, b: number): boolean => a < b - 1e-9;
-      const met = lower(gp, tpe) && lower(gp, rnd);
-      verdicts.push(`${met ? 'MET    ' : 'NOT MET'} ${model}: at ${TARGET_EVALS} evaluations GP median ${pctText(gp)} vs TPE ${pctText(tpe)}, random ${pctText(rnd)} (target: GP strictly lowest)`);
-    }
-  }
-  console.log('');
-  if (verdicts.length === 0) console.log(`(no verdict: the target is at ${TARGET_EVALS} evaluations, not among the checkpoints)`);
-  for (const v of verdicts) console.log(v);
-  if (options.seeds.length < 10) console.log(`(${options.seeds.length} seeds: a smoke-sized sample; --full runs 10 seeds to 100 evaluations)`);
+  report(traces, options);
   console.log(`bench:real took ${((performance.now() - t0) / 1000).toFixed(0)} s`);
 }
 
