@@ -9,6 +9,7 @@
  *   node dist/bench/real.js --models mlp --trace /tmp/mlp.jsonl   every evaluation as a JSON line
  *   node dist/bench/real.js --models mlp --arms harrow-gp --bayes deterministic=true   an ablation
  *   node dist/bench/real.js --summarize a.jsonl,b.jsonl --evals 30,60   the report from traces
+ *   node dist/bench/real.js --models gbt --seeds 5 --first-seed 6 --trace b.jsonl   seeds 6–10
  *
  * Arms, all on the same objective (evaluate.evaluate: deterministic folds and model seeds) and
  * the same seeds, one evaluation at a time:
@@ -64,7 +65,7 @@ function parseBayesFlag(text: string): Record<string, unknown> {
 
 function parseArgs(argv: string[]): Options {
   const usage =
-    'usage: node dist/bench/real.js [--full] [--seeds N] [--evals 30,60,100] [--models svm,gbt,mlp] [--arms harrow-gp,optuna-tpe,random] [--bayes key=value,...] [--trace FILE.jsonl] [--summarize A.jsonl,B.jsonl]';
+    'usage: node dist/bench/real.js [--full] [--seeds N] [--first-seed K] [--evals 30,60,100] [--models svm,gbt,mlp] [--arms harrow-gp,optuna-tpe,random] [--bayes key=value,...] [--trace FILE.jsonl] [--summarize A.jsonl,B.jsonl]';
   let seeds = 3;
   let checkpoints = [30, 60];
   let models = ['svm', 'gbt', 'mlp'];
@@ -72,6 +73,7 @@ function parseArgs(argv: string[]): Options {
   let arms: ArmName[] = [...ARMS];
   let bayes: Record<string, unknown> = {};
   let summarize: string[] = [];
+  let firstSeed = 1;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -93,6 +95,9 @@ function parseArgs(argv: string[]): Options {
     } else if (a === '--arms' && v !== undefined && v.split(',').every((x) => (ARMS as readonly string[]).includes(x))) {
       arms = ARMS.filter((x) => v.split(',').includes(x));
       i++;
+    } else if (a === '--first-seed' && v !== undefined && /^[1-9]\d*$/.test(v)) {
+      firstSeed = Number(v);
+      i++;
     } else if (a === '--summarize' && v !== undefined && v.length > 0) {
       summarize = v.split(',');
       i++;
@@ -109,7 +114,7 @@ function parseArgs(argv: string[]): Options {
       process.exit(2);
     }
   }
-  return { seeds: Array.from({ length: seeds }, (_, k) => k + 1), checkpoints, models, trace, arms, bayes, summarize };
+  return { seeds: Array.from({ length: seeds }, (_, k) => k + firstSeed), checkpoints, models, trace, arms, bayes, summarize };
 }
 
 /** One run of one arm: best error so far and wall time after each evaluation. */
