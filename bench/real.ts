@@ -10,6 +10,7 @@
  *   node dist/bench/real.js --models mlp --arms harrow-gp --bayes deterministic=true   an ablation
  *   node dist/bench/real.js --summarize a.jsonl,b.jsonl --evals 30,60   the report from traces
  *   node dist/bench/real.js --models gbt --seeds 5 --first-seed 6 --trace b.jsonl   seeds 6–10
+ *   node dist/bench/real.js --cv 3x2 --seeds 10     3-fold CV repeated twice on every model (evaluate.py)
  *
  * Arms, all on the same objective (evaluate.evaluate: deterministic folds and model seeds) and
  * the same seeds, one evaluation at a time:
@@ -48,6 +49,8 @@ interface Options {
   bayes: Record<string, unknown>;
   /** Report from these `--trace` files instead of training (`--summarize a.jsonl,b.jsonl`). */
   summarize: string[];
+  /** evaluate.py's cross-validation protocol (`--cv 3fold`, the default, or `3x2`). */
+  cv: string;
 }
 
 /** `deterministic=true,initial_design=8` → a `harrow.bayes` block (the sweep parser checks it). */
@@ -65,7 +68,7 @@ function parseBayesFlag(text: string): Record<string, unknown> {
 
 function parseArgs(argv: string[]): Options {
   const usage =
-    'usage: node dist/bench/real.js [--full] [--seeds N] [--first-seed K] [--evals 30,60,100] [--models svm,gbt,mlp] [--arms harrow-gp,optuna-tpe,random] [--bayes key=value,...] [--trace FILE.jsonl] [--summarize A.jsonl,B.jsonl]';
+    'usage: node dist/bench/real.js [--full] [--seeds N] [--first-seed K] [--cv 3fold|3x2] [--evals 30,60,100] [--models svm,gbt,mlp] [--arms harrow-gp,optuna-tpe,random] [--bayes key=value,...] [--trace FILE.jsonl] [--summarize A.jsonl,B.jsonl]';
   let seeds = 3;
   let checkpoints = [30, 60];
   let models = ['svm', 'gbt', 'mlp'];
@@ -74,6 +77,7 @@ function parseArgs(argv: string[]): Options {
   let bayes: Record<string, unknown> = {};
   let summarize: string[] = [];
   let firstSeed = 1;
+  let cv = '3fold';
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const v = argv[i + 1];
@@ -95,6 +99,9 @@ function parseArgs(argv: string[]): Options {
     } else if (a === '--arms' && v !== undefined && v.split(',').every((x) => (ARMS as readonly string[]).includes(x))) {
       arms = ARMS.filter((x) => v.split(',').includes(x));
       i++;
+    } else if (a === '--cv' && (v === '3fold' || v === '3x2')) {
+      cv = v;
+      i++;
     } else if (a === '--first-seed' && v !== undefined && /^[1-9]\d*$/.test(v)) {
       firstSeed = Number(v);
       i++;
@@ -114,7 +121,7 @@ function parseArgs(argv: string[]): Options {
       process.exit(2);
     }
   }
-  return { seeds: Array.from({ length: seeds }, (_, k) => k + firstSeed), checkpoints, models, trace, arms, bayes, summarize };
+  return { seeds: Array.from({ length: seeds }, (_, k) => k + firstSeed), checkpoints, models, trace, arms, bayes, summarize, cv };
 }
 
 /** One run of one arm: best error so far and wall time after each evaluation. */
@@ -135,6 +142,7 @@ async function harrowArm(
   seed: number,
   evals: number,
   bayes: Record<string, unknown>,
+  cv: string,
 ): Promise<Trace> {
   const strategy = createStrategy(sweepFor(method, parameters, evals, bayes), { seed });
   const observations: Observation[] = [];
@@ -146,7 +154,7 @@ async function harrowArm(
     const [proposal] = strategy.propose({ observations, pending: [], count: 1 });
     trace.proposeSeconds += (performance.now() - tp) / 1000;
     if (proposal === undefined) throw new Error(`${method} proposed nothing for ${model} after ${i} evaluations`);
-    const { error } = await worker.evaluate(model, proposal.params);
+    const { error } = await worker.evaluate(model, proposal.params, cv);
     observations.push({ params: proposal.params, state: 'finished', value: error });
     trace.evaluations.push({ params: proposal.params, error, info: proposal.info });
     best = Math.min(best, error);
@@ -156,9 +164,9 @@ async function harrowArm(
   return trace;
 }
 
-function tpeArm(model: string, seed: number, evals: number): Promise<Trace> {
+function tpeArm(model: string, seed: number, evals: number, cv: string): Promise<Trace> {
   return new Promise((resolve, reject) => {
-    const child = spawn(PYTHON, [PYTHON_DIR + 'tpe.py', '--model', model, '--seed', String(seed), '--evals', String(evals)], {
+    const child = spawn(PYTHON, [PYTHON_DIR + 'tpe.py', '--model', model, '--seed', String(seed), '--evals', String(evals), '--cv', cv], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', PYTHONUNBUFFERED: '1' },
     });
@@ -284,7 +292,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const evals = options.checkpoints.at(-1)!;
-  console.log(`bench:real — scikit-learn ${check.detail.split(' ')[0]}, Optuna ${check.detail.split(' ')[1]}; seeds ${options.seeds.join(', ')}; checkpoints ${options.checkpoints.join('/')} evaluations`);
+  console.log(`bench:real — scikit-learn ${check.detail.split(' ')[0]}, Optuna ${check.detail.split(' ')[1]}; seeds ${options.seeds.join(', ')}; checkpoints ${options.checkpoints.join('/')} evaluations; CV protocol ${options.cv}`);
   if (Object.keys(options.bayes).length > 0) console.log(`harrow.bayes for the GP arm: ${JSON.stringify(options.bayes)}`);
   if (options.arms.length < ARMS.length) console.log(`arms: ${options.arms.join(', ')} (no verdict without all three)`);
   const workers = { gp: new PythonWorker(), random: new PythonWorker() };
@@ -296,14 +304,14 @@ async function main(): Promise<void> {
     const parameters = spaces[model]!;
     for (const seed of options.seeds) {
       const runs: Array<[ArmName, Trace]> = [];
-      if (options.arms.includes('harrow-gp')) runs.push(['harrow-gp', await harrowArm(workers.gp, 'bayes', model, parameters, seed, evals, options.bayes)]);
-      if (options.arms.includes('optuna-tpe')) runs.push(['optuna-tpe', await tpeArm(model, seed, evals)]);
-      if (options.arms.includes('random')) runs.push(['random', await harrowArm(workers.random, 'random', model, parameters, seed, evals, {})]);
+      if (options.arms.includes('harrow-gp')) runs.push(['harrow-gp', await harrowArm(workers.gp, 'bayes', model, parameters, seed, evals, options.bayes, options.cv)]);
+      if (options.arms.includes('optuna-tpe')) runs.push(['optuna-tpe', await tpeArm(model, seed, evals, options.cv)]);
+      if (options.arms.includes('random')) runs.push(['random', await harrowArm(workers.random, 'random', model, parameters, seed, evals, {}, options.cv)]);
       for (const [arm, trace] of runs) {
         const key = `${model}/${arm}`;
         traces.set(key, [...(traces.get(key) ?? []), trace]);
         if (options.trace !== null) {
-          const lines = trace.evaluations.map((e, i) => JSON.stringify({ model, seed, arm, i, ...e, elapsed: trace.elapsed[i], proposeSeconds: trace.proposeSeconds }));
+          const lines = trace.evaluations.map((e, i) => JSON.stringify({ model, seed, arm, cv: options.cv, i, ...e, elapsed: trace.elapsed[i], proposeSeconds: trace.proposeSeconds }));
           appendFileSync(options.trace, lines.join('\n') + '\n');
         }
       }

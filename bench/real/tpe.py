@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import optuna  # noqa: E402
 
-from evaluate import SPACES, evaluate  # noqa: E402
+from evaluate import CV_PROTOCOLS, SPACES, evaluate  # noqa: E402
 
 
 def suggest(trial, name, spec):
@@ -47,6 +47,7 @@ def main():
     parser.add_argument("--model", required=True, choices=sorted(SPACES))
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--evals", type=int, required=True)
+    parser.add_argument("--cv", default="3fold", choices=CV_PROTOCOLS)
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     space = SPACES[args.model]
@@ -56,7 +57,7 @@ def main():
     def objective(trial):
         params = {name: suggest(trial, name, spec) for name, spec in space.items()}
         t = time.perf_counter()
-        err = evaluate(args.model, params)
+        err = evaluate(args.model, params, args.cv)
         trial.set_user_attr("seconds", time.perf_counter() - t)
         return err
 
