@@ -87,9 +87,12 @@ export class PythonWorker {
     return a.spaces;
   }
 
-  /** Cross-validated error of one configuration; throws with Python's message on a bad request. */
-  async evaluate(model: string, params: Record<string, unknown>): Promise<{ error: number; seconds: number }> {
-    const a = await this.request({ op: 'eval', model, params });
+  /**
+   * Cross-validated error of one configuration under a CV protocol of evaluate.py (CV_PROTOCOLS;
+   * its default when left out); throws with Python's message on a bad request.
+   */
+  async evaluate(model: string, params: Record<string, unknown>, cv?: string): Promise<{ error: number; seconds: number }> {
+    const a = await this.request({ op: 'eval', model, params, ...(cv === undefined ? {} : { cv }) });
     if (typeof a.error !== 'number') throw new Error(`evaluation of ${model} ${JSON.stringify(params)} failed: ${a.message ?? JSON.stringify(a)}`);
     return { error: a.error, seconds: a.seconds ?? 0 };
   }

@@ -6,7 +6,7 @@ Optuna's default TPESampler (seeded; its defaults are what a user gets), the sam
 function as the other arms (evaluate.evaluate, same folds and model seeds), the same search space
 (evaluate.SPACES, translated below). Prints one JSON line per trial:
 
-    {"trial": 0, "error": 0.05, "seconds": 0.2, "elapsed": 0.21}
+    {"trial": 0, "error": 0.05, "seconds": 0.2, "elapsed": 0.21, "params": {"C": 1.0, "gamma": 0.01}}
 
 ``seconds`` is the training time of that trial, ``elapsed`` the wall time since the study
 started, proposals included (the import of scikit-learn and Optuna is not counted, as the other
@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import optuna  # noqa: E402
 
-from evaluate import SPACES, evaluate  # noqa: E402
+from evaluate import CV_PROTOCOLS, SPACES, evaluate  # noqa: E402
 
 
 def suggest(trial, name, spec):
@@ -47,6 +47,7 @@ def main():
     parser.add_argument("--model", required=True, choices=sorted(SPACES))
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--evals", type=int, required=True)
+    parser.add_argument("--cv", default="3fold", choices=CV_PROTOCOLS)
     args = parser.parse_args()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     space = SPACES[args.model]
@@ -56,7 +57,7 @@ def main():
     def objective(trial):
         params = {name: suggest(trial, name, spec) for name, spec in space.items()}
         t = time.perf_counter()
-        err = evaluate(args.model, params)
+        err = evaluate(args.model, params, args.cv)
         trial.set_user_attr("seconds", time.perf_counter() - t)
         return err
 
@@ -64,7 +65,13 @@ def main():
         study.optimize(objective, n_trials=1)
         last = study.trials[-1]
         err = last.value if last.value is not None and math.isfinite(last.value) else 1.0
-        line = {"trial": i, "error": err, "seconds": last.user_attrs.get("seconds", 0.0), "elapsed": time.perf_counter() - t0}
+        line = {
+            "trial": i,
+            "error": err,
+            "seconds": last.user_attrs.get("seconds", 0.0),
+            "elapsed": time.perf_counter() - t0,
+            "params": last.params,
+        }
         sys.stdout.write(json.dumps(line) + "\n")
         sys.stdout.flush()
 

@@ -53,6 +53,20 @@ describe('bench:real Python evaluation worker', needSklearn(), () => {
     assert.ok(good.seconds > 0);
   });
 
+  it('scores under the 3x2 protocol on a finer grid (3-fold CV twice) and refuses an unknown protocol', async () => {
+    const params = { layers: 1, width: 16, activation: 'relu', solver: 'adam', alpha: 1e-4, learning_rate_init: 1e-3, batch_size: 64 };
+    const single = await worker.evaluate('mlp', params);
+    const explicit = await worker.evaluate('mlp', params, '3fold');
+    const twice = await worker.evaluate('mlp', params, '3x2');
+    assert.equal(explicit.error, single.error, 'the default protocol is 3fold');
+    // 569 samples: one mistake is 1/569 under 3fold, 1/1138 under 3x2.
+    const steps = (e: number, n: number): number => Math.abs(e * n - Math.round(e * n));
+    assert.ok(steps(single.error, 569) < 0.02, `3fold error ${single.error} is a count of mistakes out of 569`);
+    assert.ok(steps(twice.error, 1138) < 0.02, `3x2 error ${twice.error} is a count of mistakes out of 1138`);
+    assert.ok(twice.seconds > 0 && twice.error < 0.2);
+    await assert.rejects(worker.evaluate('mlp', params, '5fold'), /unknown cv protocol '5fold'/);
+  });
+
   it('answers a bad request with Python\'s message and keeps serving', async () => {
     await assert.rejects(worker.evaluate('nope', {}), /unknown model 'nope'/);
     await assert.rejects(worker.evaluate('svm', { C: 1 }), /lack gamma/);
