@@ -21,6 +21,7 @@ import { Worker, isMainThread, parentPort } from 'node:worker_threads';
 import { createStrategy, parseSweepConfig, Rng, valueKey } from '../strategies/index.js';
 import type { Observation, Params } from '../strategies/types.js';
 import { BENCH_FUNCTIONS, type BenchFunction } from './functions.js';
+import { parseBayesFlag } from './bayes-flag.js';
 
 type Arm = 'gp' | 'random' | 'async4' | 'async8';
 
@@ -156,7 +157,8 @@ function parseFlags(argv: string[]): Flags {
     else if (a === '--only') flags.only = value().split(',');
     else if (a === '--jobs') flags.jobs = Number.parseInt(value(), 10);
     else if (a === '--first-seed') flags.firstSeed = Number.parseInt(value(), 10);
-    else if (a === '--bayes') flags.bayes = parseBayesFlag(value());
+    // Refused here, with the validator's message, rather than once per worker thread.
+    else if (a === '--bayes') flags.bayes = parseBayesFlag(value(), (block) => parseSweepConfig({ ...BENCH_FUNCTIONS[0]!.config, harrow: { bayes: block } }));
     else throw new Error(`unknown flag ${a}; use --quick, --seeds N, --first-seed K, --only F1,F2, --jobs N, --bayes key=value,...`);
   }
   if (flags.quick && !argv.includes('--seeds')) flags.seeds = 3;
@@ -166,19 +168,6 @@ function parseFlags(argv: string[]): Flags {
   return flags;
 }
 
-/** `trust_region=false,initial_design=8` → a `harrow.bayes` block, checked by the sweep parser. */
-function parseBayesFlag(text: string): Record<string, unknown> {
-  const block: Record<string, unknown> = {};
-  for (const pair of text.split(',')) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new Error(`--bayes needs key=value pairs such as trust_region=false (got ${JSON.stringify(pair)})`);
-    const raw = pair.slice(eq + 1);
-    block[pair.slice(0, eq)] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
-  }
-  // Refused here, with the validator's message, rather than once per worker thread.
-  parseSweepConfig({ ...BENCH_FUNCTIONS[0]!.config, harrow: { bayes: block } });
-  return block;
-}
 
 async function runAll(jobs: Job[], threads: number, onDone: (r: JobResult) => void): Promise<void> {
   // Longest jobs first so the threads finish together.

@@ -32,6 +32,7 @@ import { createStrategy } from '../strategies/index.js';
 import type { Observation } from '../strategies/types.js';
 import { PYTHON, PYTHON_DIR, PythonWorker, pythonHasSklearn, type Spaces } from './real/python-worker.js';
 import { sweepFor } from './real/spaces.js';
+import { parseBayesFlag } from './bayes-flag.js';
 
 const ARMS = ['harrow-gp', 'optuna-tpe', 'random'] as const;
 type ArmName = (typeof ARMS)[number];
@@ -51,19 +52,6 @@ interface Options {
   summarize: string[];
   /** evaluate.py's cross-validation protocol (`--cv 3fold`, the default, or `3x2`). */
   cv: string;
-}
-
-/** `deterministic=true,initial_design=8` → a `harrow.bayes` block (the sweep parser checks it). */
-function parseBayesFlag(text: string): Record<string, unknown> {
-  const block: Record<string, unknown> = {};
-  for (const pair of text.split(',')) {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new Error(`--bayes needs key=value pairs such as deterministic=true (got ${JSON.stringify(pair)})`);
-    const raw = pair.slice(eq + 1);
-    block[pair.slice(0, eq)] = raw === 'true' ? true : raw === 'false' ? false : raw !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
-  }
-  sweepFor('bayes', { x: { min: 0.0, max: 1.0 } }, 100, block);
-  return block;
 }
 
 function parseArgs(argv: string[]): Options {
@@ -110,7 +98,7 @@ function parseArgs(argv: string[]): Options {
       i++;
     } else if (a === '--bayes' && v !== undefined) {
       try {
-        bayes = parseBayesFlag(v);
+        bayes = parseBayesFlag(v, (block) => sweepFor('bayes', { x: { min: 0.0, max: 1.0 } }, 100, block));
       } catch (err) {
         console.error(`--bayes ${v}: ${err instanceof Error ? err.message : String(err)}`);
         process.exit(2);
