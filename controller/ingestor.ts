@@ -194,8 +194,8 @@ export class Ingestor {
    * under load the stream holds the next batch by the time this one commits, and the parsing then
    * costs the database no idle time. Only when nothing else is due: the batch holds no end report
    * (one that must wait for its points makes the next turn read with a short block and look for
-   * orphans) and no orphan check is due. The read does not block: an empty answer leaves the next turn to the usual blocking read.
-   * Entries read here are in this consumer's pending list like any other, so a failure before they
+   * orphans) and no orphan check is due. The read does not block: an empty answer leaves the next
+   * turn to the usual blocking read. Entries read here are in this consumer's pending list like any other, so a failure before they
    * are handled loses nothing (they are read again from '0' after a restart, or taken over).
    */
   private prefetch(batch: readonly Entry[]): Promise<Entry[]> | null {

@@ -149,8 +149,10 @@ export async function showSweep(ui, id) {
     }
   }, 1000);
   const reloadAll = async () => {
+    // One read of the sweep serves both: its counts size the runs pages, and it redraws the header.
+    const sweep = api(path);
     try {
-      const runs = await loadRuns(id, api(path));
+      const runs = await loadRuns(id, sweep);
       if (view.left) return;
       state.total = runs.total;
       state.runs = new Map(runs.runs.map((r) => [r.id, r]));
@@ -158,7 +160,12 @@ export async function showSweep(ui, id) {
     } catch {
       // The next reconnect tries again.
     }
-    refreshSweep();
+    try {
+      state.sweep = await sweep;
+      drawHeader();
+    } catch {
+      // As above.
+    }
     loadBest();
   };
 
