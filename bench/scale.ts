@@ -35,6 +35,7 @@ import { createStrategy, parseSweepConfig, Rng, sampleParams } from '../strategi
 import type { Observation } from '../strategies/types.js';
 import { redisKeys, WIRE_VERSION } from '../protocol/wire.js';
 import { encodeRunCursor } from '../protocol/run-cursor.js';
+import { UsageError } from '../cli/command.js';
 import { BIN, PG_URL, REDIS_URL, ROOT, cleanRedis, directRate, freePort, now, pct, withSchema } from './system-harness.js';
 
 interface Row {
@@ -440,7 +441,7 @@ export async function benchScale(argv: string[]): Promise<void> {
   console.log(`# Harrow scale benchmark${quick ? ' (quick)' : ''} — node ${process.version}, ${cpus().length} CPUs, Postgres ${PG_URL.replace(/\/\/[^@]*@/, '//')}, Redis ${REDIS_URL}`);
   const sizesArg = argv.includes('--sizes') ? argv[argv.indexOf('--sizes') + 1] : undefined;
   const sizes = sizesArg?.split(',').map(Number);
-  if (sizes && (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 100))) throw new Error(`--sizes ${sizesArg}: give whole numbers of runs, at least 100 each, separated by commas (e.g. --sizes 1000,10000)`);
+  if (sizes && (sizes.length === 0 || sizes.some((n) => !Number.isInteger(n) || n < 100))) throw new UsageError(`--sizes ${sizesArg}: give whole numbers of runs, at least 100 each, separated by commas (e.g. --sizes 1000,10000)`);
   if (!only || only === 'A') await partA(quick, sizes);
   if (!only || only === 'B') await partB(quick);
   if (!only || only === 'C') await partC(quick);

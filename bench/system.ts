@@ -35,6 +35,7 @@ import { migrate } from '../db/migrate.js';
 import { parseSweepConfig } from '../strategies/index.js';
 import { BIN, PG_URL, REDIS_URL, ROOT, cleanRedis, directRate, now, pct, verdict, withSchema } from './system-harness.js';
 import { benchScale } from './scale.js';
+import { UsageError } from '../cli/command.js';
 
 const QUICK = process.argv.includes('--quick');
 /** `--only throughput|points|latency|dashboard` runs one part (for profiling; dashboard: §4 alone, on §3's data). */
@@ -412,6 +413,11 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err: unknown) => {
+    // A bad flag is the user's mistake: its message, no stack (exit 2); anything else is a failure.
+    if (err instanceof UsageError) {
+      console.error(`bench: ${err.message}`);
+      process.exit(2);
+    }
     console.error(err);
     process.exit(1);
   },
