@@ -1,5 +1,5 @@
 /** Database rows to the API's response shapes (`protocol/api.ts`). */
-import type { RunRow } from '../db/runs.js';
+import type { ListedRun, RunRow } from '../db/runs.js';
 import type { SweepRow, RunCounts } from '../db/sweeps.js';
 import type { BestRun, RunSummary, SweepSummary } from '../protocol/api.js';
 import { RUN_STATE_TRAITS, sweepHealth } from '../protocol/run-states.js';
@@ -9,7 +9,7 @@ import { lastErrorLine } from '../protocol/output-errors.js';
 // 1,000) was about a fifth of serving a page in a CPU profile.
 const iso = (d: Date | null): string | null => (d === null ? null : d instanceof Date ? d.toISOString() : new Date(d).toISOString());
 
-export function runSummary(r: RunRow): RunSummary {
+export function runSummary(r: ListedRun): RunSummary {
   return {
     id: r.id,
     sweepId: r.sweep_id,

@@ -428,21 +428,35 @@ export async function strategyHistory(
 }
 
 /**
- * Every column but the output tail (up to 16 KiB a run), which lists never show whole: a failed or
- * crashed run's last ERROR_TAIL_CHARS + 1 characters are read, for its error line (one more than
- * the window, so `lastErrorLine` can tell whether the window starts mid-line).
+ * What a runs page shows of a run (`runSummary`), and nothing else: the proposal's details, the
+ * claim's token and the bookkeeping columns stay in the database (the driver parses every column
+ * it is sent).
  */
-const LIST_COLUMNS = `id, sweep_id, number, state, params, params_hash, proposal, attempt, token, agent_id, host, gpu,
-  exit_code, signal, reason, stop_info,
-  CASE WHEN state = ANY('{${FAILURE_RUN_STATES.join(',')}}'::text[]) THEN right(output_tail, ${ERROR_TAIL_CHARS + 1}) END AS output_tail, summary, objective, objective_step, latest_value,
-  metric_count, warnings, created_at, started_at, heartbeat_at, ended_at, rerun_of`;
+export type ListedRun = Omit<RunRow, 'params_hash' | 'proposal' | 'token' | 'signal' | 'metric_count' | 'heartbeat_at'>;
+
+const LIST_COLUMNS = `id, sweep_id, number, state, params, attempt, agent_id, host, gpu, exit_code, reason, stop_info,
+  output_tail, summary, objective, objective_step, latest_value, warnings, created_at, started_at, ended_at, rerun_of`;
+/**
+ * The output tail (up to 16 KiB a run) is never listed whole: a failed or crashed run's last
+ * ERROR_TAIL_CHARS + 1 characters are read, for its error line (one more than the window, so
+ * `lastErrorLine` can tell whether the window starts mid-line). It is cut from the page's rows
+ * only, outside the LIMIT/OFFSET: an expression in the
+ * paged SELECT is computed for every row the OFFSET skips too, and `right()` decompresses each
+ * failed run's stored tail. At 10,000 runs, 10% failed, the page at offset 9,000 took 36.5 ms
+ * that way against 2.8 ms without the tail (EXPLAIN ANALYZE); a bare column passes its stored
+ * value along without reading it.
+ */
+const LIST_OUTER = LIST_COLUMNS.split(',')
+  .map((c) => c.trim())
+  .map((c) => (c === 'output_tail' ? `CASE WHEN p.state = ANY('{${FAILURE_RUN_STATES.join(',')}}'::text[]) THEN right(p.output_tail, ${ERROR_TAIL_CHARS + 1}) END AS output_tail` : `p.${c}`))
+  .join(', ');
 
 export type RunSort = 'number' | '-number' | 'metric' | '-metric' | 'started' | '-started';
 
 export async function listRuns(
   q: Queryable,
   o: { sweepId: string; states?: readonly RunState[]; sort: RunSort; goal: Goal | null; limit: number; offset: number; after?: number },
-): Promise<{ runs: RunRow[]; total: number }> {
+): Promise<{ runs: ListedRun[]; total: number }> {
   const bestFirst = bestFirstOrder(o.goal ?? 'minimize');
   const worstFirst = bestFirst === 'ASC' ? 'DESC' : 'ASC';
   const order = {
@@ -466,8 +480,8 @@ export async function listRuns(
   // scheduler is creating runs. The total sums the sweep's run counts per state (migration 0011)
   // instead of counting its runs (11 ms at 90,000 matching runs). With an empty page the single
   // row carries only the total.
-  const { rows } = await q.query<RunRow & { total: number }>(
-    `SELECT t.total, p.* FROM
+  const { rows } = await q.query<ListedRun & { total: number }>(
+    `SELECT t.total, ${LIST_OUTER} FROM
        (SELECT coalesce(sum(n), 0)::int AS total FROM run_state_counts WHERE sweep_id = $1 AND ($2::text[] IS NULL OR state = ANY($2::text[]))) t
      LEFT JOIN LATERAL
        (SELECT ${LIST_COLUMNS} FROM runs WHERE sweep_id = $1 AND ($2::text[] IS NULL OR state = ANY($2::text[]))${after}
@@ -478,7 +492,7 @@ export async function listRuns(
   const total = rows[0]?.total ?? 0;
   // The rows keep their `total` column: copying 30 fields of each of 1,000 rows to drop it cost
   // more than the rest of this function (readers take the fields they name).
-  const runs: RunRow[] = rows.filter((r) => r.id !== null);
+  const runs: ListedRun[] = rows.filter((r) => r.id !== null);
   return { runs, total };
 }
 
