@@ -153,6 +153,43 @@ describe('dashboard views in a browser', { ...opts, timeout: 180_000 }, () => {
     await page.close();
   });
 
+  test('clicking a point of the best-so-far, history or slice chart opens that run', async () => {
+    // (The best-so-far chart's first point is also the first step of its line, which opens the
+    // run that set that best: the same run.)
+    const page = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
+    page.setDefaultTimeout(10_000);
+    const { problems } = watchProblems(page);
+    const finished = runs.filter((r) => r.state === 'finished');
+    // Each chart's first point of its first series (finished runs), where it is on the page, and
+    // the run it must open: the history's x is the run number, the slice of x has the run's x.
+    const cases: Array<[string, (p: [number, number]) => RunSummary | undefined]> = [
+      ['History', (p) => runs.find((r) => r.number === p[0])],
+      ['Best so far', (p) => finished.find((r) => r.value === p[1])],
+      ['Slices', (p) => finished.find((r) => r.params.x === p[0] && r.value === p[1])],
+    ];
+    for (const [title, runAt] of cases) {
+      await page.goto(`${env.url}/#/sweeps/${sweep.id}`);
+      const card = page.locator('#main .card').filter({ has: page.locator('h2', { hasText: new RegExp(`^${title}`) }) });
+      const box = title === 'Slices' ? card.locator('.slice-cell').filter({ has: page.locator('.slice-title', { hasText: /^x$/ }) }).locator('.slice') : card.locator('.chart').first();
+      await untilEqual(`${title} drawn`, async () => (await chartOf(box)).painted > 0, () => true);
+      await box.scrollIntoViewIfNeeded();
+      const { point, pixel } = await box.evaluate((node: unknown) => {
+        const echarts = (globalThis as unknown as { echarts: { getInstanceByDom(n: unknown): { getOption(): { series: Array<{ data: Array<[number, number]> }> }; convertToPixel(f: unknown, v: unknown): [number, number] } } }).echarts;
+        const c = echarts.getInstanceByDom(node);
+        const first = c.getOption().series[0]!.data[0]!;
+        return { point: first, pixel: c.convertToPixel({ seriesIndex: 0 }, first) };
+      });
+      const run = runAt(point);
+      assert.ok(run, `${title}: a run at ${point.join(', ')}`);
+      const at = (await box.boundingBox())!;
+      await page.mouse.click(at.x + pixel[0], at.y + pixel[1]);
+      await page.locator('#main h1').filter({ hasText: `Run #${run.number}` }).waitFor();
+      assert.equal(await page.evaluate('location.hash'), `#/runs/${run.id}`, title);
+    }
+    assert.deepEqual(problems, []);
+    await page.close();
+  });
+
   test('parallel axes move from the keyboard and by dragging; the order survives a redraw', async () => {
     const page = await browser!.newPage({ viewport: { width: 1400, height: 1000 } });
     page.setDefaultTimeout(10_000);

@@ -127,25 +127,26 @@ describe('dashboard in a browser', { ...opts, timeout: 120_000 }, () => {
       assert.match((await runsCard.locator('.big').textContent()) ?? '', new RegExp(`^${RUN_CAP}\\b`));
 
       // The best-so-far chart: the step line is the API's curve (each improvement at its index among
-      // counted runs, then held to the last one); the dots are every finished or stopped run.
+      // counted runs, then held to the last one); the dots are every finished and every stopped
+      // run, one series each.
       const bestChart = page.locator('#main .grid .card').filter({ has: page.locator('h2', { hasText: /^best so far$/i }) }).locator('.chart');
       const finishedValues = runs.filter((r) => (r.state === 'finished' || r.state === 'stopped') && r.value !== null).map((r) => r.value!);
       await untilEqual(
         'the best-so-far chart',
         async () => {
           const c = await chartOf(bestChart);
-          const [dots, line] = c.series;
+          const [finished, stopped, line] = c.series;
           return {
             instance: c.instance,
             types: c.series.map((s) => s.type),
             line: line?.data,
-            dots: (dots?.data as Array<{ value: [number, number] }> | undefined)?.map((d) => d.value[1]).sort((a, b) => a - b),
+            dots: [...(finished?.data ?? []), ...(stopped?.data ?? [])].map((d) => (d as [number, number])[1]).sort((a, b) => a - b),
             painted: c.painted > 0,
           };
         },
         () => ({
           instance: true,
-          types: ['scatter', 'line'],
+          types: ['scatter', 'scatter', 'line'],
           line: [...best.curve.map((p) => [p.index, p.value]), [best.counted, best.curve.at(-1)!.value]],
           dots: [...finishedValues].sort((a, b) => a - b),
           painted: true,

@@ -13,7 +13,7 @@ import { mountParallel } from './panels/parallel-chart.js';
 import { mountBestChart, mountHistory, mountSlices } from './panels/run-charts.js';
 import { mountRunsTable } from './runs-table.js';
 import { limitText, sweepBadge } from './sweep-list.js';
-import { RUN_STATES, createState } from './sweep-state.js';
+import { RUN_STATES, createState, mergeRuns } from './sweep-state.js';
 import { throttle, viewFlag } from './view.js';
 import { loadECharts } from './charts.js';
 import { liveStream } from './live-stream.js';
@@ -118,19 +118,23 @@ export async function showSweep(ui, id) {
   void mountCurves(el.curves, state, view, cache);
   if (hasMetric) mountImportance(el.importance, state, view);
   performance.mark('harrow:asked');
-  await new Promise((resolve) => setTimeout(resolve, 0));
-  if (view.left) return;
-  mountRunsTable(el.table, state);
-  performance.mark('harrow:table');
-  if (hasMetric) {
-    void mountBestChart(el.best, state);
-    void mountHistory(el.history, state);
-    void mountParallel(el.parallel, state);
-    void mountSlices(el.slices, state);
+  // The views are drawn one task each, with the thread given back in between: an answer that
+  // arrives meanwhile (importance, the curves) is drawn at the next turn, not after every chart of
+  // 10,000 runs has been drawn in one long task. The table first (it needs no ECharts, which may
+  // still be loading), then the charts of the first screen, then the slices below them.
+  const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
+  const views = [
+    () => mountRunsTable(el.table, state),
+    ...(hasMetric ? [() => mountBestChart(el.best, state), () => mountHistory(el.history, state), () => mountParallel(el.parallel, state), () => mountSlices(el.slices, state)] : []),
+    () => mountCompare(el.compare, state, view, cache),
+  ];
+  for (const mount of views) {
+    await turn();
+    if (view.left) return;
+    await mount();
   }
-  void mountCompare(el.compare, state, view, cache);
   performance.mark('harrow:mounted');
-  if (report) return;
+  if (report || view.left) return;
 
   const loadBest = throttle(async () => {
     try {
@@ -175,9 +179,9 @@ export async function showSweep(ui, id) {
     try {
       const page = await api(`${path}/runs?limit=${PAGE_SIZE}&sort=-number`);
       if (view.left) return;
-      for (const r of page.runs) state.runs.set(r.id, r);
+      const changed = mergeRuns(state, page.runs) || state.total !== page.total;
       state.total = page.total;
-      state.emit('runs');
+      if (changed) state.emit('runs');
     } catch {
       // The next event or reconnect brings it.
     }

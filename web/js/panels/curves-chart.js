@@ -121,4 +121,5 @@ export async function mountCurves(el, state, view, cache) {
   every(REFRESH_MS, later);
   await firstLoad;
   if (!view.left) drawNow();
+  performance.mark('harrow:drawn:curves');
 }

@@ -10,6 +10,7 @@ export function mountImportance(el, state, view) {
     try {
       const imp = await api(`sweeps/${encodeURIComponent(state.id)}/importance`);
       if (!view.left) draw(el, imp);
+      performance.mark('harrow:drawn:importance');
     } catch (err) {
       if (!view.left) el.replaceChildren(h('p', { class: 'muted' }, err.message));
     }

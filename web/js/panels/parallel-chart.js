@@ -152,4 +152,5 @@ export async function mountParallel(el, state) {
   state.on('axes', draw);
   state.on('selection', () => (reset.hidden = intervals.size === 0));
   draw();
+  performance.mark('harrow:drawn:parallel');
 }
