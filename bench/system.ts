@@ -19,7 +19,7 @@
  * measures how cost grows with the work instead (bench/scale.ts).
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { writeFile, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -33,7 +33,7 @@ import { rebuildBest, rebuildRunCounts } from '../db/runs.js';
 import { openPostgres } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { parseSweepConfig } from '../strategies/index.js';
-import { BIN, PG_URL, REDIS_URL, ROOT, cleanRedis, directRate, now, pct, verdict, withSchema } from './system-harness.js';
+import { BIN, PG_URL, REDIS_URL, ROOT, cleanRedis, directRate, freePort, now, pct, verdict, withSchema } from './system-harness.js';
 import { benchScale } from './scale.js';
 import { UsageError } from '../cli/command.js';
 
@@ -42,6 +42,8 @@ const QUICK = process.argv.includes('--quick');
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 /** `--profile`: print the sweep page's hottest functions (cold pass of §4). */
 const PROFILE = process.argv.includes('--profile');
+/** `--trace FILE`: record a Chromium performance trace of §4's cold pass to FILE and print the page's main-thread tasks. */
+const TRACE = process.argv.includes('--trace') ? process.argv[process.argv.indexOf('--trace') + 1] : undefined;
 
 const RUNS = QUICK ? 120 : 400;
 const SLOTS_PER_AGENT = 4;
@@ -254,45 +256,100 @@ async function benchLatency(): Promise<void> {
       const fresh = now();
       await (await fetch(`${ctl.url}/api/sweeps/${sweepId}/importance`)).arrayBuffer();
       const freshMs = now() - fresh;
-      if (only === 'dashboard') {
-        // As in the whole run: the page finds importance computed (it is cached until a run ends).
-        await benchDashboard(ctl.url, sweepId, LAT_RUNS, perRun * LAT_RUNS);
-        return;
-      }
-      console.log(`  ${'importance, first answer'.padEnd(30)} ${freshMs.toFixed(0).padStart(6)} ms (a random forest in the worker thread; cached until a run ends)   target < 1 s   ${verdict(freshMs < 1000)}`);
-      for (const [name, path] of endpoints) {
-        for (let i = 0; i < 20; i++) await (await fetch(`${ctl.url}${path}`)).arrayBuffer();
-        const times: number[] = [];
-        for (let i = 0; i < LAT_REQUESTS; i++) {
-          const t = now();
-          const res = await fetch(`${ctl.url}${path}`);
-          await res.arrayBuffer();
-          if (!res.ok) throw new Error(`${path} → ${res.status}`);
-          times.push(now() - t);
-        }
-        times.sort((a, b) => a - b);
-        const p99 = pct(times, 99);
-        console.log(`  ${name.padEnd(30)} p50 ${pct(times, 50).toFixed(2).padStart(6)} ms   p99 ${p99.toFixed(2).padStart(6)} ms   target p99 < 20 ms   ${verdict(p99 < 20)}`);
-      }
-      await benchDashboard(ctl.url, sweepId, LAT_RUNS, perRun * LAT_RUNS);
+      // As in the whole run, `--only dashboard` finds importance computed (it is cached until a run ends).
+      if (only !== 'dashboard') await latencies(ctl.url, endpoints, freshMs);
     } finally {
       await ctl.close();
+    }
+    try {
+      await benchDashboard(url, prefix, sweepId, LAT_RUNS, perRun * LAT_RUNS);
+    } finally {
       await cleanRedis(prefix);
     }
   });
+}
+
+/** p50 and p99 of each endpoint over LAT_REQUESTS requests, after 20 to warm up. */
+async function latencies(base: string, endpoints: ReadonlyArray<readonly [string, string]>, freshMs: number): Promise<void> {
+  console.log(`  ${'importance, first answer'.padEnd(30)} ${freshMs.toFixed(0).padStart(6)} ms (a random forest in the worker thread; cached until a run ends)   target < 1 s   ${verdict(freshMs < 1000)}`);
+  for (const [name, path] of endpoints) {
+    for (let i = 0; i < 20; i++) await (await fetch(`${base}${path}`)).arrayBuffer();
+    const times: number[] = [];
+    for (let i = 0; i < LAT_REQUESTS; i++) {
+      const t = now();
+      const res = await fetch(`${base}${path}`);
+      await res.arrayBuffer();
+      if (!res.ok) throw new Error(`${path} → ${res.status}`);
+      times.push(now() - t);
+    }
+    times.sort((a, b) => a - b);
+    const p99 = pct(times, 99);
+    console.log(`  ${name.padEnd(30)} p50 ${pct(times, 50).toFixed(2).padStart(6)} ms   p99 ${p99.toFixed(2).padStart(6)} ms   target p99 < 20 ms   ${verdict(p99 < 20)}`);
+  }
+}
+
+/**
+ * `harrow server` in a process of its own, as users run it: the page's answers then come from a
+ * controller that shares its event loop and heap with nothing else. In this process it shared
+ * them with the browser's driver (Playwright's protocol traffic, a poll every 20 ms): a 0.24 s
+ * collection of that shared heap fell inside one page load.
+ */
+async function serverProcess(dbUrl: string, prefix: string): Promise<{ url: string; pid: number; stop: () => Promise<void> }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [BIN, 'server'], {
+    cwd: ROOT,
+    env: { ...process.env, DATABASE_URL: dbUrl, REDIS_URL, HARROW_PREFIX: prefix, HARROW_HOST: '127.0.0.1', HARROW_PORT: String(port), HARROW_LOG_LEVEL: 'error', HARROW_RATE_LIMIT: 'off' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  // Its banner and shutdown line stay out of the report; what it says before failing does not.
+  let said = '';
+  child.stderr.on('data', (d: Buffer) => (said = (said + d.toString('utf8')).slice(-4000)));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) throw new Error(`harrow server exited with code ${child.exitCode} before answering:\n${said}`);
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {
+      // Not listening yet.
+    }
+    if (i > 300) throw new Error('harrow server did not answer /healthz within 30 s');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    pid: child.pid!,
+    stop: async () => {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** CPU time (user + system) a process has used so far, in ms, from /proc (Linux). */
+function processCpuMs(pid: number): number {
+  try {
+    // Fields 14 and 15 (utime, stime) in clock ticks, after the command name in parentheses.
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
 }
 
 /**
  * The sweep page in headless Chromium: from navigation to every view drawn, cold (a new browser
  * profile) and warm (the same profile again: ECharts and the modules revalidated, not re-sent).
  */
-async function benchDashboard(url: string, sweepId: string, runs: number, points: number): Promise<void> {
+async function benchDashboard(dbUrl: string, prefix: string, sweepId: string, runs: number, points: number): Promise<void> {
   const executablePath = process.env.HARROW_CHROMIUM ?? '/usr/bin/chromium';
-  console.log(`\n## 4. Dashboard: the sweep page with ${runs.toLocaleString()} runs and ${points.toLocaleString()} metric points, headless Chromium on loopback`);
+  console.log(`\n## 4. Dashboard: the sweep page with ${runs.toLocaleString()} runs and ${points.toLocaleString()} metric points, headless Chromium on loopback, \`harrow server\` in its own process`);
   if (!existsSync(executablePath)) {
     console.log(`  skipped: no Chromium at ${executablePath} (apt-get install chromium, or set HARROW_CHROMIUM)`);
     return;
   }
+  const server = await serverProcess(dbUrl, prefix);
+  const url = server.url;
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'] });
   try {
@@ -329,7 +386,10 @@ async function benchDashboard(url: string, sweepId: string, runs: number, points
         await cdp.send('Profiler.setSamplingInterval', { interval: 500 });
         await cdp.send('Profiler.start');
       }
-      const cpu0 = process.cpuUsage();
+      if (TRACE && pass === 'cold') {
+        await browser.startTracing(page, { path: TRACE, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'v8.execute', 'blink.user_timing'] });
+      }
+      const cpu0 = processCpuMs(server.pid);
       const t0 = now();
       await page.goto(`${url}/#/sweeps/${sweepId}`);
       // Page-side checks as expressions: this file is compiled without the DOM's types.
@@ -354,13 +414,14 @@ async function benchDashboard(url: string, sweepId: string, runs: number, points
       const all = Math.max(table, importance, parallel, curves);
       // CPU time, which a loaded machine stretches less than wall time: the controller (it runs in
       // this process) and the page's main thread (scripts, layout, paint).
-      const cpu = process.cpuUsage(cpu0);
+      const cpu = processCpuMs(server.pid) - cpu0;
       const { metrics } = await cdp.send('Performance.getMetrics');
       const metric = (name: string) => (metrics.find((m) => m.name === name)?.value ?? 0) * 1000;
       console.log(
         `  ${pass.padEnd(5)} table ${table.toFixed(0).padStart(5)} ms   importance ${importance.toFixed(0).padStart(5)} ms   parallel ${parallel.toFixed(0).padStart(5)} ms   curves ${curves.toFixed(0).padStart(5)} ms   ` +
           `all drawn ${all.toFixed(0).padStart(5)} ms   ${(bytes / 1024 / 1024).toFixed(2)} MB in ${requests} requests   target < 1500 ms   ${verdict(all < 1500)}`,
       );
+      if (TRACE && pass === 'cold') printTrace(JSON.parse((await browser.stopTracing()).toString('utf8')) as { traceEvents: TraceEvent[] }, all);
       if (PROFILE && pass === 'cold') {
         printProfile((await cdp.send('Profiler.stop')).profile);
         const marks = await page.evaluate<string[]>(
@@ -371,7 +432,7 @@ async function benchDashboard(url: string, sweepId: string, runs: number, points
         for (const line of timeline) console.log(`          ${line}`);
       }
       console.log(
-        `        CPU: controller ${((cpu.user + cpu.system) / 1000).toFixed(0)} ms; page main thread ${metric('TaskDuration').toFixed(0)} ms ` +
+        `        CPU: controller ${cpu.toFixed(0)} ms; page main thread ${metric('TaskDuration').toFixed(0)} ms ` +
           `(scripts ${metric('ScriptDuration').toFixed(0)} ms, layout ${metric('LayoutDuration').toFixed(0)} ms, style ${metric('RecalcStyleDuration').toFixed(0)} ms)   load average ${loadavg()[0]!.toFixed(1)}`,
       );
       await page.close();
@@ -379,24 +440,86 @@ async function benchDashboard(url: string, sweepId: string, runs: number, points
     await context.close();
   } finally {
     await browser.close();
+    await server.stop();
   }
 }
 
+interface TraceEvent {
+  name: string;
+  ph: string;
+  ts: number;
+  dur?: number;
+  pid: number;
+  tid: number;
+  args?: { name?: string; data?: { url?: string; functionName?: string } };
+}
+
+/**
+ * The page's main thread from a Chromium trace (`--trace`): what it was busy with, 100 ms at a
+ * time from navigation until every view was drawn, and the kinds of work that took the most.
+ */
+function printTrace(trace: { traceEvents: TraceEvent[] }, allMs: number): void {
+  const events = trace.traceEvents;
+  // The page's renderer is the one with the page's marks (the first navigation, to about:blank, has another).
+  const marks = events.filter((e) => e.name.startsWith('harrow:')).sort((a, b) => a.ts - b.ts);
+  const main = events.find((e) => e.ph === 'M' && e.name === 'thread_name' && e.args?.name === 'CrRendererMain' && e.pid === marks[0]?.pid);
+  if (!main || marks.length === 0) return console.log('        trace: no renderer main thread with the page\'s marks found');
+  const onMain = events.filter((e) => e.pid === main.pid && e.tid === main.tid && e.ph === 'X' && e.dur !== undefined);
+  const navs = events.filter((e) => e.pid === main.pid && e.name === 'navigationStart' && e.ts <= marks[0]!.ts).map((e) => e.ts);
+  const nav = navs.length > 0 ? Math.max(...navs) : Math.min(...onMain.map((e) => e.ts));
+  console.log(`        page marks (ms from navigation): ${marks.map((m) => `${m.name.slice('harrow:'.length)} ${Math.round((m.ts - nav) / 1000)}`).join(', ')}`);
+  const tasks = onMain.filter((e) => e.name === 'RunTask' || e.name === 'ThreadControllerImpl::RunTask');
+  const buckets = new Array<number>(Math.ceil((allMs + 500) / 100)).fill(0);
+  for (const t of tasks) {
+    for (let ms = (t.ts - nav) / 1000, end = ms + t.dur! / 1000; ms < end && ms / 100 < buckets.length; ) {
+      const b = Math.floor(ms / 100);
+      const next = Math.min(end, (b + 1) * 100);
+      if (b >= 0) buckets[b]! += next - ms;
+      ms = next;
+    }
+  }
+  console.log(`        main thread busy per 100 ms from navigation: ${buckets.map((b) => Math.round(b)).join(' ')}`);
+  const kinds = new Map<string, number>();
+  for (const e of onMain) {
+    if (e.name === 'RunTask' || e.name === 'ThreadControllerImpl::RunTask') continue;
+    const key = e.name === 'FunctionCall' || e.name === 'EvaluateScript' ? `${e.name} ${(e.args?.data?.url ?? '').split('/').slice(-2).join('/')}` : e.name;
+    kinds.set(key, (kinds.get(key) ?? 0) + e.dur! / 1000);
+  }
+  console.log('        main thread work by kind (nested kinds overlap), ms:');
+  for (const [k, ms] of [...kinds].sort((a, b) => b[1] - a[1]).slice(0, 20)) console.log(`          ${ms.toFixed(0).padStart(6)}  ${k}`);
+  const long = tasks.filter((t) => t.dur! > 50_000).map((t) => `${Math.round((t.ts - nav) / 1000)}+${Math.round(t.dur! / 1000)}`);
+  console.log(`        long tasks (start+duration ms): ${long.join(' ')}`);
+}
+
 /** The page's hottest functions by self time, from a CDP CPU profile (`--profile`). */
-function printProfile(profile: { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>; samples?: number[]; timeDeltas?: number[] }): void {
+function printProfile(profile: { nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; children?: number[] }>; samples?: number[]; timeDeltas?: number[] }): void {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
+  const keyOf = (f: { functionName: string; url: string; lineNumber: number }) => `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
   const self = new Map<string, number>();
+  // Time under each of the page's own functions (its modules, not ECharts'), callees included.
+  const under = new Map<string, number>();
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   for (let i = 0; i < samples.length; i++) {
     const f = byId.get(samples[i]!)?.callFrame;
     if (!f) continue;
-    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').slice(-2).join('/')}:${f.lineNumber + 1}`;
-    self.set(key, (self.get(key) ?? 0) + (deltas[i] ?? 0) / 1000);
+    const ms = (deltas[i] ?? 0) / 1000;
+    self.set(keyOf(f), (self.get(keyOf(f)) ?? 0) + ms);
+    const seen = new Set<string>();
+    for (let id: number | undefined = samples[i]; id !== undefined; id = parent.get(id)) {
+      const g = byId.get(id)!.callFrame;
+      if (!/\/(js|app\.js)/.test(g.url) || g.url.includes('/vendor/')) continue;
+      const k = keyOf(g);
+      if (!seen.has(k)) under.set(k, (under.get(k) ?? 0) + ms);
+      seen.add(k);
+    }
   }
-  const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 25);
   console.log('        page profile, self time:');
-  for (const [k, ms] of top) console.log(`          ${ms.toFixed(0).padStart(6)} ms  ${k}`);
+  for (const [k, ms] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`          ${ms.toFixed(0).padStart(6)} ms  ${k}`);
+  console.log("        page profile, time under the page's own functions (callees included):");
+  for (const [k, ms] of [...under].sort((a, b) => b[1] - a[1]).slice(0, 25)) console.log(`          ${ms.toFixed(0).padStart(6)} ms  ${k}`);
 }
 
 async function main(): Promise<void> {
