@@ -51,6 +51,11 @@ export class ModelStopper {
     this.inFlight.set(sweepId, loop);
   }
 
+  /** Resolves once no judgement is in progress or waiting (tests). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight.values());
+  }
+
   /** Waits for the judgements in progress (those not started are dropped: a restart would lose them too). */
   async close(): Promise<void> {
     this.closed = true;
