@@ -1049,11 +1049,22 @@ async function mfScalePart(N: number): Promise<void> {
   const strategy = createBayesStrategy(on, { seed: 1 });
   const [proposal] = strategy.propose({ observations: b.input.observations, pending: [], count: 1 });
   const proposeMs = performance.now() - t;
+  // Model-based stopping on the same observations: the rule's first judgement (a curve-model fit)
+  // and a later one (the fit kept), as the strategy worker runs them; the event loop only reads.
+  const rule = ModelStopRule.forSweep({ ...on, earlyTerminate: { type: 'model', z: 1.645, at: [3, 5, 8, 12, 18] } });
+  const judged = { runId: 'judged', params: { x: 0.9 }, values: Array.from({ length: 5 }, (_, k) => 1.0 + Math.exp(-(k + 1) / 4)) };
+  let tj = performance.now();
+  const decisions = rule.judge(b.input.observations, [judged]);
+  const judgeColdMs = performance.now() - tj;
+  tj = performance.now();
+  rule.judge(b.input.observations, [judged]);
+  const judgeWarmMs = performance.now() - tj;
   await db.close();
   console.log(`multi_fidelity at scale (embedded PGlite, ${N} ended runs, ${points} stored points, loaded in ${loadSeconds.toFixed(1)} s), median of 5:`);
   console.log(`  strategyInput without the key: ${fmt(a.ms, 1)} ms; with it: ${fmt(b.ms, 1)} ms (${withCurves} observations with curves)`);
   console.log(`  curve query: earlier points of ${prefixes.size} runs (≤ ${2 * MF_CURVE_RUNS}), ${read} running bests returned, ≤ ${2 * MF_CURVE_RUNS * (MF_CURVE_MAX_POSITION)} values read by its bound`);
   console.log(`  one proposal of the strategy on these ${b.input.observations.length} observations (cold, first fit): ${fmt(proposeMs, 0)} ms; curve model: ${JSON.stringify(proposal?.info?.multiFidelity ?? null)}`);
+  console.log(`  harrow.early_terminate {type: model}, one run judged on these observations (strategy worker): ${fmt(judgeColdMs, 0)} ms with the curve model's fit, ${fmt(judgeWarmMs, 0)} ms without; ${decisions.length === 1 ? `stopped: ${decisions[0]!.message}` : 'kept'}`);
 }
 
 /** `--multi-fidelity [--mf-seeds N]` runs only the multi-fidelity part (default seeds 1..3). */
