@@ -54,12 +54,12 @@ import { createBayesStrategy } from '../strategies/bayes/index.js';
 import {
   decideStops,
   EarlyTerminator,
+  isCurveRule,
+  ModelStopRule,
   type RunCurve,
   type RunCurveState,
 } from '../strategies/early-terminate/index.js';
-import type { EarlyTerminateSpec, Observation, Params, SweepSpec } from '../strategies/types.js';
-import { CurveImputer } from '../strategies/bayes/multi-fidelity.js';
-import { encodeSpace } from '../strategies/index.js';
+import type { CurveRuleSpec, ModelStopSpec, Observation, Params, SweepSpec } from '../strategies/types.js';
 import { Rng } from '../strategies/space/rng.js';
 import { openPglite } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
@@ -350,7 +350,7 @@ function simulate(spec: SweepSpec, seed: number): SweepResult {
       continue;
     }
     run.nextAt = now + run.model.epochTime;
-    if (spec.earlyTerminate === undefined) continue;
+    if (spec.earlyTerminate === undefined || !isCurveRule(spec.earlyTerminate)) continue;
     const [decision] = decideStops(spec.earlyTerminate, goal, curves, [run.curve.runId]);
     if (decision !== undefined) {
       stopped++;
@@ -639,7 +639,7 @@ function scaleCurves(N: number, next: () => number): { runId: string; state: Run
   return curves;
 }
 
-const SCALE_SPEC: EarlyTerminateSpec = { type: 'asha', gracePeriod: 3, eta: 3, maxIter: EPOCHS, minRunsPerRung: 3 };
+const SCALE_SPEC: CurveRuleSpec = { type: 'asha', gracePeriod: 3, eta: 3, maxIter: EPOCHS, minRunsPerRung: 3 };
 
 /**
  * The controller's path at scale, on embedded PGlite (in memory): the same sweep as `scalePart`
@@ -779,7 +779,10 @@ function summary(options: Options, fixed: Map<RuleName, Aggregate>, tuned: Map<R
 // - gp+hyperband, gp+hyperband/5: the same without curves (stopped runs imputed `worst`, as today);
 // - random+asha: random search with ASHA (grace 3, eta 3), the field's standard;
 // - gp: GP without stopping; its end-of-budget result defines the target of its seed;
-// - gp+curves+ms*, gp+curves/5+ms*: model-based stopping (MfArm.modelStop), alone or on top of hyperband;
+// - gp+curves+ms*: the product's model-based stopping, `harrow.early_terminate: {type: model, z}`
+//   (strategies/early-terminate/model-stop-rule.ts, the class the controller runs);
+// - gp+curves/5+ms*: the same rule on top of hyperband min_iter 5 (MfArm.modelStop: a bench-only
+//   combination, a sweep file takes one rule);
 // - oracle: stopping with a perfect model, a ceiling (MfArm.oracle).
 // `--mf-arms a,b` runs only those arms (and gp, for the target); `--mf-first-seed S` starts at seed S.
 
@@ -796,12 +799,10 @@ interface MfArm {
   spec: SweepSpec;
   multiFidelity: boolean;
   /**
-   * Model-based stopping (Domhan et al. 2015; freeze-thaw, Swersky et al. 2014): at each of
-   * MF_MODEL_STOP_AT epochs, a running run is stopped when the curve model's final value for it,
-   * `z` posterior standard deviations on the optimistic side, is still worse than the best value
-   * a finished run logged (P(beating the incumbent) below Φ(−z)). With or without hyperband.
+   * Model-based stopping (`ModelStopRule`) on top of the spec's hyperband: what a sweep file cannot
+   * say (it takes one rule). Arms with the model alone say `harrow.early_terminate: {type: model}`.
    */
-  modelStop?: { z: number };
+  modelStop?: ModelStopSpec;
   /**
    * A ceiling, not a method: model-based stopping with a perfect model. After its first epoch a
    * run is stopped unless its noise-free final loss beats the noise-free final of the run the
@@ -812,8 +813,9 @@ interface MfArm {
   oracle?: boolean;
 }
 
-/** Epochs at which model-based stopping looks at a running run (ratio ≈ 1.5 from epoch 3; declared before any run). */
-const MF_MODEL_STOP_AT = new Set([3, 5, 8, 12, 18]);
+/** Epochs at which model-based stopping looks at a running run (ratio ≈ 1.5 from epoch 3; declared before any run; the rule's default). */
+const MF_MODEL_STOP_AT = [3, 5, 8, 12, 18];
+const modelRule = (z: number): Record<string, unknown> => ({ harrow: { early_terminate: { type: 'model', z, at: MF_MODEL_STOP_AT } } });
 
 function mfArms(): MfArm[] {
   const bayes = (extra: Record<string, unknown>): SweepSpec => parseSweepConfig({ ...baseConfig, method: 'bayes', ...extra });
@@ -826,13 +828,13 @@ function mfArms(): MfArm[] {
     { name: 'random+asha', spec: parseSweepConfig({ ...baseConfig, ...asha({}) }), multiFidelity: false },
     { name: 'gp', spec: bayes({}), multiFidelity: false },
     // Model-based stopping, declared with z = 1.645 (P < 5%) before any run; on its own and on top of hyperband min_iter 5.
-    { name: 'gp+curves+ms', spec: bayes({}), multiFidelity: true, modelStop: { z: 1.645 } },
-    { name: 'gp+curves/5+ms', spec: bayes(hyperband({ min_iter: 5, eta: 3 })), multiFidelity: true, modelStop: { z: 1.645 } },
+    { name: 'gp+curves+ms', spec: bayes(modelRule(1.645)), multiFidelity: true },
+    { name: 'gp+curves/5+ms', spec: bayes(hyperband({ min_iter: 5, eta: 3 })), multiFidelity: true, modelStop: { type: 'model', z: 1.645, at: MF_MODEL_STOP_AT } },
     // Added after seeing the z = 1.645 arms stop little (8 runs on seed 1, none beyond hyperband's):
     // more aggressive bounds, z = 1 (P < 16%) and z = 0 (the predicted mean is worse).
-    { name: 'gp+curves+ms1', spec: bayes({}), multiFidelity: true, modelStop: { z: 1 } },
-    { name: 'gp+curves+ms0', spec: bayes({}), multiFidelity: true, modelStop: { z: 0 } },
-    { name: 'gp+curves/5+ms0', spec: bayes(hyperband({ min_iter: 5, eta: 3 })), multiFidelity: true, modelStop: { z: 0 } },
+    { name: 'gp+curves+ms1', spec: bayes(modelRule(1)), multiFidelity: true },
+    { name: 'gp+curves+ms0', spec: bayes(modelRule(0)), multiFidelity: true },
+    { name: 'gp+curves/5+ms0', spec: bayes(hyperband({ min_iter: 5, eta: 3 })), multiFidelity: true, modelStop: { type: 'model', z: 0, at: MF_MODEL_STOP_AT } },
     { name: 'oracle', spec: bayes({}), multiFidelity: true, oracle: true },
   ];
 }
@@ -859,9 +861,11 @@ function simulateMf(arm: MfArm, seed: number, target: number | null): MfResult {
     : createStrategy(arm.spec, { seed });
   const goal = arm.spec.metric?.goal ?? 'minimize';
   const runCap = arm.spec.earlyTerminate === undefined && arm.modelStop === undefined && arm.oracle !== true ? RUNS : MF_RUN_CAP;
-  // The stopping model: its own CurveImputer (the strategy's is private), refit when runs have ended since.
-  const stopModel = arm.modelStop ? new CurveImputer(encodeSpace(arm.spec), arm.spec.metric!, { preset: 'optuna' }) : null;
-  let stopModelFitAt = -1;
+  // Model-based stopping: the product's rule (its own curve model, refit when runs have ended since).
+  const curveRule = arm.spec.earlyTerminate !== undefined && isCurveRule(arm.spec.earlyTerminate) ? arm.spec.earlyTerminate : undefined;
+  const stopModel = arm.spec.earlyTerminate?.type === 'model'
+    ? ModelStopRule.forSweep(arm.spec)
+    : arm.modelStop !== undefined ? ModelStopRule.forSweep({ ...arm.spec, earlyTerminate: arm.modelStop }) : null;
   const curves: RunCurve[] = [];
   const observations: Observation[] = [];
   const active: ActiveRun[] = [];
@@ -916,17 +920,10 @@ function simulateMf(arm: MfArm, seed: number, target: number | null): MfResult {
     }
     run.nextAt = now + run.model.epochTime;
     let stop = false;
-    if (arm.spec.earlyTerminate !== undefined) stop = decideStops(arm.spec.earlyTerminate, goal, curves, [run.curve.runId]).length > 0;
+    if (curveRule !== undefined) stop = decideStops(curveRule, goal, curves, [run.curve.runId]).length > 0;
     if (arm.oracle === true && t === 1 && Number.isFinite(chosen)) stop = cleanLossAt(run.model, EPOCHS) >= chosen;
-    if (!stop && stopModel !== null && MF_MODEL_STOP_AT.has(t) && Number.isFinite(bestObserved)) {
-      if (stopModelFitAt !== observations.length) {
-        stopModel.impute(observations);
-        stopModelFitAt = observations.length;
-      }
-      const [p] = stopModel.predictRunning(observations, [{ params: run.params, curve: run.curve.values }], arm.modelStop!.z);
-      // Minimize: even the optimistic final is above the best value a finished run logged.
-      const incumbent = Math.min(...observations.filter((o) => o.state === 'finished').map((o) => o.value ?? Infinity));
-      if (p != null && p.optimistic > incumbent) stop = true;
+    if (!stop && stopModel !== null && stopModel.checkpointIn(t - 1, t) !== undefined) {
+      stop = stopModel.judge(observations, [{ runId: run.curve.runId, params: run.params, values: run.curve.values }]).length > 0;
     }
     if (stop) {
       stopped++;
@@ -984,13 +981,14 @@ function multiFidelityPart(seeds: number[], only: string[] | null): void {
   console.log(`epochs summed over seeds (unreached seeds count their whole spend, which flatters the arm that missed).`);
   const names = new Set(arms.map((a) => a.name));
   for (const [name, hb] of [['gp+curves', 'gp+hyperband'], ['gp+curves/5', 'gp+hyperband/5'], ['gp+curves+ms', 'gp+curves'], ['gp+curves/5+ms', 'gp+curves/5'], ['gp+curves+ms1', 'gp+curves'], ['gp+curves+ms0', 'gp+curves'], ['gp+curves/5+ms0', 'gp+curves/5']] as const) {
-    if (!names.has(name) || !names.has(hb) || !names.has('random+asha')) continue;
+    if (!names.has(name) || !names.has('random+asha')) continue;
     const mf = sum(name);
     const vsAsha = sum('random+asha') / mf;
     const vsGp = sum('gp') / mf;
     const allReached = reached.get(name) === seeds.length;
     console.log(`${vsAsha >= MF_TARGET_VS_ASHA && allReached ? 'MET    ' : 'NOT MET'} ${name} vs random+asha: ${fmt(vsAsha, 2)}× fewer epochs (target ≥ ${MF_TARGET_VS_ASHA}×)`);
     console.log(`${vsGp >= MF_TARGET_VS_GP && allReached ? 'MET    ' : 'NOT MET'} ${name} vs gp without stopping: ${fmt(vsGp, 2)}× fewer epochs (target ≥ ${MF_TARGET_VS_GP}×)`);
+    if (!names.has(hb)) continue;
     console.log(`        ${name} vs ${hb} (the same rule without curves): ${fmt(sum(hb) / mf, 2)}× fewer epochs; reached the target on ${reached.get(name)}/${seeds.length} seeds against ${reached.get(hb)}/${seeds.length}`);
   }
 }
@@ -1051,11 +1049,22 @@ async function mfScalePart(N: number): Promise<void> {
   const strategy = createBayesStrategy(on, { seed: 1 });
   const [proposal] = strategy.propose({ observations: b.input.observations, pending: [], count: 1 });
   const proposeMs = performance.now() - t;
+  // Model-based stopping on the same observations: the rule's first judgement (a curve-model fit)
+  // and a later one (the fit kept), as the strategy worker runs them; the event loop only reads.
+  const rule = ModelStopRule.forSweep({ ...on, earlyTerminate: { type: 'model', z: 1.645, at: [3, 5, 8, 12, 18] } });
+  const judged = { runId: 'judged', params: { x: 0.9 }, values: Array.from({ length: 5 }, (_, k) => 1.0 + Math.exp(-(k + 1) / 4)) };
+  let tj = performance.now();
+  const decisions = rule.judge(b.input.observations, [judged]);
+  const judgeColdMs = performance.now() - tj;
+  tj = performance.now();
+  rule.judge(b.input.observations, [judged]);
+  const judgeWarmMs = performance.now() - tj;
   await db.close();
   console.log(`multi_fidelity at scale (embedded PGlite, ${N} ended runs, ${points} stored points, loaded in ${loadSeconds.toFixed(1)} s), median of 5:`);
   console.log(`  strategyInput without the key: ${fmt(a.ms, 1)} ms; with it: ${fmt(b.ms, 1)} ms (${withCurves} observations with curves)`);
   console.log(`  curve query: earlier points of ${prefixes.size} runs (≤ ${2 * MF_CURVE_RUNS}), ${read} running bests returned, ≤ ${2 * MF_CURVE_RUNS * (MF_CURVE_MAX_POSITION)} values read by its bound`);
   console.log(`  one proposal of the strategy on these ${b.input.observations.length} observations (cold, first fit): ${fmt(proposeMs, 0)} ms; curve model: ${JSON.stringify(proposal?.info?.multiFidelity ?? null)}`);
+  console.log(`  harrow.early_terminate {type: model}, one run judged on these observations (strategy worker): ${fmt(judgeColdMs, 0)} ms with the curve model's fit, ${fmt(judgeWarmMs, 0)} ms without; ${decisions.length === 1 ? `stopped: ${decisions[0]!.message}` : 'kept'}`);
 }
 
 /** `--multi-fidelity [--mf-seeds N]` runs only the multi-fidelity part (default seeds 1..3). */

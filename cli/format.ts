@@ -294,6 +294,10 @@ export function describeStop(info: Record<string, unknown>): string {
   const rung = num('rung');
   const at = num('at');
   const where = band !== undefined ? ` at band ${band}` : rung !== undefined ? ` at rung ${rung}` : at !== undefined ? ` after ${at} values` : '';
+  const optimistic = num('optimistic');
+  if (rule === 'model' && optimistic !== undefined) {
+    return `model${where}: predicted final ${formatNumber(value)} (optimistic ${formatNumber(optimistic)}) vs best ${formatNumber(threshold)}`;
+  }
   const against = rule === 'median' ? 'median' : 'threshold';
   return `${rule}${where}: ${formatNumber(value)} vs ${against} ${formatNumber(threshold)}`;
 }

@@ -20,7 +20,7 @@
  * drops the sweeps it touched (`rolledBack`), so a cache never holds uncommitted points.
  */
 import { EarlyTerminator, type RunCurveState, type StopDecision } from '../strategies/early-terminate/index.js';
-import type { EarlyTerminateSpec, Goal } from '../strategies/types.js';
+import type { CurveRuleSpec, Goal } from '../strategies/types.js';
 import type { Queryable } from '../db/database.js';
 import { curveVersion, storedCurves, type PointRow } from '../db/metrics.js';
 
@@ -43,7 +43,7 @@ export interface Candidate {
 
 export interface StopperInput {
   sweepId: string;
-  spec: EarlyTerminateSpec;
+  spec: CurveRuleSpec;
   metric: { name: string; goal: Goal };
   /** The sweep's curve version read under lock before this transaction inserted any point. */
   versionBefore: string;

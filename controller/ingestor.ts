@@ -11,7 +11,8 @@
 import { hostname } from 'node:os';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import type { SweepSpec } from '../strategies/types.js';
+import type { CurveRuleSpec, SweepSpec } from '../strategies/types.js';
+import { isCurveRule } from '../strategies/early-terminate/index.js';
 import { isBetter, reachesTarget } from '../strategies/objective.js';
 import {
   AgentReportSchema,
@@ -30,6 +31,7 @@ import { SECOND } from '../protocol/time.js';
 import { claimRun, getRun, getRunsForUpdate, setStopInfo, touchHeartbeats, type MetricSummary, type RunRow } from '../db/runs.js';
 import { attemptPoints, insertPoints, lockCurveVersions, updateSummaries, type PointRow, type SummaryUpdate } from '../db/metrics.js';
 import { EarlyStopper } from './early-stopper.js';
+import { ModelStopper, modelStopDue } from './model-stopper.js';
 import { checkPointsComplete, missingPoints, missingRanges, recordRefusedPoints, type RefusedPointRow } from '../db/run-warnings.js';
 import { getSweep } from '../db/sweeps.js';
 import type { Queryable, Transaction } from '../db/database.js';
@@ -80,6 +82,8 @@ interface BatchEffects {
   endAnswers: Array<{ runId: string; token: string; answer: EndAnswer }>;
   /** `recorded`: the stop info was written by the batch's transaction (first reason for this run). */
   stops: Array<{ sweepId: string; runId: string; info: Record<string, unknown> & { message: string }; recorded: boolean }>;
+  /** `harrow.early_terminate: {type: model}`: runs that crossed a checkpoint, judged after commit (off the transaction). */
+  modelDue: Array<{ sweepId: string; runId: string }>;
   targetReached: Array<{ sweepId: string; runId: string; value: number }>;
   /** Ended attempts: their retries and pauses are announced after commit. */
   ends: RunEnd[];
@@ -96,6 +100,8 @@ export class Ingestor {
   private loop: Promise<void> | undefined;
   /** Early termination, with its per-sweep cache kept equal to storage. */
   readonly stopper = new EarlyStopper();
+  /** Model-based stopping: judged after the commit, in the strategy worker. */
+  readonly models: ModelStopper;
   private lastOrphanCheck = 0;
   /** End reports waiting for their points (still pending in the stream), and since when. */
   private deferred: Entry[] = [];
@@ -119,6 +125,7 @@ export class Ingestor {
     this.redis = ctx.link.redis.duplicate();
     this.redis.on('error', () => undefined);
     this.consumer = `${hostname()}:${ctx.config.HARROW_PORT}`;
+    this.models = new ModelStopper(ctx);
   }
 
   start(): void {
@@ -128,6 +135,7 @@ export class Ingestor {
   async stop(): Promise<void> {
     this.stopped = true;
     await this.loop;
+    await this.models.close();
     this.redis.disconnect();
   }
 
@@ -472,7 +480,8 @@ export class Ingestor {
     // so the version read here is the one this batch's points are added to.
     const stopping = new Set<string>();
     for (const sweepId of new Set(points.map((p) => runs.get(p.runId)!.sweep_id))) {
-      if ((await specOf(sweepId)).earlyTerminate) stopping.add(sweepId);
+      const et = (await specOf(sweepId)).earlyTerminate;
+      if (et !== undefined && isCurveRule(et)) stopping.add(sweepId);
     }
     const versions = await lockCurveVersions(tx, [...stopping]);
     const stored = await insertPoints(tx, points);
@@ -498,7 +507,12 @@ export class Ingestor {
       const run = runs.get(id)!;
       const spec = await specOf(run.sweep_id);
       const base = rebuilt.has(id) ? { ...run, summary: {}, objective: null, objective_step: null, latest_value: null, metric_count: 0 } : run;
-      updates.push(summarize(base, pts, spec));
+      const update = summarize(base, pts, spec);
+      updates.push(update);
+      // Before: what was stored (a rebuilt run re-counts from 0, but only crossing a new checkpoint makes it due).
+      if (spec.earlyTerminate?.type === 'model' && modelStopDue(spec.earlyTerminate, run.metric_count, update.metricCount)) {
+        fx.modelDue.push({ sweepId: run.sweep_id, runId: id });
+      }
       const metric = spec.metric;
       if (!metric || metric.target === undefined) continue;
       const hit = pts.find((p) => p.name === metric.name && reachesTarget(metric.goal, p.value, metric.target!));
@@ -529,7 +543,7 @@ export class Ingestor {
       const run = runs.get(id)!;
       return { id, attempt: run.attempt, state: run.state };
     });
-    const decisions = await this.stopper.decide(tx, { sweepId, spec: spec.earlyTerminate!, metric, versionBefore, given, candidates });
+    const decisions = await this.stopper.decide(tx, { sweepId, spec: spec.earlyTerminate as CurveRuleSpec, metric, versionBefore, given, candidates });
     for (const d of decisions) {
       // decidedAt lets users (and tests) see how long the stop took to take effect.
       const info = { ...d, decidedAt: new Date().toISOString() };
@@ -546,6 +560,9 @@ export class Ingestor {
     }
     for (const end of fx.ends) await afterRunEnd(this.ctx, end);
     for (const s of fx.stops) await requestStop(this.ctx, s.sweepId, s.runId, s.info, { recorded: s.recorded });
+    const due = new Map<string, string[]>();
+    for (const m of fx.modelDue) due.set(m.sweepId, [...(due.get(m.sweepId) ?? []), m.runId]);
+    for (const [sweepId, runIds] of due) this.models.schedule(sweepId, runIds);
     for (const t of fx.targetReached) {
       const sweep = await getSweep(this.ctx.db, t.sweepId);
       if (sweep && (sweep.state === 'running' || sweep.state === 'paused')) {
@@ -570,6 +587,7 @@ export class Ingestor {
   /** Forget a sweep's cached curves (it ended). */
   forget(sweepId: string): void {
     this.stopper.forget(sweepId);
+    this.models.forget(sweepId);
     this.lastBest.delete(sweepId);
   }
 }
@@ -580,6 +598,7 @@ function emptyEffects(): BatchEffects {
     claimAnswers: [],
     endAnswers: [],
     stops: [],
+    modelDue: [],
     targetReached: [],
     ends: [],
     deferred: new Set(),
@@ -593,6 +612,7 @@ function mergeEffects(into: BatchEffects, from: BatchEffects): void {
   into.claimAnswers.push(...from.claimAnswers);
   into.endAnswers.push(...from.endAnswers);
   into.stops.push(...from.stops);
+  into.modelDue.push(...from.modelDue);
   into.targetReached.push(...from.targetReached);
   into.ends.push(...from.ends);
   for (const r of from.deferred) into.deferred.add(r);

@@ -4,11 +4,14 @@
  * and the API stay responsive (DESIGN decision 9).
  */
 import { createStrategy } from '../strategies/index.js';
-import type { ProposeInput, Proposal, Strategy, SweepSpec } from '../strategies/types.js';
+import type { Observation, ProposeInput, Proposal, Strategy, SweepSpec } from '../strategies/types.js';
+import type { RunningCurve, StopDecision } from '../strategies/early-terminate/index.js';
 import { StrategyWorker } from './strategy-worker.js';
 
 export interface Proposer {
   propose(sweepId: string, spec: SweepSpec, seed: number, input: ProposeInput): Promise<Proposal[]>;
+  /** `harrow.early_terminate: {type: model}`: which running runs to stop (a GP prediction each, off the event loop). */
+  judgeModelStops(sweepId: string, spec: SweepSpec, observations: Observation[], running: RunningCurve[]): Promise<StopDecision[]>;
   forget(sweepId: string): void;
   close(): Promise<void>;
 }
@@ -28,6 +31,11 @@ export class DefaultProposer implements Proposer {
       this.inline.set(sweepId, strategy);
     }
     return strategy.propose(input);
+  }
+
+  judgeModelStops(sweepId: string, spec: SweepSpec, observations: Observation[], running: RunningCurve[]): Promise<StopDecision[]> {
+    this.worker ??= new StrategyWorker();
+    return this.worker.modelStop(sweepId, spec, observations, running);
   }
 
   /** Grid size (or null) without proposing anything. */

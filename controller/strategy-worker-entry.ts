@@ -5,6 +5,7 @@
 import { parentPort } from 'node:worker_threads';
 import { createStrategy, recommend } from '../strategies/index.js';
 import { parameterImportance } from '../strategies/analysis/parameter-importance.js';
+import { ModelStopRule } from '../strategies/early-terminate/index.js';
 import type { Strategy } from '../strategies/types.js';
 import type { SerializedError, WorkerRequest, WorkerResponse } from './strategy-worker.js';
 
@@ -12,6 +13,8 @@ if (parentPort === null) throw new Error('strategy-worker-entry.js runs only as 
 const port = parentPort;
 
 const instances = new Map<string, { key: string; strategy: Strategy }>();
+/** `harrow.early_terminate: {type: model}`: one rule per sweep (its curve model's fit is kept), rebuilt when the spec changes. */
+const stopRules = new Map<string, { key: string; rule: ModelStopRule }>();
 
 function serialize(err: unknown): SerializedError {
   if (err instanceof Error) {
@@ -29,6 +32,7 @@ port.on('message', (msg: WorkerRequest) => {
   switch (msg.type) {
     case 'forget':
       instances.delete(msg.sweepId);
+      stopRules.delete(msg.sweepId);
       return;
     case 'propose': {
       let reply: WorkerResponse;
@@ -60,6 +64,22 @@ port.on('message', (msg: WorkerRequest) => {
       let reply: WorkerResponse;
       try {
         reply = { type: 'result', id: msg.id, value: recommend(msg.spec, msg.observations) };
+      } catch (err) {
+        reply = { type: 'error', id: msg.id, error: serialize(err) };
+      }
+      port.postMessage(reply);
+      return;
+    }
+    case 'modelStop': {
+      let reply: WorkerResponse;
+      try {
+        const key = JSON.stringify(msg.spec);
+        let inst = stopRules.get(msg.sweepId);
+        if (!inst || inst.key !== key) {
+          inst = { key, rule: ModelStopRule.forSweep(msg.spec) };
+          stopRules.set(msg.sweepId, inst);
+        }
+        reply = { type: 'result', id: msg.id, value: inst.rule.judge(msg.observations, msg.running) };
       } catch (err) {
         reply = { type: 'error', id: msg.id, error: serialize(err) };
       }

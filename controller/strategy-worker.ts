@@ -10,6 +10,7 @@ import { HarrowError } from '../protocol/errors.js';
 import type { Observation, ProposeInput, Proposal, SweepSpec } from '../strategies/types.js';
 import type { Recommendation } from '../strategies/bayes/recommend.js';
 import type { ImportanceResult, ImportanceRun } from '../strategies/analysis/parameter-importance.js';
+import type { RunningCurve, StopDecision } from '../strategies/early-terminate/index.js';
 
 export interface StrategyWorkerOptions {
   /** The worker script; defaults to the compiled `strategy-worker-entry.js` beside this file. */
@@ -22,11 +23,13 @@ export interface StrategyWorkerOptions {
 export type WorkerCall =
   | { type: 'propose'; spec: SweepSpec; seed: number; input: ProposeInput }
   | { type: 'importance'; spec: SweepSpec; seed: number; runs: ImportanceRun[] }
-  | { type: 'recommend'; spec: SweepSpec; observations: Observation[] };
+  | { type: 'recommend'; spec: SweepSpec; observations: Observation[] }
+  | { type: 'modelStop'; spec: SweepSpec; observations: Observation[]; running: RunningCurve[] };
 interface WorkerAnswers {
   propose: Proposal[];
   importance: ImportanceResult;
   recommend: Recommendation;
+  modelStop: StopDecision[];
 }
 
 /** Main thread → worker. */
@@ -85,6 +88,14 @@ export class StrategyWorker {
   /** The configuration to use (best posterior mean) beside the best observed: a GP fit of up to a second. */
   recommend(sweepId: string, spec: SweepSpec, observations: Observation[]): Promise<Recommendation> {
     return this.call(sweepId, { type: 'recommend', spec, observations });
+  }
+
+  /**
+   * `harrow.early_terminate: {type: model}`: which of `running` to stop, judged by the sweep's
+   * `ModelStopRule` (kept in the worker, so its curve model is refit only when runs have ended).
+   */
+  modelStop(sweepId: string, spec: SweepSpec, observations: Observation[], running: RunningCurve[]): Promise<StopDecision[]> {
+    return this.call(sweepId, { type: 'modelStop', spec, observations, running });
   }
 
   private call<C extends WorkerCall>(sweepId: string, call: C): Promise<WorkerAnswers[C['type']]> {

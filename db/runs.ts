@@ -125,6 +125,12 @@ export async function getRun(q: Queryable, id: string): Promise<RunRow | null> {
   return rows[0] ?? null;
 }
 
+/** These runs by id (those that exist), without locking them. */
+export async function getRuns(q: Queryable, ids: readonly string[]): Promise<Map<string, RunRow>> {
+  const { rows } = await q.query<RunRow>(`SELECT * FROM runs WHERE id = ANY($1::text[]) ORDER BY id`, [ids]);
+  return new Map(rows.map((r) => [r.id, r]));
+}
+
 export async function getRunsForUpdate(q: Queryable, ids: readonly string[]): Promise<Map<string, RunRow>> {
   const { rows } = await q.query<RunRow>(`SELECT * FROM runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [ids]);
   return new Map(rows.map((r) => [r.id, r]));

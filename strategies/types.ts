@@ -121,7 +121,24 @@ export interface MedianSpec {
   minRuns: number;
 }
 
-export type EarlyTerminateSpec = HyperbandSpec | AshaSpec | MedianSpec;
+/**
+ * Model-based stopping (Harrow extension, under `harrow.early_terminate`; `method: bayes` only):
+ * at each of `at` logged values, a running run is stopped when the multi-fidelity curve model's
+ * prediction of its final value, `z` posterior standard deviations on the optimistic side, is
+ * still worse than the best value a finished run logged (strategies/early-terminate/model-stop-rule.ts).
+ */
+export interface ModelStopSpec {
+  type: 'model';
+  /** Optimism of the bound: the run continues while P(beating the best finished run) ≥ Φ(−z). */
+  z: number;
+  /** The iteration counts (logged values of the metric) at which a run is judged, ascending. */
+  at: number[];
+}
+
+/** The rules judged from the curves alone, synchronously as points arrive (`EarlyTerminator`). */
+export type CurveRuleSpec = HyperbandSpec | AshaSpec | MedianSpec;
+
+export type EarlyTerminateSpec = CurveRuleSpec | ModelStopSpec;
 
 /** How runs are retried; a Harrow extension under `harrow.retry`. */
 export interface RetrySpec {

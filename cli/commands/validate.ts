@@ -159,6 +159,8 @@ function describeEarlyTerminate(et: EarlyTerminateSpec): string {
       return `asha, grace period ${et.gracePeriod}, eta ${formatNumber(et.eta)}${et.maxIter !== undefined ? `, max ${et.maxIter}` : ''}, ${et.minRunsPerRung} runs per rung`;
     case 'median':
       return `median, after ${et.minSteps} values, once ${et.minRuns} runs have them`;
+    case 'model':
+      return `model (learning-curve prediction), judged after ${et.at.join(', ')} values, z ${formatNumber(et.z)}`;
   }
 }
 

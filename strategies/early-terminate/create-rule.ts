@@ -1,11 +1,11 @@
-import type { EarlyTerminateSpec, Goal } from '../types.js';
+import type { CurveRuleSpec, EarlyTerminateSpec, Goal } from '../types.js';
 import { lowerIsBetterSign } from '../objective.js';
 import { ashaRule } from './asha-rule.js';
 import { hyperbandRule } from './hyperband-rule.js';
 import { medianRule } from './median-rule.js';
 import type { TerminationRule } from './termination-rule.js';
 
-export function createRule(spec: EarlyTerminateSpec, goal: Goal): TerminationRule {
+export function createRule(spec: CurveRuleSpec, goal: Goal): TerminationRule {
   switch (spec.type) {
     case 'hyperband':
       return hyperbandRule(spec, goal);
@@ -22,3 +22,8 @@ export function createRule(spec: EarlyTerminateSpec, goal: Goal): TerminationRul
 
 /** W&B negates `maximize` metrics so that lower is always better (the one definition is in objective.ts). */
 export const goalSign = lowerIsBetterSign;
+
+/** The rules `EarlyTerminator` and `decideStops` judge from the curves alone (all but `model`, which needs the GP). */
+export function isCurveRule(spec: EarlyTerminateSpec): spec is CurveRuleSpec {
+  return spec.type !== 'model';
+}

@@ -1,4 +1,4 @@
-import type { EarlyTerminateSpec, Goal } from '../types.js';
+import type { CurveRuleSpec, Goal } from '../types.js';
 import { createRule, goalSign } from './create-rule.js';
 import { CurveHistory } from './curve-history.js';
 import { SortedValues } from './sorted-values.js';
@@ -19,7 +19,7 @@ import type { RunCurve, StopDecision } from './types.js';
  * values between calls and decides in O(log N) per report instead.
  */
 export function decideStops(
-  spec: EarlyTerminateSpec,
+  spec: CurveRuleSpec,
   goal: Goal,
   curves: readonly RunCurve[],
   candidates?: readonly string[],

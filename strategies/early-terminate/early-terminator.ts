@@ -1,4 +1,4 @@
-import type { EarlyTerminateSpec, Goal } from '../types.js';
+import type { CurveRuleSpec, Goal } from '../types.js';
 import { createRule, goalSign } from './create-rule.js';
 import { CurveHistory } from './curve-history.js';
 import { SortedValues } from './sorted-values.js';
@@ -30,7 +30,7 @@ export class EarlyTerminator {
   private readonly runs = new Map<string, TrackedRun>();
   private readonly atCheckpoint = new Map<number, SortedValues>();
 
-  constructor(spec: EarlyTerminateSpec, goal: Goal, curves: readonly RunCurve[] = []) {
+  constructor(spec: CurveRuleSpec, goal: Goal, curves: readonly RunCurve[] = []) {
     this.rule = createRule(spec, goal);
     this.sign = goalSign(goal);
     for (const c of curves) this.upsert(c);

@@ -18,7 +18,7 @@ export interface RunCurve {
   values: readonly number[];
 }
 
-export type StopRuleName = 'hyperband' | 'asha' | 'median';
+export type StopRuleName = 'hyperband' | 'asha' | 'median' | 'model';
 
 /** A decision to stop one running run, with the numbers behind it (in the metric's own sign). */
 export interface StopDecision {
@@ -30,10 +30,12 @@ export interface StopDecision {
   band?: number;
   /** ASHA: the rung the run was compared at. */
   rung?: number;
-  /** What `value` had to beat (hyperband/ASHA: the cut-off at the band/rung; median: the median). */
+  /** What `value` had to beat (hyperband/ASHA: the cut-off at the band/rung; median: the median; model: the best finished run's value). */
   threshold: number;
-  /** The run's compared value (at the band/rung, or its best so far). */
+  /** The run's compared value (at the band/rung, or its best so far; model: its predicted final value, the posterior mean). */
   value: number;
+  /** Model: the optimistic bound on its final value (`z` posterior sds better than `value`) that lost to `threshold`. */
+  optimistic?: number;
   /** One line for logs and `harrow runs`, in the form of W&B's `early_terminate_info`. */
   message: string;
 }

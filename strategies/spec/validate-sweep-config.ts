@@ -20,6 +20,7 @@ import type {
   MedianSpec,
   Method,
   MetricSpec,
+  ModelStopSpec,
   PauseOnFailuresSpec,
   RetrySpec,
   RunTimeoutSpec,
@@ -30,6 +31,7 @@ import { pyNumber } from '../command/python-format.js';
 import { lookupParam } from '../command/render-command.js';
 import { PRIOR_PRESETS } from '../bayes/priors.js';
 import { hyperbandBands } from '../early-terminate/bands.js';
+import { MODEL_STOP_DEFAULT_AT, MODEL_STOP_DEFAULT_Z } from '../early-terminate/model-stop-rule.js';
 import { leafCount } from '../space/leaf-model.js';
 import { validateBudget, validateRunTimeout } from './budget-limits.js';
 import { validateWarmStart } from './warm-start.js';
@@ -136,10 +138,26 @@ function validateTop(c: IssueCollector, raw: unknown): SweepSpec | undefined {
   if (raw.early_terminate !== undefined && harrow.earlyTerminatePresent) {
     c.error(
       ['harrow', 'early_terminate'],
-      'give one early-termination rule: W&B\'s early_terminate (hyperband) or harrow.early_terminate (asha or median), not both',
+      'give one early-termination rule: W&B\'s early_terminate (hyperband) or harrow.early_terminate (asha, median or model), not both',
     );
   }
   const earlyTerminate: EarlyTerminateSpec | undefined = hyperband ?? harrow.earlyTerminate;
+  if (harrow.earlyTerminate?.type === 'model') {
+    if (method !== undefined && method !== 'bayes') {
+      c.error(
+        ['harrow', 'early_terminate', 'type'],
+        `model stops runs on the Bayesian strategy's learning-curve model, so it needs method: bayes (this sweep is method: ${method}); use method: bayes, or type: asha or median`,
+      );
+    } else if (harrow.bayes?.multiFidelity === false) {
+      c.error(
+        ['harrow', 'bayes', 'multi_fidelity'],
+        'is false but harrow.early_terminate type: model learns from the curves of ended runs (the same model): remove multi_fidelity: false (type: model turns it on), or use type: asha or median',
+      );
+    } else if (method === 'bayes') {
+      // The model stops runs: the GP must then learn from their curves, not impute them as the worst.
+      harrow.bayes = { ...harrow.bayes, multiFidelity: true };
+    }
+  }
   if (harrow.bayesPresent && method !== undefined && method !== 'bayes') {
     c.error(['harrow', 'bayes'], `only applies to method: bayes (this sweep is method: ${method}); remove harrow.bayes, or use method: bayes`);
   }
@@ -292,7 +310,7 @@ interface HarrowBlock {
   retry: RetrySpec;
   pauseOnFailures: PauseOnFailuresSpec;
   failOn: FailOnRule[];
-  earlyTerminate?: AshaSpec | MedianSpec;
+  earlyTerminate?: AshaSpec | MedianSpec | ModelStopSpec;
   earlyTerminatePresent: boolean;
   bayes?: BayesSpec;
   bayesPresent: boolean;
@@ -479,13 +497,13 @@ function validateFailOn(c: IssueCollector, raw: unknown, path: Path): FailOnRule
   return rules;
 }
 
-function validateHarrowRule(c: IssueCollector, raw: unknown, path: Path): AshaSpec | MedianSpec | undefined {
-  if (!isMapping(raw)) return c.error(path, `must be a mapping such as {type: asha} or {type: median} (got ${describe(raw)})`);
+function validateHarrowRule(c: IssueCollector, raw: unknown, path: Path): AshaSpec | MedianSpec | ModelStopSpec | undefined {
+  if (!isMapping(raw)) return c.error(path, `must be a mapping such as {type: asha}, {type: median} or {type: model} (got ${describe(raw)})`);
   if (raw.type === 'hyperband') {
     return c.error([...path, 'type'], 'hyperband is W&B\'s rule: write it as the top-level early_terminate: {type: hyperband, ...}');
   }
-  if (raw.type === undefined) return c.error([...path, 'type'], 'is missing; use type: asha or type: median');
-  const type = c.choice(raw, 'type', path, ['asha', 'median'] as const);
+  if (raw.type === undefined) return c.error([...path, 'type'], 'is missing; use type: asha, type: median or type: model');
+  const type = c.choice(raw, 'type', path, ['asha', 'median', 'model'] as const);
   if (type === 'asha') {
     c.unknownKeys(raw, path, ['type', 'grace_period', 'eta', 'max_iter', 'min_runs_per_rung'], 'asha');
     const gracePeriod = positiveInteger(c, raw, 'grace_period', path, 'the first rung, in logged values of the metric') ?? 1;
@@ -506,7 +524,40 @@ function validateHarrowRule(c: IssueCollector, raw: unknown, path: Path): AshaSp
     const minRuns = positiveInteger(c, raw, 'min_runs', path, 'other runs needed at that step') ?? 5;
     return { type: 'median', minSteps, minRuns };
   }
+  if (type === 'model') return validateModelStop(c, raw, path);
   return undefined;
+}
+
+/** `harrow.early_terminate: {type: model, z, at}`; the method and multi_fidelity are checked by the caller. */
+function validateModelStop(c: IssueCollector, raw: Record<string, unknown>, path: Path): ModelStopSpec | undefined {
+  c.unknownKeys(raw, path, ['type', 'z', 'at'], 'model');
+  const errorsBefore = c.errors.length;
+  const z = c.number(raw, 'z', path) ?? MODEL_STOP_DEFAULT_Z;
+  if (!(z >= 0)) {
+    c.error(
+      [...path, 'z'],
+      `must be ≥ 0 (got ${z}): a run is stopped when its predicted final value, z standard deviations on the optimistic side, is still worse than the best finished run; z: ${MODEL_STOP_DEFAULT_Z} (the default) stops at P(beating it) < 5%, z: 0 when the prediction itself is worse`,
+    );
+  }
+  let at = [...MODEL_STOP_DEFAULT_AT];
+  if (raw.at !== undefined) {
+    const example = `e.g. at: [${MODEL_STOP_DEFAULT_AT.join(', ')}]`;
+    if (!Array.isArray(raw.at) || raw.at.length === 0) {
+      c.error([...path, 'at'], `must be a non-empty list of logged-value counts at which a run is judged, ascending (got ${describe(raw.at)}); ${example}`);
+    } else {
+      const list = raw.at as unknown[];
+      list.forEach((v, i) => {
+        if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1) {
+          c.error([...path, 'at', String(i)], `must be an integer ≥ 1 (got ${describe(v)}): a count of logged values of the metric; ${example}`);
+        } else if (i > 0 && typeof list[i - 1] === 'number' && v <= (list[i - 1] as number)) {
+          c.error([...path, 'at', String(i)], `must be greater than the entry before it (${String(list[i - 1])}): list the counts ascending, each once; ${example}`);
+        }
+      });
+      at = list as number[];
+    }
+  }
+  if (c.errors.length > errorsBefore) return undefined;
+  return { type: 'model', z, at };
 }
 
 function validateController(c: IssueCollector, raw: unknown): void {

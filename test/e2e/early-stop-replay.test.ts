@@ -24,6 +24,7 @@ import { allocateRunNumbers } from '../../db/sweeps.js';
 import { insertRuns } from '../../db/runs.js';
 import { parseSweepConfig } from '../../strategies/spec/parse-sweep-config.js';
 import { decideStops, type RunCurve } from '../../strategies/early-terminate/index.js';
+import type { CurveRuleSpec } from '../../strategies/types.js';
 
 const opts = await needServices();
 
@@ -75,7 +76,7 @@ function expectedDecisions(reports: Report[]): Map<number, Decision> {
   const first = new Map<number, Decision>();
   for (const r of reports) {
     curves[r.run]!.values.push(...r.values);
-    for (const d of decideStops(spec.earlyTerminate!, 'minimize', curves, [String(r.run)])) {
+    for (const d of decideStops(spec.earlyTerminate as CurveRuleSpec, 'minimize', curves, [String(r.run)])) {
       const run = Number(d.runId);
       if (!first.has(run)) first.set(run, { rule: d.rule, band: d.band ?? null, threshold: d.threshold, value: d.value, at: d.at });
     }

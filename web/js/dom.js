@@ -89,9 +89,10 @@ export function badge(state) {
 
 /** An early-termination stop in words: "hyperband at band 27: 0.15978 vs threshold 0.15436". */
 export function stopText(info) {
-  const { rule, message, value, threshold, band, rung, at } = info;
+  const { rule, message, value, threshold, band, rung, at, optimistic } = info;
   if (rule === 'user' || typeof value !== 'number' || typeof threshold !== 'number') return message ?? 'stopped';
   const where = band !== undefined ? ` at band ${band}` : rung !== undefined ? ` at rung ${rung}` : at !== undefined ? ` after ${at} values` : '';
+  if (rule === 'model' && typeof optimistic === 'number') return `model${where}: predicted final ${fmt(value)} (optimistic ${fmt(optimistic)}) vs best ${fmt(threshold)}`;
   return `${rule}${where}: ${fmt(value)} vs ${rule === 'median' ? 'median' : 'threshold'} ${fmt(threshold)}`;
 }
 

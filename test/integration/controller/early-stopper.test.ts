@@ -16,11 +16,11 @@ import { insertSweep } from '../../../db/sweeps.js';
 import { claimRun, endRun, insertRuns, requeueRun } from '../../../db/runs.js';
 import { insertPoints, lockCurveVersions, storedCurves, type PointRow } from '../../../db/metrics.js';
 import { decideStops, type RunCurveState, type StopDecision } from '../../../strategies/early-terminate/index.js';
-import type { EarlyTerminateSpec } from '../../../strategies/types.js';
+import type { CurveRuleSpec } from '../../../strategies/types.js';
 import { freshPostgres, needServices } from '../../helpers/services.js';
 
 const opts = await needServices();
-const SPEC: EarlyTerminateSpec = { type: 'hyperband', bands: [2, 4, 8], eta: 2, strict: false };
+const SPEC: CurveRuleSpec = { type: 'hyperband', bands: [2, 4, 8], eta: 2, strict: false };
 const METRIC = { name: 'loss', goal: 'minimize' as const };
 const SWEEP = 'sw';
 const RUNS = ['sw-1', 'sw-2', 'sw-3', 'sw-4'];

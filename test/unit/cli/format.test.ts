@@ -122,6 +122,10 @@ test('best-so-far series: one value per finished run from the 1-based improvemen
 
 test('stop reasons: rule, band or rung, value and threshold; a user stop shows its message', () => {
   assert.equal(describeStop({ rule: 'hyperband', band: 9, at: 9, threshold: 0.45, value: 0.61234567, message: 'Run: x Step: 9 ...' }), 'hyperband at band 9: 0.61235 vs threshold 0.45');
+  assert.equal(
+    describeStop({ rule: 'model', at: 5, threshold: 0.15, value: 0.31234567, optimistic: 0.27, message: 'model after 5 values: ...' }),
+    'model after 5 values: predicted final 0.31235 (optimistic 0.27) vs best 0.15',
+  );
   assert.equal(describeStop({ rule: 'asha', rung: 3, threshold: 0.2, value: 0.3, message: 'm' }), 'asha at rung 3: 0.3 vs threshold 0.2');
   assert.equal(describeStop({ rule: 'median', at: 12, threshold: 0.5, value: 0.7, message: 'm' }), 'median after 12 values: 0.7 vs median 0.5');
   assert.equal(describeStop({ rule: 'user', message: 'looks diverged' }), 'looks diverged');

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { EarlyTerminateSpec, Goal } from '../../../strategies/types.js';
+import type { CurveRuleSpec, Goal } from '../../../strategies/types.js';
 import {
   decideStops,
   EarlyTerminator,
@@ -16,7 +16,7 @@ function rng(seed: number): () => number {
   return () => r.uniform();
 }
 
-const specs: Array<[string, EarlyTerminateSpec]> = [
+const specs: Array<[string, CurveRuleSpec]> = [
   ['hyperband strict min_iter', { type: 'hyperband', bands: hyperbandBands({ minIter: 1, eta: 2 }), eta: 2, strict: true }],
   ['hyperband non-strict max_iter', { type: 'hyperband', bands: hyperbandBands({ maxIter: 27, s: 3, eta: 3 }), eta: 3, strict: false }],
   ['asha', { type: 'asha', gracePeriod: 1, eta: 3, maxIter: 27, minRunsPerRung: 3 }],
@@ -77,7 +77,7 @@ for (const [name, spec] of specs) {
 }
 
 void test('EarlyTerminator.upsert absorbs only new values and rejects a shrinking curve', () => {
-  const spec: EarlyTerminateSpec = { type: 'hyperband', bands: [1, 2], eta: 2, strict: true };
+  const spec: CurveRuleSpec = { type: 'hyperband', bands: [1, 2], eta: 2, strict: true };
   const t = new EarlyTerminator(spec, 'minimize');
   t.upsert({ runId: 'a', state: 'finished', values: [1, 1] });
   t.upsert({ runId: 'b', state: 'running', values: [5] });
