@@ -395,32 +395,54 @@ async function benchDashboard(dbUrl: string, prefix: string, sweepId: string, ru
       const cpu0 = processCpuMs(server.pid);
       const t0 = now();
       await page.goto(`${url}/#/sweeps/${sweepId}`);
+      // Each view marks the page's performance timeline when it is drawn (`harrow:drawn:<view>`; a
+      // chart when ECharts has painted it in full, progressive layers included): the times are
+      // those marks, from the navigation's start. Waiting on them costs the page nothing, where
+      // polling each chart's getOption() copied 10,000 points per poll on the thread being timed.
+      // Once all are there, each view is checked once to show the API's data.
+      const VIEWS = ['table', 'best', 'history', 'parallel', 'importance', 'slices', 'curves'];
+      const marksOf = `Object.fromEntries(performance.getEntriesByType('mark').filter((m) => m.name.startsWith('harrow:drawn:')).map((m) => [m.name.slice(13), m.startTime]))`;
+      try {
+        await page.waitForFunction(`(() => { const m = ${marksOf}; return ${JSON.stringify(VIEWS)}.every((v) => v in m); })()`, undefined, { timeout: 60_000, polling: 50 });
+      } catch {
+        const marked = String(await page.evaluate(`Object.keys(${marksOf}).join(', ')`).catch(() => ''));
+        const shown = String(await page.evaluate('document.querySelector("#main")?.innerText?.slice(0, 2000)').catch(() => ''));
+        throw new Error(`the dashboard never drew ${VIEWS.filter((v) => !marked.split(', ').includes(v)).join(', ')}${problems.length ? `: ${problems.join('; ')}` : ''}; the page shows:\n${shown}`);
+      }
+      const seen = now() - t0;
+      const marks = await page.evaluate<Record<string, number>>(marksOf);
       // Page-side checks as expressions: this file is compiled without the DOM's types.
-      const drawn = async (what: string, expression: string): Promise<number> => {
-        try {
-          await page.waitForFunction(expression, undefined, { timeout: 60_000, polling: 20 });
-        } catch {
-          const shown = String(await page.evaluate('document.querySelector("#main")?.innerText?.slice(0, 2000)').catch(() => ''));
-          throw new Error(`the dashboard never drew ${what}${problems.length ? `: ${problems.join('; ')}` : ''}; the page shows:\n${shown}`);
-        }
-        return now() - t0;
-      };
-      const chartSeries = (selector: string) =>
+      const chartHas = (selector: string) =>
         `(() => { const el = ${selector}; const c = el && globalThis.echarts && globalThis.echarts.getInstanceByDom(el); const o = c && c.getOption(); const s = o && o.series; return Boolean(s && s.length > 0 && (s[0].data || []).length > 0); })()`;
       const cardChart = (title: string) => `[...document.querySelectorAll('section.card')].find((c) => c.querySelector('h2')?.textContent === '${title}')?.querySelector('.chart')`;
-      // Every view of the page, on the first screen and below it: when each was first drawn.
-      const views: Array<[string, string]> = [
-        ['table', `document.querySelectorAll('table.runs tbody tr').length > 0`],
-        ['best', chartSeries(cardChart('Best so far'))],
-        ['history', chartSeries(cardChart('History'))],
-        ['parallel', chartSeries(`document.querySelector('.chart.parallel')`)],
-        ['importance', `document.querySelectorAll('table.imp tbody tr').length > 0`],
-        ['slices', `(() => { const all = [...document.querySelectorAll('.slice')]; return all.length > 0 && all.every((box) => ${chartSeries('box')}); })()`],
-        ['curves', chartSeries(cardChart('Learning curves'))],
-      ];
-      const times: Array<[string, number]> = [];
-      for (const [name, expression] of views) times.push([name, await drawn(name, expression)]);
+      const shows: Record<string, string> = {
+        table: `document.querySelectorAll('table.runs tbody tr').length > 0`,
+        best: chartHas(cardChart('Best so far')),
+        history: chartHas(cardChart('History')),
+        parallel: chartHas(`document.querySelector('.chart.parallel')`),
+        importance: `document.querySelectorAll('table.imp tbody tr').length > 0`,
+        slices: `(() => { const all = [...document.querySelectorAll('.slice')]; return all.length > 0 && all.every((box) => ${chartHas('box')}); })()`,
+        curves: chartHas(cardChart('Learning curves')),
+      };
+      for (const v of VIEWS) if ((await page.evaluate(shows[v]!)) !== true) throw new Error(`the dashboard marked ${v} drawn but shows no data in it`);
+      const times = VIEWS.map((v): [string, number] => [v, marks[v]!]);
       const all = Math.max(...times.map(([, ms]) => ms));
+      // The views a person sees on opening the page (their card starts inside the window), which
+      // the page draws first; the others are drawn when they come near or the page is idle.
+      const where: Record<string, string> = {
+        table: `document.querySelector('table.runs')`,
+        best: cardChart('Best so far'),
+        history: cardChart('History'),
+        parallel: `document.querySelector('.chart.parallel')`,
+        importance: `document.querySelector('table.imp')`,
+        slices: `document.querySelector('.slice')`,
+        curves: cardChart('Learning curves'),
+      };
+      const firstScreen: string[] = [];
+      for (const v of VIEWS) {
+        if ((await page.evaluate(`(() => { const el = ${where[v]!}; const card = el && el.closest('.card'); return card ? card.getBoundingClientRect().top + scrollY < innerHeight : false; })()`)) === true) firstScreen.push(v);
+      }
+      const first = Math.max(...times.filter(([v]) => firstScreen.includes(v)).map(([, ms]) => ms));
       // CPU time, which a loaded machine stretches less than wall time: the controller (it runs in
       // this process) and the page's main thread (scripts, layout, paint).
       const cpu = processCpuMs(server.pid) - cpu0;
@@ -428,7 +450,7 @@ async function benchDashboard(dbUrl: string, prefix: string, sweepId: string, ru
       const metric = (name: string) => (metrics.find((m) => m.name === name)?.value ?? 0) * 1000;
       console.log(
         `  ${pass.padEnd(5)} ${times.map(([name, ms]) => `${name} ${ms.toFixed(0)}`).join(', ')} ms   ` +
-          `every view drawn ${all.toFixed(0).padStart(5)} ms   ${(bytes / 1024 / 1024).toFixed(2)} MB in ${requests} requests   target < 1500 ms   ${verdict(all < 1500)}`,
+          `first screen (${firstScreen.join(', ')}) drawn ${first.toFixed(0)} ms, every view ${all.toFixed(0)} ms (seen by the bench at ${seen.toFixed(0)} ms)   ${(bytes / 1024 / 1024).toFixed(2)} MB in ${requests} requests   target < 1500 ms: first screen ${verdict(first < 1500)}, every view ${verdict(all < 1500)}`,
       );
       if (TRACE && pass === 'cold') printTrace(JSON.parse((await browser.stopTracing()).toString('utf8')) as { traceEvents: TraceEvent[] }, all);
       if (PROFILE && pass === 'cold') {

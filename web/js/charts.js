@@ -54,6 +54,23 @@ export function runColour(number) {
   return PALETTE[(number - 1) % PALETTE.length];
 }
 
+/**
+ * Marks `harrow:drawn:<name>` on the page's performance timeline when the first of `charts` to be
+ * drawn last has painted its first option in full (ECharts' 'finished': progressive layers
+ * included). `npm run bench` reads these marks: polling `getOption()` from outside copied 10,000
+ * points per chart per poll, on the thread it was timing.
+ */
+export function markPainted(name, ...charts) {
+  let left = charts.length;
+  for (const c of charts) {
+    const done = () => {
+      c.off('finished', done);
+      if (--left === 0) performance.mark(`harrow:drawn:${name}`);
+    };
+    c.on('finished', done);
+  }
+}
+
 /** The axis and grid options every chart shares. */
 export const BASE = { backgroundColor: 'transparent', animation: false };
 

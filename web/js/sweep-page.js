@@ -14,7 +14,7 @@ import { mountBestChart, mountHistory, mountSlices } from './panels/run-charts.j
 import { mountRunsTable } from './runs-table.js';
 import { limitText, sweepBadge } from './sweep-list.js';
 import { RUN_STATES, createState, mergeRuns } from './sweep-state.js';
-import { throttle, viewFlag } from './view.js';
+import { throttle, viewFlag, whenNear } from './view.js';
 import { loadECharts } from './charts.js';
 import { liveStream } from './live-stream.js';
 
@@ -115,17 +115,25 @@ export async function showSweep(ui, id) {
   // before drawing: the browser sends a fetch only when the script that made it gives the thread
   // back, and drawing thousands of runs into the table and charts is one long task. The server
   // then answers them while the page draws, not after.
-  void mountCurves(el.curves, state, view, cache);
+  let firstScreenDrawn;
+  const firstScreen = new Promise((resolve) => (firstScreenDrawn = resolve));
+  void mountCurves(el.curves, state, view, cache, whenNear(el.curves, firstScreen));
   if (hasMetric) mountImportance(el.importance, state, view);
   performance.mark('harrow:asked');
   // The views are drawn one task each, with the thread given back in between: an answer that
-  // arrives meanwhile (importance, the curves) is drawn at the next turn, not after every chart of
-  // 10,000 runs has been drawn in one long task. The table first (it needs no ECharts, which may
-  // still be loading), then the charts of the first screen, then the slices below them.
-  const turn = () => new Promise((resolve) => setTimeout(resolve, 0));
+  // arrives meanwhile (importance) is drawn at the next turn, not after every chart of 10,000 runs
+  // has been drawn in one long task. The charts of the first screen first, then the runs table;
+  // the slices and the learning curves, below the first screen, when they come near it or the
+  // page is idle (`whenNear`), whichever is first.
+  // Each turn waits behind the page's other work (scheduler.postTask at background priority,
+  // where the browser has it): an answer's steps (headers, body, parse) are tasks of their own,
+  // and behind a timer each waited for the next chart.
+  const turn = () => (globalThis.scheduler?.postTask ? globalThis.scheduler.postTask(() => undefined, { priority: 'background' }) : new Promise((resolve) => setTimeout(resolve, 0)));
   const views = [
+    ...(hasMetric ? [() => mountBestChart(el.best, state), () => mountHistory(el.history, state), () => mountParallel(el.parallel, state)] : []),
+    () => firstScreenDrawn(),
     () => mountRunsTable(el.table, state),
-    ...(hasMetric ? [() => mountBestChart(el.best, state), () => mountHistory(el.history, state), () => mountParallel(el.parallel, state), () => mountSlices(el.slices, state)] : []),
+    ...(hasMetric ? [async () => void whenNear(el.slices, firstScreen).then(() => !view.left && mountSlices(el.slices, state))] : []),
     () => mountCompare(el.compare, state, view, cache),
   ];
   for (const mount of views) {
@@ -138,7 +146,10 @@ export async function showSweep(ui, id) {
 
   const loadBest = throttle(async () => {
     try {
-      state.best = await api(`${path}/best`);
+      const best = await api(`${path}/best`);
+      // Unchanged (a catch-up that found nothing new): nothing to redraw.
+      if (JSON.stringify(best) === JSON.stringify(state.best)) return;
+      state.best = best;
       state.emit('best');
     } catch {
       // The next event or the stream's reconnect brings it back.

@@ -23,6 +23,28 @@ export function viewFlag() {
 }
 
 /**
+ * Resolves once `el` is in the viewport, or once `after` (the first screen drawn)
+ * has resolved, whichever comes first: a view below the first screen is drawn after the first
+ * screen's, and still before anyone scrolls to it. (Also when the view is left, so nothing waits
+ * forever.)
+ */
+export function whenNear(el, after) {
+  return new Promise((resolve) => {
+    let io = null;
+    const go = () => {
+      io?.disconnect();
+      resolve();
+    };
+    if (typeof globalThis.IntersectionObserver === 'function') {
+      io = new globalThis.IntersectionObserver((entries) => entries.some((e) => e.isIntersecting) && go());
+      io.observe(el);
+    }
+    void after.then(go, go);
+    onLeave(go);
+  });
+}
+
+/**
  * Coalesces bursts (a run event per second per agent) into at most one call per `ms`: a call after
  * a quiet spell runs at once; calls during the window run once, at its end.
  */

@@ -4,7 +4,7 @@
 // with the same code.
 
 import { api } from '../api.js';
-import { BASE, chart, runColour, smooth } from '../charts.js';
+import { BASE, chart, markPainted, runColour, smooth } from '../charts.js';
 import { fmt, h } from '../dom.js';
 import { byValue, metricNames, visibleRuns } from '../sweep-state.js';
 import { every, throttle } from '../view.js';
@@ -87,7 +87,8 @@ function curveRuns(state) {
   return [...running, ...rest].slice(0, MAX_CURVES);
 }
 
-export async function mountCurves(el, state, view, cache) {
+/** `near`: resolves when the chart should be drawn (the curves are asked for at once). */
+export async function mountCurves(el, state, view, cache, near = Promise.resolve()) {
   const controls = h('div', { class: 'controls' });
   const box = h('div', { class: 'chart tall', role: 'img', 'aria-label': 'Learning curves' });
   el.replaceChildren(controls, box);
@@ -115,11 +116,13 @@ export async function mountCurves(el, state, view, cache) {
     }
     if (!view.left) drawNow();
   };
+  await firstLoad;
+  await near;
+  if (view.left) return;
   const later = throttle(() => void refresh(), 1000);
   state.on('runs', later);
   state.on('selection', later);
   every(REFRESH_MS, later);
-  await firstLoad;
-  if (!view.left) drawNow();
-  performance.mark('harrow:drawn:curves');
+  markPainted('curves', c);
+  drawNow();
 }

@@ -5,7 +5,7 @@
 // keyboard); the order lives in the sweep state, so it survives redraws. ECharts' parallel series
 // has no axis dragging of its own: the order is the order of `parallelAxis` and the data columns.
 
-import { BASE, chart } from '../charts.js';
+import { BASE, chart, markPainted } from '../charts.js';
 import { fill, fmt, h } from '../dom.js';
 import { axisValue, categoryLabel, describeParams, flatOf } from '../params.js';
 import { goalOf, moveAxis, orderedAxes } from '../sweep-state.js';
@@ -65,7 +65,7 @@ export async function mountParallel(el, state) {
           calculable: false,
           textStyle: { fontSize: 10 },
         },
-        series: [{ type: 'parallel', lineStyle: { width: 1, opacity: runs.length > 2000 ? 0.15 : 0.5 }, inactiveOpacity: 0.03, activeOpacity: 1, progressive: 2000, data }],
+        series: [{ type: 'parallel', lineStyle: { width: 1, opacity: runs.length > 2000 ? 0.15 : 0.5 }, inactiveOpacity: 0.03, activeOpacity: 1, progressive: 0, data }],
       },
       { notMerge: true },
     );
@@ -151,6 +151,6 @@ export async function mountParallel(el, state) {
   state.on('runs', redraw);
   state.on('axes', draw);
   state.on('selection', () => (reset.hidden = intervals.size === 0));
+  markPainted('parallel', c);
   draw();
-  performance.mark('harrow:drawn:parallel');
 }

@@ -3,7 +3,7 @@
 // varying parameter (the metric against its value, log x for log distributions). Each follows the
 // shared selection; clicking a point opens its run.
 
-import { BASE, chart, dark } from '../charts.js';
+import { BASE, chart, dark, markPainted } from '../charts.js';
 import { fmt, h } from '../dom.js';
 import { axisValue, categoryLabel, describeParams, flatOf } from '../params.js';
 import { selected, visibleRuns } from '../sweep-state.js';
@@ -97,8 +97,8 @@ export async function mountBestChart(el, state) {
   };
   state.on('best', draw);
   state.on('runs', throttle(draw, 1000));
+  markPainted('best', c);
   draw();
-  performance.mark('harrow:drawn:best');
 }
 
 export async function mountHistory(el, state) {
@@ -157,8 +157,8 @@ export async function mountHistory(el, state) {
   const redraw = throttle(draw, 1000);
   state.on('runs', redraw);
   state.on('selection', draw);
+  markPainted('history', c);
   draw();
-  performance.mark('harrow:drawn:history');
 }
 
 export function select(values, current, onChange, labels = {}) {
@@ -172,6 +172,7 @@ export function select(values, current, onChange, labels = {}) {
 /** One small scatter per varying parameter: where along each axis the good runs are. */
 export async function mountSlices(el, state) {
   const charts = new Map();
+  let marked = false;
   const draw = async () => {
     const withValue = [...state.runs.values()].filter((r) => r.value !== null && Number.isFinite(r.value));
     const { varying } = describeParams(state.sweep.spec, withValue);
@@ -195,6 +196,10 @@ export async function mountSlices(el, state) {
           openRunOnClick(c, () => slice.runsOf);
           charts.set(p.name, slice);
         }
+      }
+      if (!marked && charts.size > 0) {
+        marked = true;
+        markPainted('slices', ...[...charts.values()].map((x) => x.c));
       }
     }
     const metric = state.sweep.metric?.name ?? 'metric';
@@ -233,5 +238,4 @@ export async function mountSlices(el, state) {
   state.on('runs', redraw);
   state.on('selection', () => void draw());
   await draw();
-  performance.mark('harrow:drawn:slices');
 }
