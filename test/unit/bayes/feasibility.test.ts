@@ -312,6 +312,11 @@ test('the strategy weighs proposals by P(feasible) once runs have failed, and re
   const avoid = createBayesStrategyForSpace(space, metricOf('worst'), { seed: 1, failures: 'avoid' }).propose({ observations: obs, pending: [], count: 1 })[0]!;
   assert.ok((avoid.info?.pFeasible as number) >= CHANCE_AVOID.level - 1e-3, `avoid proposed P = ${String(avoid.info?.pFeasible)}`);
   assert.equal((avoid.info?.model as { feasibility: { chanceLevel: number } }).feasibility.chanceLevel, CHANCE_AVOID.level);
+  // The level this proposal had to meet (1 − min(0.05, EI/10)), reported beside P; P met it.
+  const required = avoid.info?.pFeasibleRequired as number;
+  assert.ok(required >= CHANCE_AVOID.level && required <= 1, `required ${required}`);
+  assert.ok((avoid.info?.pFeasible as number) >= required - 1e-3, `P ${String(avoid.info?.pFeasible)} below the required ${required}`);
+  assert.equal(model.info?.pFeasibleRequired, undefined);
   const impute = createBayesStrategyForSpace(space, metricOf('worst'), { seed: 1, failures: 'impute' }).propose({ observations: obs, pending: [], count: 1 })[0]!;
   assert.equal(impute.info?.acquisition, 'logei');
   assert.equal(impute.info?.pFeasible, undefined);
