@@ -39,7 +39,7 @@ import { createQmcSequence, type QmcSequence } from './qmc.js';
 import { selectSubset } from './subset.js';
 import { fitOutputTransform, type OutputTransformKind } from './output-transform.js';
 import { buildTrainingSet, type FailureHandling } from './training-set.js';
-import { ConstrainedAcquisition, FeasibilityModel } from './feasibility.js';
+import { chanceLogLevel, ConstrainedAcquisition, FeasibilityModel } from './feasibility.js';
 import { CurveImputer } from './multi-fidelity.js';
 import { replayTrustRegion, trustRegionBox, type Box } from './trust-region.js';
 
@@ -123,17 +123,17 @@ export interface BayesTuning {
    * How failed and crashed runs (and finished runs without a finite value) reach the model:
    * `model` (default) imputes them per metric.impute as W&B does *and* fits a feasibility
    * classifier, maximizing ln EI + ln P(feasible) with a chance-constraint barrier
-   * (feasibility.ts); `avoid` is `model` with a hard chance constraint P(feasible) ≥ 0.95 on a
-   * classifier that claims feasibility only near runs that ended (fewer failed runs, less
+   * (feasibility.ts); `avoid` is `model` with a hard chance constraint, P(feasible) ≥ 0.95 and
+   * more as the expected improvement shrinks (the risk of a failure must be paid for by EI), on
+   * a classifier that claims feasibility only near runs that ended (far fewer failed runs, less
    * exploration once a run has failed); `classifier-only` drops the made-up worst value;
    * `impute` is W&B's way alone. With no failure among the observations all four are the same
    * optimizer.
-   * bench:gp-extensions, 10 seeds, failing disc on Branin / half-space on Hartmann-3 (30%):
-   * failures proposed by the GP 8 / 13 (model), 5 / 2 (avoid), 20 / 17 (classifier-only),
-   * 12 / 20 (impute); on seeds 20–39, 15 / 22, 13 / 5, 67 / 47, 17 / 43. The median regrets
-   * after 50 runs are within 2–8× of each other (1e-8–1e-7); avoid's upper quartile on
-   * Hartmann-3 is 3e-5 (model 5e-8): it explores less once a run has failed, hence not the
-   * default (figures in the main README).
+   * bench:gp-extensions, seeds 20–39, failing disc on Branin / half-space on Hartmann-3 (30%):
+   * failures proposed by the GP 17 / 22 (model), 3 / 2 (avoid), 69 / 46 (classifier-only),
+   * 17 / 43 (impute). Median regrets after 50 runs are all 1e-8–1e-7; `avoid` leaves more
+   * sweeps in a local basin (Hartmann-3: 3 of 20 against 1 for model and impute), hence not
+   * the default (figures in the main README).
    */
   failures?: FailureHandling;
   /**
@@ -591,6 +591,9 @@ export class BayesStrategy implements Strategy {
           acquisition: feasibility === null ? ei.mode : `${ei.mode}+feasibility`,
           logEI: round4(pick.value),
           ...(feasibility === null ? {} : { pFeasible: round4(feasibility.prob(pick.x)) }),
+          ...(feasibility !== null && feasibility.chance.failureCost !== undefined
+            ? { pFeasibleRequired: round4(Math.exp(chanceLogLevel(feasibility.chance, ei.value(pick.x)).logLevel)) }
+            : {}),
           // In metric units; the std is half the ±1σ interval mapped back through the transform.
           predicted: {
             mean: finiteOrNull(sign * transform.inverse(pred.mean)),

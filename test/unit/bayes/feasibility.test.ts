@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AVOID_MAX_LENGTHSCALE, calibrate, CHANCE_AVOID, CHANCE_LEVEL, CHANCE_WEIGHT, ConstrainedAcquisition, FeasibilityModel, leaveOneOut } from '../../../strategies/bayes/feasibility.js';
+import { AVOID_MAX_LENGTHSCALE, calibrate, CHANCE_AVOID, CHANCE_LEVEL, CHANCE_WEIGHT, chanceLogLevel, ConstrainedAcquisition, FeasibilityModel, leaveOneOut } from '../../../strategies/bayes/feasibility.js';
 import { GpPosterior } from '../../../strategies/bayes/gp-posterior.js';
 import { thetaToHyper } from '../../../strategies/bayes/gp-fit.js';
 import { logNormalCdf, stdNormalCdf } from '../../../strategies/bayes/log-ei.js';
@@ -195,6 +195,78 @@ const history: Observation[] = [
   { params: { x: 0.6 }, state: 'canceled', value: null },
 ];
 
+test('failures: avoid — the failure probability allowed is min(1 − level, EI / failureCost): hand values', () => {
+  const c = { level: 0.95, weight: 1000, failureCost: 10 };
+  // EI = 0.1: δ = 0.01, level 0.99, d ln(1 − δ)/d ln EI = −δ/(1 − δ).
+  const small = chanceLogLevel(c, Math.log(0.1));
+  assert.ok(relErr(small.logLevel, Math.log(0.99)) < 1e-12);
+  assert.ok(relErr(small.dLogLevel, -0.01 / 0.99) < 1e-12);
+  // EI = 1: δ = 0.1 is above 1 − level, so the fixed level holds.
+  assert.deepEqual(chanceLogLevel(c, 0), { logLevel: Math.log(0.95), dLogLevel: 0 });
+  // EI = 0: no risk is worth taking.
+  const none = chanceLogLevel(c, -Infinity);
+  assert.ok(none.logLevel === 0 && none.dLogLevel === 0, JSON.stringify(none));
+  assert.deepEqual(chanceLogLevel({ level: 0.95, weight: 1000 }, Math.log(1e-9)), { logLevel: Math.log(0.95), dLogLevel: 0 });
+  assert.equal(CHANCE_AVOID.failureCost, 10);
+});
+
+test('failures: avoid — with a negligible EI, a point the classifier is surer of wins over a riskier one it would accept at a fixed level; gradient exact', () => {
+  const { x, label, n } = clusteredSet();
+  const data = { x, label, n, d: 2, isCat: isCat2 };
+  const costly = FeasibilityModel.fit(data, { preset: 'optuna', warmStart: null, conservative: true })!;
+  const fixed = FeasibilityModel.fit(data, { preset: 'optuna', warmStart: null, conservative: true, chance: { level: 0.95, weight: 1000 } })!;
+  // ln EI −20 + 5·x₁: 1 nat more at the edge of the cluster (P ≈ 0.98) than inside it (P ≈ 0.995).
+  const inner = {
+    value: (p: Float64Array) => -20 + 5 * p[0]!,
+    valueAndGradient: (p: Float64Array, g: Float64Array) => {
+      g[0] = 5;
+      g[1] = 0;
+      return -20 + 5 * p[0]!;
+    },
+    scoreBatch: (pts: Float64Array, k: number, out: Float64Array) => {
+      for (let i = 0; i < k; i++) out[i] = -20 + 5 * pts[2 * i]!;
+    },
+  };
+  const home = Float64Array.of(0.15, 0.15);
+  const edge = Float64Array.of(0.35, 0.15);
+  assert.ok(costly.prob(edge) > 0.95 && costly.prob(edge) < costly.prob(home), `P edge ${costly.prob(edge)}, home ${costly.prob(home)}`);
+  const withCost = new ConstrainedAcquisition(inner, costly, 2);
+  const atLevel = new ConstrainedAcquisition(inner, fixed, 2);
+  assert.ok(atLevel.value(edge) > atLevel.value(home), 'a fixed level buys the risk for one nat of EI');
+  assert.ok(withCost.value(home) > withCost.value(edge), 'the cost of a failure does not');
+  const g = new Float64Array(2);
+  for (const p of [home, edge, Float64Array.of(0.4, 0.2)]) {
+    withCost.valueAndGradient(p, g);
+    for (let j = 0; j < 2; j++) {
+      const fd = centralDiff((v) => withCost.value(v), p, j, 1e-7);
+      assert.ok(relErr(g[j]!, fd, 1e-6) < 1e-4, `coordinate ${j}: ${g[j]} vs ${fd}`);
+    }
+  }
+  const out = new Float64Array(2);
+  withCost.scoreBatch(Float64Array.of(0.15, 0.15, 0.35, 0.15), 2, out);
+  assert.equal(out[0], withCost.value(home));
+  assert.equal(out[1], withCost.value(edge));
+});
+
+test('failures: avoid — a failure among finished runs is not smoothed away as noise: the barrier holds at the failed run', () => {
+  // Failures are deterministic labels: the classifier's noise stays at its floor. With a fitted
+  // noise the regression read a failure 0.015 from four finished runs as noise (noise 0.1,
+  // P = 0.97 at the failed run itself; Hartmann-3, seed 4: P = 0.89, noise 0.16) and the
+  // optimizer proposed next to it again.
+  const { x, label, n } = clusteredSet();
+  const pts = [...x];
+  const labels = [...label];
+  for (const [dx, dy] of [[0.015, 0], [-0.015, 0], [0, 0.015], [0, -0.015]] as const) {
+    pts.push(0.2 + dx, 0.2 + dy);
+    labels.push(1);
+  }
+  pts.push(0.2, 0.2);
+  labels.push(-1);
+  const avoid = FeasibilityModel.fit({ x: Float64Array.from(pts), label: Float64Array.from(labels), n: n + 5, d: 2, isCat: isCat2 }, { preset: 'optuna', warmStart: null, conservative: true })!;
+  const p = avoid.prob(Float64Array.of(0.2, 0.2));
+  assert.ok(p < CHANCE_AVOID.level, `P = ${p} at the failed run`);
+});
+
 test("failures: model — failures are labeled −1 and still imputed per metric.impute", () => {
   const t = buildTrainingSet(space1, metricOf('worst'), history, 'model');
   assert.deepEqual([...t.y], [-3, -1, -5, -5, -5, -5]);
@@ -240,6 +312,11 @@ test('the strategy weighs proposals by P(feasible) once runs have failed, and re
   const avoid = createBayesStrategyForSpace(space, metricOf('worst'), { seed: 1, failures: 'avoid' }).propose({ observations: obs, pending: [], count: 1 })[0]!;
   assert.ok((avoid.info?.pFeasible as number) >= CHANCE_AVOID.level - 1e-3, `avoid proposed P = ${String(avoid.info?.pFeasible)}`);
   assert.equal((avoid.info?.model as { feasibility: { chanceLevel: number } }).feasibility.chanceLevel, CHANCE_AVOID.level);
+  // The level this proposal had to meet (1 − min(0.05, EI/10)), reported beside P; P met it.
+  const required = avoid.info?.pFeasibleRequired as number;
+  assert.ok(required >= CHANCE_AVOID.level && required <= 1, `required ${required}`);
+  assert.ok((avoid.info?.pFeasible as number) >= required - 1e-3, `P ${String(avoid.info?.pFeasible)} below the required ${required}`);
+  assert.equal(model.info?.pFeasibleRequired, undefined);
   const impute = createBayesStrategyForSpace(space, metricOf('worst'), { seed: 1, failures: 'impute' }).propose({ observations: obs, pending: [], count: 1 })[0]!;
   assert.equal(impute.info?.acquisition, 'logei');
   assert.equal(impute.info?.pFeasible, undefined);
