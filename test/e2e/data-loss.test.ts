@@ -50,6 +50,15 @@ async function runEnded(url: string, runId: string): Promise<RunDetail> {
   }, 60_000, 200);
 }
 
+/** Closes every connection waiting in XREADGROUP (the stopped controller's ingestor); its client reconnects when it runs again. */
+async function closeBlockedReads(admin: Redis): Promise<void> {
+  const clients = String(await admin.call('CLIENT', 'LIST')).split('\n');
+  for (const line of clients) {
+    const id = / cmd=xreadgroup\b/.test(line) ? /\bid=(\d+)/.exec(line)?.[1] : undefined;
+    if (id) await admin.call('CLIENT', 'KILL', 'ID', id);
+  }
+}
+
 /** The run ended with all 10 points stored once and no warning, after its agent sent lost ones again. */
 function assertRecovered(run: RunDetail, agentProc: Proc): void {
   assert.equal(run.state, 'finished');
@@ -90,6 +99,9 @@ async function flushedRun(tag: string, afterFlush: (ctx: { env: Env; agent: Proc
 
     // The controller stops reading; the second half of the points reach the stream, unread.
     ctl.child.kill('SIGSTOP');
+    // A read it left blocked in Redis (XREADGROUP … BLOCK) would still be served, into the stopped
+    // process's socket, and the points would be read, not lost: close that connection first.
+    await closeBlockedReads(admin);
     await writeFile(join(dir, 'gate1'), '');
     await waitFor('the second half in the stream', async () => (await pointsInStream(admin, `${env.prefix}:reports`)) >= 5, 20_000, 50);
     // Redis loses everything it held (a flush, or a restart without persistence).
