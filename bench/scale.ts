@@ -36,7 +36,7 @@ import type { Observation } from '../strategies/types.js';
 import { redisKeys, WIRE_VERSION } from '../protocol/wire.js';
 import { encodeRunCursor } from '../protocol/run-cursor.js';
 import { UsageError } from '../cli/command.js';
-import { BIN, PG_URL, REDIS_URL, ROOT, cleanRedis, directRate, freePort, now, pct, withSchema } from './system-harness.js';
+import { BIN, PG_URL, REDIS_URL, ROOT, cleanRedis, directRate, freePort, latency, now, withSchema } from './system-harness.js';
 
 interface Row {
   cells: string[];
@@ -136,19 +136,6 @@ async function stopProcess(p: ChildProcess): Promise<void> {
   if (p.exitCode === null) p.kill('SIGKILL');
 }
 
-async function latency(base: string, path: string, requests: number): Promise<{ p50: number; p99: number }> {
-  for (let i = 0; i < 10; i++) await (await fetch(`${base}${path}`)).arrayBuffer();
-  const times: number[] = [];
-  for (let i = 0; i < requests; i++) {
-    const t = now();
-    const res = await fetch(`${base}${path}`);
-    await res.arrayBuffer();
-    if (!res.ok) throw new Error(`${path} → ${res.status}`);
-    times.push(now() - t);
-  }
-  times.sort((a, b) => a - b);
-  return { p50: pct(times, 50), p99: pct(times, 99) };
-}
 
 /**
  * Points per second that agents get stored, and a raw COPY of as many rows into the same table
@@ -262,7 +249,7 @@ async function partA(quick: boolean, only?: number[]): Promise<void> {
           await (await fetch(`${base}/api/sweeps/scale/importance`)).arrayBuffer();
           const importanceFresh = now() - tf;
           for (const [name, path] of endpoints) {
-            const l = await latency(base, path, requests);
+            const l = await latency(base, path, requests, 10);
             (p99s[name] ??= []).push(l.p99);
             rows.push({ cells: [`${runs.toLocaleString()} runs`, name, l.p50.toFixed(2), l.p99.toFixed(2), l.p99 < 50 ? 'PASS' : 'FAIL'] });
           }

@@ -82,3 +82,18 @@ export function freePort(): Promise<number> {
     });
   });
 }
+
+/** p50 and p99 in ms of `requests` GETs of `path`, after `warmup` unmeasured ones; a non-2xx answer throws. */
+export async function latency(base: string, path: string, requests: number, warmup: number): Promise<{ p50: number; p99: number }> {
+  for (let i = 0; i < warmup; i++) await (await fetch(`${base}${path}`)).arrayBuffer();
+  const times: number[] = [];
+  for (let i = 0; i < requests; i++) {
+    const t = now();
+    const res = await fetch(`${base}${path}`);
+    await res.arrayBuffer();
+    if (!res.ok) throw new Error(`${path} → ${res.status}`);
+    times.push(now() - t);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: pct(times, 50), p99: pct(times, 99) };
+}

@@ -34,7 +34,7 @@ import { rebuildBest, rebuildRunCounts } from '../db/runs.js';
 import { openPostgres } from '../db/database.js';
 import { migrate } from '../db/migrate.js';
 import { parseSweepConfig } from '../strategies/index.js';
-import { BIN, PG_URL, REDIS_URL, ROOT, cleanRedis, directRate, freePort, now, pct, verdict, withSchema } from './system-harness.js';
+import { BIN, PG_URL, REDIS_URL, ROOT, cleanRedis, directRate, freePort, latency, now, verdict, withSchema } from './system-harness.js';
 import { benchScale } from './scale.js';
 import { UsageError } from '../cli/command.js';
 
@@ -273,18 +273,8 @@ async function benchLatency(): Promise<void> {
 async function latencies(base: string, endpoints: ReadonlyArray<readonly [string, string]>, freshMs: number): Promise<void> {
   console.log(`  ${'importance, first answer'.padEnd(30)} ${freshMs.toFixed(0).padStart(6)} ms (a random forest in the worker thread; cached until a run ends)   target < 1 s   ${verdict(freshMs < 1000)}`);
   for (const [name, path] of endpoints) {
-    for (let i = 0; i < 20; i++) await (await fetch(`${base}${path}`)).arrayBuffer();
-    const times: number[] = [];
-    for (let i = 0; i < LAT_REQUESTS; i++) {
-      const t = now();
-      const res = await fetch(`${base}${path}`);
-      await res.arrayBuffer();
-      if (!res.ok) throw new Error(`${path} → ${res.status}`);
-      times.push(now() - t);
-    }
-    times.sort((a, b) => a - b);
-    const p99 = pct(times, 99);
-    console.log(`  ${name.padEnd(30)} p50 ${pct(times, 50).toFixed(2).padStart(6)} ms   p99 ${p99.toFixed(2).padStart(6)} ms   target p99 < 20 ms   ${verdict(p99 < 20)}`);
+    const { p50, p99 } = await latency(base, path, LAT_REQUESTS, 20);
+    console.log(`  ${name.padEnd(30)} p50 ${p50.toFixed(2).padStart(6)} ms   p99 ${p99.toFixed(2).padStart(6)} ms   target p99 < 20 ms   ${verdict(p99 < 20)}`);
   }
 }
 
