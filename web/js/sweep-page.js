@@ -123,11 +123,10 @@ export async function showSweep(ui, id) {
   // The views are drawn one task each, with the thread given back in between: an answer that
   // arrives meanwhile (importance) is drawn at the next turn, not after every chart of 10,000 runs
   // has been drawn in one long task. The charts of the first screen first, then the runs table;
-  // the slices and the learning curves, below the first screen, when they come near it or the
-  // page is idle (`whenNear`), whichever is first.
-  // Each turn waits behind the page's other work (scheduler.postTask at background priority,
-  // where the browser has it): an answer's steps (headers, body, parse) are tasks of their own,
-  // and behind a timer each waited for the next chart.
+  // the slices and the learning curves, below the first screen, once it is drawn or as soon as
+  // they are scrolled into view (`whenNear`). Each turn waits behind the page's other work
+  // (scheduler.postTask at background priority, where the browser has it): an answer's steps
+  // (headers, body, parse) are tasks of their own, and behind a timer each waited for a chart.
   const turn = () => (globalThis.scheduler?.postTask ? globalThis.scheduler.postTask(() => undefined, { priority: 'background' }) : new Promise((resolve) => setTimeout(resolve, 0)));
   const views = [
     ...(hasMetric ? [() => mountBestChart(el.best, state), () => mountHistory(el.history, state), () => mountParallel(el.parallel, state)] : []),
