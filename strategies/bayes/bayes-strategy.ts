@@ -158,6 +158,11 @@ export interface BayesOptions extends BayesTuning {
 /** Without a `prior`, more searched dimensions than this get the `hvarfner` preset. */
 export const HVARFNER_ABOVE_DIMS = 10;
 
+/** The prior preset a GP over `dims` dimensions uses: the sweep's `prior`, else by dimension (above). */
+export function priorPreset(prior: PriorPreset | undefined, dims: number): PriorPreset {
+  return prior ?? (dims > HVARFNER_ABOVE_DIMS ? 'hvarfner' : 'optuna');
+}
+
 /** Continuous coordinates closer than this (in the unit cube) are the same configuration. */
 const SAME_POINT_TOL = 1e-6;
 /** Above this learned noise the incumbent is the best posterior mean, not the best observation. */
@@ -230,7 +235,7 @@ export class BayesStrategy implements Strategy {
     // bench:gp-extensions, 5 seeds, 100 evaluations, median regret on Ackley-20 6.37 against 8.15
     // with `optuna` (TPE 8.11, random 10.6), equal on Styblinski-Tang with 5 of 25 dimensions
     // active, and faster proposals; every bench:quality function has ≤ 5 dimensions.
-    const prior = options.prior ?? (space.dimensions.length > HVARFNER_ABOVE_DIMS ? 'hvarfner' : 'optuna');
+    const prior = priorPreset(options.prior, space.dimensions.length);
     if (!PRIOR_PRESETS.includes(prior)) {
       throw new RangeError(`bayes: unknown prior preset ${JSON.stringify(prior)}; use one of ${PRIOR_PRESETS.join(', ')}`);
     }

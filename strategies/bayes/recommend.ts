@@ -12,7 +12,7 @@
  */
 import type { MetricSpec, Observation, Params, SweepSpec } from '../types.js';
 import { encodeSpace } from '../space/encode-space.js';
-import { HVARFNER_ABOVE_DIMS } from './bayes-strategy.js';
+import { priorPreset } from './bayes-strategy.js';
 import { fitHyperparameters, thetaToHyper } from './gp-fit.js';
 import { GpPosterior } from './gp-posterior.js';
 import { fitOutputTransform, type OutputTransformKind } from './output-transform.js';
@@ -118,7 +118,7 @@ export function recommend(spec: SweepSpec, observations: readonly Observation[],
   const bayes = spec.harrow?.bayes ?? {};
   const fit = fitHyperparameters(
     { x, y, n, d, isCat },
-    { preset: bayes.prior ?? (d > HVARFNER_ABOVE_DIMS ? 'hvarfner' : 'optuna'), deterministic: bayes.deterministic ?? false, warmStart: null, alsoFromPriorMode: true, maxIterations: 100 },
+    { preset: priorPreset(bayes.prior, d), deterministic: bayes.deterministic ?? false, warmStart: null, alsoFromPriorMode: true, maxIterations: 100 },
   );
   const hyper = thetaToHyper(fit.theta, d);
   const post = GpPosterior.create(x, n, d, isCat, hyper, y);

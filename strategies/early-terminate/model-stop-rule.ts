@@ -1,7 +1,7 @@
 import type { EncodedSpace, MetricSpec, ModelStopSpec, Observation, Params, SweepSpec } from '../types.js';
 import { encodeSpace } from '../space/index.js';
 import { CurveImputer } from '../bayes/multi-fidelity.js';
-import { HVARFNER_ABOVE_DIMS } from '../bayes/bayes-strategy.js';
+import { priorPreset } from '../bayes/bayes-strategy.js';
 import type { PriorPreset } from '../bayes/priors.js';
 import { lowerIsBetterSign } from '../objective.js';
 import { checkpointsBetween } from './termination-rule.js';
@@ -62,8 +62,7 @@ export class ModelStopRule {
     if (et?.type !== 'model') throw new RangeError('ModelStopRule.forSweep: the sweep\'s early_terminate is not type: model');
     if (spec.metric === undefined) throw new RangeError('harrow.early_terminate type: model needs a metric to compare runs');
     const space = encodeSpace(spec);
-    const preset = spec.harrow?.bayes?.prior ?? (space.dimensions.length > HVARFNER_ABOVE_DIMS ? 'hvarfner' : 'optuna');
-    return new ModelStopRule(et, space, spec.metric, preset);
+    return new ModelStopRule(et, space, spec.metric, priorPreset(spec.harrow?.bayes?.prior, space.dimensions.length));
   }
 
   /**
