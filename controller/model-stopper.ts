@@ -17,7 +17,7 @@
  * judgements not yet made, and a run that crosses its next checkpoint is judged again then.
  */
 import { attemptPoints } from '../db/metrics.js';
-import { getRuns } from '../db/runs.js';
+import { getRuns, type RunRow } from '../db/runs.js';
 import { checkpointsBetween } from '../strategies/early-terminate/termination-rule.js';
 import type { RunningCurve, StopDecision } from '../strategies/early-terminate/index.js';
 import type { ModelStopSpec, Params, SweepSpec } from '../strategies/types.js';
@@ -99,9 +99,10 @@ export class ModelStopper {
     const decisions = await this.ctx.proposer.judgeModelStops(sweepId, spec, observations, running);
     this.judgements++;
     const attempts = new Map(runs.map((r) => [r.id, r.attempt]));
+    // A retry may have started a new attempt while the model thought: that one is not judged yet.
+    const current = decisions.length > 0 ? await getRuns(db, decisions.map((d) => d.runId)) : new Map<string, RunRow>();
     for (const d of decisions) {
-      // A retry may have started a new attempt while the model thought: that one is not judged yet.
-      const now = (await getRuns(db, [d.runId])).get(d.runId);
+      const now = current.get(d.runId);
       if (now?.state !== 'running' || now.attempt !== attempts.get(d.runId)) continue;
       this.stops++;
       await requestStop(this.ctx, sweepId, d.runId, { ...d });

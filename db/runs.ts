@@ -126,13 +126,16 @@ export async function getRun(q: Queryable, id: string): Promise<RunRow | null> {
 }
 
 /** These runs by id (those that exist), without locking them. */
-export async function getRuns(q: Queryable, ids: readonly string[]): Promise<Map<string, RunRow>> {
-  const { rows } = await q.query<RunRow>(`SELECT * FROM runs WHERE id = ANY($1::text[]) ORDER BY id`, [ids]);
-  return new Map(rows.map((r) => [r.id, r]));
+export function getRuns(q: Queryable, ids: readonly string[]): Promise<Map<string, RunRow>> {
+  return runsById(q, ids, '');
 }
 
-export async function getRunsForUpdate(q: Queryable, ids: readonly string[]): Promise<Map<string, RunRow>> {
-  const { rows } = await q.query<RunRow>(`SELECT * FROM runs WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE`, [ids]);
+export function getRunsForUpdate(q: Queryable, ids: readonly string[]): Promise<Map<string, RunRow>> {
+  return runsById(q, ids, ' FOR UPDATE');
+}
+
+async function runsById(q: Queryable, ids: readonly string[], lock: '' | ' FOR UPDATE'): Promise<Map<string, RunRow>> {
+  const { rows } = await q.query<RunRow>(`SELECT * FROM runs WHERE id = ANY($1::text[]) ORDER BY id${lock}`, [ids]);
   return new Map(rows.map((r) => [r.id, r]));
 }
 
