@@ -449,11 +449,10 @@ const LIST_COLUMNS = `id, sweep_id, number, state, params, attempt, agent_id, ho
  * The output tail (up to 16 KiB a run) is never listed whole: a failed or crashed run's last
  * ERROR_TAIL_CHARS + 1 characters are read, for its error line (one more than the window, so
  * `lastErrorLine` can tell whether the window starts mid-line). It is cut from the page's rows
- * only, outside the LIMIT/OFFSET: an expression in the
- * paged SELECT is computed for every row the OFFSET skips too, and `right()` decompresses each
- * failed run's stored tail. At 10,000 runs, 10% failed, the page at offset 9,000 took 36.5 ms
- * that way against 2.8 ms without the tail (EXPLAIN ANALYZE); a bare column passes its stored
- * value along without reading it.
+ * only, outside the LIMIT/OFFSET: an expression in the paged SELECT is computed for every row the
+ * OFFSET skips too, and `right()` decompresses each failed run's stored tail. At 10,000 runs, 10%
+ * failed, the page at offset 9,000 took 36.5 ms that way against 2.8 ms without the tail (EXPLAIN
+ * ANALYZE); a bare column passes its stored value along without reading it.
  */
 const LIST_OUTER = LIST_COLUMNS.split(',')
   .map((c) => c.trim())

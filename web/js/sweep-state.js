@@ -2,7 +2,6 @@
 // (brushed ranges of the parallel coordinates and the table's filters), the runs checked for
 // comparison, and a tiny event bus so each panel redraws only on what concerns it.
 
-
 export const RUN_STATES = ['queued', 'running', 'finished', 'failed', 'crashed', 'stopped', 'canceled', 'preempted'];
 
 export function createState(id) {
@@ -92,7 +91,6 @@ export function metricNames(state) {
   const rest = [...names].filter((n) => n !== main).sort();
   return main ? [main, ...rest] : rest;
 }
-
 
 /**
  * The axis ids in the order to draw them: the user's order for the ids it knows, then any new ones

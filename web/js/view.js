@@ -23,10 +23,9 @@ export function viewFlag() {
 }
 
 /**
- * Resolves once `el` is in the viewport, or once `after` (the first screen drawn)
- * has resolved, whichever comes first: a view below the first screen is drawn after the first
- * screen's, and still before anyone scrolls to it. (Also when the view is left, so nothing waits
- * forever.)
+ * Resolves once `el` is in the viewport, or once `after` (the first screen drawn) has resolved,
+ * whichever comes first: a view below the first screen is drawn after the first screen's, and
+ * still before anyone scrolls to it. (Also when the view is left, so nothing waits forever.)
  */
 export function whenNear(el, after) {
   return new Promise((resolve) => {
