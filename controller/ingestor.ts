@@ -203,8 +203,9 @@ export class Ingestor {
    * costs the database no idle time. Only when nothing else is due: the batch holds no end report
    * (one that must wait for its points makes the next turn read with a short block and look for
    * orphans) and no orphan check is due. The read does not block: an empty answer leaves the next
-   * turn to the usual blocking read. Entries read here are in this consumer's pending list like any other, so a failure before they
-   * are handled loses nothing (they are read again from '0' after a restart, or taken over).
+   * turn to the usual blocking read. Entries read here are in this consumer's pending list like any
+   * other, so a failure before they are handled loses nothing (they are read again from '0' after
+   * a restart, or taken over).
    */
   private prefetch(batch: readonly Entry[]): Promise<Entry[]> | null {
     if (batch.some((e) => e.report?.type === 'end') || Date.now() - this.lastOrphanCheck > ORPHAN_IDLE_MS / 3) return null;
