@@ -5,11 +5,17 @@ import type { BestRun, RunSummary, SweepSummary } from '../protocol/api.js';
 import { RUN_STATE_TRAITS, sweepHealth } from '../protocol/run-states.js';
 import { lastErrorLine } from '../protocol/output-errors.js';
 
-// A Date from the driver is printed as it is; copying it first (three per run, a runs page has
-// 1,000) was about a fifth of serving a page in a CPU profile.
-const iso = (d: Date | null): string | null => (d === null ? null : d instanceof Date ? d.toISOString() : new Date(d).toISOString());
+/**
+ * A timestamp as the API prints it. A runs page's rows bring theirs already printed by Postgres in
+ * this form (`ListedRun`), passed through; other rows bring Dates.
+ */
+function iso(d: Date | string | null): string | null {
+  if (d === null) return null;
+  if (d instanceof Date) return d.toISOString();
+  return d.length === 24 && d.endsWith('Z') ? d : new Date(d).toISOString();
+}
 
-export function runSummary(r: ListedRun): RunSummary {
+export function runSummary(r: ListedRun | RunRow): RunSummary {
   return {
     id: r.id,
     sweepId: r.sweep_id,

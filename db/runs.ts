@@ -441,7 +441,12 @@ export async function strategyHistory(
  * claim's token and the bookkeeping columns stay in the database (the driver parses every column
  * it is sent).
  */
-export type ListedRun = Omit<RunRow, 'params_hash' | 'proposal' | 'token' | 'signal' | 'metric_count' | 'heartbeat_at'>;
+export type ListedRun = Omit<RunRow, 'params_hash' | 'proposal' | 'token' | 'signal' | 'metric_count' | 'heartbeat_at' | 'created_at' | 'started_at' | 'ended_at'> & {
+  /** ISO 8601 in UTC with milliseconds, as `Date.toISOString()` prints it (see LIST_OUTER). */
+  created_at: string;
+  started_at: string | null;
+  ended_at: string | null;
+};
 
 const LIST_COLUMNS = `id, sweep_id, number, state, params, attempt, agent_id, host, gpu, exit_code, reason, stop_info,
   output_tail, summary, objective, objective_step, latest_value, warnings, created_at, started_at, ended_at, rerun_of`;
@@ -456,8 +461,24 @@ const LIST_COLUMNS = `id, sweep_id, number, state, params, attempt, agent_id, ho
  */
 const LIST_OUTER = LIST_COLUMNS.split(',')
   .map((c) => c.trim())
-  .map((c) => (c === 'output_tail' ? `CASE WHEN p.state = ANY('{${FAILURE_RUN_STATES.join(',')}}'::text[]) THEN right(p.output_tail, ${ERROR_TAIL_CHARS + 1}) END AS output_tail` : `p.${c}`))
+  .map((c) =>
+    c === 'output_tail'
+      ? `CASE WHEN p.state = ANY('{${FAILURE_RUN_STATES.join(',')}}'::text[]) THEN right(p.output_tail, ${ERROR_TAIL_CHARS + 1}) END AS output_tail`
+      : c.endsWith('_at')
+        ? `${isoText(`p.${c}`)} AS ${c}`
+        : `p.${c}`,
+  )
   .join(', ');
+
+/**
+ * A timestamp as the API prints it (`Date.toISOString()`: UTC, milliseconds, `Z`), made by
+ * Postgres. The driver would otherwise parse each into a Date for the server to print again: for
+ * a page of 1,000 runs, three timestamps each, that was a fifth of the server's CPU per page.
+ * In UTC, the text sorts as the time does (ORDER BY on the alias stays right).
+ */
+function isoText(column: string): string {
+  return `to_char(${column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
 
 export type RunSort = 'number' | '-number' | 'metric' | '-metric' | 'started' | '-started';
 

@@ -75,9 +75,21 @@ describe('dashboard with read auth on', { ...opts, timeout: 90_000 }, () => {
         assert.fail(`${err.message}; the header says ${await header.textContent()}`),
       );
 
-      // The token is kept for the tab: a reload reads at once, without asking again.
+      // The token is kept for the tab: a reload reads at once, without asking again. The runs are
+      // read once, by the requests sweep-data.js makes as the page opens (with the kept token),
+      // which the page then uses rather than asking again (the catch-up after the stream opens
+      // reads the newest page with no offset). Before the token was given, those got a
+      // 401 and the page asked again through the dialog, above.
+      const reads: string[] = [];
+      const onRequest = (req: { url: () => string }) => {
+        const u = new URL(req.url());
+        if (u.pathname === `/api/sweeps/${sweep.id}/runs` && u.searchParams.get('offset') === '0') reads.push(u.pathname);
+      };
+      page.on('request', onRequest);
       await page.reload();
       await waitFor('live after a reload', async () => (await live.textContent()) === 'live', 15_000, 100);
+      page.off('request', onRequest);
+      assert.equal(reads.length, 1, `the first runs page read once: ${reads.join(', ')}`);
       assert.equal(await page.locator('dialog.token-dialog').count(), 0, 'no second prompt');
       assert.deepEqual(pageErrors, []);
     } finally {

@@ -17,39 +17,7 @@ import { RUN_STATES, createState, mergeRuns } from './sweep-state.js';
 import { throttle, viewFlag, whenNear } from './view.js';
 import { loadECharts } from './charts.js';
 import { liveStream } from './live-stream.js';
-
-const PAGE_SIZE = 1000;
-/** Runs held by the page; a larger sweep shows its latest ones (the API pages through the rest). */
-const MAX_LOADED = 20_000;
-
-/**
- * Every page at once, by offset: at most MAX_LOADED / PAGE_SIZE requests in parallel, where the
- * cursor (`nextCursor`) would chain them one after another; an offset under 20,000 costs the
- * server a few ms. `harrow runs` and the report follow the cursor. The sweep's run counts (`sweep`,
- * asked at the same time) say how many pages there are, so the rest go out as soon as it answers
- * rather than after the first page, the slowest answer of the three; pages the counts did not
- * foresee (runs made meanwhile) follow the first page's total.
- */
-async function loadRuns(id, sweep) {
-  // A page that fails while another is awaited is still reported once, by the await below, not
-  // also as an unhandled rejection.
-  const page = (i) => {
-    const p = api(`sweeps/${encodeURIComponent(id)}/runs?limit=${PAGE_SIZE}&offset=${i * PAGE_SIZE}&sort=-number`);
-    p.catch(() => undefined);
-    return p;
-  };
-  const pagesOf = (total) => Math.ceil(Math.min(total, MAX_LOADED) / PAGE_SIZE);
-  const first = page(0);
-  const counted = await sweep.then(
-    (s) => s.counts.total,
-    () => 0,
-  );
-  const early = Array.from({ length: Math.max(0, pagesOf(counted) - 1) }, (_, i) => page(i + 1));
-  const head = await first;
-  const late = Array.from({ length: Math.max(0, pagesOf(head.total) - 1 - early.length) }, (_, i) => page(early.length + i + 1));
-  const rest = await Promise.all([...early, ...late]);
-  return { total: head.total, runs: [head, ...rest].flatMap((p) => p.runs) };
-}
+import { PAGE_SIZE, loadRuns, sweepData } from './sweep-data.js';
 
 export async function showSweep(ui, id) {
   ui.crumbs.replaceChildren(h('a', { href: '#/' }, 'Sweeps'), ' / ', h('span', { class: 'mono' }, id));
@@ -60,8 +28,7 @@ export async function showSweep(ui, id) {
   void loadECharts().catch(() => undefined);
 
   try {
-    const asked = api(path);
-    const [sweep, best, runs] = await Promise.all([asked, api(`${path}/best`), loadRuns(id, asked)]);
+    const { sweep, best, runs } = await sweepData(api, id);
     performance.mark('harrow:data');
     state.sweep = sweep;
     state.best = best;
@@ -166,7 +133,7 @@ export async function showSweep(ui, id) {
     // One read of the sweep serves both: its counts size the runs pages, and it redraws the header.
     const sweep = api(path);
     try {
-      const runs = await loadRuns(id, sweep);
+      const runs = await loadRuns(api, id, sweep);
       if (view.left) return;
       state.total = runs.total;
       state.runs = new Map(runs.runs.map((r) => [r.id, r]));

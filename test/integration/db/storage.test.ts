@@ -26,6 +26,7 @@ import {
   touchHeartbeats,
 } from '../../../db/runs.js';
 import { attemptPoints, insertPoints, metricCurves, runHistory, updateSummaries, type PointRow } from '../../../db/metrics.js';
+import { runSummary } from '../../../controller/serialize.js';
 
 const opts = await needServices();
 
@@ -232,6 +233,18 @@ for (const backend of BACKENDS) {
       assert.deepEqual(running.runs.map((r) => r.id), ['best-5']);
       const page2 = await listRuns(db, { sweepId: 'best', sort: 'number', goal: 'minimize', limit: 2, offset: 2 });
       assert.deepEqual(page2.runs.map((r) => r.number), [3, 4]);
+      // A page prints its timestamps in Postgres (ListedRun): the same text the Date of the run's
+      // row prints, null where the row has none, and the order by start time still by time.
+      await db.query(`UPDATE runs SET started_at = started_at + interval '123.456789 seconds' WHERE id = 'best-2'`);
+      const all = await listRuns(db, { sweepId: 'best', sort: 'started', goal: 'minimize', limit: 10, offset: 0 });
+      const text = (d: Date | null) => (d === null ? null : d.toISOString());
+      for (const listed of all.runs) {
+        const row = (await getRun(db, listed.id))!;
+        assert.deepEqual([listed.created_at, listed.started_at, listed.ended_at], [text(row.created_at), text(row.started_at), text(row.ended_at)], listed.id);
+        assert.deepEqual(runSummary(listed), runSummary(row), listed.id);
+      }
+      assert.equal(all.runs.at(-1)!.id, 'best-2');
+      assert.ok(all.runs.some((r) => r.ended_at === null));
       const hist = await strategyHistory(db, 'best');
       assert.equal(hist.ended.length, 4);
       assert.equal(hist.pending.length, 1);
