@@ -78,8 +78,8 @@ describe('dashboard with read auth on', { ...opts, timeout: 90_000 }, () => {
       // The token is kept for the tab: a reload reads at once, without asking again. The runs are
       // read once, by the requests sweep-data.js makes as the page opens (with the kept token),
       // which the page then uses rather than asking again (the catch-up after the stream opens
-      // reads the newest page with no offset). Before the token was given, those got a
-      // 401 and the page asked again through the dialog, above.
+      // reads the newest page with no offset). Before the token was given, those got a 401 and
+      // the page asked again through the dialog, above.
       const reads: string[] = [];
       const onRequest = (req: { url: () => string }) => {
         const u = new URL(req.url());

@@ -3,8 +3,7 @@
 // file carries, so every view renders offline.
 
 import { h } from './dom.js';
-
-const TOKEN_KEY = 'harrow.token';
+import { TOKEN_KEY, headers } from './token.js';
 
 /** The data of a self-contained report, keyed by API path; undefined on a live page. */
 export const report = globalThis.HARROW_REPORT;
@@ -15,11 +14,6 @@ export class ApiError extends Error {
     this.status = status;
     this.code = code;
   }
-}
-
-function headers(extra = {}) {
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  return { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...extra };
 }
 
 export async function api(path) {

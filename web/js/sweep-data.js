@@ -1,9 +1,11 @@
 // A sweep page's data (the sweep, its best so far and its runs), asked for as soon as the page
 // starts. index.html loads this module on its own (`async`) and ahead of the others, and it
-// imports nothing, so it runs as soon as its own file arrives: on a sweep's URL the requests go
-// out while the rest of the page's modules are still on their way, instead of after the whole
-// module graph has loaded and run. The sweep page takes the answers (`sweepData`), and asks again
-// through `api` (which asks for a token on a 401) when these failed.
+// imports only token.js, which imports nothing, so it runs as soon as those two files arrive: on
+// a sweep's URL the requests go out while the rest of the page's modules are still on their way,
+// instead of after the whole module graph has loaded and run. The sweep page takes the answers
+// (`sweepData`), and asks again through `api` (which asks for a token on a 401) when these failed.
+
+import { headers } from './token.js';
 
 export const PAGE_SIZE = 1000;
 /** Runs held by the page; a larger sweep shows its latest ones (the API pages through the rest). */
@@ -50,13 +52,12 @@ function load(get, id) {
 }
 
 /**
- * The early reader: a GET with the token the page keeps (api.js, `harrow.token`), and no more.
- * Anything but a 2xx (a 401 before a token was given, a server error) fails it, and the page
- * then asks again through `api`, which knows what to do with each.
+ * The early reader: a GET with the token the page keeps, and no more. Anything but a 2xx (a 401
+ * before a token was given, a server error) fails it, and the page then asks again through `api`,
+ * which knows what to do with each.
  */
 async function earlyGet(path) {
-  const token = sessionStorage.getItem('harrow.token');
-  const res = await fetch(`api/${path}`, { headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) } });
+  const res = await fetch(`api/${path}`, { headers: headers() });
   if (!res.ok) throw new Error(`HTTP ${res.status}`);
   return res.json();
 }
